@@ -1,0 +1,26 @@
+"""The whole API, declared: DOMAIN maps each resource name to its Eve settings."""
+
+import copy
+
+from domain.bookings import bookings
+from domain.hotels import hotels
+from domain.inventory import inventory
+from domain.payments import payments
+from domain.reviews import reviews
+from domain.room_types import room_types
+from domain.users import users
+
+_DOMAIN = {
+    "hotels": hotels,
+    "room_types": room_types,
+    "inventory": inventory,
+    "bookings": bookings,
+    "payments": payments,
+    "reviews": reviews,
+    "users": users,
+}
+
+
+def build_domain():
+    """A deep copy: Eve mutates the settings it is handed."""
+    return copy.deepcopy(_DOMAIN)

@@ -1,0 +1,45 @@
+"""Builders for the field shapes the domain repeats: references, money, stay dates, server-owned."""
+
+OBJECT_ID_EXAMPLE = "6740f0c2a1b2c3d4e5f60718"
+
+
+def ref(resource, description, **rules):
+    """A reference to another resource's _id, embeddable with ?embedded=."""
+    return {
+        "type": "objectid",
+        "data_relation": {"resource": resource, "field": "_id", "embeddable": True},
+        "description": description,
+        "example": OBJECT_ID_EXAMPLE,
+        **rules,
+    }
+
+
+def money(description, example="120.00", **rules):
+    """A decimal string in JSON, Decimal128 in MongoDB, in the hotel's currency."""
+    return {"type": "money", "description": description, "example": example, **rules}
+
+
+def day(description, example="2026-12-01", **rules):
+    """A stay date: YYYY-MM-DD in JSON, a BSON date at 00:00 UTC in MongoDB."""
+    return {"type": "day", "description": description, "example": example, **rules}
+
+
+def currency(description="ISO 4217 currency code of every amount in this document.", **rules):
+    return {
+        "type": "string",
+        "iso_currency": True,
+        "description": description,
+        "example": "EUR",
+        **rules,
+    }
+
+
+def server_owned(field):
+    """Set by the server only: a client sending it gets a 422."""
+    return dict(field, readonly=True)
+
+
+def index(*keys, **options):
+    """An Eve mongo_indexes entry: ascending keys unless given as (key, direction)."""
+    spec = [k if isinstance(k, tuple) else (k, 1) for k in keys]
+    return (spec, options) if options else spec

@@ -1,0 +1,47 @@
+"""Payments: a charge of a booking's exact total, which confirms it when it succeeds."""
+
+from domain.fields import currency, index, money, ref, server_owned
+from domain.vocabulary import PAYMENT_METHODS, PAYMENT_STATUSES
+
+payments = {
+    "item_title": "payment",
+    "description": "A payment for one booking; the amount and currency come from the booking.",
+    "resource_methods": ["GET", "POST"],
+    "item_methods": ["GET"],
+    "allowed_roles": ["guest", "manager", "admin"],
+    "bulk_enabled": False,
+    "allowed_filters": ["booking", "status", "_created"],
+    "mongo_indexes": {
+        "booking": index("booking"),
+        "guest": index("guest", "_created"),
+    },
+    "schema": {
+        "booking": ref("bookings", "The booking to pay.", required=True),
+        "payment_method": {
+            "type": "string",
+            "required": True,
+            "allowed": PAYMENT_METHODS,
+            "description": "A payment-method id from the provider (sandbox ids listed).",
+            "example": "pm_card_visa",
+        },
+        "guest": server_owned(ref("users", "Who paid.")),
+        "amount": server_owned(money("Charged amount: the booking's total.", example="360.00")),
+        "currency": server_owned(currency()),
+        "status": server_owned(
+            {
+                "type": "string",
+                "allowed": PAYMENT_STATUSES,
+                "description": "Outcome of the charge.",
+                "example": "succeeded",
+            }
+        ),
+        "failure_reason": server_owned(
+            {
+                "type": "string",
+                "description": "Why a failed payment failed (card_declined, insufficient_funds).",
+                "example": "card_declined",
+            }
+        ),
+        "refunded_amount": server_owned(money("Refunded so far.", example="0.00")),
+    },
+}

@@ -1,0 +1,98 @@
+"""Room types: what a hotel sells; written by the hotel's managers and admins."""
+
+from domain.fields import index, ref
+from domain.vocabulary import BED_TYPES, ROOM_AMENITIES
+
+room_types = {
+    "url": "room-types",
+    "item_title": "room type",
+    "description": "A kind of room a hotel sells, with its capacity and number of rooms.",
+    "resource_methods": ["GET", "POST"],
+    "item_methods": ["GET", "PATCH", "PUT", "DELETE"],
+    "public_methods": ["GET"],
+    "public_item_methods": ["GET"],
+    "allowed_write_roles": ["admin", "manager"],
+    "allowed_item_write_roles": ["admin", "manager"],
+    "bulk_enabled": False,
+    "allowed_filters": ["hotel", "name", "max_adults", "max_children", "amenities"],
+    "mongo_indexes": {"hotel": index("hotel")},
+    "schema": {
+        "hotel": ref("hotels", "The hotel selling this room type.", required=True),
+        "name": {
+            "type": "string",
+            "required": True,
+            "empty": False,
+            "maxlength": 120,
+            "description": "Name shown to guests.",
+            "example": "Deluxe Double",
+        },
+        "description": {
+            "type": "string",
+            "maxlength": 5000,
+            "description": "Free text shown to guests.",
+            "example": "A bright double room facing the garden.",
+        },
+        "max_adults": {
+            "type": "integer",
+            "required": True,
+            "min": 1,
+            "max": 20,
+            "description": "Most adults the room sleeps.",
+            "example": 2,
+        },
+        "max_children": {
+            "type": "integer",
+            "min": 0,
+            "max": 20,
+            "default": 0,
+            "description": "Most children the room sleeps, besides the adults.",
+            "example": 1,
+        },
+        "beds": {
+            "type": "list",
+            "description": "Beds in the room.",
+            "example": [{"type": "queen", "count": 1}],
+            "schema": {
+                "type": "dict",
+                "schema": {
+                    "type": {
+                        "type": "string",
+                        "allowed": BED_TYPES,
+                        "required": True,
+                        "description": "Bed type.",
+                        "example": "queen",
+                    },
+                    "count": {
+                        "type": "integer",
+                        "min": 1,
+                        "max": 10,
+                        "required": True,
+                        "description": "How many beds of that type.",
+                        "example": 1,
+                    },
+                },
+            },
+        },
+        "size_m2": {
+            "type": "integer",
+            "min": 1,
+            "max": 2000,
+            "description": "Floor area in square metres.",
+            "example": 24,
+        },
+        "amenities": {
+            "type": "list",
+            "schema": {"type": "string", "allowed": ROOM_AMENITIES},
+            "description": "Room amenities from the fixed vocabulary.",
+            "example": ["wifi", "air_conditioning"],
+        },
+        "total_rooms": {
+            "type": "integer",
+            "required": True,
+            "min": 0,
+            "max": 10000,
+            "description": "Rooms of this type in the hotel; no night's allotment may exceed it.",
+            "example": 12,
+        },
+    },
+}

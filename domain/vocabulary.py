@@ -1,0 +1,72 @@
+"""Closed vocabularies the domain draws on: ISO codes, IANA zones, amenities, roles, states."""
+
+from zoneinfo import available_timezones
+
+import pycountry
+
+COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries)
+CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies)
+TIMEZONES = frozenset(available_timezones())
+
+HOTEL_AMENITIES = [
+    "wifi",
+    "parking",
+    "pool",
+    "spa",
+    "gym",
+    "restaurant",
+    "bar",
+    "room_service",
+    "airport_shuttle",
+    "pet_friendly",
+    "wheelchair_accessible",
+    "air_conditioning",
+    "breakfast",
+    "ev_charging",
+    "beach_access",
+    "family_rooms",
+    "non_smoking",
+    "24h_front_desk",
+]
+
+ROOM_AMENITIES = [
+    "wifi",
+    "air_conditioning",
+    "tv",
+    "minibar",
+    "safe",
+    "kettle",
+    "coffee_machine",
+    "bathtub",
+    "balcony",
+    "sea_view",
+    "city_view",
+    "kitchenette",
+    "desk",
+    "hairdryer",
+    "soundproofing",
+]
+
+BED_TYPES = ["single", "double", "queen", "king", "twin", "sofa_bed", "bunk"]
+
+ROLES = ["guest", "manager", "admin"]
+
+HOTEL_STATUSES = ["active", "inactive"]
+
+BOOKING_STATUSES = ["pending_payment", "confirmed", "expired", "cancelled"]
+
+PAYMENT_STATUSES = [
+    "requires_action",
+    "succeeded",
+    "failed",
+    "refunded",
+    "partially_refunded",
+]
+
+PAYMENT_METHODS = [
+    "pm_card_visa",
+    "pm_card_mastercard",
+    "pm_card_chargeDeclined",
+    "pm_card_chargeDeclinedInsufficientFunds",
+    "pm_card_authenticationRequired",
+]

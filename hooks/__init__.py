@@ -1,0 +1,24 @@
+"""Every Eve event hook, registered in one place."""
+
+from hooks import catalogue, users
+
+
+def register(app):
+    app.on_pre_PATCH_hotels += catalogue.refuse_hotel_change_by_non_manager
+    app.on_pre_PUT_hotels += catalogue.refuse_hotel_change_by_non_manager
+    app.on_pre_DELETE_hotels += catalogue.refuse_hotel_change_by_non_manager
+    app.on_update_hotels += catalogue.refuse_currency_change_with_prices
+    app.on_updated_hotels += catalogue.copy_hotel_changes_to_inventory
+
+    app.on_insert_room_types += catalogue.refuse_room_type_of_unmanaged_hotel
+    app.on_pre_PATCH_room_types += catalogue.refuse_room_type_change_by_non_manager
+    app.on_pre_PUT_room_types += catalogue.refuse_room_type_change_by_non_manager
+    app.on_pre_DELETE_room_types += catalogue.refuse_room_type_change_by_non_manager
+    app.on_delete_item_room_types += catalogue.refuse_room_type_delete_with_inventory
+
+    app.on_insert_inventory += catalogue.fill_inventory_rows
+    app.on_update_inventory += catalogue.check_inventory_row_update
+    app.on_delete_item_inventory += catalogue.refuse_inventory_delete
+
+    app.on_insert_users += users.hash_new_user_passwords
+    app.on_update_users += users.hash_changed_password

@@ -1,0 +1,11 @@
+"""Endpoints beyond the generated CRUD, mounted under the API prefix (health at the root)."""
+
+from routes import auth, health, inventory, responses
+
+
+def register(app):
+    prefix = app.api_prefix
+    responses.register(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp, url_prefix=prefix)
+    app.register_blueprint(inventory.bp, url_prefix=prefix)

@@ -1,0 +1,66 @@
+"""Sign-up, sign-in and the caller's own record: /auth/register, /auth/token, /me."""
+
+import re
+
+from flask import Blueprint, current_app
+
+from domain.users import EMAIL_REGEX
+from hooks.access import authenticate_request, db
+from routes.responses import json_body, respond
+from services import identity
+from services.errors import Refusal
+from services.representation import utcnow
+
+bp = Blueprint("auth", __name__)
+
+PUBLIC_USER_FIELDS = ("_id", "email", "name", "role", "_created", "_updated", "_etag")
+
+
+def public_user(user):
+    document = {k: user[k] for k in PUBLIC_USER_FIELDS if k in user}
+    document["_links"] = {"self": {"title": "me", "href": "me"}}
+    return document
+
+
+@bp.post("/auth/register")
+def register():
+    body = json_body()
+    issues = {}
+    email = body.get("email")
+    if not isinstance(email, str) or not re.match(EMAIL_REGEX, email.strip()):
+        issues["email"] = "required, a valid email address"
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        issues["name"] = "required, a non-empty string of at most 200 characters"
+    password = body.get("password")
+    try:
+        identity.check_password(password)
+    except Refusal as refusal:
+        issues.update(refusal.issues)
+    unknown = set(body) - {"email", "password", "name"}
+    for field in unknown:
+        issues[field] = "unknown field: register takes email, password and name"
+    if issues:
+        raise Refusal(422, "registration refused: " + ", ".join(sorted(issues)), issues)
+    user = identity.create_user(db(), email, password, name.strip())
+    return respond(public_user(user), 201)
+
+
+@bp.post("/auth/token")
+def token():
+    body = json_body()
+    user = identity.authenticate(db(), body.get("email"), body.get("password"))
+    if user is None:
+        raise Refusal(401, "email or password is incorrect")
+    ttl = current_app.config["TOKEN_TTL_SECONDS"]
+    access_token = identity.issue_token(user, current_app.config["SECRET_KEY"], ttl)
+    db().users.update_one({"_id": user["_id"]}, {"$set": {"last_login_at": utcnow()}})
+    return respond(
+        {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@bp.get("/me")
+def me():
+    return respond(public_user(authenticate_request()))

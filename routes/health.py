@@ -1,0 +1,30 @@
+"""GET /health: is MongoDB reachable, is Redis reachable."""
+
+from flask import Blueprint, current_app
+
+from routes.responses import respond
+
+bp = Blueprint("health", __name__)
+
+
+def _check(probe):
+    try:
+        probe()
+        return "ok"
+    except Exception:  # noqa: BLE001 - any failure means down; details go to the log
+        current_app.logger.warning("health probe failed", exc_info=True)
+        return "down"
+
+
+@bp.get("/health")
+def health():
+    report = {
+        "mongo": _check(lambda: current_app.data.driver.db.command("ping")),
+        "redis": _check(lambda: current_app.redis.ping()),
+    }
+    down = [name for name, state in report.items() if state != "ok"]
+    report = {"status": "down" if down else "ok", **report}
+    headers = {"Cache-Control": "no-store"}
+    if down:
+        headers["Retry-After"] = "5"
+    return respond(report, 503 if down else 200, headers)

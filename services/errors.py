@@ -1,0 +1,17 @@
+"""Refusal: how services say no, with a status, a message and per-field issues."""
+
+
+class Refusal(Exception):
+    """A business-rule refusal; the web layer renders it in the contract's error shape."""
+
+    def __init__(self, status, message, issues=None, headers=None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.issues = issues or {}
+        self.headers = headers or {}
+
+
+def invalid(field, reason, message=None):
+    """A 422 about one field."""
+    return Refusal(422, message or f"{field} {reason}", {field: reason})

@@ -1,0 +1,106 @@
+"""Every environment variable Innkeeper reads, read once here, with a cast and a default."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The environment cannot run Innkeeper; the message says what to set."""
+
+
+def _int(name, default):
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _str(name, default=None):
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else raw
+
+
+def _bool(name, default):
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _list(name):
+    raw = os.environ.get(name) or ""
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _secret_from_data_dir(data_dir, filename):
+    """Embedded mode only: a random secret kept in the data dir, stable across restarts."""
+    path = Path(data_dir) / filename
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def load():
+    """Read the environment into a settings dict; refuse production without its secrets."""
+    mongo_uri = _str("MONGO_URI")
+    embedded = mongo_uri is None
+    data_dir = _str("DATA_DIR", "./var")
+    config = {
+        "HOST": _str("HOST", "127.0.0.1"),
+        "PORT": _int("PORT", 5000),
+        "MONGO_URI": mongo_uri,
+        "REDIS_URL": _str("REDIS_URL"),
+        "DATA_DIR": data_dir,
+        "MONGO_DBNAME": _str("MONGO_DBNAME", "innkeeper"),
+        "EMBEDDED_MONGO_PORT": _int("EMBEDDED_MONGO_PORT", 27017),
+        "EMBEDDED_REDIS_PORT": _int("EMBEDDED_REDIS_PORT", 6379),
+        "SECRET_KEY": _str("SECRET_KEY"),
+        "ADMIN_EMAIL": _str("ADMIN_EMAIL"),
+        "ADMIN_PASSWORD": _str("ADMIN_PASSWORD"),
+        "PAYMENT_WEBHOOK_SECRET": _str("PAYMENT_WEBHOOK_SECRET"),
+        "BOOKING_HOLD_MINUTES": _int("BOOKING_HOLD_MINUTES", 15),
+        "TOKEN_TTL_SECONDS": _int("TOKEN_TTL_SECONDS", 3600),
+        "RATE_LIMIT": _str("RATE_LIMIT", "600/minute"),
+        "AUTH_RATE_LIMIT": _str("AUTH_RATE_LIMIT", "10/minute"),
+        "SEED_DEMO": _bool("SEED_DEMO", embedded),
+        "CORS_ORIGINS": _list("CORS_ORIGINS"),
+        "EMBEDDED": embedded,
+    }
+    if embedded:
+        config["SECRET_KEY"] = config["SECRET_KEY"] or _secret_from_data_dir(
+            data_dir, "secret_key"
+        )
+        config["PAYMENT_WEBHOOK_SECRET"] = config[
+            "PAYMENT_WEBHOOK_SECRET"
+        ] or _secret_from_data_dir(data_dir, "payment_webhook_secret")
+    check(config)
+    return config
+
+
+def check(config):
+    """Fail fast on a configuration that must not serve traffic."""
+    if config.get("MONGO_URI"):
+        missing = [k for k in ("SECRET_KEY", "PAYMENT_WEBHOOK_SECRET") if not config.get(k)]
+        if missing:
+            raise ConfigError(
+                "MONGO_URI is set (production mode) but "
+                + " and ".join(missing)
+                + " is not: set "
+                + ("them" if len(missing) > 1 else "it")
+                + " in the environment before starting Innkeeper"
+            )
+        if len(config["SECRET_KEY"]) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters in production mode")
+    if config["BOOKING_HOLD_MINUTES"] < 1:
+        raise ConfigError("BOOKING_HOLD_MINUTES must be at least 1")
+    for name in ("HOST",):
+        if not config[name]:
+            raise ConfigError(f"{name} must not be empty")
