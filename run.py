@@ -17,8 +17,7 @@ from services import embedded, identity
 from services.datalayer import MongoLayer
 from services.validation import Validator
 
-STANDARD_ERRORS = [400, 401, 403, 404, 405, 406, 409, 410, 412, 413, 415, 422, 428, 429,
-                   500, 503]
+STANDARD_ERRORS = [400, 401, 403, 404, 405, 406, 409, 410, 412, 413, 415, 422, 428, 429, 500, 503]
 
 
 def eve_settings(config):
@@ -46,8 +45,15 @@ def eve_settings(config):
         "PAGINATION_LIMIT": 100,
         "VALIDATION_ERROR_STATUS": 422,
         "STANDARD_ERRORS": STANDARD_ERRORS,
-        "MONGO_QUERY_BLACKLIST": ["$where", "$regex", "$text", "$expr", "$function",
-                                  "$accumulator", "$jsonSchema"],
+        "MONGO_QUERY_BLACKLIST": [
+            "$where",
+            "$regex",
+            "$text",
+            "$expr",
+            "$function",
+            "$accumulator",
+            "$jsonSchema",
+        ],
         "RENDERERS": ["eve.render.JSONRenderer"],
         "X_DOMAINS": None,
         "SCHEMA_ENDPOINT": None,
@@ -97,6 +103,13 @@ def create_app(overrides=None):
                 app.data.driver.db, config["ADMIN_EMAIL"], config["ADMIN_PASSWORD"]
             )
     return app
+
+
+def close_app(app):
+    """Release the app's MongoDB and Redis connections (tests, CLI commands)."""
+    for client, _db in app.extensions.get("pymongo", {}).values():
+        client.close()
+    app.redis.close()
 
 
 def register_commands(app):

@@ -10,6 +10,7 @@ bookings = {
     "resource_methods": ["GET", "POST"],
     "item_methods": ["GET", "PATCH"],
     "allowed_roles": ["guest", "manager", "admin"],
+    "allowed_item_roles": ["guest", "manager", "admin"],
     "bulk_enabled": False,
     "allowed_filters": [
         "status",
@@ -30,8 +31,11 @@ bookings = {
     "schema": {
         "room_type": ref("room_types", "The room type to book.", required=True),
         "check_in": day("Arrival date (the first night).", required=True),
-        "check_out": day("Departure date (the morning after the last night).", required=True,
-                         example="2026-12-04"),
+        "check_out": day(
+            "Departure date (the morning after the last night).",
+            required=True,
+            example="2026-12-04",
+        ),
         "adults": {
             "type": "integer",
             "min": 1,
@@ -133,16 +137,25 @@ bookings = {
         ),
         "refund_amount": server_owned(money("Refunded on cancellation.", example="180.00")),
         "confirmed_at": server_owned(
-            {"type": "datetime", "description": "When payment confirmed it.",
-             "example": "2026-12-01T14:35:00Z"}
+            {
+                "type": "datetime",
+                "description": "When payment confirmed it.",
+                "example": "2026-12-01T14:35:00Z",
+            }
         ),
         "cancelled_at": server_owned(
-            {"type": "datetime", "description": "When it was cancelled.",
-             "example": "2026-12-02T09:00:00Z"}
+            {
+                "type": "datetime",
+                "description": "When it was cancelled.",
+                "example": "2026-12-02T09:00:00Z",
+            }
         ),
         "expired_at": server_owned(
-            {"type": "datetime", "description": "When its hold lapsed.",
-             "example": "2026-12-01T14:45:00Z"}
+            {
+                "type": "datetime",
+                "description": "When its hold lapsed.",
+                "example": "2026-12-01T14:45:00Z",
+            }
         ),
     },
 }

@@ -1,4 +1,4 @@
-"""Builders for the field shapes the domain repeats: references, money, stay dates, server-owned."""
+"""Builders for the field shapes the domain repeats: references, money, dates, server-owned."""
 
 OBJECT_ID_EXAMPLE = "6740f0c2a1b2c3d4e5f60718"
 

@@ -30,7 +30,9 @@ inventory = {
             "description": "Rooms sellable that night (at most the room type's total_rooms).",
             "example": 8,
         },
-        "price": money("Price of one room for this night, in the hotel's currency.", required=True),
+        "price": money(
+            "Price of one room for this night, in the hotel's currency.", required=True
+        ),
         "closed": {
             "type": "boolean",
             "default": False,

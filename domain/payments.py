@@ -9,6 +9,7 @@ payments = {
     "resource_methods": ["GET", "POST"],
     "item_methods": ["GET"],
     "allowed_roles": ["guest", "manager", "admin"],
+    "allowed_item_roles": ["guest", "manager", "admin"],
     "bulk_enabled": False,
     "allowed_filters": ["booking", "status", "_created"],
     "mongo_indexes": {

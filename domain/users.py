@@ -11,6 +11,7 @@ users = {
     "resource_methods": ["GET", "POST"],
     "item_methods": ["GET", "PATCH", "DELETE"],
     "allowed_roles": ["admin"],
+    "allowed_item_roles": ["admin"],
     "bulk_enabled": False,
     "datasource": {"projection": {"email": 1, "name": 1, "role": 1}},
     "allowed_filters": ["email", "role", "name", "_created"],

@@ -9,7 +9,9 @@ from services.errors import Refusal
 
 
 def _hotel(hotel_id):
-    return db().hotels.find_one({"_id": ObjectId(hotel_id)}) if ObjectId.is_valid(hotel_id) else None
+    return (
+        db().hotels.find_one({"_id": ObjectId(hotel_id)}) if ObjectId.is_valid(hotel_id) else None
+    )
 
 
 def refuse_hotel_change_by_non_manager(request_, lookup):
@@ -24,8 +26,9 @@ def refuse_hotel_change_by_non_manager(request_, lookup):
         abort(403, description="you may only change hotels whose managers list holds you")
     body = request_.get_json(silent=True) or {}
     if isinstance(body, dict) and "managers" in body:
-        raise Refusal(403, "only an admin may change a hotel's managers",
-                      {"managers": "admin only"})
+        raise Refusal(
+            403, "only an admin may change a hotel's managers", {"managers": "admin only"}
+        )
 
 
 def copy_hotel_changes_to_inventory(updates, original):
@@ -33,19 +36,21 @@ def copy_hotel_changes_to_inventory(updates, original):
 
 
 def refuse_currency_change_with_prices(updates, original):
-    if "currency" in updates and updates["currency"] != original.get("currency", "EUR"):
-        if db().inventory.find_one({"hotel": original["_id"]}, {"_id": 1}):
-            raise Refusal(
-                409,
-                "the currency cannot change while the hotel has inventory priced in "
-                f"{original.get('currency', 'EUR')}",
-                {"currency": "hotel has priced inventory"},
-            )
+    changed = "currency" in updates and updates["currency"] != original.get("currency", "EUR")
+    if changed and db().inventory.find_one({"hotel": original["_id"]}, {"_id": 1}):
+        raise Refusal(
+            409,
+            "the currency cannot change while the hotel has inventory priced in "
+            f"{original.get('currency', 'EUR')}",
+            {"currency": "hotel has priced inventory"},
+        )
 
 
 def refuse_room_type_of_unmanaged_hotel(documents):
     for room_type in documents:
-        catalogue.require_manager(current_user(), db().hotels.find_one({"_id": room_type["hotel"]}))
+        catalogue.require_manager(
+            current_user(), db().hotels.find_one({"_id": room_type["hotel"]})
+        )
 
 
 def refuse_room_type_change_by_non_manager(request_, lookup):
@@ -57,9 +62,12 @@ def refuse_room_type_change_by_non_manager(request_, lookup):
         return
     catalogue.require_manager(user, db().hotels.find_one({"_id": room_type["hotel"]}))
     body = request_.get_json(silent=True) or {}
-    if isinstance(body, dict) and "hotel" in body and str(body["hotel"]) != str(room_type["hotel"]):
-        raise Refusal(422, "a room type cannot move to another hotel",
-                      {"hotel": "cannot change"})
+    if (
+        isinstance(body, dict)
+        and "hotel" in body
+        and str(body["hotel"]) != str(room_type["hotel"])
+    ):
+        raise Refusal(422, "a room type cannot move to another hotel", {"hotel": "cannot change"})
 
 
 def refuse_room_type_delete_with_inventory(item):

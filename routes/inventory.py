@@ -1,7 +1,7 @@
 """PUT /room-types/<id>/inventory: set every night of a date range at once."""
 
 from bson import ObjectId
-from flask import Blueprint, current_app
+from flask import Blueprint
 
 from hooks.access import db, require_role
 from routes.responses import json_body, respond
@@ -17,7 +17,5 @@ def set_range(room_type_id):
     if not ObjectId.is_valid(room_type_id):
         raise Refusal(404, "no such room type")
     values = catalogue.parse_range(json_body())
-    result = catalogue.set_inventory_range(
-        db().client, db(), ObjectId(room_type_id), values, user
-    )
+    result = catalogue.set_inventory_range(db().client, db(), ObjectId(room_type_id), values, user)
     return respond({"_status": "OK", **result})

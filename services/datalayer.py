@@ -1,4 +1,4 @@
-"""Eve's MongoDB layer, extended: typed money and stay dates, transactional inserts, clear errors."""
+"""Eve's MongoDB layer, extended: typed money and dates, transactional inserts, clear errors."""
 
 import json
 import re

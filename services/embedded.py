@@ -7,6 +7,7 @@ separate program with its own interpreter, so it never competes for the API's GI
 """
 
 import atexit
+import contextlib
 import ctypes
 import os
 import shutil
@@ -26,10 +27,8 @@ class EmbeddedServerError(RuntimeError):
 
 def _die_with_parent():
     # Linux: if the API process is killed with SIGKILL the servers still stop.
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 def port_open(port, host="127.0.0.1", timeout=0.2):

@@ -77,7 +77,9 @@ def authenticate(db, email, password):
     if user is None or stored is None:
         return None
     if _hasher.check_needs_rehash(stored):
-        db.users.update_one({"_id": user["_id"]}, {"$set": {"password_hash": hash_password(password)}})
+        db.users.update_one(
+            {"_id": user["_id"]}, {"$set": {"password_hash": hash_password(password)}}
+        )
     return user
 
 

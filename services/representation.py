@@ -16,10 +16,12 @@ _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # ISO 4217 minor units that are not 2; every other active code uses 2.
 _MINOR_UNITS = {
     **dict.fromkeys(
-        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
+        ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"]
+        + ["RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"],
+        0,
     ),
-    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
-    **dict.fromkeys("CLF UYW".split(), 4),
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+    **dict.fromkeys(["CLF", "UYW"], 4),
 }
 
 
@@ -121,7 +123,5 @@ def decode_days(document, schema):
                 for element in value:
                     decode_days(element, item["schema"])
             elif item.get("type") == "day":
-                document[field] = [
-                    Day.of(v) if isinstance(v, datetime) else v for v in value
-                ]
+                document[field] = [Day.of(v) if isinstance(v, datetime) else v for v in value]
     return document

@@ -48,34 +48,102 @@ CITIES = [
     ("Bangkok", "TH", 100.5018, 13.7563, "THB", "Asia/Bangkok", 70, 38, "50"),
     ("Sydney", "AU", 151.2093, -33.8688, "AUD", "Australia/Sydney", 140, Decimal("1.65"), "1"),
     ("New York", "US", -74.0060, 40.7128, "USD", "America/New_York", 180, Decimal("1.08"), "1"),
-    ("San Francisco", "US", -122.4194, 37.7749, "USD", "America/Los_Angeles", 170,
-     Decimal("1.08"), "1"),
+    (
+        "San Francisco",
+        "US",
+        -122.4194,
+        37.7749,
+        "USD",
+        "America/Los_Angeles",
+        170,
+        Decimal("1.08"),
+        "1",
+    ),
     ("Montreal", "CA", -73.5673, 45.5017, "CAD", "America/Toronto", 110, Decimal("1.48"), "1"),
 ]
 HOTELS_PER_CITY = 9
 
 _NAME_PARTS = (
-    ["Grand", "Royal", "Park", "Harbour", "Garden", "Central", "Riverside", "Old Town",
-     "Boutique", "Station", "Palace", "Plaza", "Skyline", "Artisan", "Lantern", "Linden"],
+    [
+        "Grand",
+        "Royal",
+        "Park",
+        "Harbour",
+        "Garden",
+        "Central",
+        "Riverside",
+        "Old Town",
+        "Boutique",
+        "Station",
+        "Palace",
+        "Plaza",
+        "Skyline",
+        "Artisan",
+        "Lantern",
+        "Linden",
+    ],
     ["Hotel", "Inn", "Suites", "House", "Residence", "Lodge", "Hotel & Spa", "Rooms"],
 )
 _ROOM_TYPES = [
     # name, max_adults, max_children, beds, size, price factor, amenities
     ("Single", 1, 0, [{"type": "single", "count": 1}], 14, Decimal("0.75"), ["wifi", "desk"]),
-    ("Standard Double", 2, 0, [{"type": "double", "count": 1}], 18, Decimal("1.0"),
-     ["wifi", "tv", "hairdryer"]),
+    (
+        "Standard Double",
+        2,
+        0,
+        [{"type": "double", "count": 1}],
+        18,
+        Decimal("1.0"),
+        ["wifi", "tv", "hairdryer"],
+    ),
     ("Twin", 2, 1, [{"type": "twin", "count": 2}], 20, Decimal("1.05"), ["wifi", "tv"]),
-    ("Deluxe King", 2, 1, [{"type": "king", "count": 1}], 26, Decimal("1.45"),
-     ["wifi", "tv", "minibar", "coffee_machine", "bathtub"]),
-    ("Family Room", 2, 2, [{"type": "queen", "count": 1}, {"type": "sofa_bed", "count": 1}],
-     32, Decimal("1.7"), ["wifi", "tv", "kettle", "safe"]),
-    ("Junior Suite", 3, 1, [{"type": "king", "count": 1}, {"type": "sofa_bed", "count": 1}],
-     40, Decimal("2.3"), ["wifi", "tv", "minibar", "balcony", "sea_view"]),
+    (
+        "Deluxe King",
+        2,
+        1,
+        [{"type": "king", "count": 1}],
+        26,
+        Decimal("1.45"),
+        ["wifi", "tv", "minibar", "coffee_machine", "bathtub"],
+    ),
+    (
+        "Family Room",
+        2,
+        2,
+        [{"type": "queen", "count": 1}, {"type": "sofa_bed", "count": 1}],
+        32,
+        Decimal("1.7"),
+        ["wifi", "tv", "kettle", "safe"],
+    ),
+    (
+        "Junior Suite",
+        3,
+        1,
+        [{"type": "king", "count": 1}, {"type": "sofa_bed", "count": 1}],
+        40,
+        Decimal("2.3"),
+        ["wifi", "tv", "minibar", "balcony", "sea_view"],
+    ),
 ]
-_HOTEL_AMENITY_POOL = ["wifi", "parking", "pool", "spa", "gym", "restaurant", "bar",
-                       "room_service", "airport_shuttle", "pet_friendly", "breakfast",
-                       "wheelchair_accessible", "air_conditioning", "24h_front_desk",
-                       "family_rooms", "non_smoking", "ev_charging"]
+_HOTEL_AMENITY_POOL = [
+    "wifi",
+    "parking",
+    "pool",
+    "spa",
+    "gym",
+    "restaurant",
+    "bar",
+    "room_service",
+    "airport_shuttle",
+    "pet_friendly",
+    "breakfast",
+    "wheelchair_accessible",
+    "air_conditioning",
+    "24h_front_desk",
+    "family_rooms",
+    "non_smoking",
+    "ev_charging",
+]
 
 
 def _meta(now):
@@ -188,8 +256,12 @@ def seed_demo(db, progress=False, nights=365, start=None):
                     }
                 )
                 base_local = Decimal(level) * factor * star_factor * Decimal(fx)
-                denorm = {"hotel": hotel_id, "city": city, "country": country,
-                          "currency": currency}
+                denorm = {
+                    "hotel": hotel_id,
+                    "city": city,
+                    "country": country,
+                    "currency": currency,
+                }
                 for i in range(nights):
                     night = start.plus(i)
                     rows.append(

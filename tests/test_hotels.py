@@ -1,0 +1,204 @@
+"""Hotels: public reads, admin writes, managers patch their own; Eve's query conventions."""
+
+import json
+
+import pytest
+from bson import ObjectId
+
+
+def test_anyone_reads_hotels_with_hateoas_links(client, make_hotel):
+    hotel = make_hotel()
+    listing = client.get("hotels")
+    assert listing.status_code == 200
+    assert listing.json["_meta"]["total"] == 1
+    assert listing.json["_links"]["self"]["href"] == "hotels"
+    item = listing.json["_items"][0]
+    assert item["_links"]["self"]["href"] == f"hotels/{hotel['_id']}"
+    one = client.get(f"hotels/{hotel['_id']}")
+    assert one.status_code == 200
+    assert one.json["address"]["city"] == "Paris"
+    assert one.json["_created"].endswith("Z") and "T" in one.json["_created"]
+
+
+@pytest.mark.parametrize("role", ["guest", "manager"])
+def test_only_admins_create_hotels(login, role):
+    response = login(role).post(
+        "hotels", {"name": "X", "address": {"city": "Oslo", "country": "NO"}}
+    )
+    assert response.status_code == 403
+    assert "admin" in response.json["_error"]["message"]
+
+
+def test_anonymous_write_is_401(client):
+    response = client.post("hotels", {"name": "X", "address": {"city": "Oslo", "country": "NO"}})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"address": {"city": "Paris", "country": "FR"}}, "name", "required field"),
+        (
+            {"name": "X", "address": {"city": "Paris", "country": "XX"}},
+            "address",
+            "ISO 3166-1 alpha-2",
+        ),
+        (
+            {"name": "X", "address": {"city": "Paris", "country": "FR"}, "stars": 6},
+            "stars",
+            "max value is 5",
+        ),
+        (
+            {"name": "X", "address": {"city": "Paris", "country": "FR"}, "currency": "EURO"},
+            "currency",
+            "ISO 4217",
+        ),
+        (
+            {
+                "name": "X",
+                "address": {"city": "Paris", "country": "FR"},
+                "timezone": "Mars/Olympus",
+            },
+            "timezone",
+            "IANA time zone",
+        ),
+        (
+            {"name": "X", "address": {"city": "Paris", "country": "FR"}, "amenities": ["casino"]},
+            "amenities",
+            "unallowed value",
+        ),
+        (
+            {
+                "name": "X",
+                "address": {"city": "Paris", "country": "FR"},
+                "location": {"type": "Point", "coordinates": [200, 10]},
+            },
+            "location",
+            "longitude",
+        ),
+        (
+            {
+                "name": "X",
+                "address": {"city": "Paris", "country": "FR"},
+                "cancellation_policy": {"free_until_hours": -1, "penalty_percent": 50},
+            },
+            "cancellation_policy",
+            "min value is 0",
+        ),
+        (
+            {
+                "name": "X",
+                "address": {"city": "Paris", "country": "FR"},
+                "rating": {"average": 5, "count": 1},
+            },
+            "rating",
+            "set by the server",
+        ),
+        (
+            {"name": "X", "address": {"city": "Paris", "country": "FR"}, "check_in_time": "3pm"},
+            "check_in_time",
+            "HH:MM",
+        ),
+        (
+            {"name": "X", "address": {"city": "Paris", "country": "FR"}, "casino": True},
+            "casino",
+            "unknown field",
+        ),
+    ],
+)
+def test_each_hotel_validation_refusal_names_the_field(admin, db, body, field, message):
+    response = admin.post("hotels", body)
+    assert response.status_code == 422
+    assert message in json.dumps(response.json["_issues"][field])
+    assert db.hotels.count_documents({}) == 0
+
+
+def test_manager_patches_own_hotel_not_another(manager, login, make_hotel):
+    own = make_hotel()
+    other = make_hotel(managers=[])
+    assert manager.patch_item(f"hotels/{own['_id']}", {"stars": 5}).status_code == 200
+    refused = manager.patch_item(f"hotels/{other['_id']}", {"stars": 5})
+    assert refused.status_code == 403
+    assert "managers list" in refused.json["_error"]["message"]
+
+
+def test_manager_cannot_change_managers_or_delete(manager, make_hotel, db):
+    hotel = make_hotel()
+    response = manager.patch_item(f"hotels/{hotel['_id']}", {"managers": []})
+    assert response.status_code == 403
+    assert db.hotels.find_one({"_id": ObjectId(hotel["_id"])})["managers"]
+    current = manager.get(f"hotels/{hotel['_id']}").json
+    deleted = manager.delete(f"hotels/{hotel['_id']}", headers={"If-Match": current["_etag"]})
+    assert deleted.status_code == 403
+
+
+def test_if_match_is_required_and_checked(admin, make_hotel):
+    hotel = make_hotel()
+    missing = admin.patch(f"hotels/{hotel['_id']}", {"stars": 3})
+    assert missing.status_code == 428
+    stale = admin.patch(f"hotels/{hotel['_id']}", {"stars": 3}, etag="0" * 40)
+    assert stale.status_code == 412
+    fresh = admin.patch(f"hotels/{hotel['_id']}", {"stars": 3}, etag=hotel["_etag"])
+    assert fresh.status_code == 200
+    assert fresh.json["stars"] == 3
+    again = admin.patch(f"hotels/{hotel['_id']}", {"stars": 2}, etag=hotel["_etag"])
+    assert again.status_code == 412
+
+
+def test_where_sort_page_projection(client, make_hotel):
+    for i, city in enumerate(["Paris", "Lyon", "Paris", "Nice"]):
+        make_hotel(name=f"H{i}", stars=i + 1, address={"city": city, "country": "FR"})
+    where = client.get('hotels?where={"address.city": "Paris"}&sort=-stars')
+    assert [h["name"] for h in where.json["_items"]] == ["H2", "H0"]
+    page = client.get("hotels?sort=stars&max_results=2&page=2")
+    assert [h["name"] for h in page.json["_items"]] == ["H2", "H3"]
+    assert page.json["_meta"] == {"page": 2, "max_results": 2, "total": 4}
+    assert "prev" in page.json["_links"]
+    projected = client.get('hotels?projection={"name": 1}')
+    assert set(projected.json["_items"][0]) - {"_links"} <= {
+        "_id",
+        "name",
+        "_created",
+        "_updated",
+        "_etag",
+    }
+
+
+def test_filter_on_unlisted_field_is_refused(client, make_hotel):
+    make_hotel()
+    response = client.get('hotels?where={"description": "x"}')
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("where", ['{"name": {"$where": "1"}}', '{"name": {"$regex": "."}}'])
+def test_blacklisted_operators_are_refused(client, make_hotel, where):
+    make_hotel()
+    assert client.get(f"hotels?where={where}").status_code == 400
+
+
+def test_admin_deletes_a_hotel(admin, make_hotel, db):
+    hotel = make_hotel()
+    response = admin.delete(f"hotels/{hotel['_id']}", headers={"If-Match": hotel["_etag"]})
+    assert response.status_code == 204
+    assert db.hotels.count_documents({}) == 0
+
+
+def test_currency_change_refused_once_priced(admin, stock, db):
+    room_type, _ = stock()
+    hotel = admin.get(f"hotels/{room_type['hotel']}").json
+    response = admin.patch(f"hotels/{hotel['_id']}", {"currency": "USD"}, etag=hotel["_etag"])
+    assert response.status_code == 409
+    assert "currency" in response.json["_error"]["message"]
+    assert db.hotels.find_one({"_id": ObjectId(hotel["_id"])})["currency"] == "EUR"
+
+
+def test_city_change_reaches_inventory_copies(admin, stock, db):
+    room_type, _ = stock()
+    hotel = admin.get(f"hotels/{room_type['hotel']}").json
+    response = admin.patch(
+        f"hotels/{hotel['_id']}",
+        {"address": {"city": "Lyon", "country": "FR"}},
+        etag=hotel["_etag"],
+    )
+    assert response.status_code == 200
+    assert set(db.inventory.distinct("city")) == {"Lyon"}

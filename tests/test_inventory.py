@@ -1,0 +1,193 @@
+"""Inventory rows: money and stay dates typed in MongoDB, the range PUT, guarded allotment."""
+
+from datetime import datetime
+
+import pytest
+from bson import Decimal128, ObjectId
+
+from services.representation import today
+
+
+def test_money_and_dates_round_trip_as_typed_bson(admin, client, make_room_type, db):
+    room_type = make_room_type()
+    response = admin.post(
+        "inventory",
+        {"room_type": room_type["_id"], "date": "2026-12-24", "allotment": 3, "price": "149.5"},
+    )
+    assert response.status_code == 201, response.json
+    stored = db.inventory.find_one({"_id": ObjectId(response.json["_id"])})
+    assert stored["date"] == datetime(2026, 12, 24)
+    assert stored["price"] == Decimal128("149.50")
+    assert isinstance(stored["room_type"], ObjectId)
+    assert stored["hotel"] == ObjectId(room_type["hotel"])
+    assert (stored["booked"], stored["currency"], stored["city"]) == (0, "EUR", "Paris")
+    fetched = client.get(f"inventory/{response.json['_id']}").json
+    assert fetched["date"] == "2026-12-24"
+    assert fetched["price"] == "149.50"
+
+
+def test_jpy_prices_have_no_minor_digits(admin, make_hotel, make_room_type, db):
+    hotel = make_hotel(currency="JPY", address={"city": "Tokyo", "country": "JP"})
+    room_type = make_room_type(hotel=hotel)
+    ok = admin.post(
+        "inventory",
+        {"room_type": room_type["_id"], "date": "2026-12-01", "allotment": 1, "price": "15000"},
+    )
+    assert ok.status_code == 201
+    assert ok.json["price"] == "15000"
+    refused = admin.post(
+        "inventory",
+        {"room_type": room_type["_id"], "date": "2026-12-02", "allotment": 1, "price": "15000.50"},
+    )
+    assert refused.status_code == 422
+    assert "JPY" in refused.json["_issues"]["price"]
+    assert db.inventory.count_documents({}) == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"price": 120.5}, "price", "decimal string"),
+        ({"price": "-3.00"}, "price", "decimal string"),
+        ({"price": "abc"}, "price", "decimal string"),
+        ({"date": "2026-13-01"}, "date", "YYYY-MM-DD"),
+        ({"date": "01/12/2026"}, "date", "YYYY-MM-DD"),
+        ({"allotment": -1}, "allotment", "min value is 0"),
+        ({"allotment": 6}, "allotment", "total_rooms (5)"),
+        ({"price": "10.001"}, "price", "decimal places"),
+        ({"booked": 3}, "booked", "set by the server"),
+        ({"hotel": "6740f0c2a1b2c3d4e5f60718"}, "hotel", "set by the server"),
+        ({"min_stay": 0}, "min_stay", "min value is 1"),
+    ],
+)
+def test_inventory_refusals_leave_nothing_written(
+    admin, make_room_type, db, overrides, field, message
+):
+    room_type = make_room_type()
+    body = {"room_type": room_type["_id"], "date": "2026-12-01", "allotment": 2, "price": "10.00"}
+    body.update(overrides)
+    response = admin.post("inventory", body)
+    assert response.status_code == 422
+    assert message in str(response.json["_issues"][field])
+    assert db.inventory.count_documents({}) == 0
+
+
+def test_one_row_per_room_type_and_night(admin, make_room_type):
+    room_type = make_room_type()
+    body = {"room_type": room_type["_id"], "date": "2026-12-01", "allotment": 2, "price": "10.00"}
+    assert admin.post("inventory", body).status_code == 201
+    duplicate = admin.post("inventory", body)
+    assert duplicate.status_code == 409
+    assert "room_type, date" in duplicate.json["_error"]["message"]
+
+
+def test_range_put_sets_every_night_then_updates(admin, client, make_room_type, db):
+    room_type = make_room_type()
+    url = f"room-types/{room_type['_id']}/inventory"
+    first = admin.put(
+        url,
+        {
+            "from": "2026-12-01",
+            "to": "2026-12-08",
+            "allotment": 4,
+            "price": "99.00",
+            "min_stay": 2,
+        },
+    )
+    assert first.status_code == 200
+    assert (first.json["nights"], first.json["created"]) == (7, 7)
+    second = admin.put(
+        url,
+        {
+            "from": "2026-12-05",
+            "to": "2026-12-10",
+            "allotment": 2,
+            "price": "120.00",
+            "closed": True,
+        },
+    )
+    assert (second.json["created"], second.json["updated"]) == (2, 3)
+    rows = client.get(f'inventory?where={{"room_type": "{room_type["_id"]}"}}&sort=date').json
+    assert [r["date"] for r in rows["_items"]][0] == "2026-12-01"
+    assert len(rows["_items"]) == 9
+    assert rows["_items"][3]["price"] == "99.00" and rows["_items"][3]["min_stay"] == 2
+    assert rows["_items"][4]["price"] == "120.00" and rows["_items"][4]["closed"] is True
+    ranged = client.get(
+        f'inventory?where={{"room_type": "{room_type["_id"]}", '
+        f'"date": {{"$gte": "2026-12-03", "$lt": "2026-12-05"}}}}'
+    )
+    assert [r["date"] for r in ranged.json["_items"]] == ["2026-12-03", "2026-12-04"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"from": "2026-12-05", "to": "2026-12-01", "allotment": 1, "price": "1.00"}, "to"),
+        ({"from": "2026/12/01", "to": "2026-12-05", "allotment": 1, "price": "1.00"}, "from"),
+        (
+            {"from": "2026-12-01", "to": "2026-12-05", "allotment": -1, "price": "1.00"},
+            "allotment",
+        ),
+        ({"from": "2026-12-01", "to": "2026-12-05", "allotment": 1, "price": 1}, "price"),
+        ({"from": "2026-12-01", "to": "2026-12-05", "allotment": 1, "price": "1", "x": 1}, "x"),
+        ({"from": "2026-12-01", "to": "2029-12-05", "allotment": 1, "price": "1.00"}, "to"),
+    ],
+)
+def test_range_put_refusals(admin, make_room_type, db, body, field):
+    room_type = make_room_type()
+    response = admin.put(f"room-types/{room_type['_id']}/inventory", body)
+    assert response.status_code == 422
+    assert field in response.json["_issues"]
+    assert db.inventory.count_documents({}) == 0
+
+
+def test_range_put_roles(guest, manager, make_room_type, make_hotel, client):
+    mine = make_room_type()
+    theirs = make_room_type(hotel=make_hotel(managers=[]))
+    body = {"from": "2026-12-01", "to": "2026-12-02", "allotment": 1, "price": "1.00"}
+    assert client.put(f"room-types/{mine['_id']}/inventory", body).status_code == 401
+    assert guest.put(f"room-types/{mine['_id']}/inventory", body).status_code == 403
+    assert manager.put(f"room-types/{mine['_id']}/inventory", body).status_code == 200
+    assert manager.put(f"room-types/{theirs['_id']}/inventory", body).status_code == 403
+    assert manager.put("room-types/6740f0c2a1b2c3d4e5f60718/inventory", body).status_code == 404
+
+
+def test_allotment_cannot_drop_below_booked(admin, stock, db):
+    room_type, start = stock(nights=2, allotment=3)
+    db.inventory.update_many({}, {"$set": {"booked": 2}})
+    url = f"room-types/{room_type['_id']}/inventory"
+    response = admin.put(
+        url,
+        {
+            "from": start.isoformat(),
+            "to": start.plus(2).isoformat(),
+            "allotment": 1,
+            "price": "50.00",
+        },
+    )
+    assert response.status_code == 409
+    assert start.isoformat() in response.json["_error"]["message"]
+    assert {r["allotment"] for r in db.inventory.find()} == {3}
+    row = db.inventory.find_one()
+    item = admin.get(f"inventory/{row['_id']}").json
+    patch = admin.patch(f"inventory/{row['_id']}", {"allotment": 1}, etag=item["_etag"])
+    assert patch.status_code == 409
+    assert "already booked" in patch.json["_error"]["message"]
+    assert db.inventory.find_one({"_id": row["_id"]})["allotment"] == 3
+    ok = admin.patch(f"inventory/{row['_id']}", {"allotment": 2}, etag=item["_etag"])
+    assert ok.status_code == 200
+
+
+def test_booked_night_cannot_be_deleted(admin, stock, db):
+    stock(nights=1)
+    row = db.inventory.find_one()
+    db.inventory.update_one({"_id": row["_id"]}, {"$set": {"booked": 1}})
+    item = admin.get(f"inventory/{row['_id']}").json
+    response = admin.delete(f"inventory/{row['_id']}", headers={"If-Match": item["_etag"]})
+    assert response.status_code == 409
+    assert db.inventory.count_documents({}) == 1
+
+
+def test_stay_dates_default_start_is_in_the_future(stock, db):
+    _, start = stock(nights=1)
+    assert start > today()

@@ -1,0 +1,76 @@
+"""Configuration fails fast: production mode refuses to start without its secrets."""
+
+import pytest
+
+import settings
+from run import create_app
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"PAYMENT_WEBHOOK_SECRET": "w" * 40}, "SECRET_KEY"),
+        ({"SECRET_KEY": "s" * 40}, "PAYMENT_WEBHOOK_SECRET"),
+        ({}, "SECRET_KEY and PAYMENT_WEBHOOK_SECRET"),
+    ],
+)
+def test_production_mode_refuses_missing_secrets(monkeypatch, tmp_path, env, named):
+    monkeypatch.setenv("MONGO_URI", "mongodb://127.0.0.1:1/?directConnection=true")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    for key in ("SECRET_KEY", "PAYMENT_WEBHOOK_SECRET"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(settings.ConfigError) as excinfo:
+        create_app()
+    assert named in str(excinfo.value)
+    assert "MONGO_URI is set" in str(excinfo.value)
+
+
+def test_production_mode_refuses_short_secret_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("MONGO_URI", "mongodb://127.0.0.1:1/")
+    monkeypatch.setenv("SECRET_KEY", "too-short")
+    monkeypatch.setenv("PAYMENT_WEBHOOK_SECRET", "x" * 40)
+    with pytest.raises(settings.ConfigError, match="at least 32 characters"):
+        settings.load()
+
+
+def test_embedded_mode_keeps_generated_secrets_across_restarts(monkeypatch, tmp_path):
+    for key in ("MONGO_URI", "SECRET_KEY", "PAYMENT_WEBHOOK_SECRET"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    first, second = settings.load(), settings.load()
+    assert len(first["SECRET_KEY"]) >= 32
+    assert first["SECRET_KEY"] == second["SECRET_KEY"]
+    assert first["PAYMENT_WEBHOOK_SECRET"] == second["PAYMENT_WEBHOOK_SECRET"]
+    assert first["SEED_DEMO"] is True
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_defaults_match_the_contract(monkeypatch, tmp_path):
+    for key in (
+        "HOST",
+        "PORT",
+        "MONGO_URI",
+        "MONGO_DBNAME",
+        "BOOKING_HOLD_MINUTES",
+        "RATE_LIMIT",
+        "AUTH_RATE_LIMIT",
+        "SEED_DEMO",
+        "EMBEDDED_MONGO_PORT",
+        "EMBEDDED_REDIS_PORT",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    config = settings.load()
+    assert (config["HOST"], config["PORT"]) == ("127.0.0.1", 5000)
+    assert config["MONGO_DBNAME"] == "innkeeper"
+    assert (config["EMBEDDED_MONGO_PORT"], config["EMBEDDED_REDIS_PORT"]) == (27017, 6379)
+    assert config["BOOKING_HOLD_MINUTES"] == 15
+    assert (config["RATE_LIMIT"], config["AUTH_RATE_LIMIT"]) == ("600/minute", "10/minute")
+
+
+def test_a_malformed_number_is_named(monkeypatch):
+    monkeypatch.setenv("PORT", "eighty")
+    with pytest.raises(settings.ConfigError, match="PORT must be a whole number"):
+        settings.load()
