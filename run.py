@@ -6,6 +6,7 @@ already running) before the app is built; `flask --app run <command>` does the s
 
 import signal
 import sys
+import threading
 
 import click
 import redis
@@ -146,8 +147,16 @@ def main():
 
         if config["SEED_DEMO"]:
             with app.app_context():
-                report = seed.seed_demo(app.data.driver.db, progress=True)
-            print(seed.describe(report), flush=True)
+                db = app.data.driver.db
+                plan = seed.seed_catalogue(db)
+            print(seed.describe(plan), flush=True)
+            if not plan["skipped"]:
+                threading.Thread(
+                    target=_load_demo_inventory,
+                    args=(db, plan),
+                    daemon=True,
+                    name="demo-inventory",
+                ).start()
         print(banner(config), flush=True)
         run_simple(config["HOST"], config["PORT"], app, threaded=True, use_reloader=False)
     except KeyboardInterrupt:
@@ -155,6 +164,20 @@ def main():
     finally:
         for server in reversed(started):
             server.stop()
+
+
+def _load_demo_inventory(db, plan):
+    from services import seed
+
+    def log(line):
+        print(line, flush=True)
+
+    log(
+        f"demo inventory: loading {plan['inventory_rows']} rows in the background, "
+        "nearest nights first; the API is already serving"
+    )
+    seconds = seed.load_inventory(db, plan, log=log)
+    log(f"demo inventory: complete ({plan['inventory_rows']} rows in {seconds} s)")
 
 
 def banner(config):

@@ -17,8 +17,9 @@ inventory = {
     "allowed_filters": ["room_type", "hotel", "date", "closed", "allotment", "booked", "price"],
     "mongo_indexes": {
         "room_type_date": index("room_type", "date", unique=True),
-        "hotel_date": index("hotel", "date"),
+        # Availability searches: a city's nights, or all nights of a stay (near/country).
         "city_date": index("city", "date"),
+        "date": index("date"),
     },
     "schema": {
         "room_type": ref("room_types", "The room type this row sells.", required=True),

