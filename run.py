@@ -4,6 +4,7 @@ With MONGO_URI / REDIS_URL unset, the embedded servers are started (or reused wh
 already running) before the app is built; `flask --app run <command>` does the same.
 """
 
+import contextlib
 import signal
 import sys
 import threading
@@ -14,7 +15,7 @@ from eve import Eve
 
 import settings
 from domain import build_domain
-from services import embedded, identity
+from services import embedded, idempotency, identity, reservations
 from services.datalayer import MongoLayer
 from services.validation import Validator
 
@@ -98,11 +99,11 @@ def create_app(overrides=None):
     register_hooks(app)
     register_routes(app)
     register_commands(app)
-    if config.get("ADMIN_EMAIL") and config.get("ADMIN_PASSWORD"):
-        with app.app_context():
-            identity.ensure_admin(
-                app.data.driver.db, config["ADMIN_EMAIL"], config["ADMIN_PASSWORD"]
-            )
+    with app.app_context():
+        db = app.data.driver.db
+        idempotency.ensure_indexes(db)
+        if config.get("ADMIN_EMAIL") and config.get("ADMIN_PASSWORD"):
+            identity.ensure_admin(db, config["ADMIN_EMAIL"], config["ADMIN_PASSWORD"])
     return app
 
 
@@ -125,6 +126,47 @@ def register_commands(app):
             return
         report = seed.seed_demo(app.data.driver.db, progress=True)
         click.echo(seed.describe(report))
+
+    @app.cli.command("worker")
+    @click.option("--interval", default=15.0, show_default=True, help="seconds between sweeps")
+    @click.option("--once", is_flag=True, help="sweep once and exit")
+    def worker_command(interval, once):
+        """Expire holds that passed and give their nights back, every INTERVAL seconds."""
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        click.echo(f"hold sweeper: every {interval:g} s; Ctrl-C or SIGTERM stops it")
+        with contextlib.suppress(KeyboardInterrupt):
+            sweep_holds(app, stop, interval, once=once, log=click.echo)
+
+    @app.cli.command("reconcile")
+    @click.option("--fix", is_flag=True, help="repair the drift found")
+    def reconcile_command(fix):
+        """Recompute inventory `booked` from live bookings; report (and --fix) drift."""
+        drift = reservations.reconcile(app.data.driver.db, fix=fix)
+        for row in drift:
+            click.echo(
+                f"drift: room_type {row['room_type']} on {row['date']}: booked "
+                f"{row['booked']}, live bookings {row['expected']}"
+            )
+        verb = "fixed" if fix else "found"
+        click.echo(f"{len(drift)} inventory rows with drift {verb}")
+        if drift and not fix:
+            sys.exit(1)
+
+
+def sweep_holds(app, stop, interval, once=False, log=print):
+    """Expire due holds until `stop` is set; a failed sweep is logged and retried."""
+    with app.app_context():
+        db = app.data.driver.db
+        while True:
+            try:
+                expired = reservations.expire_due(db.client, db)
+                if expired:
+                    log(f"hold sweeper: expired {expired} bookings")
+            except Exception:  # noqa: BLE001 - keep sweeping; the next pass retries
+                app.logger.exception("hold sweep failed")
+            if once or stop.wait(interval):
+                return
 
 
 def main():
@@ -157,6 +199,10 @@ def main():
                     daemon=True,
                     name="demo-inventory",
                 ).start()
+        sweeper_stop = threading.Event()
+        threading.Thread(
+            target=sweep_holds, args=(app, sweeper_stop, 15), daemon=True, name="hold-sweeper"
+        ).start()
         print(banner(config), flush=True)
         run_simple(config["HOST"], config["PORT"], app, threaded=True, use_reloader=False)
     except KeyboardInterrupt:

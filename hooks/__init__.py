@@ -1,6 +1,6 @@
 """Every Eve event hook, registered in one place."""
 
-from hooks import catalogue, users
+from hooks import bookings, catalogue, idempotency, users
 
 
 def register(app):
@@ -19,6 +19,17 @@ def register(app):
     app.on_insert_inventory += catalogue.fill_inventory_rows
     app.on_update_inventory += catalogue.check_inventory_row_update
     app.on_delete_item_inventory += catalogue.refuse_inventory_delete
+
+    app.on_pre_POST += idempotency.claim_or_replay
+    app.after_request(idempotency.store_response)
+
+    app.on_pre_GET_bookings += bookings.scope_reads_to_caller
+    app.on_pre_PATCH_bookings += bookings.scope_changes_to_owner
+    app.on_pre_PATCH_bookings += bookings.refuse_changes_other_than_cancel
+    app.on_pre_POST_bookings += bookings.refuse_server_fields_on_create
+    app.on_insert_bookings += bookings.price_and_hold
+    app.data.run_inside_insert("bookings", bookings.reserve_nights)
+    app.on_update_bookings += bookings.cancel_and_release
 
     app.on_insert_users += users.hash_new_user_passwords
     app.on_update_users += users.hash_changed_password

@@ -1,6 +1,6 @@
 """Endpoints beyond the generated CRUD, mounted under the API prefix (health at the root)."""
 
-from routes import auth, health, inventory, responses
+from routes import auth, availability, health, inventory, responses
 
 
 def register(app):
@@ -9,3 +9,4 @@ def register(app):
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp, url_prefix=prefix)
     app.register_blueprint(inventory.bp, url_prefix=prefix)
+    app.register_blueprint(availability.bp, url_prefix=prefix)

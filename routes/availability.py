@@ -1,0 +1,148 @@
+"""GET /availability: offers for a stay, filtered, sorted and paginated like Eve's lists."""
+
+from urllib.parse import urlencode
+
+from bson import ObjectId
+from flask import Blueprint, request
+
+from domain.vocabulary import COUNTRIES, CURRENCIES, HOTEL_AMENITIES
+from hooks.access import db
+from routes.responses import respond
+from services import availability
+from services.errors import Refusal
+from services.representation import Day, parse_money, today
+from services.reservations import check_stay
+
+bp = Blueprint("availability", __name__)
+
+PARAMETERS = {
+    "check_in",
+    "check_out",
+    "adults",
+    "children",
+    "city",
+    "country",
+    "hotel",
+    "near",
+    "max_km",
+    "min_stars",
+    "amenities",
+    "max_price",
+    "currency",
+    "sort",
+    "page",
+    "max_results",
+}
+MAX_RESULTS = 100
+MAX_KM = 500
+
+
+def _int(args, name, default, low, high, issues):
+    raw = args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        issues[name] = f"must be a whole number from {low} to {high}"
+        return default
+    return value
+
+
+def parse_query(args):
+    """Validate the query string into typed values; 400 naming every bad parameter."""
+    issues = {name: "unknown parameter" for name in args if name not in PARAMETERS}
+    query = {}
+    for name in ("check_in", "check_out"):
+        try:
+            query[name] = Day.parse(args.get(name))
+        except ValueError:
+            issues[name] = "required, a date in YYYY-MM-DD format"
+    query["adults"] = _int(args, "adults", 1, 1, 20, issues)
+    query["children"] = _int(args, "children", 0, 0, 20, issues)
+    query["min_stars"] = _int(args, "min_stars", None, 1, 5, issues)
+    query["page"] = _int(args, "page", 1, 1, 10_000, issues)
+    query["max_results"] = _int(args, "max_results", 25, 1, MAX_RESULTS, issues)
+    if args.get("city") is not None:
+        query["city"] = args["city"].strip()
+        if not query["city"] or len(query["city"]) > 100:
+            issues["city"] = "must be a non-empty city name"
+    if args.get("country") is not None:
+        query["country"] = args["country"].upper()
+        if query["country"] not in COUNTRIES:
+            issues["country"] = "must be an ISO 3166-1 alpha-2 code such as FR"
+    if args.get("currency") is not None:
+        query["currency"] = args["currency"].upper()
+        if query["currency"] not in CURRENCIES:
+            issues["currency"] = "must be an ISO 4217 code such as EUR"
+    if args.get("hotel") is not None:
+        if ObjectId.is_valid(args["hotel"]):
+            query["hotel"] = ObjectId(args["hotel"])
+        else:
+            issues["hotel"] = "must be a 24-character hexadecimal hotel id"
+    if args.get("near") is not None:
+        try:
+            lng, lat = (float(x) for x in args["near"].split(","))
+            if not (-180 <= lng <= 180 and -90 <= lat <= 90):
+                raise ValueError
+            query["near"] = (lng, lat)
+        except ValueError:
+            issues["near"] = "must be <longitude>,<latitude> such as 2.35,48.86"
+        try:
+            query["max_km"] = float(args.get("max_km", 10))
+            if not 0 < query["max_km"] <= MAX_KM:
+                raise ValueError
+        except ValueError:
+            issues["max_km"] = f"must be a number of kilometres above 0 and at most {MAX_KM}"
+    elif args.get("max_km") is not None:
+        issues["max_km"] = "only applies together with near"
+    if args.get("amenities") is not None:
+        amenities = [a.strip() for a in args["amenities"].split(",") if a.strip()]
+        unknown = [a for a in amenities if a not in HOTEL_AMENITIES]
+        if unknown:
+            issues["amenities"] = "unknown amenities: " + ", ".join(unknown)
+        query["amenities"] = amenities
+    if args.get("max_price") is not None:
+        try:
+            query["max_price"] = parse_money(args["max_price"]).to_decimal()
+        except ValueError:
+            issues["max_price"] = 'must be a decimal amount such as "450.00"'
+    query["sort"] = args.get("sort", "total_price")
+    if query["sort"] not in availability.SORTS:
+        issues["sort"] = "must be one of " + ", ".join(availability.SORTS)
+    elif query["sort"] == "distance" and "near" not in query:
+        issues["sort"] = "distance needs near=<lng>,<lat>"
+    if issues:
+        raise Refusal(400, "invalid search: " + ", ".join(sorted(issues)), issues)
+    check_stay(query["check_in"], query["check_out"], today().plus(-1))
+    return query
+
+
+def _link(args, page, title):
+    return {"title": title, "href": "availability?" + urlencode({**args, "page": page})}
+
+
+@bp.get("/availability")
+def search():
+    args = request.args.to_dict()
+    query = parse_query(args)
+    offers, total = availability.search(db(), query)
+    links = {
+        "self": _link(args, query["page"], "availability"),
+        "parent": {"title": "home", "href": "/"},
+    }
+    last = max(1, -(-total // query["max_results"]))
+    if query["page"] < last:
+        links["next"] = _link(args, query["page"] + 1, "next page")
+        links["last"] = _link(args, last, "last page")
+    if query["page"] > 1:
+        links["prev"] = _link(args, query["page"] - 1, "previous page")
+    return respond(
+        {
+            "_items": offers,
+            "_meta": {"page": query["page"], "max_results": query["max_results"], "total": total},
+            "_links": links,
+        }
+    )

@@ -1,0 +1,320 @@
+"""Bookings: the rules, reserving every night or none, holds that expire, cancellation.
+
+Every state change is a guarded conditional update inside a MongoDB transaction together
+with the inventory it moves: never check-then-write in Python. Concurrent transactions
+touching the same rows conflict and are retried by the driver, so `booked` never passes
+`allotment` and a booking's nights are released at most once.
+"""
+
+import secrets
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from pymongo import ReturnDocument
+
+from services.errors import Refusal
+from services.representation import Day, money, nights, quantize, to_decimal, utcnow
+
+MAX_NIGHTS = 30
+MAX_DAYS_AHEAD = 365
+MAX_PENDING_PER_GUEST = 3
+PENDING = "pending_payment"
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+
+
+def confirmation_code():
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+
+
+def hotel_today(hotel, now):
+    """Today's date where the hotel is: a stay 'in the past' is judged locally."""
+    tz = ZoneInfo(hotel.get("timezone") or "UTC")
+    local = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz)
+    return Day(local.year, local.month, local.day)
+
+
+def check_stay(check_in, check_out, today):
+    """The date rules shared by bookings and searches; 422 naming the field."""
+    if check_in < today:
+        raise Refusal(
+            422, f"check_in {check_in} is in the past", {"check_in": "must not be in the past"}
+        )
+    if check_out <= check_in:
+        raise Refusal(
+            422, "check_out must be after check_in", {"check_out": "must be after check_in"}
+        )
+    if (check_out - check_in).days > MAX_NIGHTS:
+        raise Refusal(
+            422,
+            f"a stay may last at most {MAX_NIGHTS} nights",
+            {"check_out": f"at most {MAX_NIGHTS} nights after check_in"},
+        )
+    if (check_in - today).days > MAX_DAYS_AHEAD:
+        raise Refusal(
+            422,
+            f"check_in may be at most {MAX_DAYS_AHEAD} days ahead",
+            {"check_in": f"at most {MAX_DAYS_AHEAD} days from today"},
+        )
+
+
+def check_party(adults, children, room_type):
+    issues = {}
+    if adults > room_type["max_adults"]:
+        issues["adults"] = f"this room type sleeps at most {room_type['max_adults']} adults"
+    if children > room_type.get("max_children", 0):
+        issues["children"] = (
+            f"this room type takes at most {room_type.get('max_children', 0)} children"
+        )
+    if issues:
+        raise Refusal(422, "the party does not fit this room type", issues)
+
+
+def prepare(db, booking, user, now, hold_minutes):
+    """Check the request's own rules and fill the server-owned fields but the prices."""
+    room_type = db.room_types.find_one({"_id": booking["room_type"]})
+    hotel = db.hotels.find_one({"_id": room_type["hotel"]}) if room_type else None
+    if hotel is None:
+        raise Refusal(422, "no such room type", {"room_type": "no room type has this id"})
+    if hotel.get("status", "active") != "active":
+        raise Refusal(409, f"{hotel['name']} is not taking bookings")
+    check_in, check_out = Day.of(booking["check_in"]), Day.of(booking["check_out"])
+    check_stay(check_in, check_out, hotel_today(hotel, now))
+    check_party(booking.get("adults", 1), booking.get("children", 0), room_type)
+    policy = hotel.get("cancellation_policy") or {"free_until_hours": 0, "penalty_percent": 100}
+    booking.update(
+        check_in=check_in,
+        check_out=check_out,
+        guest=user["_id"],
+        hotel=hotel["_id"],
+        status=PENDING,
+        nights=(check_out - check_in).days,
+        currency=hotel.get("currency", "EUR"),
+        hold_expires_at=now + timedelta(minutes=hold_minutes),
+        confirmation_code=confirmation_code(),
+        cancellation_policy={
+            "free_until_hours": policy["free_until_hours"],
+            "penalty_percent": policy["penalty_percent"],
+            "timezone": hotel.get("timezone", "UTC"),
+            "check_in_time": hotel.get("check_in_time", "15:00"),
+        },
+    )
+    return booking
+
+
+def _stay_rows(booking):
+    return {
+        "room_type": booking["room_type"],
+        "date": {"$gte": booking["check_in"], "$lt": booking["check_out"]},
+    }
+
+
+def unavailable_nights(db, booking):
+    """Nights of the stay that cannot be sold now (committed state): missing, closed, full."""
+    rows = {Day.of(r["date"]): r for r in db.inventory.find(_stay_rows(booking))}
+    return [
+        night
+        for night in nights(booking["check_in"], booking["check_out"])
+        if night not in rows
+        or rows[night].get("closed")
+        or rows[night]["booked"] >= rows[night]["allotment"]
+    ]
+
+
+def reserve_nights(db, session, bookings, now):
+    """Inside the booking insert's transaction: take one room on every night, or fail."""
+    for booking in bookings:
+        # Touching the guest serializes their concurrent bookings, so the pending cap
+        # cannot be overrun by two requests that both counted two.
+        db.users.update_one(
+            {"_id": booking["guest"]}, {"$inc": {"booking_seq": 1}}, session=session
+        )
+        pending = db.bookings.count_documents(
+            {"guest": booking["guest"], "status": PENDING, "hold_expires_at": {"$gt": now}},
+            session=session,
+        )
+        if pending >= MAX_PENDING_PER_GUEST:
+            raise Refusal(
+                409,
+                f"you already have {pending} bookings pending payment; pay for or cancel "
+                f"one before booking again (at most {MAX_PENDING_PER_GUEST})",
+            )
+        stay = nights(booking["check_in"], booking["check_out"])
+        arrival = db.inventory.find_one(
+            {"room_type": booking["room_type"], "date": booking["check_in"]}, session=session
+        )
+        if arrival and arrival.get("min_stay", 1) > len(stay):
+            raise Refusal(
+                422,
+                f"arrivals on {booking['check_in']} require a stay of at least "
+                f"{arrival['min_stay']} nights",
+                {"check_out": f"at least {arrival['min_stay']} nights after check_in"},
+            )
+        taken = db.inventory.update_many(
+            {
+                **_stay_rows(booking),
+                "closed": False,
+                "$expr": {"$lt": ["$booked", "$allotment"]},
+            },
+            {"$inc": {"booked": 1}},
+            session=session,
+        )
+        if taken.modified_count != len(stay):
+            missing = unavailable_nights(db, booking) or stay
+            raise Refusal(
+                409,
+                "not available on " + ", ".join(n.isoformat() for n in missing),
+                {"nights": [n.isoformat() for n in missing]},
+            )
+        rows = db.inventory.find(_stay_rows(booking), {"date": 1, "price": 1}, session=session)
+        prices = sorted((Day.of(r["date"]), r["price"].to_decimal()) for r in rows)
+        currency = booking["currency"]
+        booking["nightly_prices"] = [
+            {"date": night, "price": money(price, currency)} for night, price in prices
+        ]
+        booking["total_price"] = money(sum((p for _, p in prices), Decimal(0)), currency)
+
+
+def _release(db, session, booking):
+    released = db.inventory.update_many(
+        {**_stay_rows(booking), "booked": {"$gt": 0}}, {"$inc": {"booked": -1}}, session=session
+    )
+    return released.modified_count
+
+
+def _transition(client, db, guard, changes, release=True):
+    """Move one booking guarded by `guard`; give its nights back in the same transaction.
+
+    Returns the booking as it was before, or None when the guard did not match.
+    """
+
+    def unit(session):
+        before = db.bookings.find_one_and_update(
+            guard,
+            {"$set": changes},
+            session=session,
+            return_document=ReturnDocument.BEFORE,
+        )
+        if before is not None and release:
+            _release(db, session, before)
+        return before
+
+    with client.start_session() as session:
+        return session.with_transaction(unit)
+
+
+def expire_due(client, db, now=None, limit=500):
+    """Expire every pending booking whose hold has passed; returns how many."""
+    now = now or utcnow()
+    due = db.bookings.find(
+        {"status": PENDING, "hold_expires_at": {"$lte": now}}, {"_id": 1}, limit=limit
+    )
+    expired = 0
+    for booking in list(due):
+        changed = _transition(
+            client,
+            db,
+            {"_id": booking["_id"], "status": PENDING, "hold_expires_at": {"$lte": now}},
+            {
+                "status": "expired",
+                "expired_at": now,
+                "_updated": now,
+                "_etag": secrets.token_hex(20),
+            },
+        )
+        expired += changed is not None
+    return expired
+
+
+def refund_due(booking, now):
+    """What cancelling a confirmed booking now refunds, by its policy snapshot.
+
+    The whole total until `free_until_hours` before check-in (at the hotel's
+    check_in_time, in its timezone); after that the total less penalty_percent,
+    rounded half-up to the currency's minor unit.
+    """
+    policy = booking["cancellation_policy"]
+    total = to_decimal(booking["total_price"])
+    if now < free_cancellation_deadline(booking):
+        return quantize(total, booking["currency"])
+    kept = total * Decimal(policy["penalty_percent"]) / Decimal(100)
+    return quantize(total - kept, booking["currency"])
+
+
+def free_cancellation_deadline(booking):
+    """The UTC instant until which cancelling is free."""
+    policy = booking["cancellation_policy"]
+    hours, minutes = (int(x) for x in policy.get("check_in_time", "15:00").split(":"))
+    check_in = Day.of(booking["check_in"])
+    local = datetime(
+        check_in.year,
+        check_in.month,
+        check_in.day,
+        hours,
+        minutes,
+        tzinfo=ZoneInfo(policy.get("timezone") or "UTC"),
+    )
+    arrival_utc = local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    return arrival_utc - timedelta(hours=policy["free_until_hours"])
+
+
+def cancel(client, db, original, now=None):
+    """Cancel a pending or confirmed booking and free its nights; the fields it set.
+
+    Guarded on the status and the etag the client saw, so two cancellations, or a
+    cancellation racing the expiry sweeper or a payment, change it once.
+    """
+    now = now or utcnow()
+    changes = {"status": "cancelled", "cancelled_at": now}
+    if original.get("status") == "confirmed":
+        changes["refund_amount"] = money(refund_due(original, now), original["currency"])
+    guard = {
+        "_id": original["_id"],
+        "status": {"$in": [PENDING, "confirmed"]},
+        "_etag": original["_etag"],
+    }
+    if _transition(client, db, guard, changes) is None:
+        current = db.bookings.find_one({"_id": original["_id"]}, {"status": 1})
+        status = current["status"] if current else "gone"
+        if status in (PENDING, "confirmed"):
+            raise Refusal(412, "the booking changed since you read it; fetch it again")
+        raise Refusal(
+            409,
+            f"this booking is {status}; only pending_payment or confirmed bookings "
+            "can be cancelled",
+        )
+    return changes
+
+
+def reconcile(db, fix=False):
+    """Recompute every inventory row's `booked` from live bookings; report (and fix) drift."""
+    live = db.bookings.aggregate(
+        [
+            {"$match": {"status": {"$in": [PENDING, "confirmed"]}}},
+            {"$project": {"room_type": 1, "check_in": 1, "check_out": 1}},
+        ]
+    )
+    expected = {}
+    for booking in live:
+        for night in nights(Day.of(booking["check_in"]), Day.of(booking["check_out"])):
+            key = (booking["room_type"], night)
+            expected[key] = expected.get(key, 0) + 1
+    drift = []
+    for row in db.inventory.find({}, {"room_type": 1, "date": 1, "booked": 1}):
+        key = (row["room_type"], Day.of(row["date"]))
+        want = expected.get(key, 0)
+        if row["booked"] != want:
+            drift.append(
+                {
+                    "_id": row["_id"],
+                    "room_type": row["room_type"],
+                    "date": key[1],
+                    "booked": row["booked"],
+                    "expected": want,
+                }
+            )
+            if fix:
+                db.inventory.update_one(
+                    {"_id": row["_id"], "booked": row["booked"]}, {"$set": {"booked": want}}
+                )
+    return drift
