@@ -180,6 +180,11 @@ hotels = {
                         "description": "Number of reviews.",
                         "example": 12,
                     },
+                    "sum": {
+                        "type": "integer",
+                        "description": "Sum of all review ratings, so the average stays exact.",
+                        "example": 54,
+                    },
                 },
             }
         ),

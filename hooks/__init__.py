@@ -1,6 +1,6 @@
 """Every Eve event hook, registered in one place."""
 
-from hooks import bookings, catalogue, idempotency, users
+from hooks import bookings, catalogue, idempotency, reviews, users
 
 
 def register(app):
@@ -30,6 +30,9 @@ def register(app):
     app.on_insert_bookings += bookings.price_and_hold
     app.data.run_inside_insert("bookings", bookings.reserve_nights)
     app.on_update_bookings += bookings.cancel_and_release
+
+    app.on_insert_reviews += reviews.refuse_review_unless_stayed
+    app.data.run_inside_insert("reviews", reviews.add_to_hotel_rating)
 
     app.on_insert_users += users.hash_new_user_passwords
     app.on_update_users += users.hash_changed_password

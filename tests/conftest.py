@@ -191,7 +191,7 @@ def stock(admin, make_room_type):
     """stock(nights=3, allotment=2, price="100.00", start=...) -> room type with inventory."""
 
     def _stock(nights=3, allotment=2, price="100.00", start=None, room_type=None, **rt):
-        room_type = room_type or make_room_type(**rt)
+        room_type = room_type or make_room_type(**{"total_rooms": max(5, allotment), **rt})
         start = start or today().plus(10)
         response = admin.put(
             f"room-types/{room_type['_id']}/inventory",
