@@ -88,8 +88,18 @@ def is_duplicate(error):
     return False
 
 
+def strict_integer(value):
+    """Eve's serializer runs int() on anything, silently turning 4.5 into 4; we only cast
+    whole-number strings and leave everything else for validation to refuse."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    if isinstance(value, float) or isinstance(value, bool):
+        raise ValueError("not a whole number")
+    return value
+
+
 class MongoLayer(Mongo):
-    serializers = dict(Mongo.serializers, money=parse_money, day=Day.parse)
+    serializers = dict(Mongo.serializers, money=parse_money, day=Day.parse, integer=strict_integer)
     json_encoder_class = JSONEncoder
 
     def __init__(self, app):

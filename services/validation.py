@@ -49,6 +49,9 @@ class Validator(EveValidator):
     types_mapping = dict(EveValidator.types_mapping)
     types_mapping["money"] = TypeDefinition("money", (Decimal128,), ())
     types_mapping["day"] = TypeDefinition("day", (datetime,), ())
+    # JSON true is not the number 1.
+    types_mapping["integer"] = TypeDefinition("integer", (int,), (bool,))
+    types_mapping["number"] = TypeDefinition("number", (int, float), (bool,))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
