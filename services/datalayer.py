@@ -93,7 +93,7 @@ def strict_integer(value):
     whole-number strings and leave everything else for validation to refuse."""
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, float | bool):
         raise ValueError("not a whole number")
     return value
 
