@@ -17,6 +17,7 @@ import settings
 from domain import build_domain
 from services import embedded, idempotency, identity, reservations
 from services.datalayer import MongoLayer
+from services.payments import SandboxProvider
 from services.validation import Validator
 
 STANDARD_ERRORS = [400, 401, 403, 404, 405, 406, 409, 410, 412, 413, 415, 422, 428, 429, 500, 503]
@@ -96,6 +97,7 @@ def create_app(overrides=None):
         ),
     )
     app.config["INNKEEPER"] = config
+    app.extensions["payment_provider"] = SandboxProvider(config["PAYMENT_WEBHOOK_SECRET"])
     register_hooks(app)
     register_routes(app)
     register_commands(app)

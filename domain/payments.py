@@ -15,6 +15,7 @@ payments = {
     "mongo_indexes": {
         "booking": index("booking"),
         "guest": index("guest", "_created"),
+        "hotel": index("hotel", "_created"),
     },
     "schema": {
         "booking": ref("bookings", "The booking to pay.", required=True),
@@ -26,6 +27,17 @@ payments = {
             "example": "pm_card_visa",
         },
         "guest": server_owned(ref("users", "Who paid.")),
+        "hotel": server_owned(ref("hotels", "The booked hotel.")),
+        "provider": server_owned(
+            {"type": "string", "description": "Payment provider.", "example": "sandbox"}
+        ),
+        "provider_reference": server_owned(
+            {
+                "type": "string",
+                "description": "The provider's id for the charge.",
+                "example": "pi_sbx_0123456789abcdef01234567",
+            }
+        ),
         "amount": server_owned(money("Charged amount: the booking's total.", example="360.00")),
         "currency": server_owned(currency()),
         "status": server_owned(

@@ -1,6 +1,6 @@
 """Every Eve event hook, registered in one place."""
 
-from hooks import bookings, catalogue, idempotency, reviews, users
+from hooks import bookings, catalogue, idempotency, payments, reviews, users
 
 
 def register(app):
@@ -30,6 +30,12 @@ def register(app):
     app.on_insert_bookings += bookings.price_and_hold
     app.data.run_inside_insert("bookings", bookings.reserve_nights)
     app.on_update_bookings += bookings.cancel_and_release
+    app.on_updated_bookings += payments.refund_cancelled_booking
+
+    app.on_pre_GET_payments += payments.scope_reads_to_caller
+    app.on_insert_payments += payments.charge_booking_total
+    app.data.run_inside_insert("payments", payments.confirm_paid_bookings)
+    app.on_post_POST_payments += payments.answer_with_outcome_status
 
     app.on_insert_reviews += reviews.refuse_review_unless_stayed
     app.data.run_inside_insert("reviews", reviews.add_to_hotel_rating)

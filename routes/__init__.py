@@ -1,6 +1,6 @@
 """Endpoints beyond the generated CRUD, mounted under the API prefix (health at the root)."""
 
-from routes import auth, availability, health, inventory, responses
+from routes import auth, availability, health, inventory, responses, sandbox, webhooks
 
 
 def register(app):
@@ -10,3 +10,6 @@ def register(app):
     app.register_blueprint(auth.bp, url_prefix=prefix)
     app.register_blueprint(inventory.bp, url_prefix=prefix)
     app.register_blueprint(availability.bp, url_prefix=prefix)
+    app.register_blueprint(webhooks.bp, url_prefix=prefix)
+    if app.config["EMBEDDED"]:
+        app.register_blueprint(sandbox.bp, url_prefix=prefix)

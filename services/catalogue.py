@@ -5,6 +5,7 @@ import secrets
 from bson import ObjectId
 from pymongo import UpdateOne
 
+from services import transactions
 from services.errors import Refusal, invalid
 from services.representation import (
     Day,
@@ -194,8 +195,7 @@ def set_inventory_range(client, db, room_type_id, values, user):
         ]
         return db.inventory.bulk_write(ops, ordered=True, session=session)
 
-    with client.start_session() as session:
-        result = session.with_transaction(write)
+    result = transactions.run(client, write)
     return {
         "room_type": room_type["_id"],
         "from": values["from"],

@@ -10,6 +10,7 @@ from eve.io.mongo.mongo import MongoJSONEncoder
 from eve.utils import config
 from flask import abort
 
+from services import transactions
 from services.representation import Day, decode_days, parse_money
 
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -145,8 +146,7 @@ class MongoLayer(Mongo):
                 step(session, documents)
                 return collection.insert_many(documents, ordered=True, session=session)
 
-            with collection.database.client.start_session() as session:
-                return session.with_transaction(unit_of_work).inserted_ids
+            return transactions.run(collection.database.client, unit_of_work).inserted_ids
         except (pymongo.errors.DuplicateKeyError, pymongo.errors.BulkWriteError) as error:
             if is_duplicate(error):
                 abort(409, description=duplicate_message(resource, error))

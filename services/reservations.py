@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pymongo import ReturnDocument
 
+from services import transactions
 from services.errors import Refusal
 from services.representation import Day, money, nights, quantize, to_decimal, utcnow
 
@@ -81,6 +82,16 @@ def prepare(db, booking, user, now, hold_minutes):
     check_in, check_out = Day.of(booking["check_in"]), Day.of(booking["check_out"])
     check_stay(check_in, check_out, hotel_today(hotel, now))
     check_party(booking.get("adults", 1), booking.get("children", 0), room_type)
+    booking.update(check_in=check_in, check_out=check_out)
+    # A cheap read first: when the rooms are gone, the answer is a 409 without a
+    # transaction. It decides nothing; the guarded writes in reserve_nights do.
+    unavailable = unavailable_nights(db, booking)
+    if unavailable:
+        raise Refusal(
+            409,
+            "not available on " + ", ".join(n.isoformat() for n in unavailable),
+            {"nights": [n.isoformat() for n in unavailable]},
+        )
     policy = hotel.get("cancellation_policy") or {"free_until_hours": 0, "penalty_percent": 100}
     booking.update(
         check_in=check_in,
@@ -199,8 +210,7 @@ def _transition(client, db, guard, changes, release=True):
             _release(db, session, before)
         return before
 
-    with client.start_session() as session:
-        return session.with_transaction(unit)
+    return transactions.run(client, unit)
 
 
 def expire_due(client, db, now=None, limit=500):

@@ -1,0 +1,275 @@
+"""Booking benchmark: prints figures, asserts nothing.
+
+Starts `python run.py` exactly as `make run` does (embedded SecantusDB and Redis, demo
+catalogue) in a temporary data directory, then measures:
+
+  (a) availability search for one city over a 3-night stay through the API,
+      requests/s and p50/p95 latency at 8 concurrent clients;
+  (c) the same search as a bare pymongo aggregation (the pipeline the API runs),
+      same clients and count, so the API's overhead is a ratio measured in the same run;
+  (b) 50 guests racing for the last 5 rooms of one room type: successes (must be 5),
+      refusals, wall time and bookings/s.
+
+Usage: .venv/bin/python bench/booking.py [--requests 400] [--clients 8]
+"""
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pymongo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from services import availability, identity  # noqa: E402
+from services.embedded import free_port, mongo_uri  # noqa: E402
+from services.representation import today  # noqa: E402
+
+CITY = "Paris"
+RACERS, LAST_ROOMS = 50, 5
+
+
+def start_server(data_dir, secret):
+    ports = {
+        "PORT": free_port(),
+        "EMBEDDED_MONGO_PORT": free_port(),
+        "EMBEDDED_REDIS_PORT": free_port(),
+    }
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
+    env.update({k: str(v) for k, v in ports.items()})
+    env.update(
+        DATA_DIR=data_dir,
+        SEED_DEMO="1",
+        SECRET_KEY=secret,
+        RATE_LIMIT="1000000/minute",
+        AUTH_RATE_LIMIT="1000000/minute",
+    )
+    log = open(Path(data_dir) / "server.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if request(ports["PORT"], "GET", "/health")[0] == 200:
+                return process, ports
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    sys.exit("server did not start; see " + str(Path(data_dir) / "server.log"))
+
+
+def request(port, method, path, body=None, token=None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    connection.request(method, path, json.dumps(body) if body is not None else None, headers)
+    response = connection.getresponse()
+    payload = response.read()
+    connection.close()
+    return response.status, payload
+
+
+def run_clients(clients, total, call):
+    """`clients` threads share `total` calls; returns (elapsed seconds, latencies in ms)."""
+    latencies, lock = [], threading.Lock()
+    remaining = [total]
+    barrier = threading.Barrier(clients)
+
+    def worker():
+        barrier.wait()
+        while True:
+            with lock:
+                if remaining[0] == 0:
+                    return
+                remaining[0] -= 1
+            began = time.perf_counter()
+            call()
+            elapsed = (time.perf_counter() - began) * 1000
+            with lock:
+                latencies.append(elapsed)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - began, latencies
+
+
+def summary(name, elapsed, latencies):
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered)
+    p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
+    rate = len(ordered) / elapsed
+    print(
+        f"{name:32} {rate:8.1f} req/s   p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   "
+        f"({len(ordered)} requests)"
+    )
+    return rate, p50, p95
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+
+    secret = secrets.token_urlsafe(48)
+    with tempfile.TemporaryDirectory(prefix="innkeeper-bench-") as data_dir:
+        started = time.monotonic()
+        process, ports = start_server(data_dir, secret)
+        print(
+            f"server healthy after {time.monotonic() - started:.1f} s "
+            "(catalogue seeded; inventory loading in the background)"
+        )
+        client = pymongo.MongoClient(mongo_uri(ports["EMBEDDED_MONGO_PORT"]))
+        db = client.innkeeper
+        try:
+            start = today().plus(14)
+            paris_types = db.room_types.count_documents(
+                {"hotel": {"$in": db.hotels.distinct("_id", {"address.city": CITY})}}
+            )
+            while (
+                db.inventory.count_documents(
+                    {"city": CITY, "date": {"$gte": start, "$lt": start.plus(3)}}
+                )
+                < 3 * paris_types
+            ):
+                time.sleep(0.5)
+            print(
+                f"stay nights loaded after {time.monotonic() - started:.1f} s; "
+                f"{db.inventory.estimated_document_count()} inventory rows so far"
+            )
+
+            path = (
+                f"/api/v1/availability?city={CITY}&check_in={start}"
+                f"&check_out={start.plus(3)}&adults=2"
+            )
+            status, body = request(ports["PORT"], "GET", path)
+            offers = json.loads(body)["_meta"]["total"]
+            print(
+                f"\n(a)/(c) search: {CITY}, {start} to {start.plus(3)}, 2 adults -> "
+                f"{offers} offers (HTTP {status}); {args.clients} clients, "
+                f"{args.requests} requests each way\n"
+            )
+
+            api = summary(
+                "API  GET /availability",
+                *run_clients(
+                    args.clients, args.requests, lambda: request(ports["PORT"], "GET", path)
+                ),
+            )
+            query = {
+                "check_in": start,
+                "check_out": start.plus(3),
+                "adults": 2,
+                "children": 0,
+                "city": CITY,
+                "page": 1,
+                "max_results": 25,
+                "sort": "total_price",
+            }
+            bare = summary(
+                "bare pymongo aggregation",
+                *run_clients(
+                    args.clients,
+                    args.requests,
+                    lambda: list(db.inventory.aggregate(availability.pipeline(query))),
+                ),
+            )
+            print(
+                f"\nAPI overhead: {bare[0] / api[0]:.2f}x the bare aggregation's throughput, "
+                f"p50 {api[1] / bare[1]:.2f}x, p95 {api[2] / bare[2]:.2f}x"
+            )
+
+            # (b) 50 guests race for the last 5 rooms of one room type.
+            room_type = db.room_types.find_one(
+                {"hotel": {"$in": db.hotels.distinct("_id", {"address.city": CITY})}}
+            )
+            race_start = start.plus(7)
+            while (
+                db.inventory.count_documents(
+                    {
+                        "room_type": room_type["_id"],
+                        "date": {"$gte": race_start, "$lt": race_start.plus(2)},
+                    }
+                )
+                < 2
+            ):
+                time.sleep(0.5)
+            for row in db.inventory.find(
+                {
+                    "room_type": room_type["_id"],
+                    "date": {"$gte": race_start, "$lt": race_start.plus(2)},
+                }
+            ):
+                db.inventory.update_one(
+                    {"_id": row["_id"]}, {"$set": {"allotment": row["booked"] + LAST_ROOMS}}
+                )
+            users = [
+                identity.new_user_document(f"racer{i}@bench.test", "bench-password-1")
+                for i in range(RACERS)
+            ]
+            db.users.insert_many(users)
+            tokens = [identity.issue_token(u, secret, 600) for u in users]
+            body = {
+                "room_type": str(room_type["_id"]),
+                "check_in": str(race_start),
+                "check_out": str(race_start.plus(2)),
+            }
+            statuses, barrier = [None] * RACERS, threading.Barrier(RACERS)
+
+            def racer(i):
+                barrier.wait()
+                statuses[i] = request(ports["PORT"], "POST", "/api/v1/bookings", body, tokens[i])[
+                    0
+                ]
+
+            threads = [threading.Thread(target=racer, args=(i,)) for i in range(RACERS)]
+            began = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.perf_counter() - began
+            booked = [
+                r["booked"] - r["allotment"] + LAST_ROOMS
+                for r in db.inventory.find(
+                    {
+                        "room_type": room_type["_id"],
+                        "date": {"$gte": race_start, "$lt": race_start.plus(2)},
+                    }
+                )
+            ]
+            print(
+                f"\n(b) {RACERS} guests race for the last {LAST_ROOMS} rooms "
+                f"(2 nights): {statuses.count(201)} booked (201), {statuses.count(409)} "
+                f"refused (409), other {len([s for s in statuses if s not in (201, 409)])}; "
+                f"{elapsed:.2f} s wall, {RACERS / elapsed:.1f} booking requests/s; "
+                f"rooms taken per night {booked}"
+            )
+        finally:
+            client.close()
+            process.terminate()
+            process.wait(30)
+
+
+if __name__ == "__main__":
+    main()

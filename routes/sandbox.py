@@ -1,0 +1,36 @@
+"""Development only (absent in production): finish a 3-D Secure payment by hand.
+
+POST /sandbox/payments/<id>/complete {"outcome": "succeeded" | "failed"} makes the sandbox
+provider sign the webhook it would send and feeds it through the real webhook handler.
+"""
+
+from bson import ObjectId
+from flask import Blueprint
+
+from hooks.access import authenticate_request, db
+from routes.responses import json_body, respond
+from routes.webhooks import handle, provider
+from services.errors import Refusal
+
+bp = Blueprint("sandbox", __name__)
+
+
+@bp.post("/sandbox/payments/<payment_id>/complete")
+def complete(payment_id):
+    user = authenticate_request()
+    payment = (
+        db().payments.find_one({"_id": ObjectId(payment_id)})
+        if ObjectId.is_valid(payment_id)
+        else None
+    )
+    if payment is None or (user["role"] != "admin" and payment["guest"] != user["_id"]):
+        raise Refusal(404, "no such payment")
+    outcome = json_body().get("outcome")
+    if outcome not in ("succeeded", "failed"):
+        raise Refusal(
+            422, "outcome must be succeeded or failed", {"outcome": "succeeded or failed"}
+        )
+    raw_body, signature = provider().event_for(payment_id, outcome)
+    result = handle(raw_body, signature)
+    result["webhook"] = {"headers": {"Payment-Signature": signature}, "body": raw_body.decode()}
+    return respond(result)

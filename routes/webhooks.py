@@ -1,0 +1,26 @@
+"""POST /webhooks/payments: signed provider events, verified on the raw bytes, applied once."""
+
+from flask import Blueprint, current_app, request
+
+from hooks.access import db
+from routes.responses import respond
+from services import checkout
+
+bp = Blueprint("webhooks", __name__)
+
+
+def provider():
+    return current_app.extensions["payment_provider"]
+
+
+def handle(raw_body, signature):
+    event = provider().parse_webhook(raw_body, signature)
+    outcome = checkout.apply_event(db().client, db(), provider(), event)
+    return {"_status": "OK", "event": event.id, "outcome": outcome}
+
+
+@bp.post("/webhooks/payments")
+def payment_event():
+    # The signature covers the exact bytes sent: read them before any JSON parsing.
+    raw_body = request.get_data(cache=False)
+    return respond(handle(raw_body, request.headers.get("Payment-Signature")))
