@@ -80,8 +80,10 @@ def create_app(overrides=None):
     if not config.get("MONGO_URI") or not config.get("REDIS_URL"):
         embedded.ensure_servers(config)
 
+    from hooks import ratelimit
     from hooks import register as register_hooks
     from hooks.access import BearerAuth
+    from routes import auth as auth_routes
     from routes import register as register_routes
 
     eve_config = eve_settings(config)
@@ -100,6 +102,9 @@ def create_app(overrides=None):
     app.extensions["payment_provider"] = SandboxProvider(config["PAYMENT_WEBHOOK_SECRET"])
     register_hooks(app)
     register_routes(app)
+    limiter = ratelimit.create(app)
+    ratelimit.limit_blueprint(limiter, auth_routes.bp, config["AUTH_RATE_LIMIT"])
+    app.extensions["innkeeper_limiter"] = limiter
     register_commands(app)
     with app.app_context():
         db = app.data.driver.db

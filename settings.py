@@ -48,6 +48,15 @@ def _secret_from_data_dir(data_dir, filename):
     return value
 
 
+def _is_rate(text):
+    from limits import parse_many
+
+    try:
+        return bool(parse_many(text))
+    except ValueError:
+        return False
+
+
 def load():
     """Read the environment into a settings dict; refuse production without its secrets."""
     mongo_uri = _str("MONGO_URI")
@@ -70,6 +79,10 @@ def load():
         "TOKEN_TTL_SECONDS": _int("TOKEN_TTL_SECONDS", 3600),
         "RATE_LIMIT": _str("RATE_LIMIT", "600/minute"),
         "AUTH_RATE_LIMIT": _str("AUTH_RATE_LIMIT", "10/minute"),
+        "BOOKING_RATE_LIMIT": _str("BOOKING_RATE_LIMIT", "10/minute"),
+        "TRUSTED_PROXIES": _list("TRUSTED_PROXIES"),
+        "MAX_BODY_BYTES": _int("MAX_BODY_BYTES", 64 * 1024),
+        "QUERY_TIMEOUT_MS": _int("QUERY_TIMEOUT_MS", 10_000),
         "SEED_DEMO": _bool("SEED_DEMO", embedded),
         "CORS_ORIGINS": _list("CORS_ORIGINS"),
         "EMBEDDED": embedded,
@@ -101,6 +114,9 @@ def check(config):
             raise ConfigError("SECRET_KEY must be at least 32 characters in production mode")
     if config["BOOKING_HOLD_MINUTES"] < 1:
         raise ConfigError("BOOKING_HOLD_MINUTES must be at least 1")
+    for name in ("RATE_LIMIT", "AUTH_RATE_LIMIT", "BOOKING_RATE_LIMIT"):
+        if not _is_rate(config[name]):
+            raise ConfigError(f"{name} must look like '600/minute' or '10 per second'")
     for name in ("HOST",):
         if not config[name]:
             raise ConfigError(f"{name} must not be empty")

@@ -1,9 +1,17 @@
 """Every Eve event hook, registered in one place."""
 
-from hooks import bookings, catalogue, idempotency, payments, reviews, users
+from hooks import bookings, catalogue, http, idempotency, messages, payments, reviews, users
 
 
 def register(app):
+    app.before_request(http.guard_request)
+    app.after_request(http.add_security_headers)
+    http.with_database_deadline(app)
+
+    app.on_post_POST += messages.name_invalid_fields
+    app.on_post_PATCH += messages.name_invalid_fields
+    app.on_post_PUT += messages.name_invalid_fields
+
     app.on_pre_PATCH_hotels += catalogue.refuse_hotel_change_by_non_manager
     app.on_pre_PUT_hotels += catalogue.refuse_hotel_change_by_non_manager
     app.on_pre_DELETE_hotels += catalogue.refuse_hotel_change_by_non_manager

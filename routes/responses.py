@@ -2,6 +2,7 @@
 
 import simplejson as json
 from flask import Response, current_app, request
+from pymongo.errors import ConnectionFailure, PyMongoError
 from werkzeug.exceptions import HTTPException
 
 from services.errors import Refusal
@@ -32,6 +33,16 @@ def render_unexpected(exc):
     """Never leak a stack trace or a driver message: log it, answer a plain 500."""
     if isinstance(exc, HTTPException):
         return render_http_error(exc)
+    if isinstance(exc, PyMongoError) and exc.timeout:
+        current_app.logger.warning("database deadline passed: %s", exc)
+        return error(
+            503, "the database did not answer in time; retry shortly", headers={"Retry-After": "2"}
+        )
+    if isinstance(exc, ConnectionFailure):
+        current_app.logger.error("database unreachable: %s", exc)
+        return error(
+            503, "the database is unreachable; retry shortly", headers={"Retry-After": "5"}
+        )
     current_app.logger.exception("unhandled error", exc_info=exc)
     return error(500, "internal error; it has been logged")
 

@@ -156,17 +156,15 @@ def set_inventory_range(client, db, room_type_id, values, user):
     now = utcnow()
 
     def write(session):
-        over = list(
-            db.inventory.find(
-                {
-                    "room_type": room_type["_id"],
-                    "date": {"$gte": values["from"], "$lt": values["to"]},
-                    "booked": {"$gt": values["allotment"]},
-                },
-                {"date": 1, "booked": 1},
-                session=session,
-            )
+        # Filtered here, not in the query: an extra predicate beside the index keys makes
+        # the embedded server scan the collection. The transaction's writes to these rows
+        # conflict with any booking that moves them meanwhile.
+        existing = db.inventory.find(
+            {"room_type": room_type["_id"], "date": {"$gte": values["from"], "$lt": values["to"]}},
+            {"date": 1, "booked": 1},
+            session=session,
         )
+        over = [r for r in existing if r["booked"] > values["allotment"]]
         if over:
             listed = ", ".join(Day.of(r["date"]).isoformat() for r in over[:10])
             raise Refusal(

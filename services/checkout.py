@@ -14,8 +14,8 @@ from pymongo.errors import DuplicateKeyError
 
 from services import transactions
 from services.errors import Refusal
-from services.representation import Day, money, nights, quantize, to_decimal, utcnow
-from services.reservations import PENDING, _stay_rows
+from services.representation import money, quantize, to_decimal, utcnow
+from services.reservations import PENDING, take_nights
 
 
 class _Unavailable(Exception):
@@ -196,13 +196,8 @@ def _confirm_late(db, session, booking, payment, now):
         return "confirmed" if held.matched_count else "refund"
     if booking["status"] != "expired":
         return "refund"
-    stay = nights(Day.of(booking["check_in"]), Day.of(booking["check_out"]))
-    taken = db.inventory.update_many(
-        {**_stay_rows(booking), "closed": False, "$expr": {"$lt": ["$booked", "$allotment"]}},
-        {"$inc": {"booked": 1}},
-        session=session,
-    )
-    if taken.modified_count != len(stay):
+    _rows, missing = take_nights(db, session, booking)
+    if missing:
         raise _Unavailable
     revived = db.bookings.update_one(
         {"_id": booking["_id"], "status": "expired", **exact}, {"$set": stamp}, session=session

@@ -11,8 +11,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from pymongo import ReturnDocument
-
 from services import transactions
 from services.errors import Refusal
 from services.representation import Day, money, nights, quantize, to_decimal, utcnow
@@ -161,24 +159,14 @@ def reserve_nights(db, session, bookings, now):
                 f"{arrival['min_stay']} nights",
                 {"check_out": f"at least {arrival['min_stay']} nights after check_in"},
             )
-        taken = db.inventory.update_many(
-            {
-                **_stay_rows(booking),
-                "closed": False,
-                "$expr": {"$lt": ["$booked", "$allotment"]},
-            },
-            {"$inc": {"booked": 1}},
-            session=session,
-        )
-        if taken.modified_count != len(stay):
-            missing = unavailable_nights(db, booking) or stay
+        rows, missing = take_nights(db, session, booking)
+        if missing:
             raise Refusal(
                 409,
                 "not available on " + ", ".join(n.isoformat() for n in missing),
                 {"nights": [n.isoformat() for n in missing]},
             )
-        rows = db.inventory.find(_stay_rows(booking), {"date": 1, "price": 1}, session=session)
-        prices = sorted((Day.of(r["date"]), r["price"].to_decimal()) for r in rows)
+        prices = [(night, rows[night]["price"].to_decimal()) for night in stay]
         currency = booking["currency"]
         booking["nightly_prices"] = [
             {"date": night, "price": money(price, currency)} for night, price in prices
@@ -186,9 +174,48 @@ def reserve_nights(db, session, bookings, now):
         booking["total_price"] = money(sum((p for _, p in prices), Decimal(0)), currency)
 
 
+def take_nights(db, session, booking):
+    """Take one room on every night of the stay, inside the caller's transaction.
+
+    Returns (rows by night, []) or (None, the nights that cannot be had). The rows are
+    found through the (room_type, date) index; each is then incremented by _id with a
+    guard (not closed, booked below the allotment read in this snapshot). A racing
+    transaction that moved the same row makes this one conflict and retry. The guard is
+    not one $expr over the range: the embedded server answers such a filter with a
+    collection scan (seconds on a year of inventory), while this shape is fast on both.
+    """
+    stay = nights(Day.of(booking["check_in"]), Day.of(booking["check_out"]))
+    rows = {Day.of(r["date"]): r for r in db.inventory.find(_stay_rows(booking), session=session)}
+    missing = [
+        night
+        for night in stay
+        if night not in rows
+        or rows[night].get("closed")
+        or rows[night]["booked"] >= rows[night]["allotment"]
+    ]
+    if missing:
+        return None, missing
+    for night in stay:
+        row = rows[night]
+        taken = db.inventory.update_one(
+            {
+                "_id": row["_id"],
+                "closed": False,
+                "allotment": row["allotment"],
+                "booked": {"$lt": row["allotment"]},
+            },
+            {"$inc": {"booked": 1}},
+            session=session,
+        )
+        if taken.matched_count != 1:
+            return None, [night]
+    return rows, []
+
+
 def _release(db, session, booking):
+    # Exactly once by construction: only the guarded status transition calls this.
     released = db.inventory.update_many(
-        {**_stay_rows(booking), "booked": {"$gt": 0}}, {"$inc": {"booked": -1}}, session=session
+        _stay_rows(booking), {"$inc": {"booked": -1}}, session=session
     )
     return released.modified_count
 
@@ -200,13 +227,15 @@ def _transition(client, db, guard, changes, release=True):
     """
 
     def unit(session):
-        before = db.bookings.find_one_and_update(
-            guard,
-            {"$set": changes},
-            session=session,
-            return_document=ReturnDocument.BEFORE,
-        )
-        if before is not None and release:
+        # find + update_one rather than find_one_and_update: the embedded server plans
+        # findAndModify without the _id fast path (about a second on a large collection).
+        before = db.bookings.find_one(guard, session=session)
+        if before is None:
+            return None
+        moved = db.bookings.update_one(guard, {"$set": changes}, session=session)
+        if moved.matched_count != 1:
+            return None
+        if release:
             _release(db, session, before)
         return before
 

@@ -42,6 +42,10 @@ def app_config(servers, tmp_path):
         "PAYMENT_WEBHOOK_SECRET": secrets.token_urlsafe(32),
         "SEED_DEMO": False,
         "TESTING": True,
+        # Generous limits so that only the rate-limit tests ever meet one.
+        "RATE_LIMIT": "100000/minute",
+        "AUTH_RATE_LIMIT": "100000/minute",
+        "BOOKING_RATE_LIMIT": "100000/minute",
     }
 
 
