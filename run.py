@@ -119,6 +119,11 @@ def close_app(app):
     for client, _db in app.extensions.get("pymongo", {}).values():
         client.close()
     app.redis.close()
+    limiter = app.extensions.get("innkeeper_limiter")
+    if limiter is not None:
+        redis_client = getattr(limiter.storage, "storage", None)
+        if redis_client is not None:
+            redis_client.close()
 
 
 def register_commands(app):

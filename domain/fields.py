@@ -3,11 +3,18 @@
 OBJECT_ID_EXAMPLE = "6740f0c2a1b2c3d4e5f60718"
 
 
-def ref(resource, description, **rules):
-    """A reference to another resource's _id, embeddable with ?embedded=."""
+# Eve resolves ?embedded= without the owner scoping of the embedded resource, so only
+# references to publicly readable resources are embeddable unless a field says otherwise.
+PUBLIC_RESOURCES = {"hotels", "room_types", "inventory"}
+
+
+def ref(resource, description, embeddable=None, **rules):
+    """A reference to another resource's _id (embeddable with ?embedded= when public)."""
+    if embeddable is None:
+        embeddable = resource in PUBLIC_RESOURCES
     return {
         "type": "objectid",
-        "data_relation": {"resource": resource, "field": "_id", "embeddable": True},
+        "data_relation": {"resource": resource, "field": "_id", "embeddable": embeddable},
         "description": description,
         "example": OBJECT_ID_EXAMPLE,
         **rules,

@@ -18,7 +18,8 @@ payments = {
         "hotel": index("hotel", "_created"),
     },
     "schema": {
-        "booking": ref("bookings", "The booking to pay.", required=True),
+        # Payments are scoped to the payer (and the hotel's managers), like their bookings.
+        "booking": ref("bookings", "The booking to pay.", embeddable=True, required=True),
         "payment_method": {
             "type": "string",
             "required": True,

@@ -8,6 +8,9 @@ def register(app):
     app.after_request(http.add_security_headers)
     http.with_database_deadline(app)
 
+    app.on_pre_POST += messages.refuse_meta_fields
+    app.on_pre_PATCH += messages.refuse_meta_fields
+    app.on_pre_PUT += messages.refuse_meta_fields
     app.on_post_POST += messages.name_invalid_fields
     app.on_post_PATCH += messages.name_invalid_fields
     app.on_post_PUT += messages.name_invalid_fields

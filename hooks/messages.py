@@ -1,6 +1,9 @@
-"""Eve's 422 says "Insertion failure: 1 document(s) contain(s) error(s)"; ours names fields."""
+"""Eve's 422s say "Insertion failure: 1 document(s) contain(s) error(s)" or nothing; ours
+name the fields."""
 
 import json
+
+from services.errors import Refusal
 
 
 def name_invalid_fields(resource, request, payload):
@@ -11,7 +14,8 @@ def name_invalid_fields(resource, request, payload):
     if not isinstance(issues, dict) or not issues:
         return
     parts = [f"{field}: {_first(reason)}" for field, reason in sorted(issues.items())]
-    body["_error"]["message"] = "invalid fields - " + "; ".join(parts)
+    # Eve's PATCH and PUT answers carry no _error at all; the contract's shape has one.
+    body["_error"] = {"code": 422, "message": "invalid fields - " + "; ".join(parts)}
     payload.set_data(json.dumps(body))
 
 
@@ -22,3 +26,18 @@ def _first(reason):
     if isinstance(reason, list):
         return _first(reason[0]) if reason else "invalid"
     return str(reason)
+
+
+def refuse_meta_fields(resource, request, lookup=None):
+    """_id, _etag, _created, _updated, _links... are the server's: a client sending one
+    (choosing its own _id, say) gets a 422, on every resource and write method."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return
+    meta = sorted(k for k in body if isinstance(k, str) and k.startswith("_"))
+    if meta:
+        raise Refusal(
+            422,
+            "fields starting with _ are set by the server: " + ", ".join(meta),
+            dict.fromkeys(meta, "is set by the server and cannot be sent"),
+        )

@@ -12,7 +12,7 @@ import time
 
 import jwt
 from flask import current_app, request
-from flask_limiter import Limiter
+from flask_limiter import Limit, Limiter
 
 from services.errors import Refusal
 
@@ -78,10 +78,22 @@ def _is_guarded_write():
 
 def create(app):
     config = app.config
+    # Both limits are defaults, evaluated per endpoint. The stricter one counts only
+    # POSTs to /bookings and /payments. (Decorating Eve's view function instead would not
+    # do: every collection shares it, and Flask-Limiter would then skip its middleware
+    # check for all of them.)
     limiter = Limiter(
         key_func=client_key,
         app=app,
-        default_limits=[config["RATE_LIMIT"]],
+        default_limits=[
+            config["RATE_LIMIT"],
+            Limit(
+                config["BOOKING_RATE_LIMIT"],
+                methods=["POST"],
+                scope="create",
+                exempt_when=lambda: request.endpoint not in GUARDED_WRITE_ENDPOINTS,
+            ),
+        ],
         storage_uri=config["REDIS_URL"],
         storage_options={"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
         strategy="moving-window",
@@ -89,16 +101,6 @@ def create(app):
         swallow_errors=True,
         key_prefix=f"innkeeper:{config['MONGO_DBNAME']}",
     )
-    # Creating bookings and payments: a stricter bucket per user, on top of the default.
-    booking_limit = limiter.limit(
-        config["BOOKING_RATE_LIMIT"],
-        methods=["POST"],
-        override_defaults=False,
-        exempt_when=lambda: request.endpoint not in GUARDED_WRITE_ENDPOINTS,
-        scope=lambda _endpoint: f"writes:{request.endpoint}",
-    )
-    for endpoint in GUARDED_WRITE_ENDPOINTS:
-        app.view_functions[endpoint] = booking_limit(app.view_functions[endpoint])
     limiter.exempt(app.view_functions["health.health"])
 
     health = {"ok": True, "checked": 0.0}

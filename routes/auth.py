@@ -61,6 +61,19 @@ def token():
     )
 
 
+@bp.post("/auth/password")
+def change_password():
+    """Change one's own password; every token issued before stops working."""
+    user = authenticate_request()
+    body = json_body()
+    current = identity.authenticate(db(), user["email"], body.get("current_password"))
+    if current is None:
+        raise Refusal(403, "current_password is incorrect", {"current_password": "incorrect"})
+    identity.check_password(body.get("new_password"))
+    identity.set_password(db(), user["_id"], body["new_password"])
+    return respond({"_status": "OK", "message": "password changed; sign in again"})
+
+
 @bp.get("/me")
 def me():
     return respond(public_user(authenticate_request()))

@@ -1,0 +1,60 @@
+"""API6 Unrestricted Access to Sensitive Business Flows: one account cannot hoard rooms."""
+
+from tests.test_concurrency import _race
+
+
+def test_one_account_holds_at_most_three_pending_bookings(guest, stock, db):
+    room_type, start = stock(nights=1, allotment=20)
+    body = {
+        "room_type": room_type["_id"],
+        "check_in": start.isoformat(),
+        "check_out": start.plus(1).isoformat(),
+    }
+    responses = _race([lambda: guest.post("bookings", body) for _ in range(10)])
+    assert sorted(r.status_code for r in responses).count(201) == 3
+    assert db.inventory.find_one()["booked"] == 3  # 17 of 20 rooms still on sale
+
+
+def test_booking_creation_has_its_own_stricter_limit(app_config, stock):
+    from run import close_app, create_app
+    from services import identity
+    from tests.conftest import make_user
+
+    app = create_app(dict(app_config, BOOKING_RATE_LIMIT="2/minute"))
+    try:
+        db = app.data.driver.db
+        room_type, start = stock(nights=1, allotment=10)
+        token = identity.issue_token(make_user(db), app.config["SECRET_KEY"], 60)
+        http = app.test_client()
+        auth = {"Authorization": f"Bearer {token}"}
+        body = {
+            "room_type": room_type["_id"],
+            "check_in": start.isoformat(),
+            "check_out": start.plus(1).isoformat(),
+        }
+        statuses = [
+            http.post("/api/v1/bookings", json=body, headers=auth).status_code for _ in range(3)
+        ]
+        assert statuses == [201, 201, 429]
+        assert http.get("/api/v1/bookings", headers=auth).status_code == 200  # reads unaffected
+        assert db.bookings.count_documents({}) == 2
+    finally:
+        close_app(app)
+
+
+def test_holds_lapse_so_hoarded_rooms_return(guest, stock, db):
+    from datetime import datetime, timedelta
+
+    from services import reservations
+
+    room_type, start = stock(nights=1, allotment=3)
+    body = {
+        "room_type": room_type["_id"],
+        "check_in": start.isoformat(),
+        "check_out": start.plus(1).isoformat(),
+    }
+    for _ in range(3):
+        assert guest.post("bookings", body).status_code == 201
+    db.bookings.update_many({}, {"$set": {"hold_expires_at": datetime.utcnow() - timedelta(1)}})
+    assert reservations.expire_due(db.client, db) == 3
+    assert db.inventory.find_one()["booked"] == 0

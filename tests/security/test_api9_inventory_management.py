@@ -1,0 +1,29 @@
+"""API9 Improper Inventory Management: one versioned surface; nothing else answers."""
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v0/hotels",
+        "/api/hotels",
+        "/hotels",
+        "/api/v2/hotels",
+        "/api/v1/admin",
+        "/api/v1/oplog",
+        "/api/v1/schema",
+    ],
+)
+def test_only_api_v1_serves(client, path):
+    assert client.get(path).status_code == 404
+
+
+def test_sandbox_is_not_deployed_in_production(app_config):
+    from run import close_app, create_app
+
+    app = create_app(dict(app_config, EMBEDDED=False))
+    try:
+        assert not [r for r in app.url_map.iter_rules() if "sandbox" in r.rule]
+    finally:
+        close_app(app)
