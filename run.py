@@ -5,6 +5,7 @@ already running) before the app is built; `flask --app run <command>` does the s
 """
 
 import contextlib
+import json
 import signal
 import sys
 import threading
@@ -15,7 +16,7 @@ from eve import Eve
 
 import settings
 from domain import build_domain
-from services import embedded, idempotency, identity, reservations
+from services import embedded, idempotency, identity, reservations, schema
 from services.datalayer import MongoLayer
 from services.payments import SandboxProvider
 from services.validation import Validator
@@ -87,6 +88,10 @@ def create_app(overrides=None):
     from routes import register as register_routes
 
     eve_config = eve_settings(config)
+    # Indexes are ours to create (services/schema.py): Eve's start-up creation kills a
+    # worker when an index with the same keys exists under another name.
+    for settings_ in eve_config["DOMAIN"].values():
+        settings_["mongo_indexes"] = {}
     eve_config.update({k: v for k, v in config.items() if k not in eve_config})
     app = Eve(
         import_name=__name__,
@@ -108,6 +113,9 @@ def create_app(overrides=None):
     register_commands(app)
     with app.app_context():
         db = app.data.driver.db
+        schema.ensure_indexes(db, log=app.logger.warning)
+        schema.ensure_validators(db, log=app.logger.warning)
+        schema.ensure_views(db)
         idempotency.ensure_indexes(db)
         if config.get("ADMIN_EMAIL") and config.get("ADMIN_PASSWORD"):
             identity.ensure_admin(db, config["ADMIN_EMAIL"], config["ADMIN_PASSWORD"])
@@ -164,6 +172,77 @@ def register_commands(app):
         click.echo(f"{len(drift)} inventory rows with drift {verb}")
         if drift and not fix:
             sys.exit(1)
+
+    @app.cli.group("domain")
+    def domain_group():
+        """Check the domain, compare it with the database, apply it."""
+
+    @domain_group.command("check")
+    def domain_check():
+        """Validate every domain module; messages name the file and field."""
+        problems = schema.check_domain()
+        for problem in problems:
+            click.echo(problem)
+        click.echo(f"{len(problems)} problems" if problems else "domain OK")
+        sys.exit(1 if problems else 0)
+
+    @domain_group.command("diff")
+    def domain_diff():
+        """What apply would change (indexes, validators and their violations, views)."""
+        changes = schema.plan(app.data.driver.db)
+        for change in changes:
+            click.echo(describe_change(change))
+        click.echo(f"{len(changes)} changes" if changes else "the database matches the domain")
+
+    @domain_group.command("apply")
+    @click.option(
+        "--set-default",
+        "defaults",
+        multiple=True,
+        metavar="COLLECTION.FIELD=VALUE",
+        help="value for documents lacking a newly required field (JSON or text)",
+    )
+    @click.option(
+        "--migration",
+        "migrations",
+        multiple=True,
+        metavar="NAME",
+        help="run domain/migrations/NAME.py first",
+    )
+    def domain_apply(defaults, migrations):
+        """Create indexes, set validators, refresh views; refuse to orphan documents."""
+        parsed = {}
+        for item in defaults:
+            field, sep, raw = item.partition("=")
+            if not sep:
+                raise click.BadParameter(f"{item!r}: expected COLLECTION.FIELD=VALUE")
+            try:
+                parsed[field] = json.loads(raw)
+            except ValueError:
+                parsed[field] = raw
+        try:
+            schema.apply(app.data.driver.db, parsed, migrations, log=click.echo)
+        except (schema.RefusedMigration, ValueError) as error:
+            click.echo(f"refused: {error}", err=True)
+            sys.exit(2)
+        click.echo("applied")
+
+
+def describe_change(change):
+    kind, where = change["kind"], change["collection"]
+    if kind == "set validator":
+        text = f"{where}: set the $jsonSchema validator"
+        if change["violations"]:
+            text += (
+                f" - {change['violations']} existing documents would violate it, e.g. "
+                + ", ".join(change["examples"])
+            )
+        return text
+    if kind == "rename index":
+        return f"{where}: index {change['from']} has the keys of {change['name']}; rename it"
+    if kind == "view":
+        return f"{where}: create or update the view on {change['on']}"
+    return f"{where}: {kind} {change['name']} {change.get('keys', '')}"
 
 
 def sweep_holds(app, stop, interval, once=False, log=print):

@@ -15,9 +15,7 @@ bookings = {
     "allowed_filters": [
         "status",
         "hotel",
-        "room_type",
         "check_in",
-        "check_out",
         "confirmation_code",
         "guest",
         "_created",
@@ -25,8 +23,9 @@ bookings = {
     "mongo_indexes": {
         "guest_status": index("guest", "status"),
         "hotel_check_in": index("hotel", "check_in"),
-        "status_hold": index("status", "hold_expires_at"),
         "confirmation_code": index("confirmation_code", unique=True),
+        "status_hold": index("status", "hold_expires_at"),
+        "check_in": index("check_in"),
     },
     "schema": {
         "room_type": ref("room_types", "The room type to book.", required=True),

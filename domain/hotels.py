@@ -19,7 +19,6 @@ hotels = {
         "address.country",
         "stars",
         "amenities",
-        "currency",
         "status",
         "managers",
         "rating.average",
@@ -31,6 +30,10 @@ hotels = {
         "location": index(("location", "2dsphere")),
         "managers": index("managers"),
         "rating": index(("rating.average", -1)),
+        "name": index("name"),
+        "stars": index("stars"),
+        "amenities": index("amenities"),
+        "status": index("status"),
     },
     "schema": {
         "name": {

@@ -14,7 +14,7 @@ inventory = {
     "allowed_item_write_roles": ["admin", "manager"],
     "bulk_enabled": False,
     "pagination_limit": 400,
-    "allowed_filters": ["room_type", "hotel", "date", "closed", "allotment", "booked", "price"],
+    "allowed_filters": ["room_type", "date", "city"],
     "mongo_indexes": {
         "room_type_date": index("room_type", "date", unique=True),
         # Availability searches: a city's nights, or all nights of a stay (near/country).

@@ -11,7 +11,7 @@ payments = {
     "allowed_roles": ["guest", "manager", "admin"],
     "allowed_item_roles": ["guest", "manager", "admin"],
     "bulk_enabled": False,
-    "allowed_filters": ["booking", "status", "_created"],
+    "allowed_filters": ["booking", "_created"],
     "mongo_indexes": {
         "booking": index("booking"),
         "guest": index("guest", "_created"),

@@ -11,7 +11,7 @@ reviews = {
     "public_item_methods": ["GET"],
     "allowed_write_roles": ["guest", "manager", "admin"],
     "bulk_enabled": False,
-    "allowed_filters": ["hotel", "rating", "_created"],
+    "allowed_filters": ["hotel", "_created"],
     "mongo_indexes": {
         "booking": index("booking", unique=True),
         "hotel": index("hotel", "_created"),

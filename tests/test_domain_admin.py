@@ -1,0 +1,242 @@
+"""MongoDB enforces the domain; domain check/diff/apply make schema changes safe and visible."""
+
+from datetime import datetime
+
+import pytest
+from bson import Decimal128, ObjectId
+from pymongo.errors import WriteError
+
+from domain import build_domain
+from run import close_app, create_app
+from services import schema
+
+
+def valid_row(room_type=None, hotel=None):
+    return {
+        "room_type": room_type or ObjectId(),
+        "hotel": hotel or ObjectId(),
+        "date": datetime(2027, 1, 1),
+        "allotment": 2,
+        "booked": 0,
+        "price": Decimal128("10.00"),
+        "closed": False,
+        "min_stay": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("collection", "document", "why"),
+    [
+        ("inventory", dict(valid_row(), price=10.0), "money as a float"),
+        ("inventory", dict(valid_row(), date="2027-01-01"), "a date as a string"),
+        ("inventory", {k: v for k, v in valid_row().items() if k != "price"}, "no price"),
+        ("inventory", dict(valid_row(), room_type="6740f0c2a1b2c3d4e5f60718"), "id as string"),
+        ("inventory", dict(valid_row(), allotment=-1), "negative allotment"),
+        (
+            "hotels",
+            {"name": "X", "address": {"city": "Paris", "country": "FR"}, "stars": 7},
+            "seven stars",
+        ),
+        ("hotels", {"name": "X", "address": {"city": "Paris"}}, "no country"),
+        (
+            "bookings",
+            {
+                "room_type": ObjectId(),
+                "check_in": datetime(2027, 1, 1),
+                "check_out": datetime(2027, 1, 2),
+                "status": "paid",
+            },
+            "unknown status",
+        ),
+        ("reviews", {"booking": ObjectId(), "rating": 9}, "rating out of range"),
+        ("users", {"email": "x@example.com", "role": "superuser"}, "unknown role"),
+    ],
+)
+def test_direct_invalid_writes_are_rejected_by_mongodb(db, collection, document, why):
+    with pytest.raises(WriteError) as excinfo:
+        db[collection].insert_one(document)
+    assert excinfo.value.code == 121, why
+    assert db[collection].count_documents({}) == 0
+
+
+def test_direct_valid_writes_pass(db):
+    db.inventory.insert_one(valid_row())
+    db.hotels.insert_one(
+        {
+            "name": "X",
+            "address": {"city": "Paris", "country": "FR"},
+            "location": {"type": "Point", "coordinates": [2.3, 48.8]},
+        }
+    )
+    assert db.inventory.count_documents({}) == db.hotels.count_documents({}) == 1
+
+
+def test_validators_come_from_the_domain():
+    validator = schema.json_schema("inventory")["$jsonSchema"]
+    assert validator["properties"]["price"]["bsonType"] == "decimal"
+    assert validator["properties"]["date"]["bsonType"] == "date"
+    assert validator["properties"]["room_type"]["bsonType"] == "objectId"
+    assert set(validator["required"]) == {"room_type", "date", "allotment", "price"}
+    hotels = schema.json_schema("hotels")["$jsonSchema"]["properties"]
+    assert hotels["stars"] == {
+        "bsonType": ["int", "long"],
+        "description": hotels["stars"]["description"],
+        "minimum": 1,
+        "maximum": 5,
+    }
+    assert "password" not in schema.json_schema("users")["$jsonSchema"]["properties"]
+
+
+def test_a_new_domain_field_reaches_the_validator(monkeypatch):
+    domain = build_domain()
+    domain["hotels"]["schema"]["region"] = {
+        "type": "string",
+        "allowed": ["EU", "US"],
+        "required": True,
+        "description": "Sales region.",
+        "example": "EU",
+    }
+    monkeypatch.setattr(schema, "build_domain", lambda: domain)
+    validator = schema.json_schema("hotels")["$jsonSchema"]
+    assert validator["properties"]["region"]["enum"] == ["EU", "US"]
+    assert "region" in validator["required"]
+
+
+def _require_region(monkeypatch):
+    domain = build_domain()
+    domain["hotels"]["schema"]["region"] = {
+        "type": "string",
+        "allowed": ["EU", "US"],
+        "required": True,
+        "description": "Sales region.",
+        "example": "EU",
+    }
+    monkeypatch.setattr(schema, "build_domain", lambda: domain)
+
+
+def test_diff_reports_a_planted_violation_precisely(db, monkeypatch, make_hotel):
+    first, second = make_hotel(name="A"), make_hotel(name="B")
+    _require_region(monkeypatch)
+    changes = schema.plan(db)
+    hotels = [c for c in changes if c["collection"] == "hotels" and c["kind"] == "set validator"]
+    assert len(hotels) == 1
+    assert hotels[0]["violations"] == 2
+    assert set(hotels[0]["examples"]) == {first["_id"], second["_id"]}
+    # diff changes nothing
+    assert schema.plan(db) == changes
+
+
+def test_apply_refuses_without_a_default_and_migrates_with_one(db, monkeypatch, make_hotel):
+    make_hotel()
+    _require_region(monkeypatch)
+    before = db.command("listCollections", filter={"name": "hotels"})["cursor"]["firstBatch"]
+    with pytest.raises(schema.RefusedMigration, match="hotels: 1 documents"):
+        schema.apply(db, log=lambda _: None)
+    after = db.command("listCollections", filter={"name": "hotels"})["cursor"]["firstBatch"]
+    assert before == after  # the validator was not changed
+    schema.apply(db, {"hotels.region": "EU"}, log=lambda _: None)
+    assert db.hotels.find_one()["region"] == "EU"
+    with pytest.raises(WriteError):
+        db.hotels.insert_one({"name": "X", "address": {"city": "Paris", "country": "FR"}})
+    assert [c for c in schema.plan(db) if c["kind"] == "set validator"] == []
+
+
+def test_apply_runs_a_named_migration(db, monkeypatch):
+    db.hotels.insert_one({"name": "Old", "address": {"city": "Paris", "country": "FR"}})
+    domain = build_domain()
+    domain["hotels"]["schema"]["status"]["required"] = True
+    monkeypatch.setattr(schema, "build_domain", lambda: domain)
+    with pytest.raises(schema.RefusedMigration):
+        schema.apply(db, log=lambda _: None)
+    schema.apply(db, run_migrations=["example_backfill_hotel_status"], log=lambda _: None)
+    assert db.hotels.find_one()["status"] == "active"
+
+
+def test_a_hand_made_index_never_stops_the_api(app_config, db):
+    db.hotels.drop_indexes()
+    db.hotels.create_index([("address.country", 1)], name="address.country_1")
+    app = create_app(app_config)  # a new worker starting on this database
+    try:
+        assert app.test_client().get("/api/v1/hotels").status_code == 200
+        with app.app_context():
+            live = app.data.driver.db
+            renames = [c for c in schema.plan(live) if c["kind"] == "rename index"]
+            assert [(c["from"], c["name"]) for c in renames] == [("address.country_1", "country")]
+            schema.apply(live, log=lambda _: None)
+            assert "country" in live.hotels.index_information()
+            assert "address.country_1" not in live.hotels.index_information()
+    finally:
+        close_app(app)
+
+
+def test_domain_check_passes_on_the_real_domain():
+    assert schema.check_domain() == []
+
+
+def test_domain_check_names_file_and_field():
+    domain = build_domain()
+    domain["hotels"]["schema"]["name"].pop("description")
+    domain["room_types"]["schema"]["hotel"]["data_relation"]["resource"] = "hotelz"
+    domain["inventory"]["schema"]["allotment"]["flavour"] = "vanilla"
+    domain["reviews"]["allowed_filters"].append("comment")
+    problems = schema.check_domain(domain)
+    assert "domain/hotels.py: field name: no description" in problems
+    assert any(
+        "domain/room_types.py: field hotel: data_relation to unknown resource 'hotelz'" in p
+        for p in problems
+    )
+    assert any(
+        p.startswith("domain/inventory.py: invalid rules") and "flavour" in p for p in problems
+    )
+    assert any("domain/reviews.py: filter 'comment' has no index" in p for p in problems)
+
+
+def test_domain_commands(app, db, make_hotel, monkeypatch):
+    runner = app.test_cli_runner()
+    check = runner.invoke(args=["domain", "check"])
+    assert check.exit_code == 0 and "domain OK" in check.output
+    make_hotel()
+    _require_region(monkeypatch)
+    diff = runner.invoke(args=["domain", "diff"])
+    assert "hotels: set the $jsonSchema validator - 1 existing documents would violate it" in (
+        diff.output
+    )
+    refused = runner.invoke(args=["domain", "apply"])
+    assert refused.exit_code == 2 and "refused" in refused.output
+    applied = runner.invoke(args=["domain", "apply", "--set-default", "hotels.region=EU"])
+    assert applied.exit_code == 0, applied.output
+    assert db.hotels.find_one()["region"] == "EU"
+
+
+def test_adding_a_resource(db, monkeypatch):
+    domain = build_domain()
+    domain["promotions"] = {
+        "schema": {
+            "hotel": {
+                "type": "objectid",
+                "required": True,
+                "description": "Hotel.",
+                "example": "6740f0c2a1b2c3d4e5f60718",
+                "data_relation": {"resource": "hotels", "field": "_id"},
+            },
+            "percent_off": {
+                "type": "integer",
+                "min": 1,
+                "max": 90,
+                "required": True,
+                "description": "Discount.",
+                "example": 10,
+            },
+        },
+        "allowed_filters": ["hotel"],
+        "mongo_indexes": {"hotel": [("hotel", 1)]},
+    }
+    monkeypatch.setattr(schema, "build_domain", lambda: domain)
+    assert schema.check_domain(domain) == []
+    kinds = {(c["collection"], c["kind"]) for c in schema.plan(db)}
+    assert {("promotions", "create index"), ("promotions", "set validator")} <= kinds
+    schema.apply(db, log=lambda _: None)
+    assert "hotel" in db.promotions.index_information()
+    with pytest.raises(WriteError):
+        db.promotions.insert_one({"hotel": ObjectId(), "percent_off": 95})
+    db.promotions.insert_one({"hotel": ObjectId(), "percent_off": 15})
