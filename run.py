@@ -147,6 +147,11 @@ def register_commands(app):
         report = seed.seed_demo(app.data.driver.db, progress=True)
         click.echo(seed.describe(report))
 
+    @app.cli.command("openapi")
+    def openapi_command():
+        """Print the OpenAPI 3.1 document."""
+        click.echo(json.dumps(app.extensions["openapi"], indent=2))
+
     @app.cli.command("worker")
     @click.option("--interval", default=15.0, show_default=True, help="seconds between sweeps")
     @click.option("--once", is_flag=True, help="sweep once and exit")

@@ -120,6 +120,7 @@ def guard_request():
 
 
 def add_security_headers(response):
+    # setdefault: an HTML page (the docs) keeps the looser CSP it set itself.
     for name, value in API_SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     if request.headers.get("Authorization"):

@@ -1,6 +1,9 @@
 """Endpoints beyond the generated CRUD, mounted under the API prefix (health at the root)."""
 
-from routes import auth, availability, health, inventory, responses, sandbox, webhooks
+from routes import auth, availability, docs, health, inventory, responses, sandbox, webhooks
+from services import openapi
+
+DESCRIBED = (auth, availability, health, inventory, webhooks)
 
 
 def register(app):
@@ -11,5 +14,11 @@ def register(app):
     app.register_blueprint(inventory.bp, url_prefix=prefix)
     app.register_blueprint(availability.bp, url_prefix=prefix)
     app.register_blueprint(webhooks.bp, url_prefix=prefix)
+    app.register_blueprint(docs.bp, url_prefix=prefix)
+    custom = {}
+    for module in DESCRIBED:
+        custom.update(module.OPENAPI)
+    # Generated once at start-up from the domain and the routes' own descriptions.
+    app.extensions["openapi"] = openapi.build(custom)
     if app.config["EMBEDDED"]:
         app.register_blueprint(sandbox.bp, url_prefix=prefix)

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app
 from domain.users import EMAIL_REGEX
 from hooks.access import authenticate_request, db
 from routes.responses import json_body, respond
-from services import identity
+from services import identity, openapi
 from services.errors import Refusal
 from services.representation import utcnow
 
@@ -77,3 +77,99 @@ def change_password():
 @bp.get("/me")
 def me():
     return respond(public_user(authenticate_request()))
+
+
+_CREDENTIALS = {
+    "type": "object",
+    "required": ["email", "password"],
+    "properties": {
+        "email": {"type": "string", "format": "email", "examples": ["guest@innkeeper.test"]},
+        "password": {"type": "string", "minLength": 1, "examples": ["innkeeper-guest-demo"]},
+    },
+}
+_USER = {"$ref": "#/components/schemas/Users"}
+OPENAPI = {
+    "/api/v1/auth/register": {
+        "post": {
+            "tags": ["auth"],
+            "summary": "Create a guest account",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["email", "password", "name"],
+                            "properties": {
+                                "email": {"type": "string", "format": "email"},
+                                "password": {"type": "string", "minLength": 10, "maxLength": 256},
+                                "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": openapi.responses(201, 400, 409, 413, 422, 429, 503, ok=_USER),
+        }
+    },
+    "/api/v1/auth/token": {
+        "post": {
+            "tags": ["auth"],
+            "summary": "Sign in: a bearer token",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _CREDENTIALS}},
+            },
+            "responses": openapi.responses(
+                200,
+                400,
+                401,
+                413,
+                429,
+                503,
+                ok={
+                    "type": "object",
+                    "required": ["access_token", "token_type", "expires_in"],
+                    "properties": {
+                        "access_token": {"type": "string"},
+                        "token_type": {"const": "Bearer"},
+                        "expires_in": {"type": "integer"},
+                    },
+                },
+            ),
+        }
+    },
+    "/api/v1/auth/password": {
+        "post": {
+            "tags": ["auth"],
+            "summary": "Change your password (revokes earlier tokens)",
+            "security": openapi.BEARER,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["current_password", "new_password"],
+                            "properties": {
+                                "current_password": {"type": "string"},
+                                "new_password": {"type": "string", "minLength": 10},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": openapi.responses(
+                200, 400, 401, 403, 422, 429, 503, ok={"type": "object"}
+            ),
+        }
+    },
+    "/api/v1/me": {
+        "get": {
+            "tags": ["auth"],
+            "summary": "Your own user document",
+            "security": openapi.BEARER,
+            "responses": openapi.responses(200, 401, 429, 503, ok=_USER),
+        }
+    },
+}

@@ -8,7 +8,7 @@ from flask import Blueprint, request
 from domain.vocabulary import COUNTRIES, CURRENCIES, HOTEL_AMENITIES
 from hooks.access import db
 from routes.responses import respond
-from services import availability
+from services import availability, openapi
 from services.errors import Refusal
 from services.representation import Day, parse_money, today
 from services.reservations import check_stay
@@ -146,3 +146,107 @@ def search():
             "_links": links,
         }
     )
+
+
+_OFFER = {
+    "type": "object",
+    "properties": {
+        "hotel": {"type": "object"},
+        "room_type": {"type": "object"},
+        "check_in": {"type": "string", "format": "date"},
+        "check_out": {"type": "string", "format": "date"},
+        "nights": {"type": "integer"},
+        "nightly_prices": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "date": {"type": "string", "format": "date"},
+                    "price": openapi.MONEY,
+                },
+            },
+        },
+        "total_price": openapi.MONEY,
+        "currency": {"type": "string"},
+        "rooms_left": {"type": "integer"},
+        "distance_km": {"type": "number"},
+        "_links": {"type": "object"},
+    },
+}
+OPENAPI = {
+    "/api/v1/availability": {
+        "get": {
+            "tags": ["availability"],
+            "summary": "Offers: one per room type sellable on every night, for the party",
+            "parameters": [
+                {
+                    "name": "check_in",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "format": "date"},
+                },
+                {
+                    "name": "check_out",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "format": "date"},
+                },
+                {
+                    "name": "adults",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 20},
+                },
+                {
+                    "name": "children",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 0, "maximum": 20},
+                },
+                {"name": "city", "in": "query", "schema": {"type": "string"}},
+                {"name": "country", "in": "query", "schema": {"type": "string"}},
+                {"name": "hotel", "in": "query", "schema": openapi.OBJECT_ID},
+                {
+                    "name": "near",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "<lng>,<lat>",
+                },
+                {"name": "max_km", "in": "query", "schema": {"type": "number"}},
+                {
+                    "name": "min_stars",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 5},
+                },
+                {
+                    "name": "amenities",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "comma-separated, all required",
+                },
+                {"name": "max_price", "in": "query", "schema": openapi.MONEY},
+                {"name": "currency", "in": "query", "schema": {"type": "string"}},
+                {"name": "sort", "in": "query", "schema": {"enum": list(availability.SORTS)}},
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                {
+                    "name": "max_results",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                },
+            ],
+            "responses": openapi.responses(
+                200,
+                400,
+                422,
+                429,
+                503,
+                ok={
+                    "type": "object",
+                    "properties": {
+                        "_items": {"type": "array", "items": _OFFER},
+                        "_meta": {"type": "object"},
+                        "_links": {"type": "object"},
+                    },
+                },
+            ),
+        }
+    },
+}

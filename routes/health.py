@@ -28,3 +28,34 @@ def health():
     if down:
         headers["Retry-After"] = "5"
     return respond(report, 503 if down else 200, headers)
+
+
+OPENAPI = {
+    "/health": {
+        "get": {
+            "tags": ["operations"],
+            "summary": "Are MongoDB and Redis reachable?",
+            "responses": {
+                "200": {
+                    "description": "All up",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "status": {"const": "ok"},
+                                    "mongo": {"type": "string"},
+                                    "redis": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "503": {
+                    "description": "Something is down; the body names it",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+            },
+        }
+    },
+}

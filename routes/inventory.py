@@ -5,7 +5,7 @@ from flask import Blueprint
 
 from hooks.access import db, require_role
 from routes.responses import json_body, respond
-from services import catalogue
+from services import catalogue, openapi
 from services.errors import Refusal
 
 bp = Blueprint("inventory_range", __name__)
@@ -19,3 +19,64 @@ def set_range(room_type_id):
     values = catalogue.parse_range(json_body())
     result = catalogue.set_inventory_range(db().client, db(), ObjectId(room_type_id), values, user)
     return respond({"_status": "OK", **result})
+
+
+OPENAPI = {
+    "/api/v1/room-types/{id}/inventory": {
+        "put": {
+            "tags": ["inventory"],
+            "summary": "Set every night in [from, to) at once",
+            "security": openapi.BEARER,
+            "parameters": [
+                {"name": "id", "in": "path", "required": True, "schema": openapi.OBJECT_ID}
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["from", "to", "allotment", "price"],
+                            "properties": {
+                                "from": {
+                                    "type": "string",
+                                    "format": "date",
+                                    "examples": ["2027-02-01"],
+                                },
+                                "to": {
+                                    "type": "string",
+                                    "format": "date",
+                                    "examples": ["2027-02-15"],
+                                },
+                                "allotment": {"type": "integer", "minimum": 0},
+                                "price": openapi.MONEY,
+                                "closed": {"type": "boolean"},
+                                "min_stay": {"type": "integer", "minimum": 1, "maximum": 30},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": openapi.responses(
+                200,
+                400,
+                401,
+                403,
+                404,
+                409,
+                413,
+                422,
+                429,
+                503,
+                ok={
+                    "type": "object",
+                    "properties": {
+                        "nights": {"type": "integer"},
+                        "created": {"type": "integer"},
+                        "updated": {"type": "integer"},
+                    },
+                },
+            ),
+        }
+    },
+}

@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, request
 
 from hooks.access import db
 from routes.responses import respond
-from services import checkout
+from services import checkout, openapi
 
 bp = Blueprint("webhooks", __name__)
 
@@ -24,3 +24,44 @@ def payment_event():
     # The signature covers the exact bytes sent: read them before any JSON parsing.
     raw_body = request.get_data(cache=False)
     return respond(handle(raw_body, request.headers.get("Payment-Signature")))
+
+
+OPENAPI = {
+    "/api/v1/webhooks/payments": {
+        "post": {
+            "tags": ["payments"],
+            "summary": "Signed payment-provider events (no token)",
+            "parameters": [
+                {
+                    "name": "Payment-Signature",
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "t=<unix>,v1=<hex HMAC-SHA256(secret, '<t>.<raw body>')>",
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["id", "type", "created", "data"],
+                            "properties": {
+                                "id": {"type": "string", "pattern": "^evt_"},
+                                "type": {"enum": ["payment.succeeded", "payment.failed"]},
+                                "created": {"type": "integer"},
+                                "data": {
+                                    "type": "object",
+                                    "required": ["payment"],
+                                    "properties": {"payment": openapi.OBJECT_ID},
+                                },
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": openapi.responses(200, 400, 413, 503, ok={"type": "object"}),
+        }
+    },
+}
