@@ -1,9 +1,11 @@
 """Who the caller is (bearer tokens) and what they may reach (roles, owners, managers)."""
 
 from eve.auth import TokenAuth
-from flask import abort, current_app, g
+from flask import abort, current_app, g, request
 
 from services import identity
+
+BROWSABLE_COOKIE = "innkeeper_token"
 
 
 def db():
@@ -29,6 +31,19 @@ class BearerAuth(TokenAuth):
                 f"{resource or 'this resource'}; allowed: {', '.join(allowed_roles)}",
             )
         return True
+
+    def authorized(self, allowed_roles, resource, method):
+        # The browsable API's pages are plain GETs: for those (never for a write, so no
+        # cross-site request can change anything) the token may come from its cookie.
+        if (
+            not request.headers.get("Authorization")
+            and request.method in ("GET", "HEAD")
+            and request.cookies.get(BROWSABLE_COOKIE)
+        ):
+            token = request.cookies[BROWSABLE_COOKIE]
+            self.set_user_or_token(token)
+            return self.check_auth(token, allowed_roles, resource, method)
+        return super().authorized(allowed_roles, resource, method)
 
     def authenticate(self):
         abort(

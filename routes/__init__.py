@@ -1,6 +1,18 @@
 """Endpoints beyond the generated CRUD, mounted under the API prefix (health at the root)."""
 
-from routes import auth, availability, docs, health, inventory, responses, sandbox, webhooks
+from flask import Blueprint
+
+from routes import (
+    auth,
+    availability,
+    browsable,
+    docs,
+    health,
+    inventory,
+    responses,
+    sandbox,
+    webhooks,
+)
 from services import openapi
 
 DESCRIBED = (auth, availability, health, inventory, webhooks)
@@ -15,6 +27,9 @@ def register(app):
     app.register_blueprint(availability.bp, url_prefix=prefix)
     app.register_blueprint(webhooks.bp, url_prefix=prefix)
     app.register_blueprint(docs.bp, url_prefix=prefix)
+    # The browsable API's templates (routes/templates), and its after_request renderer.
+    app.register_blueprint(Blueprint("browsable", __name__, template_folder="templates"))
+    app.after_request(browsable.render_page)
     custom = {}
     for module in DESCRIBED:
         custom.update(module.OPENAPI)

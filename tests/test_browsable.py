@@ -1,0 +1,95 @@
+"""Accept: text/html gives a readable, safe page of the same response, with forms."""
+
+import copy
+
+import domain as domain_package
+from run import close_app, create_app
+
+HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_json_stays_the_default(client, make_hotel):
+    make_hotel()
+    response = client.get("hotels")
+    assert response.mimetype == "application/json"
+    assert client.get("hotels", headers={"Accept": "*/*"}).mimetype == "application/json"
+
+
+def test_collection_page_has_links_pagination_methods_and_a_post_form(client, make_hotel):
+    hotel = make_hotel()
+    page = client.get("hotels?max_results=1", headers=HTML)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    text = page.text
+    assert f'href="/api/v1/hotels/{hotel["_id"]}"' in text
+    assert '<span class="badge">POST</span>' in text
+    assert 'data-method="POST"' in text and 'name="stars"' in text
+    assert 'name="rating"' not in text  # server-owned fields get no input
+    assert 'option value="FR"' not in text  # countries are free text, not a 249-item list
+    make_hotel(name="Second")
+    paged = client.get("hotels?max_results=1", headers=HTML).text
+    assert 'rel="next"' in paged and "(2 items)" in paged
+
+
+def test_item_page_links_references_and_patches_with_if_match(client, make_room_type):
+    room_type = make_room_type()
+    page = client.get(f"room-types/{room_type['_id']}", headers=HTML).text
+    assert f'href="/api/v1/hotels/{room_type["hotel"]}"' in page
+    assert 'data-method="PATCH"' in page and f'data-etag="{room_type["_etag"]}"' in page
+
+
+def test_values_are_escaped(client, make_hotel):
+    make_hotel(name='<script>alert("x")</script>', description="<img src=x onerror=alert(1)>")
+    text = client.get("hotels", headers=HTML).text
+    assert "<script>alert" not in text and "<img src=x" not in text
+    assert "&lt;script&gt;alert" in text
+
+
+def test_pages_carry_a_nonce_csp(client):
+    response = client.get("hotels", headers=HTML)
+    csp = response.headers["Content-Security-Policy"]
+    nonce = csp.split("'nonce-")[1].split("'")[0]
+    assert f'<script nonce="{nonce}">' in response.text
+    assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+
+
+def test_errors_render_too(client):
+    page = client.get("bookings", headers=HTML)
+    assert page.status_code == 401 and page.mimetype == "text/html"
+    assert "bearer token" in page.text
+
+
+def test_the_cookie_signs_in_pages_but_never_writes(guest, stock, db):
+    room_type, start = stock()
+    cookie_client = guest.flask
+    cookie_client.set_cookie("innkeeper_token", guest.token, path="/api/v1")
+    page = cookie_client.get("/api/v1/bookings", headers=HTML)
+    assert page.status_code == 200
+    write = cookie_client.post(
+        "/api/v1/bookings",
+        json={
+            "room_type": room_type["_id"],
+            "check_in": start.isoformat(),
+            "check_out": start.plus(1).isoformat(),
+        },
+    )
+    assert write.status_code == 401  # a cross-site form could not book with the cookie
+    assert db.bookings.count_documents({}) == 0
+
+
+def test_a_field_added_to_the_domain_appears_in_the_forms(app_config, monkeypatch):
+    extended = copy.deepcopy(domain_package._DOMAIN)
+    extended["hotels"]["schema"]["region"] = {
+        "type": "string",
+        "allowed": ["EU", "US"],
+        "description": "Sales region.",
+        "example": "EU",
+    }
+    monkeypatch.setattr(domain_package, "_DOMAIN", extended)
+    app = create_app(app_config)
+    try:
+        text = app.test_client().get("/api/v1/hotels", headers=HTML).text
+        assert 'name="region"' in text and '<option value="EU">EU</option>' in text
+        spec = app.test_client().get("/api/v1/openapi.json").json
+        assert "region" in spec["components"]["schemas"]["Hotels"]["properties"]
+    finally:
+        close_app(app)
