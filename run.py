@@ -84,6 +84,7 @@ def create_app(overrides=None):
     from hooks import ratelimit
     from hooks import register as register_hooks
     from hooks.access import BearerAuth
+    from routes import admin as admin_routes
     from routes import auth as auth_routes
     from routes import register as register_routes
 
@@ -107,6 +108,7 @@ def create_app(overrides=None):
     app.extensions["payment_provider"] = SandboxProvider(config["PAYMENT_WEBHOOK_SECRET"])
     register_hooks(app)
     register_routes(app)
+    admin_routes.register(app)
     limiter = ratelimit.create(app)
     ratelimit.limit_blueprint(limiter, auth_routes.bp, config["AUTH_RATE_LIMIT"])
     app.extensions["innkeeper_limiter"] = limiter

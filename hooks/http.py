@@ -96,8 +96,12 @@ def refuse_unsafe_queries():
 
 def refuse_unreadable_bodies():
     """Writes carry JSON; Eve would otherwise read form fields as a document."""
-    if request.method not in WRITE_METHODS or request.blueprint in ("webhooks",):
-        return
+    if (
+        request.method not in WRITE_METHODS
+        or request.blueprint in ("webhooks",)
+        or not request.path.startswith(current_app.api_prefix)
+    ):
+        return  # the admin's HTML forms post form data; the API takes JSON only
     if request.content_length and request.content_length > current_app.config["MAX_BODY_BYTES"]:
         raise Refusal(413, f"the body exceeds {current_app.config['MAX_BODY_BYTES']} bytes")
     if request.get_data(cache=True) and not request.is_json:
