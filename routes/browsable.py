@@ -9,6 +9,7 @@ unescaped. Scripts run under a per-response CSP nonce.
 import json
 import re
 import secrets
+from urllib.parse import quote
 
 from flask import current_app, render_template, request
 from markupsafe import Markup, escape
@@ -78,12 +79,38 @@ def render_json(value, refs, key=None, depth=0):
     return escape(json.dumps(value))
 
 
+def related_collections(resource, item_id):
+    """Collections whose documents reference this item, e.g. a hotel's room types."""
+    if not resource or not item_id:
+        return []
+    related = []
+    for other, settings in current_app.config["DOMAIN"].items():
+        for field, rules in settings.get("schema", {}).items():
+            relation = rules.get("data_relation") or {}
+            if relation.get("resource") == resource and field in settings.get(
+                "allowed_filters", []
+            ):
+                url = settings.get("url", other)
+                where = json.dumps({field: item_id})
+                related.append(
+                    {
+                        "title": f"{other.replace('_', ' ')} of this {settings_title(resource)}",
+                        "href": f"{current_app.api_prefix}/{url}?where={quote(where)}",
+                    }
+                )
+    return related
+
+
+def settings_title(resource):
+    return current_app.config["DOMAIN"][resource].get("item_title", resource)
+
+
 def form_fields(resource, for_patch=False):
     """Inputs generated from the domain: every field a client may send."""
     schema = current_app.config["DOMAIN"][resource]["schema"]
     fields = []
     for name, rules in schema.items():
-        if rules.get("readonly"):
+        if rules.get("readonly") or name.startswith("_"):  # Eve adds _id to its schemas
             continue
         kind = rules.get("type")
         field = {
@@ -151,6 +178,7 @@ def render_page(response):
         meta=meta,
         links=(payload.get("_links") or {}) if isinstance(payload, dict) else {},
         api_prefix=current_app.api_prefix,
+        related=related_collections(resource, item_id),
         nonce=nonce,
     )
     response.set_data(html)

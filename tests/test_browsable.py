@@ -24,6 +24,7 @@ def test_collection_page_has_links_pagination_methods_and_a_post_form(client, ma
     assert '<span class="badge">POST</span>' in text
     assert 'data-method="POST"' in text and 'name="stars"' in text
     assert 'name="rating"' not in text  # server-owned fields get no input
+    assert 'name="_id"' not in text
     assert 'option value="FR"' not in text  # countries are free text, not a 249-item list
     make_hotel(name="Second")
     paged = client.get("hotels?max_results=1", headers=HTML).text
