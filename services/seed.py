@@ -14,6 +14,7 @@ from decimal import Decimal
 from bson import ObjectId
 from tqdm import tqdm
 
+from domain.vocabulary import HOTEL_AMENITIES
 from services import identity
 from services.representation import money, today, utcnow
 
@@ -125,25 +126,7 @@ _ROOM_TYPES = [
         ["wifi", "tv", "minibar", "balcony", "sea_view"],
     ),
 ]
-_HOTEL_AMENITY_POOL = [
-    "wifi",
-    "parking",
-    "pool",
-    "spa",
-    "gym",
-    "restaurant",
-    "bar",
-    "room_service",
-    "airport_shuttle",
-    "pet_friendly",
-    "breakfast",
-    "wheelchair_accessible",
-    "air_conditioning",
-    "24h_front_desk",
-    "family_rooms",
-    "non_smoking",
-    "ev_charging",
-]
+_HOTEL_AMENITY_POOL = HOTEL_AMENITIES
 
 
 def _meta(now):

@@ -88,15 +88,7 @@ def test_validators_come_from_the_domain():
 
 
 def test_a_new_domain_field_reaches_the_validator(monkeypatch):
-    domain = build_domain()
-    domain["hotels"]["schema"]["region"] = {
-        "type": "string",
-        "allowed": ["EU", "US"],
-        "required": True,
-        "description": "Sales region.",
-        "example": "EU",
-    }
-    monkeypatch.setattr(schema, "build_domain", lambda: domain)
+    _require_region(monkeypatch)
     validator = schema.json_schema("hotels")["$jsonSchema"]
     assert validator["properties"]["region"]["enum"] == ["EU", "US"]
     assert "region" in validator["required"]
