@@ -4,6 +4,8 @@ import copy
 
 import domain as domain_package
 from run import close_app, create_app
+from tests.conftest import make_user
+from tests.test_admin import sign_in
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
@@ -92,5 +94,11 @@ def test_a_field_added_to_the_domain_appears_in_the_forms(app_config, monkeypatc
         assert 'name="region"' in text and '<option value="EU">EU</option>' in text
         spec = app.test_client().get("/api/v1/openapi.json").json
         assert "region" in spec["components"]["schemas"]["Hotels"]["properties"]
+        with app.app_context():
+            admin = make_user(app.data.driver.db, "admin")
+        panel = app.test_client()
+        sign_in(panel, admin["email"])
+        form = panel.get("/admin/hotels/new/").text
+        assert 'name="region"' in form and ">EU<" in form
     finally:
         close_app(app)
