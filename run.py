@@ -330,6 +330,8 @@ def banner(config):
         "",
         "Innkeeper is serving",
         f"  API        {base}/api/v1",
+        f"  docs       {base}/api/v1/docs  (browsable: open any API URL in a browser)",
+        f"  admin      {base}/admin",
         f"  health     {base}/health",
         f"  MongoDB    {config['MONGO_URI']}  (database {config['MONGO_DBNAME']})",
         f"  Redis      {config['REDIS_URL']}",
