@@ -117,6 +117,5 @@ def check(config):
     for name in ("RATE_LIMIT", "AUTH_RATE_LIMIT", "BOOKING_RATE_LIMIT"):
         if not _is_rate(config[name]):
             raise ConfigError(f"{name} must look like '600/minute' or '10 per second'")
-    for name in ("HOST",):
-        if not config[name]:
-            raise ConfigError(f"{name} must not be empty")
+    if not config["HOST"]:
+        raise ConfigError("HOST must not be empty")

@@ -27,6 +27,7 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
+from hooks.access import db
 from services import identity
 
 ADMIN_CSP = (
@@ -40,8 +41,6 @@ def current_admin():
     user_id, version = session.get("admin_id"), session.get("admin_tv")
     if not user_id or not ObjectId.is_valid(user_id):
         return None
-    from hooks.access import db
-
     user = db().users.find_one({"_id": ObjectId(user_id)})
     if user is None or user.get("role") != "admin" or user.get("token_version", 0) != version:
         return None
@@ -68,8 +67,6 @@ class HomeView(AdminOnly, AdminIndexView):
     def login(self):
         form = LoginForm(request.form)
         if request.method == "POST" and form.validate():
-            from hooks.access import db
-
             user = identity.authenticate(db(), form.email.data, form.password.data)
             if user is not None and user.get("role") == "admin":
                 session.clear()
@@ -149,7 +146,7 @@ class DomainView(AdminOnly, ModelView):
     def scaffold_form(self):
         return domain_form(self.schema, self._form_fields)
 
-    def _payload(self, form, partial):
+    def _payload(self, form):
         payload = {}
         for name in self._form_fields:
             field = getattr(form, name, None)
@@ -189,16 +186,14 @@ class DomainView(AdminOnly, ModelView):
         return response if self._report(response, status) else None
 
     def create_model(self, form):
-        created = self._through_eve(
-            lambda: post_internal(self.resource, self._payload(form, False))
-        )
+        created = self._through_eve(lambda: post_internal(self.resource, self._payload(form)))
         return created if created is not None else False
 
     def update_model(self, form, model):
         updated = self._through_eve(
             lambda: patch_internal(
                 self.resource,
-                self._payload(form, True),
+                self._payload(form),
                 concurrency_check=False,
                 skip_validation=False,
                 _id=model["_id"],

@@ -92,17 +92,14 @@ def related_collections(resource, item_id):
             ):
                 url = settings.get("url", other)
                 where = json.dumps({field: item_id})
+                title = current_app.config["DOMAIN"][resource].get("item_title", resource)
                 related.append(
                     {
-                        "title": f"{other.replace('_', ' ')} of this {settings_title(resource)}",
+                        "title": f"{other.replace('_', ' ')} of this {title}",
                         "href": f"{current_app.api_prefix}/{url}?where={quote(where)}",
                     }
                 )
     return related
-
-
-def settings_title(resource):
-    return current_app.config["DOMAIN"][resource].get("item_title", resource)
 
 
 def form_fields(resource, for_patch=False):

@@ -2,7 +2,6 @@
 
 import json
 import re
-from datetime import datetime
 
 import pymongo.errors
 from eve.io.mongo import Mongo
@@ -151,8 +150,3 @@ class MongoLayer(Mongo):
             if is_duplicate(error):
                 abort(409, description=duplicate_message(resource, error))
             raise
-
-
-def as_utc_timestamp(value):
-    """A naive UTC datetime rendered the way the API renders every timestamp."""
-    return value.strftime(config.DATE_FORMAT) if isinstance(value, datetime) else value

@@ -83,13 +83,9 @@ def prepare(db, booking, user, now, hold_minutes):
     booking.update(check_in=check_in, check_out=check_out)
     # A cheap read first: when the rooms are gone, the answer is a 409 without a
     # transaction. It decides nothing; the guarded writes in reserve_nights do.
-    unavailable = unavailable_nights(db, booking)
-    if unavailable:
-        raise Refusal(
-            409,
-            "not available on " + ", ".join(n.isoformat() for n in unavailable),
-            {"nights": [n.isoformat() for n in unavailable]},
-        )
+    _rows, missing = stay_rows(db, booking)
+    if missing:
+        raise not_available(missing)
     policy = hotel.get("cancellation_policy") or {"free_until_hours": 0, "penalty_percent": 100}
     booking.update(
         check_in=check_in,
@@ -118,16 +114,26 @@ def _stay_rows(booking):
     }
 
 
-def unavailable_nights(db, booking):
-    """Nights of the stay that cannot be sold now (committed state): missing, closed, full."""
-    rows = {Day.of(r["date"]): r for r in db.inventory.find(_stay_rows(booking))}
-    return [
+def stay_rows(db, booking, session=None):
+    """The stay's inventory rows by night, and the nights that cannot be sold (missing,
+    closed or full), read through the (room_type, date) index."""
+    rows = {Day.of(r["date"]): r for r in db.inventory.find(_stay_rows(booking), session=session)}
+    missing = [
         night
-        for night in nights(booking["check_in"], booking["check_out"])
+        for night in nights(Day.of(booking["check_in"]), Day.of(booking["check_out"]))
         if night not in rows
         or rows[night].get("closed")
         or rows[night]["booked"] >= rows[night]["allotment"]
     ]
+    return rows, missing
+
+
+def not_available(missing):
+    return Refusal(
+        409,
+        "not available on " + ", ".join(n.isoformat() for n in missing),
+        {"nights": [n.isoformat() for n in missing]},
+    )
 
 
 def reserve_nights(db, session, bookings, now):
@@ -149,9 +155,8 @@ def reserve_nights(db, session, bookings, now):
                 f"one before booking again (at most {MAX_PENDING_PER_GUEST})",
             )
         stay = nights(booking["check_in"], booking["check_out"])
-        arrival = db.inventory.find_one(
-            {"room_type": booking["room_type"], "date": booking["check_in"]}, session=session
-        )
+        rows, missing = stay_rows(db, booking, session)
+        arrival = rows.get(Day.of(booking["check_in"]))
         if arrival and arrival.get("min_stay", 1) > len(stay):
             raise Refusal(
                 422,
@@ -159,13 +164,11 @@ def reserve_nights(db, session, bookings, now):
                 f"{arrival['min_stay']} nights",
                 {"check_out": f"at least {arrival['min_stay']} nights after check_in"},
             )
-        rows, missing = take_nights(db, session, booking)
         if missing:
-            raise Refusal(
-                409,
-                "not available on " + ", ".join(n.isoformat() for n in missing),
-                {"nights": [n.isoformat() for n in missing]},
-            )
+            raise not_available(missing)
+        _rows, missing = take_nights(db, session, booking, rows)
+        if missing:
+            raise not_available(missing)
         prices = [(night, rows[night]["price"].to_decimal()) for night in stay]
         currency = booking["currency"]
         booking["nightly_prices"] = [
@@ -174,27 +177,22 @@ def reserve_nights(db, session, bookings, now):
         booking["total_price"] = money(sum((p for _, p in prices), Decimal(0)), currency)
 
 
-def take_nights(db, session, booking):
+def take_nights(db, session, booking, rows=None):
     """Take one room on every night of the stay, inside the caller's transaction.
 
-    Returns (rows by night, []) or (None, the nights that cannot be had). The rows are
-    found through the (room_type, date) index; each is then incremented by _id with a
+    Returns (rows by night, []) or (None, the nights that cannot be had). The rows (read
+    here unless the caller passes the ones it read in this transaction) are found
+    through the (room_type, date) index; each is then incremented by _id with a
     guard (not closed, booked below the allotment read in this snapshot). A racing
     transaction that moved the same row makes this one conflict and retry. The guard is
     not one $expr over the range: the embedded server answers such a filter with a
     collection scan (seconds on a year of inventory), while this shape is fast on both.
     """
+    if rows is None:
+        rows, missing = stay_rows(db, booking, session)
+        if missing:
+            return None, missing
     stay = nights(Day.of(booking["check_in"]), Day.of(booking["check_out"]))
-    rows = {Day.of(r["date"]): r for r in db.inventory.find(_stay_rows(booking), session=session)}
-    missing = [
-        night
-        for night in stay
-        if night not in rows
-        or rows[night].get("closed")
-        or rows[night]["booked"] >= rows[night]["allotment"]
-    ]
-    if missing:
-        return None, missing
     for night in stay:
         row = rows[night]
         taken = db.inventory.update_one(

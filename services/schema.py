@@ -398,7 +398,7 @@ def apply(db, set_defaults=None, run_migrations=(), log=print):
             raise ValueError(f"no migration domain/migrations/{name}.py with a migrate(db)")
         log(f"migration {name}: {available[name].migrate(db)} documents changed")
     changes = plan(db)
-    for change in changes:
+    for change in changes if set_defaults else []:
         if change["kind"] != "set validator" or not change["violations"]:
             continue
         collection = db[change["collection"]]
@@ -413,10 +413,9 @@ def apply(db, set_defaults=None, run_migrations=(), log=print):
                 f"{change['collection']}: set {field}={value!r} on {result.modified_count} "
                 "documents that lacked it"
             )
-    blocked = []
-    for change in plan(db):
-        if change["kind"] == "set validator" and change["violations"]:
-            blocked.append(change)
+    if set_defaults:
+        changes = plan(db)  # the defaults changed documents: count the violations again
+    blocked = [c for c in changes if c["kind"] == "set validator" and c["violations"]]
     if blocked:
         details = "; ".join(
             f"{c['collection']}: {c['violations']} documents (e.g. {', '.join(c['examples'])})"
@@ -428,7 +427,7 @@ def apply(db, set_defaults=None, run_migrations=(), log=print):
             + ". Give a default (--set-default collection.field=value) or a migration "
             "(domain/migrations/<name>.py, --migration <name>), then apply again."
         )
-    for change in plan(db):
+    for change in changes:
         collection = db[change["collection"]]
         if change["kind"] == "create index":
             collection.create_index(change["keys"], name=change["name"], **change["options"])

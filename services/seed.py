@@ -154,7 +154,7 @@ def nightly_price(base_local, night, step):
     return (raw / step).quantize(Decimal(1)) * step
 
 
-def _accounts(db, now):
+def _accounts(db):
     ids = {}
     for role, (email, password, name) in DEMO_ACCOUNTS.items():
         existing = db.users.find_one({"email": email})
@@ -178,7 +178,7 @@ def seed_catalogue(db, nights=365, start=None):
     """
     started = time.monotonic()
     now = utcnow()
-    accounts = _accounts(db, now)
+    accounts = _accounts(db)
     if db.hotels.find_one({}, {"_id": 1}):
         return {"skipped": True, "seconds": 0.0}
     rng = random.Random(20261201)

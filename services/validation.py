@@ -68,11 +68,6 @@ class Validator(EveValidator):
     def _validate_example(self, example, field, value):
         """{'nullable': True}"""
 
-    def _validate_money_min(self, minimum, field, value):
-        """{'type': 'string'}"""
-        if isinstance(value, Decimal128) and value.to_decimal() < Decimal128(minimum).to_decimal():
-            self._error(field, f"must be at least {minimum}")
-
     def _validate_iso_country(self, enabled, field, value):
         """{'type': 'boolean'}"""
         if enabled and isinstance(value, str) and value not in COUNTRIES:
