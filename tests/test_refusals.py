@@ -1,0 +1,191 @@
+"""Refusals not covered elsewhere: each asserts its status, its message and that nothing
+changed."""
+
+import json
+
+import pytest
+from bson import ObjectId
+
+from services import payments, schema
+from tests.test_bookings import book
+
+
+def test_room_type_with_booked_nights_cannot_be_deleted(admin, stock, db):
+    room_type, _ = stock(nights=2)
+    db.inventory.update_one({}, {"$set": {"booked": 1}})
+    current = admin.get(f"room-types/{room_type['_id']}").json
+    refused = admin.delete(
+        f"room-types/{room_type['_id']}", headers={"If-Match": current["_etag"]}
+    )
+    assert refused.status_code == 409
+    assert "has booked nights" in refused.json["_error"]["message"]
+    assert db.room_types.count_documents({}) == 1 and db.inventory.count_documents({}) == 2
+    db.inventory.update_many({}, {"$set": {"booked": 0}})
+    deleted = admin.delete(
+        f"room-types/{room_type['_id']}", headers={"If-Match": current["_etag"]}
+    )
+    assert deleted.status_code == 204
+    assert db.inventory.count_documents({}) == 0  # its unbooked nights go with it
+
+
+@pytest.mark.parametrize("field", ["date", "room_type"])
+def test_an_inventory_row_keeps_its_night_and_room_type(admin, stock, make_room_type, db, field):
+    stock(nights=1)
+    other = make_room_type(name="Other")
+    value = {"date": "2030-01-01", "room_type": other["_id"]}[field]
+    row = db.inventory.find_one()
+    item = admin.get(f"inventory/{row['_id']}").json
+    response = admin.patch(f"inventory/{row['_id']}", {field: value}, etag=item["_etag"])
+    assert response.status_code == 422
+    assert "cannot change" in str(response.json["_issues"][field])
+    assert db.inventory.find_one()[field] == row[field]
+
+
+def test_inventory_of_a_vanished_hotel_is_refused(admin, make_room_type, db):
+    room_type = make_room_type()
+    db.hotels.delete_many({})
+    response = admin.post(
+        "inventory",
+        {"room_type": room_type["_id"], "date": "2027-01-01", "allotment": 1, "price": "1.00"},
+    )
+    assert response.status_code == 409
+    assert "hotel no longer exists" in response.json["_error"]["message"]
+    assert db.inventory.count_documents({}) == 0
+
+
+def test_managers_may_not_replace_hotels_or_touch_others_inventory(
+    manager, login, make_hotel, stock, db
+):
+    hotel = make_hotel()
+    replaced = manager.put(
+        f"hotels/{hotel['_id']}",
+        {"name": "X", "address": {"city": "Oslo", "country": "NO"}},
+        headers={"If-Match": hotel["_etag"]},
+    )
+    assert replaced.status_code == 403
+    assert "only an admin may replace or delete a hotel" in replaced.json["_error"]["message"]
+    stock(nights=1)
+    row = db.inventory.find_one()
+    outsider = login("manager")
+    item = outsider.get(f"inventory/{row['_id']}").json
+    deleted = outsider.delete(f"inventory/{row['_id']}", headers={"If-Match": item["_etag"]})
+    assert deleted.status_code == 403
+    assert "only an admin or a manager" in deleted.json["_error"]["message"]
+    assert db.inventory.count_documents({}) == 1
+
+
+def test_range_put_on_an_unknown_room_type(admin):
+    body = {"from": "2027-01-01", "to": "2027-01-02", "allotment": 1, "price": "1.00"}
+    response = admin.put("room-types/6740f0c2a1b2c3d4e5f60718/inventory", body)
+    assert response.status_code == 404
+    assert response.json["_error"]["message"] == "no such room type"
+
+
+@pytest.mark.parametrize("key", ["x" * 256, "tab\there"])
+def test_an_unusable_idempotency_key_is_400(guest, stock, db, key):
+    room_type, start = stock()
+    response = book(guest, room_type, start, headers={"Idempotency-Key": key})
+    assert response.status_code == 400
+    assert (
+        "Idempotency-Key must be 1 to 255 printable characters"
+        in (response.json["_error"]["message"])
+    )
+    assert db.bookings.count_documents({}) == 0
+
+
+def test_bodies_that_are_not_json_objects(client, db):
+    array = client.post("auth/register", [1, 2])
+    assert array.status_code == 400
+    assert array.json["_error"]["message"] == "the body must be a JSON object"
+    broken = client.flask.post(
+        "/api/v1/hotels", data="{oops", headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 400
+    assert "the body is not valid JSON" in broken.json["_error"]["message"]
+    assert db.users.count_documents({}) == db.hotels.count_documents({}) == 0
+
+
+def test_sandbox_helper_refusals(guest, stock, db):
+    room_type, start = stock()
+    booking = book(guest, room_type, start).json
+    payment = guest.post(
+        "payments", {"booking": booking["_id"], "payment_method": "pm_card_authenticationRequired"}
+    ).json
+    bad = guest.post(f"sandbox/payments/{payment['_id']}/complete", {"outcome": "maybe"})
+    assert bad.status_code == 422
+    assert bad.json["_error"]["message"] == "outcome must be succeeded or failed"
+    missing = guest.post(
+        "sandbox/payments/6740f0c2a1b2c3d4e5f60718/complete", {"outcome": "succeeded"}
+    )
+    assert missing.status_code == 404 and missing.json["_error"]["message"] == "no such payment"
+    assert db.payments.find_one()["status"] == "requires_action"
+
+
+def _deliver(client, app, payment_id):
+    raw = json.dumps(
+        {
+            "id": "evt_odd",
+            "type": "payment.succeeded",
+            "created": 1,
+            "data": {"payment": payment_id},
+        }
+    ).encode()
+    return client.flask.post(
+        "/api/v1/webhooks/payments",
+        data=raw,
+        headers={
+            "Payment-Signature": payments.sign(app.config["PAYMENT_WEBHOOK_SECRET"], raw),
+            "Content-Type": "application/json",
+        },
+    )
+
+
+def test_webhook_for_something_that_is_not_a_payment_id(client, app, db):
+    response = _deliver(client, app, "not-an-id")
+    assert response.status_code == 400
+    assert response.json["_error"]["message"] == "data.payment is not a payment id"
+    assert db.webhook_events.count_documents({}) == 0
+
+
+def test_webhook_for_an_unknown_payment_is_recorded_and_changes_nothing(client, app, db):
+    response = _deliver(client, app, str(ObjectId()))
+    assert response.status_code == 200 and response.json["outcome"] == "unknown_payment"
+    assert db.webhook_events.count_documents({}) == 1 and db.payments.count_documents({}) == 0
+
+
+def test_wrong_current_password_is_403_and_changes_nothing(guest, db):
+    before = db.users.find_one({"_id": guest.user["_id"]})["password_hash"]
+    response = guest.post(
+        "auth/password",
+        {"current_password": "not it at all", "new_password": "a new password here"},
+    )
+    assert response.status_code == 403
+    assert response.json["_error"]["message"] == "current_password is incorrect"
+    assert db.users.find_one({"_id": guest.user["_id"]})["password_hash"] == before
+
+
+def test_domain_apply_refuses_an_unknown_migration(db):
+    with pytest.raises(ValueError, match="no migration domain/migrations/nope.py"):
+        schema.apply(db, run_migrations=["nope"], log=lambda _: None)
+
+
+def test_role_refusal_names_the_role_and_what_is_allowed(guest):
+    response = guest.get("users")
+    assert response.status_code == 403
+    assert response.json["_error"]["message"] == (
+        "your role (guest) may not GET users; allowed: admin"
+    )
+
+
+def test_a_booking_for_an_unknown_room_type(guest, db):
+    response = guest.post(
+        "bookings",
+        {
+            "room_type": "6740f0c2a1b2c3d4e5f60718",
+            "check_in": "2027-01-01",
+            "check_out": "2027-01-02",
+        },
+    )
+    assert response.status_code == 422
+    assert "must exist in resource 'room_types'" in str(response.json["_issues"]["room_type"])
+    assert db.bookings.count_documents({}) == 0
