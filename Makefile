@@ -5,17 +5,25 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MONGOSH := .tools/node_modules/.bin/mongosh
 
-.PHONY: run test lint format install tools worker bench clean
+.PHONY: run test lint format install lock tools worker bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/pip install --quiet -e ".[embedded,dev]"
+# requirements.lock pins every package (pip-compile of setup.cfg's ranges with the embedded
+# and dev extras), so every machine and CI install the set the tests ran with.
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml requirements.lock
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# After changing a range in setup.cfg: re-pin, then commit requirements.lock.
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --strip-extras --extra embedded --extra dev \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock setup.cfg
 
 run: $(STAMP)
 	$(BIN)/python run.py

@@ -24,11 +24,20 @@ def _str(name, default=None):
     return default if raw in (None, "") else raw
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def _bool(name, default):
+    """A typo is refused, never read as False (starlette's Config does the same)."""
     raw = os.environ.get(name)
     if raw in (None, ""):
         return default
-    return raw.strip().lower() in ("1", "true", "yes", "on")
+    value = raw.strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise ConfigError(
+            f"{name} must be a boolean ({'/'.join(_TRUE)} or {'/'.join(_FALSE)}), got {raw!r}"
+        )
+    return value in _TRUE
 
 
 def _list(name):
@@ -80,13 +89,18 @@ def load():
         "RATE_LIMIT": _str("RATE_LIMIT", "600/minute"),
         "AUTH_RATE_LIMIT": _str("AUTH_RATE_LIMIT", "10/minute"),
         "BOOKING_RATE_LIMIT": _str("BOOKING_RATE_LIMIT", "10/minute"),
-        "TRUSTED_PROXIES": _list("TRUSTED_PROXIES"),
+        "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0),
         "MAX_BODY_BYTES": _int("MAX_BODY_BYTES", 64 * 1024),
         "QUERY_TIMEOUT_MS": _int("QUERY_TIMEOUT_MS", 10_000),
         "SEED_DEMO": _bool("SEED_DEMO", embedded),
         "CORS_ORIGINS": _list("CORS_ORIGINS"),
         "EMBEDDED": embedded,
     }
+    if os.environ.get("TRUSTED_PROXIES"):
+        raise ConfigError(
+            "TRUSTED_PROXIES is no longer read: set TRUSTED_PROXY_COUNT to the number of "
+            "proxies in front of Innkeeper that append to X-Forwarded-For (0 = none)"
+        )
     if embedded:
         config["SECRET_KEY"] = config["SECRET_KEY"] or _secret_from_data_dir(
             data_dir, "secret_key"
@@ -117,5 +131,7 @@ def check(config):
     for name in ("RATE_LIMIT", "AUTH_RATE_LIMIT", "BOOKING_RATE_LIMIT"):
         if not _is_rate(config[name]):
             raise ConfigError(f"{name} must look like '600/minute' or '10 per second'")
+    if config["TRUSTED_PROXY_COUNT"] < 0:
+        raise ConfigError("TRUSTED_PROXY_COUNT must be 0 or more")
     if not config["HOST"]:
         raise ConfigError("HOST must not be empty")

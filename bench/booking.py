@@ -31,9 +31,11 @@ import pymongo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from services import availability, identity  # noqa: E402
-from services.embedded import free_port, mongo_uri  # noqa: E402
-from services.representation import today  # noqa: E402
+from identity import accounts  # noqa: E402
+from identity.tokens import issue_token  # noqa: E402
+from plumbing.embedded import free_port, mongo_uri  # noqa: E402
+from plumbing.values import today  # noqa: E402
+from search import availability  # noqa: E402
 
 CITY = "Paris"
 RACERS, LAST_ROOMS = 50, 5
@@ -232,11 +234,11 @@ def main():
                     {"_id": row["_id"]}, {"$set": {"allotment": row["booked"] + LAST_ROOMS}}
                 )
             users = [
-                identity.new_user_document(f"racer{i}@bench.test", "bench-password-1")
+                accounts.new_user_document(f"racer{i}@bench.test", "bench-password-1")
                 for i in range(RACERS)
             ]
             db.users.insert_many(users)
-            tokens = [identity.issue_token(u, secret, 600) for u in users]
+            tokens = [issue_token(u, secret, 600) for u in users]
             body = {
                 "room_type": str(room_type["_id"]),
                 "check_in": str(race_start),

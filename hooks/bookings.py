@@ -2,27 +2,17 @@
 
 from flask import current_app
 
-from hooks.access import current_user, db
-from services import reservations
-from services.errors import Refusal
-from services.representation import utcnow
+from booking import reservations
+from plumbing.auth import current_user, db
+from plumbing.errors import Refusal
+from plumbing.values import utcnow
 
 CLIENT_PATCH = {"status": "cancelled"}
 
 
-def managed_hotel_ids(user):
-    return [h["_id"] for h in db().hotels.find({"managers": user["_id"]}, {"_id": 1})]
-
-
 def scope_reads_to_caller(request, lookup):
     """Guests see their own bookings; managers also their hotels'; admins all. Others: 404."""
-    user = current_user()
-    if user["role"] == "admin":
-        return
-    if user["role"] == "manager":
-        lookup["$or"] = [{"guest": user["_id"]}, {"hotel": {"$in": managed_hotel_ids(user)}}]
-    else:
-        lookup["guest"] = user["_id"]
+    lookup.update(reservations.visible_to(db(), current_user()) or {})
 
 
 def scope_changes_to_owner(request, lookup):
@@ -53,10 +43,10 @@ def refuse_changes_other_than_cancel(request, lookup):
 
 
 def price_and_hold(documents):
-    config = current_app.config
+    hold_minutes = current_app.config["BOOKING_HOLD_MINUTES"]
     now = utcnow()
     for booking in documents:
-        reservations.prepare(db(), booking, current_user(), now, config["BOOKING_HOLD_MINUTES"])
+        reservations.prepare(db(), booking, current_user(), now, hold_minutes)
 
 
 def reserve_nights(session, documents):
@@ -65,3 +55,13 @@ def reserve_nights(session, documents):
 
 def cancel_and_release(updates, original):
     updates.update(reservations.cancel(db().client, db(), original))
+
+
+def init_app(app):
+    app.on_pre_GET_bookings += scope_reads_to_caller
+    app.on_pre_PATCH_bookings += scope_changes_to_owner
+    app.on_pre_PATCH_bookings += refuse_changes_other_than_cancel
+    app.on_pre_POST_bookings += refuse_server_fields_on_create
+    app.on_insert_bookings += price_and_hold
+    app.data.run_inside_insert("bookings", reserve_nights)
+    app.on_update_bookings += cancel_and_release

@@ -1,92 +1,60 @@
 """Hooks on hotels, room types and inventory: manager rights and consistent rows."""
 
-from bson import ObjectId
-from flask import abort
-
-from hooks.access import current_user, db
-from services import catalogue
-from services.errors import Refusal
-
-
-def _hotel(hotel_id):
-    return (
-        db().hotels.find_one({"_id": ObjectId(hotel_id)}) if ObjectId.is_valid(hotel_id) else None
-    )
+from catalogue import rules
+from plumbing.auth import current_user, db
 
 
 def refuse_hotel_change_by_non_manager(request_, lookup):
-    """Managers may PATCH hotels they manage, never PUT/DELETE them or edit the manager list."""
-    user = current_user()
-    if user is None or user.get("role") == "admin":
-        return
-    if request_.method != "PATCH":
-        abort(403, description="only an admin may replace or delete a hotel")
-    hotel = _hotel(lookup.get("_id"))
-    if hotel is not None and not catalogue.manages(user, hotel):
-        abort(403, description="you may only change hotels whose managers list holds you")
-    body = request_.get_json(silent=True) or {}
-    if isinstance(body, dict) and "managers" in body:
-        raise Refusal(
-            403, "only an admin may change a hotel's managers", {"managers": "admin only"}
-        )
-
-
-def copy_hotel_changes_to_inventory(updates, original):
-    catalogue.propagate_hotel_fields(db(), original["_id"], updates)
+    body = request_.get_json(silent=True)
+    rules.refuse_hotel_change(db(), current_user(), lookup.get("_id"), request_.method, body)
 
 
 def refuse_currency_change_with_prices(updates, original):
-    changed = "currency" in updates and updates["currency"] != original.get("currency", "EUR")
-    if changed and db().inventory.find_one({"hotel": original["_id"]}, {"_id": 1}):
-        raise Refusal(
-            409,
-            "the currency cannot change while the hotel has inventory priced in "
-            f"{original.get('currency', 'EUR')}",
-            {"currency": "hotel has priced inventory"},
-        )
+    rules.refuse_currency_change(db(), original, updates)
+
+
+def copy_hotel_changes_to_inventory(updates, original):
+    rules.propagate_hotel_fields(db(), original["_id"], updates)
 
 
 def refuse_room_type_of_unmanaged_hotel(documents):
     for room_type in documents:
-        catalogue.require_manager(
-            current_user(), db().hotels.find_one({"_id": room_type["hotel"]})
-        )
+        rules.require_manager_of_hotel(db(), current_user(), room_type["hotel"])
 
 
 def refuse_room_type_change_by_non_manager(request_, lookup):
-    user = current_user()
-    if user is None or not ObjectId.is_valid(lookup.get("_id")):
-        return
-    room_type = db().room_types.find_one({"_id": ObjectId(lookup["_id"])})
-    if room_type is None:
-        return
-    catalogue.require_manager(user, db().hotels.find_one({"_id": room_type["hotel"]}))
-    body = request_.get_json(silent=True) or {}
-    if (
-        isinstance(body, dict)
-        and "hotel" in body
-        and str(body["hotel"]) != str(room_type["hotel"])
-    ):
-        raise Refusal(422, "a room type cannot move to another hotel", {"hotel": "cannot change"})
+    body = request_.get_json(silent=True)
+    rules.refuse_room_type_change(db(), current_user(), lookup.get("_id"), body)
 
 
-def refuse_room_type_delete_with_inventory(item):
-    if db().inventory.find_one({"room_type": item["_id"], "booked": {"$gt": 0}}, {"_id": 1}):
-        raise Refusal(409, "this room type has booked nights; close its inventory instead")
-    db().inventory.delete_many({"room_type": item["_id"]})
+def delete_room_type_inventory(item):
+    rules.delete_room_type_inventory(db(), item["_id"])
 
 
 def fill_inventory_rows(documents):
     for row in documents:
-        catalogue.prepare_inventory_row(db(), row, current_user())
+        rules.prepare_inventory_row(db(), row, current_user())
 
 
 def check_inventory_row_update(updates, original):
-    catalogue.check_inventory_update(db(), original, updates, current_user())
+    rules.check_inventory_update(db(), original, updates, current_user())
 
 
 def refuse_inventory_delete(item):
-    room_type, hotel = catalogue.room_type_and_hotel(db(), item["room_type"])
-    catalogue.require_manager(current_user(), hotel)
-    if item.get("booked", 0) > 0:
-        raise Refusal(409, "this night has booked rooms; close it instead of deleting it")
+    rules.refuse_inventory_delete(db(), current_user(), item)
+
+
+def init_app(app):
+    app.on_pre_PATCH_hotels += refuse_hotel_change_by_non_manager
+    app.on_pre_PUT_hotels += refuse_hotel_change_by_non_manager
+    app.on_pre_DELETE_hotels += refuse_hotel_change_by_non_manager
+    app.on_pre_PATCH_room_types += refuse_room_type_change_by_non_manager
+    app.on_pre_PUT_room_types += refuse_room_type_change_by_non_manager
+    app.on_pre_DELETE_room_types += refuse_room_type_change_by_non_manager
+    app.on_update_hotels += refuse_currency_change_with_prices
+    app.on_updated_hotels += copy_hotel_changes_to_inventory
+    app.on_insert_room_types += refuse_room_type_of_unmanaged_hotel
+    app.on_delete_item_room_types += delete_room_type_inventory
+    app.on_insert_inventory += fill_inventory_rows
+    app.on_update_inventory += check_inventory_row_update
+    app.on_delete_item_inventory += refuse_inventory_delete

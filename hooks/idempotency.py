@@ -2,8 +2,8 @@
 
 from flask import Response, abort, g
 
-from hooks.access import current_user, db
-from services import idempotency
+from plumbing import idempotency
+from plumbing.auth import current_user, db
 
 IDEMPOTENT_RESOURCES = {"bookings", "payments"}
 REPLAYED_HEADERS = ("Content-Type", "Location", "ETag", "Last-Modified")
@@ -32,3 +32,8 @@ def store_response(response):
             db(), *claimed, response.status_code, response.get_data(as_text=True), headers
         )
     return response
+
+
+def init_app(app):
+    app.on_pre_POST += claim_or_replay
+    app.after_request(store_response)

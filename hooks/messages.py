@@ -3,7 +3,7 @@ name the fields."""
 
 import json
 
-from services.errors import Refusal
+from plumbing.errors import Refusal
 
 
 def name_invalid_fields(resource, request, payload):
@@ -41,3 +41,12 @@ def refuse_meta_fields(resource, request, lookup=None):
             "fields starting with _ are set by the server: " + ", ".join(meta),
             dict.fromkeys(meta, "is set by the server and cannot be sent"),
         )
+
+
+def init_app(app):
+    app.on_pre_POST += refuse_meta_fields
+    app.on_pre_PATCH += refuse_meta_fields
+    app.on_pre_PUT += refuse_meta_fields
+    app.on_post_POST += name_invalid_fields
+    app.on_post_PATCH += name_invalid_fields
+    app.on_post_PUT += name_invalid_fields

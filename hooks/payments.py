@@ -5,10 +5,10 @@ import json
 from bson import ObjectId
 from flask import current_app
 
-from hooks.access import current_user, db
-from hooks.bookings import managed_hotel_ids
-from services import checkout
-from services.representation import utcnow
+from booking import reservations
+from payments import checkout
+from plumbing.auth import current_user, db
+from plumbing.values import utcnow
 
 
 def provider():
@@ -17,11 +17,7 @@ def provider():
 
 def scope_reads_to_caller(request, lookup):
     """Guests see their own payments, managers their hotels', admins all; others 404."""
-    user = current_user()
-    if user["role"] == "manager":
-        lookup["$or"] = [{"guest": user["_id"]}, {"hotel": {"$in": managed_hotel_ids(user)}}]
-    elif user["role"] != "admin":
-        lookup["guest"] = user["_id"]
+    lookup.update(reservations.visible_to(db(), current_user()) or {})
 
 
 def charge_booking_total(documents):
@@ -35,19 +31,20 @@ def confirm_paid_bookings(session, documents):
 
 def answer_with_outcome_status(request, payload):
     """201 succeeded, 402 declined, 202 requires_action, 409 paid too late (refunded)."""
-    if payload.status_code != 201:
-        return
-    payment = db().payments.find_one({"_id": _created_id(payload)}, {"status": 1})
-    if payment is not None:
-        payload.status_code = checkout.outcome_status(payment)
-
-
-def _created_id(payload):
-    body = json.loads(payload.get_data(as_text=True))
-    return ObjectId(body["_id"])
+    if payload.status_code == 201:
+        created = ObjectId(json.loads(payload.get_data(as_text=True))["_id"])
+        payload.status_code = checkout.outcome_status_of(db(), created) or 201
 
 
 def refund_cancelled_booking(updates, original):
     if original.get("status") == "confirmed" and "refund_amount" in updates:
         refund = updates["refund_amount"].to_decimal()
         checkout.refund_cancellation(db(), provider(), original, refund)
+
+
+def init_app(app):
+    app.on_pre_GET_payments += scope_reads_to_caller
+    app.on_insert_payments += charge_booking_total
+    app.data.run_inside_insert("payments", confirm_paid_bookings)
+    app.on_post_POST_payments += answer_with_outcome_status
+    app.on_updated_bookings += refund_cancelled_booking

@@ -1,13 +1,18 @@
 """Hooks on /reviews: the booking's owner only, after a confirmed stay, once."""
 
-from hooks.access import current_user, db
-from services import reviews
+from plumbing.auth import current_user, db
+from reviews import ratings
 
 
 def refuse_review_unless_stayed(documents):
     for review in documents:
-        reviews.check_reviewable(db(), review, current_user())
+        ratings.check_reviewable(db(), review, current_user())
 
 
 def add_to_hotel_rating(session, documents):
-    reviews.add_to_rating(db(), session, documents)
+    ratings.add_to_rating(db(), session, documents)
+
+
+def init_app(app):
+    app.on_insert_reviews += refuse_review_unless_stayed
+    app.data.run_inside_insert("reviews", add_to_hotel_rating)

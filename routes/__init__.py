@@ -1,39 +1,22 @@
-"""Endpoints beyond the generated CRUD, mounted under the API prefix (health at the root)."""
+"""Endpoints beyond the generated CRUD, mounted under the API prefix (health at the root).
 
-from flask import Blueprint
+Each module is a blueprint `bp` and describes its own paths in `OPENAPI`; the docs page
+merges those into the document (pages/docs.py).
+"""
 
-from routes import (
-    auth,
-    availability,
-    browsable,
-    docs,
-    health,
-    inventory,
-    responses,
-    sandbox,
-    webhooks,
-)
-from services import openapi
+from routes import auth, availability, health, inventory, sandbox, webhooks
 
-DESCRIBED = (auth, availability, health, inventory, webhooks)
+MOUNTED = (auth, inventory, availability, webhooks)
 
 
-def register(app):
-    prefix = app.api_prefix
-    responses.register(app)
+def init_app(app):
     app.register_blueprint(health.bp)
-    app.register_blueprint(auth.bp, url_prefix=prefix)
-    app.register_blueprint(inventory.bp, url_prefix=prefix)
-    app.register_blueprint(availability.bp, url_prefix=prefix)
-    app.register_blueprint(webhooks.bp, url_prefix=prefix)
-    app.register_blueprint(docs.bp, url_prefix=prefix)
-    # The browsable API's templates (routes/templates), and its after_request renderer.
-    app.register_blueprint(Blueprint("browsable", __name__, template_folder="templates"))
-    app.after_request(browsable.render_page)
-    custom = {}
-    for module in DESCRIBED:
-        custom.update(module.OPENAPI)
-    # Generated once at start-up from the domain and the routes' own descriptions.
-    app.extensions["openapi"] = openapi.build(custom)
+    for module in MOUNTED:
+        app.register_blueprint(module.bp, url_prefix=app.api_prefix)
+    described = {}
+    for module in (health, *MOUNTED):
+        described.update(module.OPENAPI)
+    app.extensions["openapi_paths"] = described
     if app.config["EMBEDDED"]:
-        app.register_blueprint(sandbox.bp, url_prefix=prefix)
+        # Development only: finishing a 3-D Secure payment by hand.
+        app.register_blueprint(sandbox.bp, url_prefix=app.api_prefix)

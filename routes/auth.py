@@ -5,11 +5,11 @@ import re
 from flask import Blueprint, current_app
 
 from domain.users import EMAIL_REGEX
-from hooks.access import authenticate_request, db
-from routes.responses import json_body, respond
-from services import identity, openapi
-from services.errors import Refusal
-from services.representation import utcnow
+from identity import accounts, tokens
+from plumbing import openapi
+from plumbing.auth import authenticate_request, db
+from plumbing.errors import Refusal
+from plumbing.responses import json_body, respond
 
 bp = Blueprint("auth", __name__)
 
@@ -34,7 +34,7 @@ def register():
         issues["name"] = "required, a non-empty string of at most 200 characters"
     password = body.get("password")
     try:
-        identity.check_password(password)
+        accounts.check_password(password)
     except Refusal as refusal:
         issues.update(refusal.issues)
     unknown = set(body) - {"email", "password", "name"}
@@ -42,19 +42,19 @@ def register():
         issues[field] = "unknown field: register takes email, password and name"
     if issues:
         raise Refusal(422, "registration refused: " + ", ".join(sorted(issues)), issues)
-    user = identity.create_user(db(), email, password, name.strip())
+    user = accounts.create_user(db(), email, password, name.strip())
     return respond(public_user(user), 201)
 
 
 @bp.post("/auth/token")
 def token():
     body = json_body()
-    user = identity.authenticate(db(), body.get("email"), body.get("password"))
+    user = accounts.authenticate(db(), body.get("email"), body.get("password"))
     if user is None:
         raise Refusal(401, "email or password is incorrect")
     ttl = current_app.config["TOKEN_TTL_SECONDS"]
-    access_token = identity.issue_token(user, current_app.config["SECRET_KEY"], ttl)
-    db().users.update_one({"_id": user["_id"]}, {"$set": {"last_login_at": utcnow()}})
+    access_token = tokens.issue_token(user, current_app.config["SECRET_KEY"], ttl)
+    accounts.record_sign_in(db(), user)
     return respond(
         {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl},
         headers={"Cache-Control": "no-store"},
@@ -66,11 +66,11 @@ def change_password():
     """Change one's own password; every token issued before stops working."""
     user = authenticate_request()
     body = json_body()
-    current = identity.authenticate(db(), user["email"], body.get("current_password"))
+    current = accounts.authenticate(db(), user["email"], body.get("current_password"))
     if current is None:
         raise Refusal(403, "current_password is incorrect", {"current_password": "incorrect"})
-    identity.check_password(body.get("new_password"))
-    identity.set_password(db(), user["_id"], body["new_password"])
+    accounts.check_password(body.get("new_password"))
+    accounts.set_password(db(), user["_id"], body["new_password"])
     return respond({"_status": "OK", "message": "password changed; sign in again"})
 
 

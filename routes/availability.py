@@ -5,13 +5,14 @@ from urllib.parse import urlencode
 from bson import ObjectId
 from flask import Blueprint, request
 
+from booking.reservations import check_stay
 from domain.vocabulary import COUNTRIES, CURRENCIES, HOTEL_AMENITIES
-from hooks.access import db
-from routes.responses import respond
-from services import availability, openapi
-from services.errors import Refusal
-from services.representation import Day, parse_money, today
-from services.reservations import check_stay
+from plumbing import openapi
+from plumbing.auth import db
+from plumbing.errors import Refusal
+from plumbing.responses import respond
+from plumbing.values import Day, parse_money, today
+from search import availability
 
 bp = Blueprint("availability", __name__)
 

@@ -2,25 +2,17 @@
 
 from flask import Blueprint, current_app
 
-from routes.responses import respond
+from plumbing import probes
+from plumbing.responses import respond
 
 bp = Blueprint("health", __name__)
-
-
-def _check(probe):
-    try:
-        probe()
-        return "ok"
-    except Exception:  # noqa: BLE001 - any failure means down; details go to the log
-        current_app.logger.warning("health probe failed", exc_info=True)
-        return "down"
 
 
 @bp.get("/health")
 def health():
     report = {
-        "mongo": _check(lambda: current_app.data.driver.db.command("ping")),
-        "redis": _check(lambda: current_app.redis.ping()),
+        "mongo": probes.mongo(current_app.data.driver.db, current_app.logger),
+        "redis": probes.redis(current_app.redis, current_app.logger),
     }
     down = [name for name, state in report.items() if state != "ok"]
     report = {"status": "down" if down else "ok", **report}

@@ -3,10 +3,11 @@
 from bson import ObjectId
 from flask import Blueprint
 
-from hooks.access import db, require_role
-from routes.responses import json_body, respond
-from services import catalogue, openapi
-from services.errors import Refusal
+from catalogue import rules
+from plumbing import openapi
+from plumbing.auth import db, require_role
+from plumbing.errors import Refusal
+from plumbing.responses import json_body, respond
 
 bp = Blueprint("inventory_range", __name__)
 
@@ -16,8 +17,8 @@ def set_range(room_type_id):
     user = require_role("manager", "admin")
     if not ObjectId.is_valid(room_type_id):
         raise Refusal(404, "no such room type")
-    values = catalogue.parse_range(json_body())
-    result = catalogue.set_inventory_range(db().client, db(), ObjectId(room_type_id), values, user)
+    values = rules.parse_range(json_body())
+    result = rules.set_inventory_range(db().client, db(), ObjectId(room_type_id), values, user)
     return respond({"_status": "OK", **result})
 
 

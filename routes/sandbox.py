@@ -4,13 +4,13 @@ POST /sandbox/payments/<id>/complete {"outcome": "succeeded" | "failed"} makes t
 provider sign the webhook it would send and feeds it through the real webhook handler.
 """
 
-from bson import ObjectId
 from flask import Blueprint
 
-from hooks.access import authenticate_request, db
-from routes.responses import json_body, respond
+from payments import checkout
+from plumbing.auth import authenticate_request, db
+from plumbing.errors import Refusal
+from plumbing.responses import json_body, respond
 from routes.webhooks import handle, provider
-from services.errors import Refusal
 
 bp = Blueprint("sandbox", __name__)
 
@@ -18,13 +18,7 @@ bp = Blueprint("sandbox", __name__)
 @bp.post("/sandbox/payments/<payment_id>/complete")
 def complete(payment_id):
     user = authenticate_request()
-    payment = (
-        db().payments.find_one({"_id": ObjectId(payment_id)})
-        if ObjectId.is_valid(payment_id)
-        else None
-    )
-    if payment is None or (user["role"] != "admin" and payment["guest"] != user["_id"]):
-        raise Refusal(404, "no such payment")
+    checkout.payment_of(db(), payment_id, user)
     outcome = json_body().get("outcome")
     if outcome not in ("succeeded", "failed"):
         raise Refusal(

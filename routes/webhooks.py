@@ -2,9 +2,10 @@
 
 from flask import Blueprint, current_app, request
 
-from hooks.access import db
-from routes.responses import respond
-from services import checkout, openapi
+from payments import checkout
+from plumbing import openapi
+from plumbing.auth import db
+from plumbing.responses import respond
 
 bp = Blueprint("webhooks", __name__)
 

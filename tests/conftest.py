@@ -1,18 +1,29 @@
-"""Fixtures: one real embedded MongoDB-compatible server and one real Redis per session,
-a freshly named database per test, and authenticated clients for each role."""
+"""Fixtures: one real embedded MongoDB-compatible server and one real Redis per test session
+(per xdist worker), one database provisioned once (indexes, validators, views) and
+emptied after every test, one app shared by the tests, and authenticated clients for
+each role. A test that changes the schema asks for a database of its own with
+`@pytest.mark.fresh_schema`.
+"""
 
+import os
 import secrets
 import uuid
 
 import pytest
+from argon2 import PasswordHasher
 
+import cli
+from identity import accounts
+from identity.tokens import issue_token
+from plumbing import embedded
+from plumbing.values import today
 from run import close_app, create_app
-from services import embedded, identity
-from services.representation import today
 
 PASSWORD = "correct horse battery"
-# Hashing with argon2 is deliberately slow; role fixtures reuse one real hash.
-_PASSWORD_HASH = identity.hash_password(PASSWORD)
+# argon2's production cost is deliberately slow; the tests hash and verify thousands of
+# times, so they use argon2id with the smallest cost. Production never calls use_hasher.
+accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+_PASSWORD_HASH = accounts.hash_password(PASSWORD)
 
 
 @pytest.fixture(scope="session")
@@ -31,13 +42,12 @@ def servers(tmp_path_factory):
     mongo.stop()
 
 
-@pytest.fixture
-def app_config(servers, tmp_path):
+def _config(servers, data_dir, dbname):
     return {
         "MONGO_URI": servers["MONGO_URI"],
         "REDIS_URL": servers["REDIS_URL"],
-        "MONGO_DBNAME": f"test_{uuid.uuid4().hex[:12]}",
-        "DATA_DIR": str(tmp_path),
+        "MONGO_DBNAME": dbname,
+        "DATA_DIR": str(data_dir),
         "SECRET_KEY": secrets.token_urlsafe(48),
         "PAYMENT_WEBHOOK_SECRET": secrets.token_urlsafe(32),
         "SEED_DEMO": False,
@@ -49,13 +59,62 @@ def app_config(servers, tmp_path):
     }
 
 
-@pytest.fixture
-def app(app_config):
-    app = create_app(app_config)
+@pytest.fixture(scope="session")
+def shared_app(servers, tmp_path_factory):
+    """The app most tests use, on a database provisioned once for the session."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    config = _config(servers, tmp_path_factory.mktemp("data"), f"test_{worker}")
+    app = create_app(config)
+    cli.provision(app)
+    yield app
     with app.app_context():
-        yield app
-        app.data.driver.db.client.drop_database(app_config["MONGO_DBNAME"])
+        app.data.driver.db.client.drop_database(config["MONGO_DBNAME"])
     close_app(app)
+
+
+def _empty(app):
+    """Remove every document (indexes, validators and views stay) and every Redis key."""
+    db = app.data.driver.db
+    for info in db.list_collections(filter={"type": "collection"}):
+        if not info["name"].startswith("system."):
+            db[info["name"]].delete_many({})
+    app.redis.flushdb()
+
+
+@pytest.fixture
+def fresh_app(servers, tmp_path):
+    """An app on a database of its own, provisioned for this test and dropped after."""
+    app = create_app(_config(servers, tmp_path, f"test_{uuid.uuid4().hex[:12]}"))
+    cli.provision(app)
+    yield app
+    with app.app_context():
+        app.data.driver.db.client.drop_database(app.config["MONGO_DBNAME"])
+    close_app(app)
+
+
+@pytest.fixture
+def app(request):
+    """The shared app (emptied after the test), or a fresh one for `fresh_schema` tests."""
+    if request.node.get_closest_marker("fresh_schema"):
+        app = request.getfixturevalue("fresh_app")
+        with app.app_context():
+            yield app
+        return
+    app = request.getfixturevalue("shared_app")
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            _empty(app)
+
+
+@pytest.fixture
+def app_config(app, tmp_path):
+    """The settings of `app`, for a test that builds an app of its own on the same database."""
+    keys = ("MONGO_URI", "REDIS_URL", "MONGO_DBNAME", "SECRET_KEY", "PAYMENT_WEBHOOK_SECRET")
+    config = _config({k: app.config[k] for k in keys[:2]}, tmp_path, app.config["MONGO_DBNAME"])
+    config.update({k: app.config[k] for k in keys[2:]})
+    return config
 
 
 @pytest.fixture
@@ -133,7 +192,7 @@ def login(app, db):
 
     def _login(role="guest", **kwargs):
         user = make_user(db, role, **kwargs)
-        token = identity.issue_token(user, app.config["SECRET_KEY"], 3600)
+        token = issue_token(user, app.config["SECRET_KEY"], 3600)
         return ApiClient(app.test_client(), token, user)
 
     return _login

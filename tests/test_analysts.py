@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from bson import Decimal128, ObjectId, json_util
 
-from services import schema
+from plumbing import provisioning
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "analysts.md").read_text()
@@ -193,7 +193,7 @@ def test_every_domain_field_is_documented():
     from domain import build_domain
 
     for resource, settings in build_domain().items():
-        collection = schema.collection_name(resource, settings)
+        collection = provisioning.collection_name(resource, settings)
         assert f"`{collection}`" in DOC, collection
         for field in settings["schema"]:
             if field != "password":  # write-only, never stored

@@ -5,8 +5,8 @@ from datetime import datetime
 import pytest
 from bson import ObjectId
 
-from services import availability
-from services.representation import Day, today
+from plumbing.values import Day, today
+from search import availability
 
 
 @pytest.fixture

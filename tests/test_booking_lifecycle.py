@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from bson import ObjectId
 
-from run import sweep_holds
-from services import reservations
-from services.representation import Day
+from booking import holds, reservations
+from cli import sweep_holds
+from plumbing.values import Day
 from tests.test_bookings import book, booked
 
 
@@ -104,12 +104,12 @@ def test_holds_expire_without_any_request(app, pending, db):
     assert stored["status"] == "expired" and stored["expired_at"]
     assert [b for _, b in booked(db)] == [0, 0, 0]
     # Releasing is idempotent: sweeping again changes nothing.
-    assert reservations.expire_due(db.client, db) == 0
+    assert holds.expire_due(db.client, db) == 0
     assert [b for _, b in booked(db)] == [0, 0, 0]
 
 
 def test_a_live_hold_is_not_expired(pending, db):
-    assert reservations.expire_due(db.client, db) == 0
+    assert holds.expire_due(db.client, db) == 0
     assert [b for _, b in booked(db)] == [1, 1, 1]
 
 
@@ -118,7 +118,7 @@ def test_expired_booking_cannot_be_cancelled(guest, pending, db):
         {"_id": ObjectId(pending["_id"])},
         {"$set": {"hold_expires_at": datetime.utcnow() - timedelta(1)}},
     )
-    reservations.expire_due(db.client, db)
+    holds.expire_due(db.client, db)
     response = guest.patch_item(f"bookings/{pending['_id']}", {"status": "cancelled"})
     assert response.status_code == 409
     assert "is expired" in response.json["_error"]["message"]
@@ -172,7 +172,7 @@ def test_idempotent_refusal_is_replayed_too(guest, stock, db):
 
 def test_request_in_flight_with_the_same_key_is_409(guest, stock, db):
     room_type, start = stock(nights=1)
-    from services import idempotency
+    from plumbing import idempotency
 
     body = {
         "room_type": room_type["_id"],

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from bson import Decimal128, ObjectId
 
-from services.representation import today
+from plumbing.values import today
 
 
 def book(client, room_type, start, nights=2, headers=None, **extra):
@@ -181,7 +181,7 @@ def test_bookings_are_never_deleted(guest, stock):
     assert response.status_code == 405
 
 
-def test_a_crash_inside_the_transaction_reserves_nothing(app, guest, stock, db):
+def test_a_crash_inside_the_transaction_reserves_nothing(app, guest, stock, db, monkeypatch):
     room_type, start = stock()
     step = app.data._insert_steps["bookings"]
 
@@ -190,7 +190,7 @@ def test_a_crash_inside_the_transaction_reserves_nothing(app, guest, stock, db):
         assert db.inventory.find_one({"booked": 1}, session=session)  # reserved, in-txn
         raise RuntimeError("simulated crash between reservation and response")
 
-    app.data.run_inside_insert("bookings", crash_after_reserving)
+    monkeypatch.setitem(app.data._insert_steps, "bookings", crash_after_reserving)
     response = book(guest, room_type, start)
     assert response.status_code == 500
     assert "simulated" not in response.text  # no internals leak

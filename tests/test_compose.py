@@ -67,7 +67,7 @@ def test_every_compose_variable_is_documented():
 
 def test_production_image_leaves_out_the_embedded_servers():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "pip install --no-cache-dir ." in dockerfile
+    assert "pip install --no-cache-dir -c requirements.lock ." in dockerfile
     assert "[embedded" not in dockerfile
     extras = configparser.ConfigParser()
     extras.read(ROOT / "setup.cfg")
@@ -101,3 +101,28 @@ def test_the_analyst_role_reads_views_but_never_users():
     assert "users" not in names
     assert 'actions: ["find", "listIndexes", "collStats"]' in script  # read-only actions
     assert 'user: "analyst"' in script and "process.env.ANALYST_PASSWORD" in script
+
+
+def test_the_image_copies_every_package_and_module_it_installs():
+    """A package added to setup.cfg but not copied into the image would fail at start-up."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    options = configparser.ConfigParser()
+    options.read(ROOT / "setup.cfg")
+    packages = {
+        line.strip()
+        for line in options["options.packages.find"]["include"].split()
+        if line.strip() and not line.strip().endswith(".*")
+    }
+    modules = set(options["options"]["py_modules"].split())
+    for package in packages:
+        assert f"COPY {package} ./{package}" in dockerfile, package
+    copied = re.search(r"^COPY (.+) \./$", dockerfile, re.M)
+    assert copied is not None
+    assert {f"{module}.py" for module in modules} <= set(
+        " ".join(re.findall(r"^COPY (.+) \./$", dockerfile, re.M)).split()
+    )
+
+
+def test_the_api_provisions_before_serving():
+    command = _command("api")
+    assert command.index("flask --app run provision") < command.index("gunicorn")

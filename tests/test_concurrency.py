@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.embedded import free_port
+from plumbing.embedded import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RACERS = 40
@@ -74,7 +74,7 @@ def test_one_guest_racing_themself_stays_under_the_pending_cap(guest, stock, db)
 def test_cancel_racing_the_sweeper_releases_once(guest, stock, db):
     from datetime import datetime, timedelta
 
-    from services import reservations
+    from booking import holds
 
     room_type, start = stock(nights=2, allotment=3)
     created = guest.post(
@@ -91,7 +91,7 @@ def test_cancel_racing_the_sweeper_releases_once(guest, stock, db):
             lambda: guest.patch(
                 f"bookings/{created['_id']}", {"status": "cancelled"}, etag=created["_etag"]
             ),
-            lambda: reservations.expire_due(db.client, db),
+            lambda: holds.expire_due(db.client, db),
         ]
     )
     assert db.bookings.find_one()["status"] in ("cancelled", "expired")
@@ -114,7 +114,7 @@ def _http(base, path, body, token):
 
 @pytest.mark.slow
 def test_server_processes_race_for_the_last_rooms(app_config, login, stock, db, app):
-    from services import identity
+    from identity.tokens import issue_token
 
     room_type, start = stock(nights=2, allotment=ROOMS)
     env = {k: v for k, v in os.environ.items()}
@@ -148,8 +148,7 @@ def test_server_processes_race_for_the_last_rooms(app_config, login, stock, db, 
             "check_out": start.plus(2).isoformat(),
         }
         tokens = [
-            identity.issue_token(login("guest").user, app.config["SECRET_KEY"], 600)
-            for _ in range(RACERS)
+            issue_token(login("guest").user, app.config["SECRET_KEY"], 600) for _ in range(RACERS)
         ]
         statuses = _race(
             [

@@ -7,8 +7,8 @@ from bson import Decimal128, ObjectId
 from pymongo.errors import WriteError
 
 from domain import build_domain
+from plumbing import provisioning
 from run import close_app, create_app
-from services import schema
 
 
 def valid_row(room_type=None, hotel=None):
@@ -72,24 +72,24 @@ def test_direct_valid_writes_pass(db):
 
 
 def test_validators_come_from_the_domain():
-    validator = schema.json_schema("inventory")["$jsonSchema"]
+    validator = provisioning.json_schema("inventory")["$jsonSchema"]
     assert validator["properties"]["price"]["bsonType"] == "decimal"
     assert validator["properties"]["date"]["bsonType"] == "date"
     assert validator["properties"]["room_type"]["bsonType"] == "objectId"
     assert set(validator["required"]) == {"room_type", "date", "allotment", "price"}
-    hotels = schema.json_schema("hotels")["$jsonSchema"]["properties"]
+    hotels = provisioning.json_schema("hotels")["$jsonSchema"]["properties"]
     assert hotels["stars"] == {
         "bsonType": ["int", "long"],
         "description": hotels["stars"]["description"],
         "minimum": 1,
         "maximum": 5,
     }
-    assert "password" not in schema.json_schema("users")["$jsonSchema"]["properties"]
+    assert "password" not in provisioning.json_schema("users")["$jsonSchema"]["properties"]
 
 
 def test_a_new_domain_field_reaches_the_validator(monkeypatch):
     _require_region(monkeypatch)
-    validator = schema.json_schema("hotels")["$jsonSchema"]
+    validator = provisioning.json_schema("hotels")["$jsonSchema"]
     assert validator["properties"]["region"]["enum"] == ["EU", "US"]
     assert "region" in validator["required"]
 
@@ -103,47 +103,51 @@ def _require_region(monkeypatch):
         "description": "Sales region.",
         "example": "EU",
     }
-    monkeypatch.setattr(schema, "build_domain", lambda: domain)
+    monkeypatch.setattr(provisioning, "build_domain", lambda: domain)
 
 
+@pytest.mark.fresh_schema
 def test_diff_reports_a_planted_violation_precisely(db, monkeypatch, make_hotel):
     first, second = make_hotel(name="A"), make_hotel(name="B")
     _require_region(monkeypatch)
-    changes = schema.plan(db)
+    changes = provisioning.plan(db)
     hotels = [c for c in changes if c["collection"] == "hotels" and c["kind"] == "set validator"]
     assert len(hotels) == 1
     assert hotels[0]["violations"] == 2
     assert set(hotels[0]["examples"]) == {first["_id"], second["_id"]}
     # diff changes nothing
-    assert schema.plan(db) == changes
+    assert provisioning.plan(db) == changes
 
 
+@pytest.mark.fresh_schema
 def test_apply_refuses_without_a_default_and_migrates_with_one(db, monkeypatch, make_hotel):
     make_hotel()
     _require_region(monkeypatch)
     before = db.command("listCollections", filter={"name": "hotels"})["cursor"]["firstBatch"]
-    with pytest.raises(schema.RefusedMigration, match="hotels: 1 documents"):
-        schema.apply(db, log=lambda _: None)
+    with pytest.raises(provisioning.RefusedMigration, match="hotels: 1 documents"):
+        provisioning.apply(db, log=lambda _: None)
     after = db.command("listCollections", filter={"name": "hotels"})["cursor"]["firstBatch"]
     assert before == after  # the validator was not changed
-    schema.apply(db, {"hotels.region": "EU"}, log=lambda _: None)
+    provisioning.apply(db, {"hotels.region": "EU"}, log=lambda _: None)
     assert db.hotels.find_one()["region"] == "EU"
     with pytest.raises(WriteError):
         db.hotels.insert_one({"name": "X", "address": {"city": "Paris", "country": "FR"}})
-    assert [c for c in schema.plan(db) if c["kind"] == "set validator"] == []
+    assert [c for c in provisioning.plan(db) if c["kind"] == "set validator"] == []
 
 
+@pytest.mark.fresh_schema
 def test_apply_runs_a_named_migration(db, monkeypatch):
     db.hotels.insert_one({"name": "Old", "address": {"city": "Paris", "country": "FR"}})
     domain = build_domain()
     domain["hotels"]["schema"]["status"]["required"] = True
-    monkeypatch.setattr(schema, "build_domain", lambda: domain)
-    with pytest.raises(schema.RefusedMigration):
-        schema.apply(db, log=lambda _: None)
-    schema.apply(db, run_migrations=["example_backfill_hotel_status"], log=lambda _: None)
+    monkeypatch.setattr(provisioning, "build_domain", lambda: domain)
+    with pytest.raises(provisioning.RefusedMigration):
+        provisioning.apply(db, log=lambda _: None)
+    provisioning.apply(db, run_migrations=["example_backfill_hotel_status"], log=lambda _: None)
     assert db.hotels.find_one()["status"] == "active"
 
 
+@pytest.mark.fresh_schema
 def test_a_hand_made_index_never_stops_the_api(app_config, db):
     db.hotels.drop_indexes()
     db.hotels.create_index([("address.country", 1)], name="address.country_1")
@@ -152,9 +156,9 @@ def test_a_hand_made_index_never_stops_the_api(app_config, db):
         assert app.test_client().get("/api/v1/hotels").status_code == 200
         with app.app_context():
             live = app.data.driver.db
-            renames = [c for c in schema.plan(live) if c["kind"] == "rename index"]
+            renames = [c for c in provisioning.plan(live) if c["kind"] == "rename index"]
             assert [(c["from"], c["name"]) for c in renames] == [("address.country_1", "country")]
-            schema.apply(live, log=lambda _: None)
+            provisioning.apply(live, log=lambda _: None)
             assert "country" in live.hotels.index_information()
             assert "address.country_1" not in live.hotels.index_information()
     finally:
@@ -162,7 +166,7 @@ def test_a_hand_made_index_never_stops_the_api(app_config, db):
 
 
 def test_domain_check_passes_on_the_real_domain():
-    assert schema.check_domain() == []
+    assert provisioning.check_domain() == []
 
 
 def test_domain_check_names_file_and_field():
@@ -171,7 +175,7 @@ def test_domain_check_names_file_and_field():
     domain["room_types"]["schema"]["hotel"]["data_relation"]["resource"] = "hotelz"
     domain["inventory"]["schema"]["allotment"]["flavour"] = "vanilla"
     domain["reviews"]["allowed_filters"].append("comment")
-    problems = schema.check_domain(domain)
+    problems = provisioning.check_domain(domain)
     assert "domain/hotels.py: field name: no description" in problems
     assert any(
         "domain/room_types.py: field hotel: data_relation to unknown resource 'hotelz'" in p
@@ -183,6 +187,7 @@ def test_domain_check_names_file_and_field():
     assert any("domain/reviews.py: filter 'comment' has no index" in p for p in problems)
 
 
+@pytest.mark.fresh_schema
 def test_domain_commands(app, db, make_hotel, monkeypatch):
     runner = app.test_cli_runner()
     check = runner.invoke(args=["domain", "check"])
@@ -200,6 +205,7 @@ def test_domain_commands(app, db, make_hotel, monkeypatch):
     assert db.hotels.find_one()["region"] == "EU"
 
 
+@pytest.mark.fresh_schema
 def test_adding_a_resource(db, monkeypatch):
     domain = build_domain()
     domain["promotions"] = {
@@ -223,11 +229,11 @@ def test_adding_a_resource(db, monkeypatch):
         "allowed_filters": ["hotel"],
         "mongo_indexes": {"hotel": [("hotel", 1)]},
     }
-    monkeypatch.setattr(schema, "build_domain", lambda: domain)
-    assert schema.check_domain(domain) == []
-    kinds = {(c["collection"], c["kind"]) for c in schema.plan(db)}
+    monkeypatch.setattr(provisioning, "build_domain", lambda: domain)
+    assert provisioning.check_domain(domain) == []
+    kinds = {(c["collection"], c["kind"]) for c in provisioning.plan(db)}
     assert {("promotions", "create index"), ("promotions", "set validator")} <= kinds
-    schema.apply(db, log=lambda _: None)
+    provisioning.apply(db, log=lambda _: None)
     assert "hotel" in db.promotions.index_information()
     with pytest.raises(WriteError):
         db.promotions.insert_one({"hotel": ObjectId(), "percent_off": 95})

@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 from bson import Decimal128, ObjectId
 
-from services.representation import today
+from plumbing.values import today
 
 
 def test_money_and_dates_round_trip_as_typed_bson(admin, client, make_room_type, db):

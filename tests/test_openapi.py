@@ -14,7 +14,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from domain import build_domain
-from services import identity, openapi
+from identity.tokens import issue_token
+from plumbing import openapi
 from tests.conftest import make_user
 
 
@@ -84,7 +85,7 @@ CHECKS = [
 
 @pytest.fixture
 def admin_token(app, db):
-    return identity.issue_token(make_user(db, "admin"), app.config["SECRET_KEY"], 3600)
+    return issue_token(make_user(db, "admin"), app.config["SECRET_KEY"], 3600)
 
 
 def test_every_operation_honours_the_contract(app, stock, admin_token):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from bson import Decimal128, ObjectId
 
-from services import payments
+from payments import providers
 from tests.test_bookings import book, booked
 from tests.test_concurrency import _race
 
@@ -135,7 +135,7 @@ def event(payment_id, kind="payment.succeeded", event_id="evt_1", **data):
 
 def deliver(client, app, raw, signature=None, secret=None):
     secret = secret or app.config["PAYMENT_WEBHOOK_SECRET"]
-    header = signature if signature is not None else payments.sign(secret, raw)
+    header = signature if signature is not None else providers.sign(secret, raw)
     return client.flask.post(
         "/api/v1/webhooks/payments",
         data=raw,
@@ -192,12 +192,12 @@ def test_webhook_wrong_secret_stale_and_tampered_are_400(
     raw = event(requires_action["_id"])
     wrong = deliver(client, app, raw, secret="not-the-secret")
     assert wrong.status_code == 400 and "does not match" in wrong.json["_error"]["message"]
-    stale_header = payments.sign(
+    stale_header = providers.sign(
         app.config["PAYMENT_WEBHOOK_SECRET"], raw, timestamp=datetime.utcnow().timestamp() - 301
     )
     stale = deliver(client, app, raw, signature=stale_header)
     assert stale.status_code == 400 and "300 s" in stale.json["_error"]["message"]
-    good_header = payments.sign(app.config["PAYMENT_WEBHOOK_SECRET"], raw)
+    good_header = providers.sign(app.config["PAYMENT_WEBHOOK_SECRET"], raw)
     tampered = deliver(client, app, raw.replace(b"evt_1", b"evt_2"), signature=good_header)
     assert tampered.status_code == 400
     assert state(db, pending) == "pending_payment" and db.webhook_events.count_documents({}) == 0
@@ -205,8 +205,8 @@ def test_webhook_wrong_secret_stale_and_tampered_are_400(
 
 def test_webhook_rotated_secret_any_v1_matches(client, app, requires_action, pending, db):
     raw = event(requires_action["_id"])
-    good = payments.sign(app.config["PAYMENT_WEBHOOK_SECRET"], raw)
-    old = payments.sign("old-secret", raw)
+    good = providers.sign(app.config["PAYMENT_WEBHOOK_SECRET"], raw)
+    old = providers.sign("old-secret", raw)
     rotated = f"{old},{good.split(',')[1]}"
     response = deliver(client, app, raw, signature=rotated)
     assert response.status_code == 200 and state(db, pending) == "confirmed"
@@ -235,10 +235,10 @@ def test_racing_events_for_one_payment_apply_once(client, app, requires_action, 
 
 
 def test_late_success_reacquires_free_nights(client, app, requires_action, pending, db):
-    from services import reservations
+    from booking import holds
 
     db.bookings.update_one({}, {"$set": {"hold_expires_at": datetime.utcnow() - timedelta(1)}})
-    reservations.expire_due(db.client, db)
+    holds.expire_due(db.client, db)
     assert [b for _, b in booked(db)] == [0, 0]
     response = deliver(client, app, event(requires_action["_id"]))
     assert response.json["outcome"] == "confirmed"
@@ -246,10 +246,10 @@ def test_late_success_reacquires_free_nights(client, app, requires_action, pendi
 
 
 def test_late_success_without_nights_refunds_in_full(client, app, requires_action, pending, db):
-    from services import reservations
+    from booking import holds
 
     db.bookings.update_one({}, {"$set": {"hold_expires_at": datetime.utcnow() - timedelta(1)}})
-    reservations.expire_due(db.client, db)
+    holds.expire_due(db.client, db)
     db.inventory.update_many({}, {"$set": {"booked": 2}})  # sold to others meanwhile
     response = deliver(client, app, event(requires_action["_id"]))
     assert response.status_code == 200 and "refunded" in response.json["outcome"]

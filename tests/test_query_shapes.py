@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from pymongo import monitoring
 
-from services import reservations
+from booking import holds
 from tests.test_bookings import book
 
 
@@ -70,7 +70,7 @@ def test_booking_paying_cancelling_and_expiring_use_index_friendly_shapes(
             {"confirmation_code": second["confirmation_code"]},
             {"$set": {"hold_expires_at": datetime.utcnow() - timedelta(1)}},
         )
-        assert reservations.expire_due(db.client, db) == 1
+        assert holds.expire_due(db.client, db) == 1
         client.get(f"availability?city=Paris&check_in={start}&check_out={start.plus(2)}")
     finally:
         RECORDER.recording = False

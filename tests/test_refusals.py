@@ -6,7 +6,8 @@ import json
 import pytest
 from bson import ObjectId
 
-from services import payments, schema
+from payments import providers
+from plumbing import provisioning
 from tests.test_bookings import book
 
 
@@ -134,7 +135,7 @@ def _deliver(client, app, payment_id):
         "/api/v1/webhooks/payments",
         data=raw,
         headers={
-            "Payment-Signature": payments.sign(app.config["PAYMENT_WEBHOOK_SECRET"], raw),
+            "Payment-Signature": providers.sign(app.config["PAYMENT_WEBHOOK_SECRET"], raw),
             "Content-Type": "application/json",
         },
     )
@@ -166,7 +167,7 @@ def test_wrong_current_password_is_403_and_changes_nothing(guest, db):
 
 def test_domain_apply_refuses_an_unknown_migration(db):
     with pytest.raises(ValueError, match="no migration domain/migrations/nope.py"):
-        schema.apply(db, run_migrations=["nope"], log=lambda _: None)
+        provisioning.apply(db, run_migrations=["nope"], log=lambda _: None)
 
 
 def test_role_refusal_names_the_role_and_what_is_allowed(guest):

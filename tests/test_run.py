@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.embedded import free_port, port_open
+from plumbing.embedded import free_port, port_open
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,3 +99,19 @@ def test_serves_stops_cleanly_and_keeps_data(tmp_path):
         assert (status, me["email"]) == (200, "kept@example.com")
     finally:
         _stop(process)
+
+
+def test_building_an_app_touches_no_database(app_config):
+    """Provisioning is a step of its own: an app builds with its database unreachable,
+    and answers 503 (not 500) until it is there."""
+    from plumbing.embedded import free_port
+    from run import close_app, create_app
+
+    dead = f"mongodb://127.0.0.1:{free_port()}/"
+    app = create_app(dict(app_config, MONGO_URI=dead, QUERY_TIMEOUT_MS=500))
+    try:
+        response = app.test_client().get("/api/v1/hotels")
+        assert response.status_code == 503
+        assert response.json["_error"]["message"] == "the database is unreachable; retry shortly"
+    finally:
+        close_app(app)

@@ -2,8 +2,9 @@
 
 from decimal import Decimal
 
-from services import identity, seed
-from services.representation import Day
+from demo import seed
+from identity import accounts
+from plumbing.values import Day
 
 
 def test_seed_a_week_of_the_catalogue(db):
@@ -37,7 +38,7 @@ def test_seed_leaves_an_existing_catalogue_alone_but_makes_demo_accounts(db, mak
     assert plan["skipped"] is True
     assert db.hotels.count_documents({}) == 1
     email, password, _ = seed.DEMO_ACCOUNTS["guest"]
-    assert identity.authenticate(db, email, password)["role"] == "guest"
+    assert accounts.authenticate(db, email, password)["role"] == "guest"
 
 
 def test_seasonal_prices():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from services import identity
+from identity import accounts
 
 
 def test_admin_creates_user_with_hashed_password(admin, db, client):
@@ -54,7 +54,7 @@ def test_admin_password_change_revokes_tokens(admin, login, db, app):
     response = admin.patch_item(f"users/{user.user['_id']}", {"password": "another password!"})
     assert response.status_code == 200
     assert user.get("me").status_code == 401
-    assert identity.authenticate(db, user.user["email"], "another password!")
+    assert accounts.authenticate(db, user.user["email"], "another password!")
 
 
 def test_duplicate_email_refused(admin, guest):

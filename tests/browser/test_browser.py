@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from services.embedded import free_port
+from plumbing.embedded import free_port
 from tests.conftest import PASSWORD, make_user
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@
 
 import json
 
-from services import payments
+from payments import providers
 
 
 def test_unsigned_or_forged_provider_events_change_nothing(client, app, guest, stock, db):
@@ -26,7 +26,7 @@ def test_unsigned_or_forged_provider_events_change_nothing(client, app, guest, s
             "data": {"payment": payment["_id"]},
         }
     ).encode()
-    for header in (None, payments.sign("guessed-secret", raw), "t=1,v1=00"):
+    for header in (None, providers.sign("guessed-secret", raw), "t=1,v1=00"):
         headers = {"Content-Type": "application/json"}
         if header:
             headers["Payment-Signature"] = header
@@ -45,7 +45,7 @@ def test_operator_injection_in_event_fields_is_refused(client, app, db):
             "data": {"payment": {"$ne": None}},
         }
     ).encode()
-    header = payments.sign(app.config["PAYMENT_WEBHOOK_SECRET"], raw)
+    header = providers.sign(app.config["PAYMENT_WEBHOOK_SECRET"], raw)
     response = client.flask.post(
         "/api/v1/webhooks/payments",
         data=raw,

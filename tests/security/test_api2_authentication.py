@@ -5,7 +5,8 @@ import time
 import jwt
 import pytest
 
-from services import identity
+from identity import accounts
+from identity.tokens import issue_token
 from tests.conftest import make_user
 
 
@@ -32,7 +33,7 @@ def test_forged_tokens_are_401_everywhere(app, client, db, case):
 
 def test_token_of_a_deleted_user_is_dead(app, client, db):
     user = make_user(db)
-    token = identity.issue_token(user, app.config["SECRET_KEY"], 60)
+    token = issue_token(user, app.config["SECRET_KEY"], 60)
     db.users.delete_one({"_id": user["_id"]})
     assert client.get("me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
@@ -62,7 +63,7 @@ def test_password_change_revokes_tokens(client, db, app):
 
 def test_unknown_email_costs_the_same_hash_work(client, db, monkeypatch):
     calls = []
-    real = identity._hasher
+    real = accounts._hasher
 
     class CountingHasher:
         def verify(self, stored, password):
@@ -72,7 +73,7 @@ def test_unknown_email_costs_the_same_hash_work(client, db, monkeypatch):
         def __getattr__(self, name):
             return getattr(real, name)
 
-    monkeypatch.setattr(identity, "_hasher", CountingHasher())
+    monkeypatch.setattr(accounts, "_hasher", CountingHasher())
     client.post(
         "auth/register", {"email": "k@example.com", "password": "a long password", "name": "K"}
     )

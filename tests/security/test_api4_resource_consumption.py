@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from services import embedded
+from plumbing import embedded
 
 
 def test_oversized_body_is_413(admin, db):
@@ -89,15 +89,15 @@ def test_max_results_is_capped(client, make_hotel):
 
 
 def test_rate_limit_answers_429_with_headers_per_user(app_config, login, servers):
+    from identity.tokens import issue_token
     from run import close_app, create_app
-    from services import identity
     from tests.conftest import make_user
 
     app = create_app(dict(app_config, RATE_LIMIT="4/minute"))
     try:
         db = app.data.driver.db
         first, second = make_user(db), make_user(db)
-        tokens = [identity.issue_token(u, app.config["SECRET_KEY"], 60) for u in (first, second)]
+        tokens = [issue_token(u, app.config["SECRET_KEY"], 60) for u in (first, second)]
         http = app.test_client()
 
         def get(token):
@@ -117,16 +117,16 @@ def test_rate_limit_answers_429_with_headers_per_user(app_config, login, servers
         close_app(app)
 
 
-def test_forwarded_for_is_ignored_unless_from_a_trusted_proxy(app_config):
+def test_forwarded_for_is_ignored_unless_behind_trusted_proxies(app_config):
     from run import close_app, create_app
 
-    for trusted, expect_spoof_works in ([], False), (["127.0.0.1/32"], True):
+    for proxies, expect_spoof_works in (0, False), (1, True):
         app = create_app(
             dict(
                 app_config,
                 RATE_LIMIT="2/minute",
-                TRUSTED_PROXIES=trusted,
-                MONGO_DBNAME=app_config["MONGO_DBNAME"] + str(len(trusted)),
+                TRUSTED_PROXY_COUNT=proxies,
+                MONGO_DBNAME=app_config["MONGO_DBNAME"] + str(proxies),
             )
         )
         try:
@@ -139,8 +139,8 @@ def test_forwarded_for_is_ignored_unless_from_a_trusted_proxy(app_config):
                 ).status_code
                 for i in range(4)
             ]
-            # Untrusted: every spoofed address lands in 127.0.0.1's bucket.
-            # Trusted proxy: each forwarded client has its own bucket.
+            # No proxy configured: every spoofed address lands in 127.0.0.1's bucket.
+            # One trusted proxy: each address it appended is a client with its own bucket.
             assert (statuses == [200] * 4) is expect_spoof_works, statuses
         finally:
             with app.app_context():
@@ -150,8 +150,8 @@ def test_forwarded_for_is_ignored_unless_from_a_trusted_proxy(app_config):
 
 def test_redis_down_reads_continue_guarded_writes_503_then_recover(app_config, tmp_path, stock):
     """Stop the real embedded Redis mid-run, then start it again on the same port."""
+    from identity.tokens import issue_token
     from run import close_app, create_app
-    from services import identity
     from tests.conftest import make_user
 
     redis = embedded.redis_server(tmp_path, embedded.free_port(), persist=False).start()
@@ -160,7 +160,7 @@ def test_redis_down_reads_continue_guarded_writes_503_then_recover(app_config, t
         db = app.data.driver.db
         room_type, start = stock()
         guest = make_user(db)
-        token = identity.issue_token(guest, app.config["SECRET_KEY"], 600)
+        token = issue_token(guest, app.config["SECRET_KEY"], 600)
         http = app.test_client()
         auth = {"Authorization": f"Bearer {token}"}
         body = {

@@ -16,15 +16,15 @@ def test_one_account_holds_at_most_three_pending_bookings(guest, stock, db):
 
 
 def test_booking_creation_has_its_own_stricter_limit(app_config, stock):
+    from identity.tokens import issue_token
     from run import close_app, create_app
-    from services import identity
     from tests.conftest import make_user
 
     app = create_app(dict(app_config, BOOKING_RATE_LIMIT="2/minute"))
     try:
         db = app.data.driver.db
         room_type, start = stock(nights=1, allotment=10)
-        token = identity.issue_token(make_user(db), app.config["SECRET_KEY"], 60)
+        token = issue_token(make_user(db), app.config["SECRET_KEY"], 60)
         http = app.test_client()
         auth = {"Authorization": f"Bearer {token}"}
         body = {
@@ -45,7 +45,7 @@ def test_booking_creation_has_its_own_stricter_limit(app_config, stock):
 def test_holds_lapse_so_hoarded_rooms_return(guest, stock, db):
     from datetime import datetime, timedelta
 
-    from services import reservations
+    from booking import holds
 
     room_type, start = stock(nights=1, allotment=3)
     body = {
@@ -56,5 +56,5 @@ def test_holds_lapse_so_hoarded_rooms_return(guest, stock, db):
     for _ in range(3):
         assert guest.post("bookings", body).status_code == 201
     db.bookings.update_many({}, {"$set": {"hold_expires_at": datetime.utcnow() - timedelta(1)}})
-    assert reservations.expire_due(db.client, db) == 3
+    assert holds.expire_due(db.client, db) == 3
     assert db.inventory.find_one()["booked"] == 0

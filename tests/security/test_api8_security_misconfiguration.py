@@ -32,22 +32,34 @@ def test_cors_allows_only_listed_origins(app_config):
         http = app.test_client()
         good = http.get("/api/v1/hotels", headers={"Origin": "https://app.example"})
         assert good.headers["Access-Control-Allow-Origin"] == "https://app.example"
-        assert "Idempotency-Key" in good.headers["Access-Control-Allow-Headers"]
+        assert "Idempotent-Replayed" in good.headers["Access-Control-Expose-Headers"]
         bad = http.get("/api/v1/hotels", headers={"Origin": "https://evil.example"})
         assert "Access-Control-Allow-Origin" not in bad.headers
         preflight = http.options(
             "/api/v1/bookings",
-            headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
+            headers={
+                "Origin": "https://app.example",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "Idempotency-Key, If-Match",
+            },
         )
         assert preflight.status_code == 200
         assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example"
+        allowed = preflight.headers["Access-Control-Allow-Headers"].lower()
+        assert "idempotency-key" in allowed and "if-match" in allowed
+        assert preflight.headers["Access-Control-Max-Age"] == "600"
+        evil = http.options(
+            "/api/v1/bookings",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert "Access-Control-Allow-Origin" not in evil.headers
     finally:
         close_app(app)
 
 
 def test_debug_is_off_and_errors_carry_no_internals(app, guest, stock, monkeypatch):
     assert app.debug is False
-    from services import reservations
+    from booking import reservations
 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internal detail /etc/passwd")

@@ -1,0 +1,51 @@
+"""Holds: a pending booking keeps its nights until `hold_expires_at`; then it expires and
+its nights return to sale, even if no request ever touches it again.
+
+The sweeper (a thread in `make run`, `flask --app run worker` in production) calls
+`expire_due` every few seconds. Each expiry is a guarded transition from
+pending_payment in one transaction with the release of its nights, so it happens once
+and never to a booking that was paid meanwhile.
+"""
+
+import secrets
+
+from booking.reservations import PENDING, transition
+from plumbing.values import utcnow
+
+
+def expire_due(client, db, now=None, limit=500):
+    """Expire every pending booking whose hold has passed; returns how many."""
+    now = now or utcnow()
+    due = db.bookings.find(
+        {"status": PENDING, "hold_expires_at": {"$lte": now}}, {"_id": 1}, limit=limit
+    )
+    expired = 0
+    for booking in list(due):
+        changed = transition(
+            client,
+            db,
+            {"_id": booking["_id"], "status": PENDING, "hold_expires_at": {"$lte": now}},
+            {
+                "status": "expired",
+                "expired_at": now,
+                "_updated": now,
+                "_etag": secrets.token_hex(20),
+            },
+        )
+        expired += changed is not None
+    return expired
+
+
+def sweep(db, stop, interval, once=False, log=print, on_error=None):
+    """Expire due holds until `stop` (a threading.Event) is set; a failed sweep is
+    reported to `on_error` and retried on the next pass."""
+    while True:
+        try:
+            expired = expire_due(db.client, db)
+            if expired:
+                log(f"hold sweeper: expired {expired} bookings")
+        except Exception as error:  # noqa: BLE001 - keep sweeping; the next pass retries
+            if on_error is not None:
+                on_error(error)
+        if once or stop.wait(interval):
+            return

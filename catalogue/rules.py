@@ -1,0 +1,290 @@
+"""Hotels, room types and inventory: who may change them, and rows that stay consistent."""
+
+import secrets
+
+from bson import ObjectId
+from pymongo import UpdateOne
+
+from plumbing import transactions
+from plumbing.errors import Refusal, invalid
+from plumbing.values import (
+    Day,
+    fits_currency,
+    minor_units,
+    money,
+    nights,
+    parse_money,
+    utcnow,
+)
+
+MAX_RANGE_NIGHTS = 731
+
+
+def manages(user, hotel):
+    """Admins manage every hotel; a manager those whose `managers` list holds them."""
+    if user is None or hotel is None:
+        return False
+    if user.get("role") == "admin":
+        return True
+    return user.get("role") == "manager" and user["_id"] in (hotel.get("managers") or [])
+
+
+def require_manager(user, hotel, what="this hotel"):
+    if not manages(user, hotel):
+        raise Refusal(403, f"only an admin or a manager of {what} may change it")
+
+
+def room_type_and_hotel(db, room_type_id):
+    room_type = db.room_types.find_one({"_id": room_type_id}) if room_type_id else None
+    if room_type is None:
+        raise Refusal(404, "no such room type", {"room_type": "no room type has this id"})
+    hotel = db.hotels.find_one({"_id": room_type["hotel"]})
+    if hotel is None:
+        raise Refusal(409, "the room type's hotel no longer exists")
+    return room_type, hotel
+
+
+def check_price(price, currency, field="price"):
+    if price is not None and not fits_currency(price, currency):
+        digits = minor_units(currency)
+        raise invalid(
+            field,
+            f"has more decimal places than {currency} allows ({digits})",
+        )
+
+
+def check_allotment(allotment, room_type, field="allotment"):
+    if allotment is not None and allotment > room_type["total_rooms"]:
+        raise invalid(
+            field,
+            f"must not exceed the room type's total_rooms ({room_type['total_rooms']})",
+        )
+
+
+def denormalized_from_hotel(hotel):
+    """The hotel fields inventory rows copy so searches need one index, not a join."""
+    return {
+        "hotel": hotel["_id"],
+        "city": hotel["address"]["city"],
+        "country": hotel["address"]["country"],
+        "currency": hotel.get("currency", "EUR"),
+    }
+
+
+def prepare_inventory_row(db, row, user):
+    """Fill the server-owned fields of a new inventory row; refuse an inconsistent one."""
+    room_type, hotel = room_type_and_hotel(db, row["room_type"])
+    require_manager(user, hotel, "the room type's hotel")
+    currency = hotel.get("currency", "EUR")
+    check_price(row.get("price"), currency)
+    check_allotment(row.get("allotment"), room_type)
+    row.update(denormalized_from_hotel(hotel), booked=0)
+    row["price"] = money(row["price"].to_decimal(), currency)
+
+
+def check_inventory_update(db, original, updates, user):
+    """PATCH of one row: same rules; lowering allotment below booked is refused atomically."""
+    room_type, hotel = room_type_and_hotel(db, original["room_type"])
+    require_manager(user, hotel, "the room type's hotel")
+    for field in ("room_type", "date"):
+        if field in updates and updates[field] != original.get(field):
+            raise invalid(field, "cannot change; create a row for the other night instead")
+    check_price(updates.get("price"), hotel.get("currency", "EUR"))
+    if "allotment" in updates:
+        check_allotment(updates["allotment"], room_type)
+        # Guarded write: a concurrent booking cannot slip between the check and the write.
+        result = db.inventory.update_one(
+            {"_id": original["_id"], "booked": {"$lte": updates["allotment"]}},
+            {"$set": {"allotment": updates["allotment"]}},
+        )
+        if result.matched_count == 0:
+            current = db.inventory.find_one({"_id": original["_id"]}, {"booked": 1})
+            raise Refusal(
+                409,
+                f"allotment cannot drop below the {current['booked']} rooms already booked",
+                {"allotment": f"must be at least {current['booked']}"},
+            )
+
+
+def parse_range(body):
+    """Validate a PUT /room-types/<id>/inventory body into typed values."""
+    if not isinstance(body, dict):
+        raise Refusal(400, "the body must be a JSON object")
+    allowed = {"from", "to", "allotment", "price", "closed", "min_stay"}
+    issues = {k: "unknown field" for k in body if k not in allowed}
+    values = {}
+    for field in ("from", "to"):
+        try:
+            values[field] = Day.parse(body.get(field))
+        except ValueError:
+            issues[field] = "required, a date in YYYY-MM-DD format"
+    allotment = body.get("allotment")
+    if not isinstance(allotment, int) or isinstance(allotment, bool) or allotment < 0:
+        issues["allotment"] = "required, a whole number >= 0"
+    price = body.get("price")
+    try:
+        values["price"] = parse_money(price)
+    except ValueError:
+        issues["price"] = 'required, a decimal string such as "120.00"'
+    closed = body.get("closed", False)
+    if not isinstance(closed, bool):
+        issues["closed"] = "must be true or false"
+    min_stay = body.get("min_stay", 1)
+    if not isinstance(min_stay, int) or isinstance(min_stay, bool) or not 1 <= min_stay <= 30:
+        issues["min_stay"] = "must be a whole number from 1 to 30"
+    if "from" in values and "to" in values:
+        span = (values["to"] - values["from"]).days
+        if span <= 0:
+            issues["to"] = "must be after from"
+        elif span > MAX_RANGE_NIGHTS:
+            issues["to"] = f"the range may cover at most {MAX_RANGE_NIGHTS} nights"
+    if issues:
+        raise Refusal(422, "invalid inventory range: " + ", ".join(sorted(issues)), issues)
+    values.update(allotment=allotment, closed=closed, min_stay=min_stay)
+    return values
+
+
+def set_inventory_range(client, db, room_type_id, values, user):
+    """Set every night in [from, to) at once, or none; refuse nights booked above allotment."""
+    room_type, hotel = room_type_and_hotel(db, room_type_id)
+    require_manager(user, hotel, "the room type's hotel")
+    currency = hotel.get("currency", "EUR")
+    check_price(values["price"].to_decimal(), currency)
+    check_allotment(values["allotment"], room_type)
+    price = money(values["price"].to_decimal(), currency)
+    dates = nights(values["from"], values["to"])
+    now = utcnow()
+
+    def write(session):
+        # Filtered here, not in the query: an extra predicate beside the index keys makes
+        # the embedded server scan the collection. The transaction's writes to these rows
+        # conflict with any booking that moves them meanwhile.
+        existing = db.inventory.find(
+            {"room_type": room_type["_id"], "date": {"$gte": values["from"], "$lt": values["to"]}},
+            {"date": 1, "booked": 1},
+            session=session,
+        )
+        over = [r for r in existing if r["booked"] > values["allotment"]]
+        if over:
+            listed = ", ".join(Day.of(r["date"]).isoformat() for r in over[:10])
+            raise Refusal(
+                409,
+                f"allotment {values['allotment']} is below the rooms already booked on {listed}",
+                {"allotment": "below booked rooms on " + listed},
+            )
+        ops = [
+            UpdateOne(
+                {"room_type": room_type["_id"], "date": night},
+                {
+                    "$set": {
+                        "allotment": values["allotment"],
+                        "price": price,
+                        "closed": values["closed"],
+                        "min_stay": values["min_stay"],
+                        "_updated": now,
+                        "_etag": secrets.token_hex(20),
+                        **denormalized_from_hotel(hotel),
+                    },
+                    "$setOnInsert": {"booked": 0, "_created": now},
+                },
+                upsert=True,
+            )
+            for night in dates
+        ]
+        return db.inventory.bulk_write(ops, ordered=True, session=session)
+
+    result = transactions.run(client, write)
+    return {
+        "room_type": room_type["_id"],
+        "from": values["from"],
+        "to": values["to"],
+        "nights": len(dates),
+        "created": result.upserted_count,
+        "updated": result.matched_count,
+    }
+
+
+def propagate_hotel_fields(db, hotel_id, updates):
+    """Keep inventory copies of a hotel's city, country and currency current."""
+    address = updates.get("address") or {}
+    changes = {}
+    if "city" in address:
+        changes["city"] = address["city"]
+    if "country" in address:
+        changes["country"] = address["country"]
+    if "currency" in updates:
+        changes["currency"] = updates["currency"]
+    if changes:
+        db.inventory.update_many({"hotel": ObjectId(hotel_id)}, {"$set": changes})
+
+
+def hotel_by_id(db, hotel_id):
+    """The hotel with this id (a string or ObjectId), or None."""
+    if isinstance(hotel_id, str):
+        hotel_id = ObjectId(hotel_id) if ObjectId.is_valid(hotel_id) else None
+    return db.hotels.find_one({"_id": hotel_id}) if hotel_id else None
+
+
+def managed_hotel_ids(db, user):
+    return [h["_id"] for h in db.hotels.find({"managers": user["_id"]}, {"_id": 1})]
+
+
+def refuse_hotel_change(db, user, hotel_id, method, body):
+    """Managers may PATCH hotels they manage, never PUT/DELETE them or edit the managers."""
+    if user is None or user.get("role") == "admin":
+        return
+    if method != "PATCH":
+        raise Refusal(403, "only an admin may replace or delete a hotel")
+    hotel = hotel_by_id(db, hotel_id)
+    if hotel is not None and not manages(user, hotel):
+        raise Refusal(403, "you may only change hotels whose managers list holds you")
+    if isinstance(body, dict) and "managers" in body:
+        raise Refusal(
+            403, "only an admin may change a hotel's managers", {"managers": "admin only"}
+        )
+
+
+def refuse_currency_change(db, original, updates):
+    """Prices are stored in the hotel's currency: it cannot change under priced nights."""
+    changed = "currency" in updates and updates["currency"] != original.get("currency", "EUR")
+    if changed and db.inventory.find_one({"hotel": original["_id"]}, {"_id": 1}):
+        raise Refusal(
+            409,
+            "the currency cannot change while the hotel has inventory priced in "
+            f"{original.get('currency', 'EUR')}",
+            {"currency": "hotel has priced inventory"},
+        )
+
+
+def require_manager_of_hotel(db, user, hotel_id):
+    require_manager(user, hotel_by_id(db, hotel_id))
+
+
+def refuse_room_type_change(db, user, room_type_id, body):
+    """Only the hotel's managers (or an admin) change a room type; it never moves hotel."""
+    if user is None or not ObjectId.is_valid(room_type_id):
+        return
+    room_type = db.room_types.find_one({"_id": ObjectId(room_type_id)})
+    if room_type is None:
+        return
+    require_manager_of_hotel(db, user, room_type["hotel"])
+    if (
+        isinstance(body, dict)
+        and "hotel" in body
+        and str(body["hotel"]) != str(room_type["hotel"])
+    ):
+        raise Refusal(422, "a room type cannot move to another hotel", {"hotel": "cannot change"})
+
+
+def delete_room_type_inventory(db, room_type_id):
+    """Before a room type goes: refuse while nights are booked, else remove its rows."""
+    if db.inventory.find_one({"room_type": room_type_id, "booked": {"$gt": 0}}, {"_id": 1}):
+        raise Refusal(409, "this room type has booked nights; close its inventory instead")
+    db.inventory.delete_many({"room_type": room_type_id})
+
+
+def refuse_inventory_delete(db, user, row):
+    _room_type, hotel = room_type_and_hotel(db, row["room_type"])
+    require_manager(user, hotel)
+    if row.get("booked", 0) > 0:
+        raise Refusal(409, "this night has booked rooms; close it instead of deleting it")

@@ -1,0 +1,208 @@
+"""Commands (`flask --app run <command>`) and the jobs `make run` starts beside the server.
+
+Kept apart from the factory (amivapi's cli.py does the same): `create_app` calls
+`init_app` to register the commands; run.py's entry point uses `provision`,
+`seed_in_background`, `sweep_holds` and `banner`.
+"""
+
+import contextlib
+import json
+import signal
+import sys
+import threading
+
+import click
+
+from booking import holds, reconcile
+from demo import seed
+from identity import accounts
+from plumbing import provisioning
+
+
+def provision(app, log=None):
+    """The start-up step: indexes, validators, views, then the configured admin account."""
+    log = log or app.logger.warning
+    with app.app_context():
+        db = app.data.driver.db
+        provisioning.provision(db, log=log)
+        if app.config.get("ADMIN_EMAIL") and app.config.get("ADMIN_PASSWORD"):
+            accounts.ensure_admin(db, app.config["ADMIN_EMAIL"], app.config["ADMIN_PASSWORD"])
+
+
+def sweep_holds(app, stop, interval, once=False, log=print):
+    """Expire due holds until `stop` is set (the sweeper thread, and the worker)."""
+    with app.app_context():
+        holds.sweep(
+            app.data.driver.db,
+            stop,
+            interval,
+            once=once,
+            log=log,
+            on_error=lambda error: app.logger.error("hold sweep failed", exc_info=error),
+        )
+
+
+def seed_in_background(app):
+    """Write the demo catalogue now, its inventory in a thread (nearest nights first)."""
+    with app.app_context():
+        db = app.data.driver.db
+        plan = seed.seed_catalogue(db)
+    print(seed.describe(plan), flush=True)
+    if plan["skipped"]:
+        return
+
+    def load():
+        def log(line):
+            print(line, flush=True)
+
+        log(
+            f"demo inventory: loading {plan['inventory_rows']} rows in the background, "
+            "nearest nights first; the API is already serving"
+        )
+        seconds = seed.load_inventory(db, plan, log=log)
+        log(f"demo inventory: complete ({plan['inventory_rows']} rows in {seconds} s)")
+
+    threading.Thread(target=load, daemon=True, name="demo-inventory").start()
+
+
+def banner(config):
+    base = f"http://{config['HOST']}:{config['PORT']}"
+    lines = [
+        "",
+        "Innkeeper is serving",
+        f"  API        {base}/api/v1",
+        f"  docs       {base}/api/v1/docs  (browsable: open any API URL in a browser)",
+        f"  admin      {base}/admin",
+        f"  health     {base}/health",
+        f"  MongoDB    {config['MONGO_URI']}  (database {config['MONGO_DBNAME']})",
+        f"  Redis      {config['REDIS_URL']}",
+        "Stop with Ctrl-C.",
+    ]
+    return "\n".join(lines)
+
+
+def init_app(app):
+    """Register every command on the app."""
+    cli = app.cli
+
+    @cli.command("provision")
+    def provision_command():
+        """Create the domain's indexes, validators and views, and the configured admin."""
+        provision(app, log=click.echo)
+        click.echo("provisioned")
+
+    @cli.command("seed")
+    @click.option("--if-enabled", is_flag=True, help="only when SEED_DEMO=1")
+    def seed_command(if_enabled):
+        """Seed the demo catalogue and accounts into an empty database."""
+        if if_enabled and not app.config["SEED_DEMO"]:
+            click.echo("SEED_DEMO is off; nothing seeded")
+            return
+        report = seed.seed_demo(app.data.driver.db, progress=True)
+        click.echo(seed.describe(report))
+
+    @cli.command("openapi")
+    def openapi_command():
+        """Print the OpenAPI 3.1 document."""
+        from pages import docs
+
+        click.echo(json.dumps(docs.openapi_document(app), indent=2))
+
+    @cli.command("worker")
+    @click.option("--interval", default=15.0, show_default=True, help="seconds between sweeps")
+    @click.option("--once", is_flag=True, help="sweep once and exit")
+    def worker_command(interval, once):
+        """Provision, then expire holds that passed and give their nights back, every
+        INTERVAL seconds."""
+        provision(app, log=click.echo)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        click.echo(f"hold sweeper: every {interval:g} s; Ctrl-C or SIGTERM stops it")
+        with contextlib.suppress(KeyboardInterrupt):
+            sweep_holds(app, stop, interval, once=once, log=click.echo)
+
+    @cli.command("reconcile")
+    @click.option("--fix", is_flag=True, help="repair the drift found")
+    def reconcile_command(fix):
+        """Recompute inventory `booked` from live bookings; report (and --fix) drift."""
+        drift = reconcile.reconcile(app.data.driver.db, fix=fix)
+        for row in drift:
+            click.echo(
+                f"drift: room_type {row['room_type']} on {row['date']}: booked "
+                f"{row['booked']}, live bookings {row['expected']}"
+            )
+        verb = "fixed" if fix else "found"
+        click.echo(f"{len(drift)} inventory rows with drift {verb}")
+        if drift and not fix:
+            sys.exit(1)
+
+    @cli.group("domain")
+    def domain_group():
+        """Check the domain, compare it with the database, apply it."""
+
+    @domain_group.command("check")
+    def domain_check():
+        """Validate every domain module; messages name the file and field."""
+        problems = provisioning.check_domain()
+        for problem in problems:
+            click.echo(problem)
+        click.echo(f"{len(problems)} problems" if problems else "domain OK")
+        sys.exit(1 if problems else 0)
+
+    @domain_group.command("diff")
+    def domain_diff():
+        """What apply would change (indexes, validators and their violations, views)."""
+        changes = provisioning.plan(app.data.driver.db)
+        for change in changes:
+            click.echo(describe_change(change))
+        click.echo(f"{len(changes)} changes" if changes else "the database matches the domain")
+
+    @domain_group.command("apply")
+    @click.option(
+        "--set-default",
+        "defaults",
+        multiple=True,
+        metavar="COLLECTION.FIELD=VALUE",
+        help="value for documents lacking a newly required field (JSON or text)",
+    )
+    @click.option(
+        "--migration",
+        "migrations",
+        multiple=True,
+        metavar="NAME",
+        help="run domain/migrations/NAME.py first",
+    )
+    def domain_apply(defaults, migrations):
+        """Create indexes, set validators, refresh views; refuse to orphan documents."""
+        parsed = {}
+        for item in defaults:
+            field, sep, raw = item.partition("=")
+            if not sep:
+                raise click.BadParameter(f"{item!r}: expected COLLECTION.FIELD=VALUE")
+            try:
+                parsed[field] = json.loads(raw)
+            except ValueError:
+                parsed[field] = raw
+        try:
+            provisioning.apply(app.data.driver.db, parsed, migrations, log=click.echo)
+        except (provisioning.RefusedMigration, ValueError) as error:
+            click.echo(f"refused: {error}", err=True)
+            sys.exit(2)
+        click.echo("applied")
+
+
+def describe_change(change):
+    kind, where = change["kind"], change["collection"]
+    if kind == "set validator":
+        text = f"{where}: set the $jsonSchema validator"
+        if change["violations"]:
+            text += (
+                f" - {change['violations']} existing documents would violate it, e.g. "
+                + ", ".join(change["examples"])
+            )
+        return text
+    if kind == "rename index":
+        return f"{where}: index {change['from']} has the keys of {change['name']}; rename it"
+    if kind == "view":
+        return f"{where}: create or update the view on {change['on']}"
+    return f"{where}: {kind} {change['name']} {change.get('keys', '')}"

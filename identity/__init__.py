@@ -1,0 +1,1 @@
+"""Who is who: accounts, password hashes, bearer tokens, the admin bootstrap."""

@@ -1,0 +1,187 @@
+"""The browsable API: Accept: text/html on any API URL gives a readable page of the same
+response, with clickable links, pagination, the allowed methods and forms from the domain.
+
+Rendered by an after_request hook from the JSON the API produced, so the page can never
+say something the API does not. Jinja autoescaping is on; no value reaches the page
+unescaped. Scripts run under a per-response CSP nonce.
+"""
+
+import json
+import re
+import secrets
+from urllib.parse import quote
+
+from flask import current_app, render_template, request
+from markupsafe import Markup, escape
+
+from plumbing import jsonschema
+
+_OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
+SKIP_PREFIXES = ("/api/v1/docs", "/api/v1/openapi.json", "/api/v1/webhooks")
+
+
+def wants_html():
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return (
+        best == "text/html"
+        and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
+    )
+
+
+def _resource_for(path):
+    """(resource, item id or None) for /api/v1/<url>[/<id>], from the domain's URLs."""
+    prefix = current_app.api_prefix + "/"
+    if not path.startswith(prefix):
+        return None, None
+    parts = path[len(prefix) :].strip("/").split("/")
+    for resource, settings in current_app.config["DOMAIN"].items():
+        if settings.get("url", resource) == parts[0]:
+            return resource, parts[1] if len(parts) > 1 else None
+    return None, None
+
+
+def _schema(resource):
+    return jsonschema.resource_schema(current_app.config["DOMAIN"][resource])
+
+
+def _references(resource):
+    """{field: URL segment of the resource it references}, from the converter's x-resource."""
+    if not resource:
+        return {}
+    refs = {}
+    for field, rules in _schema(resource)["properties"].items():
+        target = rules.get("x-resource") or (rules.get("items") or {}).get("x-resource")
+        if target:
+            refs[field] = current_app.config["DOMAIN"][target].get("url", target)
+    return refs
+
+
+def render_json(value, refs, key=None, depth=0):
+    """Pretty JSON as HTML: escaped text, _links hrefs and reference ids as links."""
+    prefix = current_app.api_prefix
+    pad = "  " * depth
+    if isinstance(value, dict):
+        if not value:
+            return Markup("{}")
+        items = [
+            Markup('{}  <span class="k">"{}"</span>: {}').format(
+                pad, k, render_json(v, refs, k, depth + 1)
+            )
+            for k, v in value.items()
+        ]
+        return Markup("{\n") + Markup(",\n").join(items) + Markup("\n{}}}").format(pad)
+    if isinstance(value, list):
+        if not value:
+            return Markup("[]")
+        items = [Markup("{}  {}").format(pad, render_json(v, refs, key, depth + 1)) for v in value]
+        return Markup("[\n") + Markup(",\n").join(items) + Markup("\n{}]").format(pad)
+    if isinstance(value, str):
+        quoted = json.dumps(value)
+        if key == "href":
+            target = value if value.startswith("/") else f"{prefix}/{value}"
+            return Markup('<a href="{}">{}</a>').format(target, quoted)
+        if key in refs and _OBJECT_ID.match(value):
+            return Markup('<a href="{}/{}/{}">{}</a>').format(prefix, refs[key], value, quoted)
+        return Markup('<span class="s">{}</span>').format(quoted)
+    return escape(json.dumps(value))
+
+
+def related_collections(resource, item_id):
+    """Collections whose documents reference this item, e.g. a hotel's room types."""
+    if not resource or not item_id:
+        return []
+    related = []
+    domain = current_app.config["DOMAIN"]
+    for other, settings in domain.items():
+        for field, rules in _schema(other)["properties"].items():
+            if rules.get("x-resource") == resource and field in settings.get(
+                "allowed_filters", []
+            ):
+                url = settings.get("url", other)
+                where = json.dumps({field: item_id})
+                title = domain[resource].get("item_title", resource)
+                related.append(
+                    {
+                        "title": f"{other.replace('_', ' ')} of this {title}",
+                        "href": f"{current_app.api_prefix}/{url}?where={quote(where)}",
+                    }
+                )
+    return related
+
+
+# The converter's form inputs, as the page's template renders them.
+_TEMPLATE_INPUTS = {
+    "select": "select",
+    "boolean": "select",
+    "number": "number",
+    "integer": "number",
+    "date": "date",
+    "password": "password",
+    "multiselect": "json",
+    "object": "json",
+    "point": "json",
+    "list": "json",
+}
+
+
+def form_fields(resource, for_patch=False):
+    """Inputs for every field a client may send, from the one converter's field metadata."""
+    fields = jsonschema.form_fields(_schema(resource), for_patch)
+    for field in fields:
+        if field["input"] == "boolean":
+            field["options"] = ["true", "false"]
+        field["input"] = _TEMPLATE_INPUTS.get(field["input"], "text")
+        if isinstance(field["example"], (dict, list)):
+            field["example"] = json.dumps(field["example"])
+    return fields
+
+
+def render_page(response):
+    """after_request: turn an API JSON answer into the browsable page when HTML is wanted."""
+    if (
+        response.mimetype != "application/json"
+        or not request.path.startswith(current_app.api_prefix)
+        or request.path.startswith(SKIP_PREFIXES)
+        or request.method not in ("GET", "HEAD")
+        or not wants_html()
+    ):
+        return response
+    try:
+        payload = json.loads(response.get_data(as_text=True))
+    except ValueError:
+        return response
+    resource, item_id = _resource_for(request.path)
+    settings = current_app.config["DOMAIN"].get(resource, {}) if resource else {}
+    methods = settings.get("item_methods" if item_id else "resource_methods", ["GET"])
+    nonce = secrets.token_urlsafe(16)
+    meta = payload.get("_meta") if isinstance(payload, dict) else None
+    html = render_template(
+        "browsable.html",
+        title=request.path,
+        status=response.status_code,
+        body=render_json(payload, _references(resource)),
+        payload=payload,
+        resource=resource,
+        item_id=item_id,
+        methods=methods,
+        post_fields=form_fields(resource)
+        if resource and not item_id and "POST" in methods
+        else [],
+        patch_fields=form_fields(resource, True)
+        if resource and item_id and "PATCH" in methods
+        else [],
+        etag=payload.get("_etag") if isinstance(payload, dict) else None,
+        meta=meta,
+        links=(payload.get("_links") or {}) if isinstance(payload, dict) else {},
+        api_prefix=current_app.api_prefix,
+        related=related_collections(resource, item_id),
+        nonce=nonce,
+    )
+    response.set_data(html)
+    response.mimetype = "text/html"
+    response.headers["Vary"] = "Accept"
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+    return response

@@ -1,0 +1,288 @@
+"""Paying for a booking: charge its exact total, confirm it once, refund by its policy.
+
+A booking is confirmed only by a succeeded payment of its total in its currency, in the
+same transaction that records the payment. Webhook events are recorded by id in the
+transaction that applies them, so a repeated delivery changes nothing, and each payment
+leaves requires_action through a guarded update, so two racing events apply once.
+"""
+
+import secrets
+from decimal import Decimal
+
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from booking.reservations import PENDING, take_nights
+from plumbing import transactions
+from plumbing.errors import Refusal
+from plumbing.values import money, quantize, to_decimal, utcnow
+
+
+class _Unavailable(Exception):
+    """Raised inside a transaction to roll back a failed re-acquisition."""
+
+
+def _stamp(now):
+    return {"_updated": now, "_etag": secrets.token_hex(20)}
+
+
+def payable_booking(db, booking_id, user, now):
+    """The caller's booking if it can be paid now; 404 for someone else's, 409 otherwise."""
+    booking = db.bookings.find_one({"_id": booking_id})
+    if booking is None or (user["role"] != "admin" and booking["guest"] != user["_id"]):
+        raise Refusal(404, "no such booking", {"booking": "not one of your bookings"})
+    if booking["status"] != PENDING:
+        raise Refusal(
+            409,
+            f"this booking is {booking['status']}; only a pending_payment booking can be paid",
+        )
+    if booking["hold_expires_at"] <= now:
+        raise Refusal(409, "this booking's hold has expired; book again")
+    return booking
+
+
+def prepare(db, provider, payment, user, now):
+    """Fill a new payment from its booking and charge the provider; nothing is written."""
+    booking = payable_booking(db, payment["booking"], user, now)
+    payment["_id"] = payment.get("_id") or ObjectId()
+    amount = to_decimal(booking["total_price"])
+    charge = provider.charge(
+        amount, booking["currency"], payment["payment_method"], str(payment["_id"])
+    )
+    payment.update(
+        guest=booking["guest"],
+        hotel=booking["hotel"],
+        amount=money(amount, booking["currency"]),
+        currency=booking["currency"],
+        status=charge.status,
+        provider=provider.name,
+        provider_reference=charge.reference,
+        refunded_amount=money(0, booking["currency"]),
+    )
+    if charge.failure_reason:
+        payment["failure_reason"] = charge.failure_reason
+    return payment
+
+
+def settle(db, session, payments, provider, now):
+    """Inside the payment insert's transaction: a succeeded payment confirms its booking.
+
+    If the booking stopped being payable since it was checked (it expired, was
+    cancelled or paid by a racing payment), the charge is refunded in full and the
+    payment recorded as such; the booking is left alone.
+    """
+    for payment in payments:
+        if payment["status"] != "succeeded":
+            continue
+        confirmed = db.bookings.update_one(
+            {
+                "_id": payment["booking"],
+                "status": PENDING,
+                "hold_expires_at": {"$gt": now},
+                "total_price": payment["amount"],
+                "currency": payment["currency"],
+            },
+            {"$set": {"status": "confirmed", "confirmed_at": now, **_stamp(now)}},
+            session=session,
+        )
+        if confirmed.matched_count == 0:
+            _refund_in_full(provider, payment, "booking_no_longer_payable")
+
+
+def _refund_in_full(provider, payment, reason):
+    provider.refund(
+        payment["provider_reference"],
+        to_decimal(payment["amount"]),
+        payment["currency"],
+        f"refund-{payment['_id']}",
+    )
+    payment.update(status="refunded", refunded_amount=payment["amount"], failure_reason=reason)
+
+
+def outcome_status(payment):
+    """HTTP status for a created payment, by the contract's table."""
+    return {
+        "succeeded": 201,
+        "failed": 402,
+        "requires_action": 202,
+        "refunded": 409,
+    }.get(payment.get("status"), 201)
+
+
+def apply_event(client, db, provider, event, now=None):
+    """Apply a verified webhook event exactly once; returns what happened."""
+    now = now or utcnow()
+    if not ObjectId.is_valid(event.payment_id):
+        raise Refusal(400, "data.payment is not a payment id")
+    payment_id = ObjectId(event.payment_id)
+
+    def record(session, outcome):
+        db.webhook_events.insert_one(
+            {
+                "_id": event.id,
+                "type": event.type,
+                "payment": payment_id,
+                "outcome": outcome,
+                "received_at": now,
+            },
+            session=session,
+        )
+        return outcome
+
+    def unit(session):
+        payment = db.payments.find_one({"_id": payment_id}, session=session)
+        if payment is None:
+            return record(session, "unknown_payment")
+        if payment["status"] != "requires_action":
+            return record(session, f"ignored: payment already {payment['status']}")
+        guard = {"_id": payment_id, "status": "requires_action"}
+        if event.type == "payment.failed":
+            reason = event.data.get("failure_reason") or "authentication_failed"
+            db.payments.update_one(
+                guard,
+                {"$set": {"status": "failed", "failure_reason": str(reason)[:100], **_stamp(now)}},
+                session=session,
+            )
+            return record(session, "failed")
+        if _mismatch(event, payment):
+            db.payments.update_one(
+                guard,
+                {"$set": {"status": "failed", "failure_reason": "amount_mismatch", **_stamp(now)}},
+                session=session,
+            )
+            return record(session, "failed: amount or currency mismatch")
+        booking = db.bookings.find_one({"_id": payment["booking"]}, session=session)
+        if _confirm_late(db, session, booking, payment, now) != "confirmed":
+            return "refund"  # recorded with the refund, in its own transaction
+        db.payments.update_one(
+            guard, {"$set": {"status": "succeeded", **_stamp(now)}}, session=session
+        )
+        return record(session, "confirmed")
+
+    try:
+        outcome = transactions.run(client, unit)
+    except DuplicateKeyError:
+        return "duplicate event: already processed"
+    except _Unavailable:
+        outcome = "refund"
+    if outcome == "refund":
+        return _refund_unconfirmable(client, db, provider, event, payment_id, now)
+    return outcome
+
+
+def _mismatch(event, payment):
+    amount, currency = event.data.get("amount"), event.data.get("currency")
+    if currency is not None and currency != payment["currency"]:
+        return True
+    if amount is not None:
+        try:
+            return Decimal(str(amount)) != to_decimal(payment["amount"])
+        except ArithmeticError:
+            return True
+    return False
+
+
+def _confirm_late(db, session, booking, payment, now):
+    """Confirm the paid booking: still held, or re-acquire its nights after expiry."""
+    stamp = {"status": "confirmed", "confirmed_at": now, **_stamp(now)}
+    exact = {"total_price": payment["amount"], "currency": payment["currency"]}
+    if booking is None:
+        return "refund"
+    if booking["status"] == PENDING:
+        # Its nights are still counted for it, even if the sweeper has not run yet.
+        held = db.bookings.update_one(
+            {"_id": booking["_id"], "status": PENDING, **exact}, {"$set": stamp}, session=session
+        )
+        return "confirmed" if held.matched_count else "refund"
+    if booking["status"] != "expired":
+        return "refund"
+    _rows, missing = take_nights(db, session, booking)
+    if missing:
+        raise _Unavailable
+    revived = db.bookings.update_one(
+        {"_id": booking["_id"], "status": "expired", **exact}, {"$set": stamp}, session=session
+    )
+    if revived.matched_count == 0:
+        raise _Unavailable
+    return "confirmed"
+
+
+def _refund_unconfirmable(client, db, provider, event, payment_id, now):
+    payment = db.payments.find_one({"_id": payment_id})
+    _refund_in_full(provider, payment, "booking_no_longer_available")
+
+    def unit(session):
+        moved = db.payments.update_one(
+            {"_id": payment_id, "status": "requires_action"},
+            {
+                "$set": {
+                    "status": "refunded",
+                    "refunded_amount": payment["amount"],
+                    "failure_reason": payment["failure_reason"],
+                    **_stamp(now),
+                }
+            },
+            session=session,
+        )
+        db.webhook_events.insert_one(
+            {
+                "_id": event.id,
+                "type": event.type,
+                "payment": payment_id,
+                "outcome": "refunded: nights no longer available"
+                if moved.modified_count
+                else "ignored: payment already settled",
+                "received_at": now,
+            },
+            session=session,
+        )
+        return "refunded: nights no longer available"
+
+    try:
+        return transactions.run(client, unit)
+    except DuplicateKeyError:
+        return "duplicate event: already processed"
+
+
+def refund_cancellation(db, provider, booking, refund_amount, now=None):
+    """After a confirmed booking is cancelled: refund by its policy through the provider."""
+    now = now or utcnow()
+    payment = db.payments.find_one({"booking": booking["_id"], "status": "succeeded"})
+    if payment is None:
+        return None
+    amount = quantize(refund_amount, payment["currency"])
+    if amount > 0:
+        provider.refund(
+            payment["provider_reference"], amount, payment["currency"], f"cancel-{booking['_id']}"
+        )
+    total = to_decimal(payment["amount"])
+    status = "refunded" if amount == total else "partially_refunded" if amount else "succeeded"
+    db.payments.update_one(
+        {"_id": payment["_id"], "status": "succeeded"},
+        {
+            "$set": {
+                "status": status,
+                "refunded_amount": money(amount, payment["currency"]),
+                **_stamp(now),
+            }
+        },
+    )
+    return status
+
+
+def outcome_status_of(db, payment_id):
+    """The HTTP status a just-created payment answers with (see outcome_status)."""
+    payment = db.payments.find_one({"_id": payment_id}, {"status": 1})
+    return outcome_status(payment) if payment is not None else None
+
+
+def payment_of(db, payment_id, user):
+    """The caller's payment (any, for an admin); someone else's is a 404."""
+    payment = (
+        db.payments.find_one({"_id": ObjectId(payment_id)})
+        if ObjectId.is_valid(payment_id)
+        else None
+    )
+    if payment is None or (user["role"] != "admin" and payment["guest"] != user["_id"]):
+        raise Refusal(404, "no such payment")
+    return payment

@@ -1,0 +1,170 @@
+"""Eve's MongoDB layer, extended: typed money and dates, transactional inserts, clear errors."""
+
+import json
+import re
+
+import pymongo.errors
+from eve.io.mongo import Mongo
+from eve.io.mongo.mongo import MongoJSONEncoder
+from eve.utils import config
+from flask import abort
+
+from plumbing import jsonschema, transactions
+from plumbing.values import Day, decode_days, parse_money
+
+_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class JSONEncoder(MongoJSONEncoder):
+    """Stay dates render as YYYY-MM-DD; timestamps keep Eve's DATE_FORMAT."""
+
+    def default(self, obj):
+        if isinstance(obj, Day):
+            return obj.isoformat()
+        return super().default(obj)
+
+
+class _DecodingCursor:
+    """A pymongo cursor whose documents come out with their stay dates as Day."""
+
+    def __init__(self, cursor, schema):
+        self._cursor, self._schema = cursor, schema
+
+    def __iter__(self):
+        for document in self._cursor:
+            yield decode_days(document, self._schema)
+
+    def __getitem__(self, index):
+        return decode_days(self._cursor[index], self._schema)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+def _is_day_field(fields, dotted):
+    for part in dotted.split("."):
+        if not isinstance(fields, dict) or part not in fields:
+            return False
+        fields = fields[part]
+    return fields is True
+
+
+def _where_days_to_timestamps(node, fields):
+    """?where={"date": {"$gte": "2026-12-01"}} -> Eve's DATE_FORMAT so Eve casts it to a date."""
+    if isinstance(node, list):
+        return [_where_days_to_timestamps(n, fields) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key.startswith("$"):
+            out[key] = _where_days_to_timestamps(value, fields)
+        elif _is_day_field(fields, key):
+            out[key] = _cast_day_operands(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _cast_day_operands(value):
+    if isinstance(value, str) and _DAY_RE.match(value):
+        try:
+            return Day.parse(value).strftime(config.DATE_FORMAT)
+        except ValueError:
+            return value
+    if isinstance(value, dict):
+        return {k: _cast_day_operands(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cast_day_operands(v) for v in value]
+    return value
+
+
+def duplicate_message(resource, error):
+    details = getattr(error, "details", None) or {}
+    write_errors = details.get("writeErrors") or [details]
+    key = write_errors[0].get("keyPattern") or write_errors[0].get("keyValue") or {}
+    fields = [k for k in key if not k.startswith("_")] or ["key"]
+    return f"{resource} already has a document with the same {', '.join(fields)}"
+
+
+def is_duplicate(error):
+    if isinstance(error, pymongo.errors.DuplicateKeyError):
+        return True
+    if isinstance(error, pymongo.errors.BulkWriteError):
+        return any(e.get("code") == 11000 for e in error.details.get("writeErrors", []))
+    return False
+
+
+def strict_integer(value):
+    """Eve's serializer runs int() on anything, silently turning 4.5 into 4; we only cast
+    whole-number strings and leave everything else for validation to refuse."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    if isinstance(value, float | bool):
+        raise ValueError("not a whole number")
+    return value
+
+
+class MongoLayer(Mongo):
+    serializers = dict(Mongo.serializers, money=parse_money, day=Day.parse, integer=strict_integer)
+    json_encoder_class = JSONEncoder
+
+    def __init__(self, app):
+        super().__init__(app)
+        self._insert_steps = {}
+        self._day_fields = {}
+
+    def run_inside_insert(self, resource, step):
+        """Run step(session, documents) in the same transaction as the resource's insert.
+
+        The transaction is retried on transient conflicts, so the step must be
+        safe to run again; if it raises, nothing it or the insert wrote survives.
+        """
+        self._insert_steps[resource] = step
+
+    def _schema(self, resource):
+        """Where the resource's stay dates are, read from the one converter's output."""
+        if resource not in self._day_fields:
+            schema = jsonschema.resource_schema(config.DOMAIN[resource])
+            self._day_fields[resource] = jsonschema.day_fields(schema)
+        return self._day_fields[resource]
+
+    def find(self, resource, req, sub_resource_lookup, perform_count=True):
+        if req is not None and req.where:
+            try:
+                parsed = json.loads(req.where)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                req.where = json.dumps(_where_days_to_timestamps(parsed, self._schema(resource)))
+        cursor, _ = super().find(resource, req, sub_resource_lookup, perform_count=False)
+        count = None
+        if perform_count:
+            # Counted here rather than by Eve, whose fallback on any error calls the
+            # Collection.count() that pymongo 4 removed: a database outage became a 500.
+            # pymongo keeps the filter Eve built on the cursor.
+            count = cursor.collection.count_documents(cursor._spec)  # noqa: SLF001
+        return _DecodingCursor(cursor, self._schema(resource)), count
+
+    def find_one(self, resource, req, *args, **kwargs):
+        document = super().find_one(resource, req, *args, **kwargs)
+        return decode_days(document, self._schema(resource)) if document else document
+
+    def insert(self, resource, doc_or_docs):
+        documents = [doc_or_docs] if isinstance(doc_or_docs, dict) else list(doc_or_docs)
+        datasource, _, _, _ = self._datasource_ex(resource)
+        collection = self.get_collection_with_write_concern(datasource, resource)
+        step = self._insert_steps.get(resource)
+        try:
+            if step is None:
+                return collection.insert_many(documents, ordered=True).inserted_ids
+
+            def unit_of_work(session):
+                step(session, documents)
+                return collection.insert_many(documents, ordered=True, session=session)
+
+            return transactions.run(collection.database.client, unit_of_work).inserted_ids
+        except (pymongo.errors.DuplicateKeyError, pymongo.errors.BulkWriteError) as error:
+            if is_duplicate(error):
+                abort(409, description=duplicate_message(resource, error))
+            raise

@@ -1,0 +1,168 @@
+"""Every request: bounded queries and bodies, a database deadline; every response: headers."""
+
+import json
+
+import pymongo
+from flask import current_app, request
+from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from plumbing.errors import Refusal
+
+MAX_WHERE_LENGTH = 2048
+MAX_IN_ITEMS = 100
+MAX_DEPTH = 8
+MAX_RESULTS_WINDOW = 10_000
+CORS_EXPOSED_HEADERS = [
+    "ETag",
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "Idempotent-Replayed",
+]
+WRITE_METHODS = {"POST", "PUT", "PATCH"}
+API_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def _depth(node, level=0):
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(node, dict):
+        return max([_depth(v, level + 1) for v in node.values()] or [level])
+    if isinstance(node, list):
+        return max([_depth(v, level + 1) for v in node] or [level])
+    return level
+
+
+def _largest_in(node):
+    if isinstance(node, dict):
+        sizes = [len(v) for k, v in node.items() if k in ("$in", "$all") and isinstance(v, list)]
+        return max(sizes + [_largest_in(v) for v in node.values()] or [0])
+    if isinstance(node, list):
+        return max([_largest_in(v) for v in node] or [0])
+    return 0
+
+
+def refuse_unsafe_queries():
+    """Reject query strings that would scan without bound or reach the driver malformed."""
+    args = request.args
+    issues = {}
+    where = args.get("where")
+    if where is not None:
+        if len(where) > MAX_WHERE_LENGTH:
+            issues["where"] = f"at most {MAX_WHERE_LENGTH} characters"
+        else:
+            try:
+                parsed = json.loads(where)
+            except ValueError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                issues["where"] = (
+                    'must be a JSON object in MongoDB query syntax, e.g. {"stars": 4}'
+                )
+            elif _depth(parsed) > MAX_DEPTH:
+                issues["where"] = f"nested deeper than {MAX_DEPTH} levels"
+            elif _largest_in(parsed) > MAX_IN_ITEMS:
+                issues["where"] = f"$in and $all take at most {MAX_IN_ITEMS} values"
+    sort = args.get("sort")
+    if sort is not None and sort.strip().startswith("["):
+        try:
+            parsed_sort = json.loads(sort)
+            ok = isinstance(parsed_sort, list) and all(
+                isinstance(s, list) and len(s) == 2 and isinstance(s[0], str) and s[1] in (1, -1)
+                for s in parsed_sort
+            )
+        except ValueError:
+            ok = False
+        if not ok:
+            issues["sort"] = 'a field name ("-stars") or [["field", 1 or -1], ...]'
+    for name in ("page", "max_results"):
+        raw = args.get(name)
+        if raw is not None and (not raw.isdigit() or int(raw) < 1):
+            issues[name] = "must be a whole number of at least 1"
+    if "page" not in issues and "max_results" not in issues:
+        page = int(args.get("page", 1))
+        per_page = min(int(args.get("max_results", 25)), 100)
+        if page * per_page > MAX_RESULTS_WINDOW:
+            issues["page"] = (
+                f"pages reach at most the first {MAX_RESULTS_WINDOW} results; narrow the "
+                "query with where instead"
+            )
+    if issues:
+        raise Refusal(400, "invalid query: " + ", ".join(sorted(issues)), issues)
+
+
+def refuse_unreadable_bodies():
+    """Writes carry JSON; Eve would otherwise read form fields as a document."""
+    if (
+        request.method not in WRITE_METHODS
+        or request.blueprint in ("webhooks",)
+        or not request.path.startswith(current_app.api_prefix)
+    ):
+        return  # the admin's HTML forms post form data; the API takes JSON only
+    if request.content_length and request.content_length > current_app.config["MAX_BODY_BYTES"]:
+        raise Refusal(413, f"the body exceeds {current_app.config['MAX_BODY_BYTES']} bytes")
+    if request.get_data(cache=True) and not request.is_json:
+        raise Refusal(400, "send the body as JSON with Content-Type: application/json")
+    if request.is_json and request.get_data(cache=True):
+        try:
+            json.loads(request.get_data(cache=True))
+        except ValueError as error:
+            raise Refusal(
+                400,
+                f"the body is not valid JSON: {error.msg} at "
+                f"line {error.lineno} column {error.colno}",
+            ) from None
+
+
+def guard_request():
+    refuse_unreadable_bodies()
+    if request.method == "GET" and request.path.startswith(current_app.api_prefix):
+        refuse_unsafe_queries()
+
+
+def add_security_headers(response):
+    # setdefault: an HTML page (the docs) keeps the looser CSP it set itself.
+    for name, value in API_SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.headers.get("Authorization"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def with_database_deadline(app):
+    """Give every request's MongoDB work one deadline (pymongo sends it as maxTimeMS)."""
+    dispatch = app.full_dispatch_request
+
+    def dispatch_with_deadline():
+        with pymongo.timeout(app.config["QUERY_TIMEOUT_MS"] / 1000):
+            return dispatch()
+
+    app.full_dispatch_request = dispatch_with_deadline
+
+
+def init_app(app):
+    """Request guards, response headers, the database deadline, proxies and CORS."""
+    app.before_request(guard_request)
+    app.after_request(add_security_headers)
+    with_database_deadline(app)
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        # The client address is the one the trusted proxies appended, never one a
+        # client wrote itself further left in X-Forwarded-For.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_COUNT"])
+    if app.config["CORS_ORIGINS"]:
+        CORS(
+            app,
+            resources={f"{app.api_prefix}/*": {"origins": app.config["CORS_ORIGINS"]}},
+            allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
+            expose_headers=CORS_EXPOSED_HEADERS,
+            methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            max_age=600,
+        )

@@ -1,0 +1,252 @@
+"""OpenAPI 3.1 for the whole API, generated from domain/ and the custom routes' specs.
+
+The resources' schemas are the one converter's output (plumbing/jsonschema.py), so the
+document cannot drift from what the API validates or what MongoDB enforces.
+"""
+
+import copy
+
+from domain import build_domain
+from plumbing import jsonschema
+from plumbing.jsonschema import MONEY as MONEY  # re-exported for the routes
+from plumbing.jsonschema import OBJECT_ID as OBJECT_ID
+
+ERROR = {
+    "type": "object",
+    "required": ["_status", "_error"],
+    "properties": {
+        "_status": {"const": "ERR"},
+        "_error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "integer"}, "message": {"type": ["string", "null"]}},
+        },
+        "_issues": {"type": "object", "description": "field -> what is wrong with it"},
+    },
+}
+LINKS = {"type": "object", "additionalProperties": True}
+STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted: the outcome arrives by webhook",
+    204: "Deleted",
+    400: "Bad request (malformed JSON, query or parameter)",
+    401: "Missing, invalid, expired or revoked bearer token",
+    402: "Payment declined",
+    403: "Your role may not do this",
+    404: "Not found (or not yours)",
+    405: "Method not allowed",
+    409: "Conflict with the current state",
+    412: "If-Match does not match the current _etag",
+    413: "Body too large",
+    422: "Validation failed; _issues names each field",
+    428: "If-Match header required",
+    429: "Rate limited; see Retry-After",
+    503: "A dependency is down; see Retry-After",
+}
+
+
+def _without_required(schema):
+    if isinstance(schema, dict):
+        schema.pop("required", None)
+        for value in schema.values():
+            _without_required(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _without_required(value)
+    return schema
+
+
+def _responses(*codes, ok=None):
+    out = {}
+    for code in codes:
+        if ok is not None and code in (200, 201, 202):
+            out[str(code)] = {
+                "description": STATUS_TEXT[code],
+                "content": {"application/json": {"schema": ok}},
+            }
+        elif code == 204:
+            out["204"] = {"description": STATUS_TEXT[204]}
+        else:
+            out[str(code)] = {
+                "description": STATUS_TEXT[code],
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                },
+            }
+    return out
+
+
+QUERY_PARAMETERS = [
+    {
+        "name": "where",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": 'MongoDB query as JSON, on allowed fields, e.g. {"stars": {"$gte": 4}}.',
+    },
+    {
+        "name": "sort",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": 'Field name, "-" for descending ("-stars"), or [["field", 1], ...].',
+    },
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {
+        "name": "max_results",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+    },
+    {
+        "name": "projection",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": 'Fields to include, as JSON: {"name": 1}.',
+    },
+    {
+        "name": "embedded",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": 'References to expand, as JSON: {"hotel": 1}.',
+    },
+]
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The _etag you read; stale is 412, missing is 428.",
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "Same key and body replay the first response for 24 h.",
+}
+BEARER = [{"bearer": []}]
+
+
+def _title(resource):
+    return "".join(part.title() for part in resource.split("_"))
+
+
+def resource_paths(resource, settings):
+    name = _title(resource)
+    ref = {"$ref": f"#/components/schemas/{name}"}
+    # Responses may be projected (?projection=), so their schema requires nothing.
+    document = {"$ref": f"#/components/schemas/{name}Document"}
+    url = f"/api/v1/{settings.get('url', resource)}"
+    public = set(settings.get("public_methods", []))
+    public_item = set(settings.get("public_item_methods", []))
+    listing = {
+        "type": "object",
+        "properties": {
+            "_items": {"type": "array", "items": document},
+            "_meta": {
+                "type": "object",
+                "properties": {
+                    "page": {"type": "integer"},
+                    "max_results": {"type": "integer"},
+                    "total": {"type": "integer"},
+                },
+            },
+            "_links": LINKS,
+        },
+    }
+    paths = {url: {}, f"{url}/{{id}}": {}}
+    if "GET" in settings.get("resource_methods", []):
+        paths[url]["get"] = {
+            "tags": [resource],
+            "summary": f"List {resource}",
+            "parameters": QUERY_PARAMETERS,
+            "responses": _responses(200, 400, 401, 403, 429, 503, ok=listing),
+            **({} if "GET" in public else {"security": BEARER}),
+        }
+    if "POST" in settings.get("resource_methods", []):
+        parameters = [IDEMPOTENCY_KEY] if resource in ("bookings", "payments") else []
+        codes = [201, 400, 401, 403, 404, 409, 413, 422, 429, 503]
+        if resource == "payments":
+            codes += [202, 402]
+        paths[url]["post"] = {
+            "tags": [resource],
+            "summary": f"Create a {settings.get('item_title', resource)}",
+            "parameters": parameters,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref}}},
+            "responses": _responses(*sorted(codes), ok=ref),
+            "security": BEARER,
+        }
+    item = paths[f"{url}/{{id}}"]
+    id_param = {"name": "id", "in": "path", "required": True, "schema": OBJECT_ID}
+    for method in settings.get("item_methods", []):
+        if method == "GET":
+            item["get"] = {
+                "tags": [resource],
+                "summary": f"Get one {settings.get('item_title')}",
+                "parameters": [id_param, QUERY_PARAMETERS[4], QUERY_PARAMETERS[5]],
+                "responses": _responses(200, 400, 401, 403, 404, 429, 503, ok=ref),
+                **({} if "GET" in public_item else {"security": BEARER}),
+            }
+        elif method in ("PATCH", "PUT"):
+            item[method.lower()] = {
+                "tags": [resource],
+                "summary": f"{method} one {settings.get('item_title')}",
+                "parameters": [id_param, IF_MATCH],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": ref}},
+                },
+                "responses": _responses(
+                    200, 400, 401, 403, 404, 409, 412, 413, 422, 428, 429, 503, ok=ref
+                ),
+                "security": BEARER,
+            }
+        elif method == "DELETE":
+            item["delete"] = {
+                "tags": [resource],
+                "summary": f"Delete one {settings.get('item_title')}",
+                "parameters": [id_param, IF_MATCH],
+                "responses": _responses(204, 401, 403, 404, 409, 412, 428, 429, 503),
+                "security": BEARER,
+            }
+    return {p: ops for p, ops in paths.items() if ops}
+
+
+def build(custom_paths, domain=None):
+    """The whole document: domain resources plus the custom routes' own path specs."""
+    domain = domain or build_domain()
+    schemas = {"Error": ERROR}
+    paths = {}
+    for resource, settings in domain.items():
+        request = jsonschema.resource_schema(settings)
+        response = _without_required(copy.deepcopy(request))
+        schemas[_title(resource)] = request
+        schemas[_title(resource) + "Document"] = response
+        paths.update(resource_paths(resource, settings))
+    paths.update(custom_paths)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Innkeeper",
+            "version": "1.0.0",
+            "description": "Hotel booking: search offers, book every night or none, pay "
+            "exactly once. Errors share one shape: "
+            '{"_status": "ERR", "_error": {"code", "message"}, "_issues": {field: reason}}.',
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "POST /api/v1/auth/token",
+                }
+            },
+        },
+    }
+
+
+def responses(*codes, ok=None):
+    """For custom routes describing themselves."""
+    return _responses(*codes, ok=ok)

@@ -1,0 +1,102 @@
+"""Rate limits with Flask-Limiter on Redis, keyed on the verified user, else the client IP.
+
+Eve's built-in limiter keys on the unverified Basic-auth username, puts every bearer
+token in one bucket and never resets for a steady client; this one verifies the token's
+signature before trusting its subject, and uses moving windows. The client IP is
+`request.remote_addr`, which Werkzeug's ProxyFix sets from X-Forwarded-For when
+TRUSTED_PROXY_COUNT proxies stand in front (run.py).
+When Redis is unreachable, reads carry on (logged) and the writes worth protecting -
+sign-in, sign-up, creating bookings and payments - answer 503 until it is back.
+"""
+
+import time
+
+from flask import request
+from flask_limiter import Limit, Limiter
+
+from plumbing.auth import bearer_token, token_claims
+from plumbing.errors import Refusal
+
+GUARDED_WRITE_ENDPOINTS = {"bookings|resource", "payments|resource"}
+_HEALTH_CACHE_SECONDS = 1.0
+
+
+def bearer_subject():
+    """The user id of a validly signed, unexpired bearer token, else None (no DB lookup)."""
+    claims = token_claims(bearer_token())
+    return str(claims["sub"]) if claims else None
+
+
+def client_key():
+    subject = bearer_subject()
+    return f"user:{subject}" if subject else f"ip:{request.remote_addr}"
+
+
+def ip_key():
+    return f"ip:{request.remote_addr}"
+
+
+def _is_guarded_write():
+    return request.method == "POST" and (
+        request.endpoint in GUARDED_WRITE_ENDPOINTS
+        or (request.blueprint == "auth" and request.endpoint != "auth.me")
+    )
+
+
+def init_app(app):
+    """Install the limiter: defaults on every endpoint, the auth limit per IP on /auth."""
+    config = app.config
+    # Both limits are defaults, evaluated per endpoint. The stricter one counts only
+    # POSTs to /bookings and /payments. (Decorating Eve's view function instead would not
+    # do: every collection shares it, and Flask-Limiter would then skip its middleware
+    # check for all of them.)
+    limiter = Limiter(
+        key_func=client_key,
+        app=app,
+        default_limits=[
+            config["RATE_LIMIT"],
+            Limit(
+                config["BOOKING_RATE_LIMIT"],
+                methods=["POST"],
+                scope="create",
+                exempt_when=lambda: request.endpoint not in GUARDED_WRITE_ENDPOINTS,
+            ),
+        ],
+        storage_uri=config["REDIS_URL"],
+        storage_options={"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        strategy="moving-window",
+        headers_enabled=True,
+        swallow_errors=True,
+        key_prefix=f"innkeeper:{config['MONGO_DBNAME']}",
+    )
+    limiter.exempt(app.view_functions["health.health"])
+
+    health = {"ok": True, "checked": 0.0}
+
+    def redis_up():
+        now = time.monotonic()
+        if now - health["checked"] > _HEALTH_CACHE_SECONDS:
+            try:
+                health["ok"] = bool(limiter.storage.check())
+            except Exception:  # noqa: BLE001 - any failure means down
+                health["ok"] = False
+            health["checked"] = now
+            if not health["ok"]:
+                app.logger.warning("rate-limit storage (Redis) unreachable")
+        return health["ok"]
+
+    @app.before_request
+    def refuse_guarded_writes_without_redis():
+        if _is_guarded_write() and not redis_up():
+            raise Refusal(
+                503,
+                "rate limiting is unavailable, so sign-in and new bookings and payments "
+                "are paused; retry shortly",
+                headers={"Retry-After": "5"},
+            )
+
+    limiter.limit(config["AUTH_RATE_LIMIT"], key_func=ip_key, override_defaults=True)(
+        app.blueprints["auth"]
+    )
+    app.extensions["innkeeper_limiter"] = limiter
+    return limiter

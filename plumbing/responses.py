@@ -1,0 +1,75 @@
+"""JSON responses and errors for custom routes, in the same shape Eve gives."""
+
+import simplejson as json
+from flask import Response, current_app, request
+from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
+from werkzeug.exceptions import HTTPException
+
+from plumbing.errors import Refusal
+
+
+def respond(payload, status=200, headers=None):
+    body = json.dumps(payload, cls=current_app.data.json_encoder_class)
+    return Response(body, status=status, headers=headers, mimetype="application/json")
+
+
+def error(status, message, issues=None, headers=None):
+    payload = {"_status": "ERR", "_error": {"code": status, "message": message}}
+    if issues:
+        payload["_issues"] = issues
+    return respond(payload, status, headers)
+
+
+def render_refusal(refusal):
+    return error(refusal.status, refusal.message, refusal.issues, refusal.headers)
+
+
+def render_http_error(exc):
+    """Any HTTP error Eve did not render itself (404 outside the API, 405, 413, ...)."""
+    return error(exc.code or 500, exc.description or exc.name, headers=_allow(exc))
+
+
+def render_unexpected(exc):
+    """Never leak a stack trace or a driver message: log it, answer a plain 500."""
+    if isinstance(exc, HTTPException):
+        return render_http_error(exc)
+    if isinstance(exc, ServerSelectionTimeoutError):
+        current_app.logger.error("database unreachable: %s", exc)
+        return error(
+            503, "the database is unreachable; retry shortly", headers={"Retry-After": "5"}
+        )
+    if isinstance(exc, PyMongoError) and exc.timeout:
+        current_app.logger.warning("database deadline passed: %s", exc)
+        return error(
+            503, "the database did not answer in time; retry shortly", headers={"Retry-After": "2"}
+        )
+    if isinstance(exc, ConnectionFailure):
+        current_app.logger.error("database unreachable: %s", exc)
+        return error(
+            503, "the database is unreachable; retry shortly", headers={"Retry-After": "5"}
+        )
+    current_app.logger.exception("unhandled error", exc_info=exc)
+    return error(500, "internal error; it has been logged")
+
+
+def _allow(exc):
+    try:
+        allowed = exc.valid_methods
+    except AttributeError:
+        return None
+    return {"Allow": ", ".join(allowed)} if allowed else None
+
+
+def init_app(app):
+    app.register_error_handler(Refusal, render_refusal)
+    app.register_error_handler(Exception, render_unexpected)
+
+
+def json_body():
+    """The request's JSON object, or a 400 saying what is wrong with it."""
+    if not request.is_json:
+        raise Refusal(400, "send a JSON body with Content-Type: application/json")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Refusal(400, "the body must be a JSON object")
+    return body

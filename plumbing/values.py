@@ -1,0 +1,127 @@
+"""Values at the edges: money as decimal strings, stay dates as YYYY-MM-DD, both typed in BSON.
+
+JSON carries money as "120.00" and stay dates as "2026-12-01"; MongoDB stores Decimal128
+and BSON dates at 00:00 UTC. Everything between the two uses Decimal and Day.
+"""
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from bson.decimal128 import Decimal128
+
+_MONEY_RE = re.compile(r"^\d{1,12}(\.\d{1,4})?$")
+_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+# ISO 4217 minor units that are not 2; every other active code uses 2.
+_MINOR_UNITS = {
+    **dict.fromkeys(
+        ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"]
+        + ["RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"],
+        0,
+    ),
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+    **dict.fromkeys(["CLF", "UYW"], 4),
+}
+
+
+class Day(datetime):
+    """A stay date: a naive UTC datetime at midnight that renders as YYYY-MM-DD."""
+
+    @classmethod
+    def of(cls, value):
+        if isinstance(value, datetime):
+            return cls(value.year, value.month, value.day)
+        if isinstance(value, date):
+            return cls(value.year, value.month, value.day)
+        raise TypeError(f"not a date: {value!r}")
+
+    @classmethod
+    def parse(cls, text):
+        if not isinstance(text, str) or not _DAY_RE.match(text):
+            raise ValueError(f"not a YYYY-MM-DD date: {text!r}")
+        return cls.of(date.fromisoformat(text))
+
+    def plus(self, days):
+        return Day.of(self + timedelta(days=days))
+
+    def isoformat(self, *args, **kwargs):  # noqa: ARG002 - JSON rendering
+        return self.strftime("%Y-%m-%d")
+
+    __str__ = isoformat
+
+
+def today():
+    return Day.of(datetime.now(UTC))
+
+
+def utcnow():
+    """Timezone-naive UTC now, truncated to milliseconds like BSON dates."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def nights(check_in, check_out):
+    """The nights d of a stay: check_in <= d < check_out."""
+    return [check_in.plus(i) for i in range((check_out - check_in).days)]
+
+
+def minor_units(currency):
+    return _MINOR_UNITS.get(currency, 2)
+
+
+def parse_money(text):
+    """A decimal string from a client -> Decimal128; anything else is a ValueError."""
+    if not isinstance(text, str) or not _MONEY_RE.match(text):
+        raise ValueError(f"not a decimal string: {text!r}")
+    return Decimal128(Decimal(text))
+
+
+def to_decimal(value):
+    if isinstance(value, Decimal128):
+        return value.to_decimal()
+    if isinstance(value, Decimal):
+        return value
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"not a decimal: {value!r}") from None
+
+
+def quantize(amount, currency):
+    """Round half-up to the currency's minor unit ("12.345" EUR -> 12.35, JPY -> 12)."""
+    exp = Decimal(1).scaleb(-minor_units(currency))
+    return to_decimal(amount).quantize(exp, rounding=ROUND_HALF_UP)
+
+
+def fits_currency(amount, currency):
+    """True when the amount has no more decimal places than the currency allows."""
+    amount = to_decimal(amount)
+    return amount == quantize(amount, currency)
+
+
+def money(amount, currency):
+    """Decimal -> Decimal128 with exactly the currency's minor-unit digits."""
+    return Decimal128(quantize(amount, currency))
+
+
+def decode_days(document, fields):
+    """Turn BSON dates in stay-date fields into Day, in place. `fields` is the tree
+    plumbing.jsonschema.day_fields gives: {"check_in": True, "nightly_prices": {"date": True}}.
+    """
+    if not isinstance(document, dict):
+        return document
+    for name, inner in fields.items():
+        if name in document:
+            value = document[name]
+            if isinstance(value, list):
+                document[name] = [_decode_day(v, inner) for v in value]
+            else:
+                document[name] = _decode_day(value, inner)
+    return document
+
+
+def _decode_day(value, inner):
+    if inner is True:
+        return Day.of(value) if isinstance(value, datetime) else value
+    return decode_days(value, inner)

@@ -1,0 +1,1 @@
+"""Reviews: who may review a stay, and hotel ratings kept exact."""

@@ -1,0 +1,1 @@
+"""Availability search: the offers for a stay."""

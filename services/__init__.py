@@ -1,1 +1,0 @@
-"""The business core that hooks and routes both call; no Flask request objects in here."""
