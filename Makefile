@@ -35,6 +35,10 @@ $(MONGOSH):
 
 tools: $(MONGOSH)
 
+# One pytest worker per core (pytest-xdist), each with its own embedded servers and
+# database; the slowest tests are printed so the next change keeps the suite fast.
+PYTEST_ARGS ?= -n auto --durations=15
+
 test: $(STAMP) tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 

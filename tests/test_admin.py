@@ -1,6 +1,8 @@
 """/admin: admins only; writes go through the API's validation and hooks."""
 
+import json
 import re
+from html.parser import HTMLParser
 
 import pytest
 from bson import ObjectId
@@ -132,3 +134,67 @@ def test_role_change_through_the_admin(admin_panel, db):
 def test_a_demoted_admin_is_signed_out(admin_panel, db):
     db.users.update_many({"role": "admin"}, {"$set": {"role": "guest"}})
     assert admin_panel.get("/admin/").status_code == 302
+
+
+class _Form(HTMLParser):
+    """The values a browser would submit from the page's edit form, unchanged."""
+
+    def __init__(self):
+        super().__init__()
+        self.values, self._textarea, self._select = {}, None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag == "input" and name and attrs.get("type") not in ("submit", "checkbox"):
+            self.values[name] = attrs.get("value", "")
+        elif tag == "input" and name and "checked" in attrs:
+            self.values[name] = attrs.get("value", "y")
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.values[name] = ""
+        elif tag == "select" and name:
+            self._select = name
+            self.values.setdefault(name, "")
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.values[self._select] = attrs.get("value", "")
+
+    def handle_endtag(self, tag):
+        if tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.values[self._textarea] += data
+
+
+def test_an_unchanged_save_of_a_hotel_succeeds_and_nested_fields_are_json(
+    admin_panel, make_hotel, db
+):
+    hotel = make_hotel(name="Unchanged Palace")
+    url = f"/admin/hotels/edit/?id={hotel['_id']}"
+    form = _Form()
+    form.feed(admin_panel.get(url).text)
+    address = json.loads(form.values["address"])  # JSON, never Python's repr
+    assert address == {"line1": "1 Rue de Rivoli", "city": "Paris", "country": "FR"}
+    assert json.loads(form.values["managers"]) == hotel["managers"]
+    before = db.hotels.find_one({"_id": ObjectId(hotel["_id"])})
+    saved = admin_panel.post(url, data=form.values)
+    assert saved.status_code == 302, saved.text
+    after = db.hotels.find_one({"_id": ObjectId(hotel["_id"])})
+    for field in ("name", "address", "location", "managers", "cancellation_policy", "stars"):
+        assert after[field] == before[field], field
+
+
+def test_invalid_json_in_a_nested_field_is_named(admin_panel, make_hotel, db):
+    hotel = make_hotel(name="Broken Json Inn")
+    url = f"/admin/hotels/edit/?id={hotel['_id']}"
+    form = _Form()
+    form.feed(admin_panel.get(url).text)
+    form.values["address"] = "{'city': 'Paris'}"
+    page = admin_panel.post(url, data=form.values)
+    assert page.status_code == 200
+    assert "not valid JSON" in page.text
+    assert db.hotels.find_one({"_id": ObjectId(hotel["_id"])})["address"]["city"] == "Paris"

@@ -2,11 +2,14 @@
 
 from decimal import Decimal
 
+import pytest
+
 from demo import seed
 from identity import accounts
 from plumbing.values import Day
 
 
+@pytest.mark.fresh_schema  # thousands of rows: dropping its own database beats emptying
 def test_seed_a_week_of_the_catalogue(db):
     start = Day(2027, 6, 7)  # a Monday in summer
     plan = seed.seed_demo(db, nights=7, start=start)

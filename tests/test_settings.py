@@ -74,3 +74,35 @@ def test_a_malformed_number_is_named(monkeypatch):
     monkeypatch.setenv("PORT", "eighty")
     with pytest.raises(settings.ConfigError, match="PORT must be a whole number"):
         settings.load()
+
+
+@pytest.mark.parametrize("raw", ["ture", "2", "enabled", "Y"])
+def test_a_boolean_typo_refuses_to_start(monkeypatch, tmp_path, raw):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SEED_DEMO", raw)
+    with pytest.raises(settings.ConfigError) as excinfo:
+        settings.load()
+    assert str(excinfo.value) == (
+        f"SEED_DEMO must be a boolean (1/true/yes/on or 0/false/no/off), got {raw!r}"
+    )
+
+
+@pytest.mark.parametrize(("raw", "value"), [("1", True), ("Yes", True), ("off", False)])
+def test_booleans_read_every_spelling(monkeypatch, tmp_path, raw, value):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SEED_DEMO", raw)
+    assert settings.load()["SEED_DEMO"] is value
+
+
+def test_the_replaced_trusted_proxies_variable_says_what_to_set(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.1")
+    with pytest.raises(settings.ConfigError, match="set TRUSTED_PROXY_COUNT"):
+        settings.load()
+
+
+def test_a_negative_proxy_count_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TRUSTED_PROXY_COUNT", "-1")
+    with pytest.raises(settings.ConfigError, match="TRUSTED_PROXY_COUNT must be 0 or more"):
+        settings.load()

@@ -1,0 +1,202 @@
+"""Transaction retries: our jittered backoff (plumbing/transactions.py) against pymongo's
+ClientSession.with_transaction, measured in the same run. Prints figures, asserts nothing.
+
+Serves the real app (embedded SecantusDB and Redis in a temporary directory, Werkzeug's
+threaded server in this process) and, for each helper in turn, on a fresh room type:
+
+  (b) the last rooms: RACERS guests race for LAST_ROOMS rooms over 2 nights;
+  (d) contention: RACERS guests book the same 2 nights of a room type with a room for
+      each, so every transaction writes the same two inventory rows and all must succeed.
+
+Usage: .venv/bin/python bench/transactions.py [--racers 50] [--rounds 3]
+"""
+
+import argparse
+import http.client
+import json
+import logging
+import secrets
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import cli  # noqa: E402
+from identity import accounts  # noqa: E402
+from identity.tokens import issue_token  # noqa: E402
+from plumbing import embedded, transactions  # noqa: E402
+from plumbing.values import money, nights, today, utcnow  # noqa: E402
+from run import close_app, create_app  # noqa: E402
+
+BACKOFF = transactions.run
+
+
+def with_transaction(client, unit, max_seconds=transactions.MAX_SECONDS):  # noqa: ARG001
+    """pymongo's helper: retries TransientTransactionError at once, commits for us."""
+    with client.start_session() as session:
+        return session.with_transaction(unit)
+
+
+HELPERS = {"jittered backoff (ours)": BACKOFF, "pymongo with_transaction": with_transaction}
+
+
+def post(port, path, body, token):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    connection.request(
+        "POST",
+        path,
+        json.dumps(body),
+        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+def stocked_room_type(db, allotment):
+    """A hotel with one room type and `allotment` rooms on the 2 race nights."""
+    now = utcnow()
+    hotel = {
+        "name": "Bench Hotel",
+        "address": {"city": "Benchville", "country": "FR"},
+        "currency": "EUR",
+        "timezone": "UTC",
+        "status": "active",
+        "cancellation_policy": {"free_until_hours": 48, "penalty_percent": 100},
+        "_created": now,
+        "_updated": now,
+        "_etag": secrets.token_hex(20),
+    }
+    db.hotels.insert_one(hotel)
+    room_type = {
+        "hotel": hotel["_id"],
+        "name": "Double",
+        "max_adults": 2,
+        "max_children": 0,
+        "total_rooms": allotment,
+        "_created": now,
+        "_updated": now,
+        "_etag": secrets.token_hex(20),
+    }
+    db.room_types.insert_one(room_type)
+    start = today().plus(10)
+    db.inventory.insert_many(
+        {
+            "room_type": room_type["_id"],
+            "date": night,
+            "allotment": allotment,
+            "price": money(100, "EUR"),
+            "closed": False,
+            "min_stay": 1,
+            "booked": 0,
+            "hotel": hotel["_id"],
+            "city": "Benchville",
+            "country": "FR",
+            "currency": "EUR",
+            "_created": now,
+            "_updated": now,
+            "_etag": secrets.token_hex(20),
+        }
+        for night in nights(start, start.plus(2))
+    )
+    return room_type["_id"], start
+
+
+def race(port, db, secret, racers, allotment):
+    room_type, start = stocked_room_type(db, allotment)
+    users = [
+        accounts.new_user_document(f"racer-{secrets.token_hex(6)}@bench.test", "bench-pw-123")
+        for _ in range(racers)
+    ]
+    db.users.insert_many(users)
+    tokens = [issue_token(u, secret, 600) for u in users]
+    body = {"room_type": str(room_type), "check_in": str(start), "check_out": str(start.plus(2))}
+    statuses, barrier = [None] * racers, threading.Barrier(racers)
+
+    def racer(i):
+        barrier.wait()
+        statuses[i] = post(port, "/api/v1/bookings", body, tokens[i])
+
+    threads = [threading.Thread(target=racer, args=(i,)) for i in range(racers)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    rows = list(db.inventory.find({"room_type": room_type}, {"booked": 1}))
+    return elapsed, statuses, [r["booked"] for r in rows]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--racers", type=int, default=50)
+    parser.add_argument("--last-rooms", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    with tempfile.TemporaryDirectory(prefix="innkeeper-bench-") as data_dir:
+        mongo = embedded.mongo_server(data_dir, embedded.free_port(), in_memory=True).start()
+        redis = embedded.redis_server(data_dir, embedded.free_port(), persist=False).start()
+        secret = secrets.token_urlsafe(48)
+        app = create_app(
+            {
+                "MONGO_URI": embedded.mongo_uri(mongo.port),
+                "REDIS_URL": embedded.redis_url(redis.port),
+                "MONGO_DBNAME": "bench",
+                "DATA_DIR": data_dir,
+                "SECRET_KEY": secret,
+                "PAYMENT_WEBHOOK_SECRET": secrets.token_urlsafe(32),
+                "SEED_DEMO": False,
+                "RATE_LIMIT": "1000000/minute",
+                "BOOKING_RATE_LIMIT": "1000000/minute",
+                "QUERY_TIMEOUT_MS": 60_000,
+            }
+        )
+        cli.provision(app)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            with app.app_context():
+                db = app.data.driver.db
+                for label, allotment in (
+                    ("(b) last rooms", args.last_rooms),
+                    ("(d) contention", args.racers),
+                ):
+                    walls = {name: [] for name in HELPERS}
+                    outcome = {}
+                    for _ in range(args.rounds):  # helpers take turns, so drift hits both
+                        for name, helper in HELPERS.items():
+                            transactions.run = helper
+                            elapsed, statuses, booked = race(
+                                server.port, db, secret, args.racers, allotment
+                            )
+                            walls[name].append(elapsed)
+                            outcome[name] = (
+                                f"{statuses.count(201)}x201 {statuses.count(409)}x409 "
+                                f"other {len([s for s in statuses if s not in (201, 409)])} "
+                                f"booked {booked}"
+                            )
+                    for name in HELPERS:
+                        print(
+                            f"{name:26} {label:16} {args.racers} racers, {allotment:2} rooms: "
+                            f"median {statistics.median(walls[name]):5.2f} s wall "
+                            f"({', '.join(f'{w:.2f}' for w in walls[name])}); {outcome[name]}"
+                        )
+        finally:
+            transactions.run = BACKOFF
+            server.shutdown()
+            close_app(app)
+            redis.stop()
+            mongo.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""The house rules the architecture map promises, checked on the source itself."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from domain import build_domain
+from plumbing import jsonschema, provisioning
+
+ROOT = Path(__file__).resolve().parent.parent
+DRIVER_CALLS = {
+    "find",
+    "find_one",
+    "insert_one",
+    "insert_many",
+    "update_one",
+    "update_many",
+    "replace_one",
+    "delete_one",
+    "delete_many",
+    "aggregate",
+    "count_documents",
+    "estimated_document_count",
+    "distinct",
+    "bulk_write",
+    "command",
+    "find_one_and_update",
+}
+
+
+def _sources(*folders):
+    for folder in folders:
+        yield from sorted((ROOT / folder).glob("*.py"))
+
+
+@pytest.mark.parametrize("path", list(_sources("hooks", "routes")), ids=lambda p: p.name)
+def test_hooks_and_routes_run_no_queries(path):
+    """A hook or a route calls its area's functions; the areas talk to MongoDB."""
+    calls = [
+        node.func.attr
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in DRIVER_CALLS
+    ]
+    assert calls == [], f"{path.relative_to(ROOT)} queries MongoDB itself: {calls}"
+
+
+def test_areas_use_no_flask_request():
+    """Business areas take plain values: no Flask request, session or g."""
+    areas = ("catalogue", "booking", "search", "payments", "identity", "reviews", "demo")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in _sources(*areas)
+        if re.search(r"^from flask import|^import flask", path.read_text(), re.M)
+    ]
+    assert offenders == []
+
+
+def test_one_converter_walks_the_field_rules():
+    """Only plumbing/jsonschema.py reads Cerberus field rules (plumbing/validation.py
+    defines them); every other module reads the converter's JSON Schema."""
+    cerberus_only = re.compile(
+        r"""get\(["'](allowed|readonly|data_relation|maxlength|minlength|iso_\w+)["']\)"""
+        r"""|(==|!=|in \(|in \[) ?["'](dict|money|day|point|objectid)["']"""
+    )
+    readers = [
+        str(path.relative_to(ROOT))
+        for folder in ("plumbing", "pages", "hooks", "routes")
+        for path in _sources(folder)
+        if cerberus_only.search(path.read_text())
+        and path.name not in ("jsonschema.py", "validation.py")
+    ]
+    assert readers == []
+
+
+def test_the_validator_the_document_and_the_forms_come_from_one_schema():
+    hotels = build_domain()["hotels"]
+    schema = jsonschema.resource_schema(hotels)
+    validator = provisioning.json_schema("hotels")["$jsonSchema"]
+    assert validator == jsonschema.bson_schema(schema)
+    # the same enum, bound and requirement reach every output
+    assert validator["properties"]["stars"] == {
+        "bsonType": ["int", "long"],
+        "minimum": 1,
+        "maximum": 5,
+        "description": "Official star rating, 1 to 5.",
+    }
+    assert schema["properties"]["stars"]["maximum"] == 5
+    assert validator["properties"]["address"]["properties"]["country"]["enum"] == (
+        schema["properties"]["address"]["properties"]["country"]["enum"]
+    )
+    fields = {f["name"]: f for f in jsonschema.form_fields(schema)}
+    assert fields["stars"]["maximum"] == 5 and fields["stars"]["input"] == "integer"
+    assert fields["status"]["options"] == ["active", "inactive"]
+    assert fields["managers"]["resource"] == "users"
+    assert "rating" not in fields  # server-owned
+
+
+def test_bson_types_for_what_json_spells_as_strings():
+    schema = jsonschema.resource_schema(build_domain()["bookings"])
+    validator = jsonschema.bson_schema(schema)["properties"]
+    assert validator["room_type"]["bsonType"] == "objectId"
+    assert validator["check_in"]["bsonType"] == "date"
+    assert validator["total_price"]["bsonType"] == "decimal"
+    assert validator["nightly_prices"]["items"]["properties"]["date"]["bsonType"] == "date"
+    assert "_links" not in validator
+    assert jsonschema.day_fields(schema) == {
+        "check_in": True,
+        "check_out": True,
+        "nightly_prices": {"date": True},
+    }
