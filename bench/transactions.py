@@ -1,5 +1,6 @@
-"""Transaction retries: our jittered backoff (plumbing/transactions.py) against pymongo's
-ClientSession.with_transaction, measured in the same run. Prints figures, asserts nothing.
+"""Transaction retries: pymongo's ClientSession.with_transaction (what plumbing/transactions.py
+uses) against the jittered-backoff loop it replaced, measured in the same run. Prints
+figures, asserts nothing.
 
 Serves the real app (embedded SecantusDB and Redis in a temporary directory, Werkzeug's
 threaded server in this process) and, for each helper in turn, on a fresh room type:
@@ -12,9 +13,11 @@ Usage: .venv/bin/python bench/transactions.py [--racers 50] [--rounds 3]
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import logging
+import random
 import secrets
 import statistics
 import sys
@@ -23,6 +26,7 @@ import threading
 import time
 from pathlib import Path
 
+from pymongo.errors import PyMongoError
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,16 +39,44 @@ from plumbing import embedded, transactions  # noqa: E402
 from plumbing.values import money, nights, today, utcnow  # noqa: E402
 from run import close_app, create_app  # noqa: E402
 
-BACKOFF = transactions.run
+WITH_TRANSACTION = transactions.run
 
 
-def with_transaction(client, unit, max_seconds=transactions.MAX_SECONDS):  # noqa: ARG001
-    """pymongo's helper: retries TransientTransactionError at once, commits for us."""
-    with client.start_session() as session:
-        return session.with_transaction(unit)
+def jittered_backoff(client, unit, max_seconds=30):
+    """The helper plumbing/transactions.py had before: retry TransientTransactionError
+    after a random sleep doubling from 5 ms to 250 ms, commit retried on an unknown
+    result."""
+    deadline = time.monotonic() + max_seconds
+    backoff = 0.005
+    while True:
+        with client.start_session() as session:
+            try:
+                session.start_transaction()
+                result = unit(session)
+                while True:
+                    try:
+                        session.commit_transaction()
+                        return result
+                    except PyMongoError as error:
+                        if not error.has_error_label("UnknownTransactionCommitResult"):
+                            raise
+            except BaseException as error:
+                if session.in_transaction:
+                    with contextlib.suppress(PyMongoError):
+                        session.abort_transaction()
+                transient = isinstance(error, PyMongoError) and error.has_error_label(
+                    "TransientTransactionError"
+                )
+                if not transient or time.monotonic() > deadline:
+                    raise
+        time.sleep(random.uniform(0, backoff))
+        backoff = min(backoff * 2, 0.25)
 
 
-HELPERS = {"jittered backoff (ours)": BACKOFF, "pymongo with_transaction": with_transaction}
+HELPERS = {
+    "pymongo with_transaction": WITH_TRANSACTION,
+    "jittered backoff (before)": jittered_backoff,
+}
 
 
 def post(port, path, body, token):
@@ -191,7 +223,7 @@ def main():
                             f"({', '.join(f'{w:.2f}' for w in walls[name])}); {outcome[name]}"
                         )
         finally:
-            transactions.run = BACKOFF
+            transactions.run = WITH_TRANSACTION
             server.shutdown()
             close_app(app)
             redis.stop()
