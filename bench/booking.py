@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import pymongo
+from racing import race
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -244,21 +245,14 @@ def main():
                 "check_in": str(race_start),
                 "check_out": str(race_start.plus(2)),
             }
-            statuses, barrier = [None] * RACERS, threading.Barrier(RACERS)
-
-            def racer(i):
-                barrier.wait()
-                statuses[i] = request(ports["PORT"], "POST", "/api/v1/bookings", body, tokens[i])[
-                    0
+            elapsed, statuses = race(
+                [
+                    lambda token=token: request(
+                        ports["PORT"], "POST", "/api/v1/bookings", body, token
+                    )[0]
+                    for token in tokens
                 ]
-
-            threads = [threading.Thread(target=racer, args=(i,)) for i in range(RACERS)]
-            began = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            elapsed = time.perf_counter() - began
+            )
             booked = [
                 r["booked"] - r["allotment"] + LAST_ROOMS
                 for r in db.inventory.find(

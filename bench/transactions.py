@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from pymongo.errors import PyMongoError
+from racing import race
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,7 +142,7 @@ def stocked_room_type(db, allotment):
     return room_type["_id"], start
 
 
-def race(port, db, secret, racers, allotment):
+def book_race(port, db, secret, racers, allotment):
     room_type, start = stocked_room_type(db, allotment)
     users = [
         accounts.new_user_document(f"racer-{secrets.token_hex(6)}@bench.test", "bench-pw-123")
@@ -150,19 +151,9 @@ def race(port, db, secret, racers, allotment):
     db.users.insert_many(users)
     tokens = [issue_token(u, secret, 600) for u in users]
     body = {"room_type": str(room_type), "check_in": str(start), "check_out": str(start.plus(2))}
-    statuses, barrier = [None] * racers, threading.Barrier(racers)
-
-    def racer(i):
-        barrier.wait()
-        statuses[i] = post(port, "/api/v1/bookings", body, tokens[i])
-
-    threads = [threading.Thread(target=racer, args=(i,)) for i in range(racers)]
-    began = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - began
+    elapsed, statuses = race(
+        [lambda token=token: post(port, "/api/v1/bookings", body, token) for token in tokens]
+    )
     rows = list(db.inventory.find({"room_type": room_type}, {"booked": 1}))
     return elapsed, statuses, [r["booked"] for r in rows]
 
@@ -207,7 +198,7 @@ def main():
                     for _ in range(args.rounds):  # helpers take turns, so drift hits both
                         for name, helper in HELPERS.items():
                             transactions.run = helper
-                            elapsed, statuses, booked = race(
+                            elapsed, statuses, booked = book_race(
                                 server.port, db, secret, args.racers, allotment
                             )
                             walls[name].append(elapsed)

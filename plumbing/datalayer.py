@@ -66,12 +66,18 @@ def _where_days_to_timestamps(node, fields):
     return out
 
 
+def _dotted(fields, prefix=""):
+    for name, inner in fields.items():
+        if inner is True:
+            yield prefix + name
+        else:
+            yield from _dotted(inner, f"{prefix}{name}.")
+
+
 def _cast_day_operands(value):
+    # plumbing/queries.py has refused anything in a day field that is not a real date.
     if isinstance(value, str) and _DAY_RE.match(value):
-        try:
-            return Day.parse(value).strftime(config.DATE_FORMAT)
-        except ValueError:
-            return value
+        return f"{value}T00:00:00Z"  # DATE_FORMAT; strftime would drop year 0001's zeros
     if isinstance(value, dict):
         return {k: _cast_day_operands(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -112,7 +118,7 @@ class MongoLayer(Mongo):
     def __init__(self, app):
         super().__init__(app)
         self._insert_steps = {}
-        self._day_fields = {}
+        self._day_fields, self._schemas = {}, {}
 
     def run_inside_insert(self, resource, step):
         """Run step(session, documents) in the same transaction as the resource's insert.
@@ -122,12 +128,21 @@ class MongoLayer(Mongo):
         """
         self._insert_steps[resource] = step
 
+    def json_schema(self, resource):
+        """The resource's JSON Schema (the one converter's), built once per app."""
+        if resource not in self._schemas:
+            self._schemas[resource] = jsonschema.resource_schema(config.DOMAIN[resource])
+        return self._schemas[resource]
+
     def _schema(self, resource):
-        """Where the resource's stay dates are, read from the one converter's output."""
+        """Where the resource's stay dates are: {"check_in": True, "nightly_prices": {...}}."""
         if resource not in self._day_fields:
-            schema = jsonschema.resource_schema(config.DOMAIN[resource])
-            self._day_fields[resource] = jsonschema.day_fields(schema)
+            self._day_fields[resource] = jsonschema.day_fields(self.json_schema(resource))
         return self._day_fields[resource]
+
+    def day_paths(self, resource):
+        """The stay-date fields as dotted paths: {"check_in", "nightly_prices.date"}."""
+        return set(_dotted(self._schema(resource)))
 
     def find(self, resource, req, sub_resource_lookup, perform_count=True):
         if req is not None and req.where:
