@@ -124,8 +124,10 @@ def _check_condition(field, condition, is_day, depth):
             if not isinstance(operand, bool):
                 refuse(expected)
         elif operator == "$size":
-            if not isinstance(operand, int) or isinstance(operand, bool) or not (
-                0 <= operand <= MAX_LIST_ITEMS
+            if (
+                not isinstance(operand, int)
+                or isinstance(operand, bool)
+                or not (0 <= operand <= MAX_LIST_ITEMS)
             ):
                 refuse(expected)
         elif operator == "$not":

@@ -89,8 +89,9 @@ def test_the_validator_the_document_and_the_forms_come_from_one_schema():
         "description": "Official star rating, 1 to 5.",
     }
     assert schema["properties"]["stars"]["maximum"] == 5
-    assert validator["properties"]["address"]["properties"]["country"]["enum"] == (
-        schema["properties"]["address"]["properties"]["country"]["enum"]
+    assert (
+        validator["properties"]["address"]["properties"]["country"]["enum"]
+        == (schema["properties"]["address"]["properties"]["country"]["enum"])
     )
     fields = {f["name"]: f for f in jsonschema.form_fields(schema)}
     assert fields["stars"]["maximum"] == 5 and fields["stars"]["input"] == "integer"
