@@ -2,14 +2,18 @@
 
 import json
 import re
+from contextlib import contextmanager
 
 import pymongo.errors
+from bson.errors import InvalidDocument
 from eve.io.mongo import Mongo
 from eve.io.mongo.mongo import MongoJSONEncoder
 from eve.utils import config
 from flask import abort
+from pymongo.errors import OperationFailure
 
 from plumbing import jsonschema, transactions
+from plumbing.errors import Refusal
 from plumbing.values import Day, decode_days, parse_money
 
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -24,6 +28,27 @@ class JSONEncoder(MongoJSONEncoder):
         return super().default(obj)
 
 
+COUNT_CAP = 10_001  # pages reach the first 10,000 results (plumbing/http.py)
+
+
+@contextmanager
+def client_query():
+    """The database refusing a query a client shaped is the client's 400, not our 500
+    (plumbing/queries.py refuses what it can foresee first). Deadlines stay 503s."""
+    try:
+        yield
+    except OperationFailure as error:
+        if error.timeout:
+            raise
+        raise Refusal(
+            400,
+            "invalid query: the database cannot run it; check the operators and values "
+            "in where, sort and projection",
+        ) from None
+    except (OverflowError, InvalidDocument):
+        raise Refusal(400, "invalid query: a value in it cannot be stored in BSON") from None
+
+
 class _DecodingCursor:
     """A pymongo cursor whose documents come out with their stay dates as Day."""
 
@@ -31,11 +56,13 @@ class _DecodingCursor:
         self._cursor, self._schema = cursor, schema
 
     def __iter__(self):
-        for document in self._cursor:
-            yield decode_days(document, self._schema)
+        with client_query():
+            for document in self._cursor:
+                yield decode_days(document, self._schema)
 
     def __getitem__(self, index):
-        return decode_days(self._cursor[index], self._schema)
+        with client_query():
+            return decode_days(self._cursor[index], self._schema)
 
     def __getattr__(self, name):
         return getattr(self._cursor, name)
@@ -152,14 +179,24 @@ class MongoLayer(Mongo):
                 parsed = None
             if isinstance(parsed, dict):
                 req.where = json.dumps(_where_days_to_timestamps(parsed, self._schema(resource)))
-        cursor, _ = super().find(resource, req, sub_resource_lookup, perform_count=False)
-        count = None
-        if perform_count:
-            # Counted here rather than by Eve, whose fallback on any error calls the
-            # Collection.count() that pymongo 4 removed: a database outage became a 500.
-            # pymongo keeps the filter Eve built on the cursor.
-            count = cursor.collection.count_documents(cursor._spec)  # noqa: SLF001
+        with client_query():
+            cursor, _ = super().find(resource, req, sub_resource_lookup, perform_count=False)
+            count = self._count(cursor) if perform_count else None
         return _DecodingCursor(cursor, self._schema(resource)), count
+
+    @staticmethod
+    def _count(cursor):
+        """_meta.total, cheaply. Counted here rather than by Eve, whose fallback on any
+        error calls the Collection.count() that pymongo 4 removed (an outage became a 500).
+
+        No filter: the collection's estimated count (metadata, no scan). A filter: an
+        exact count up to COUNT_CAP - past it, the total says "more than 10,000", as far
+        as pages reach anyway. pymongo keeps the filter Eve built on the cursor.
+        """
+        spec = cursor._spec  # noqa: SLF001
+        if not spec:
+            return cursor.collection.estimated_document_count()
+        return cursor.collection.count_documents(spec, limit=COUNT_CAP)
 
     def find_one(self, resource, req, *args, **kwargs):
         document = super().find_one(resource, req, *args, **kwargs)

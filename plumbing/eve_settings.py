@@ -34,6 +34,9 @@ def eve_settings(config):
             "appname": "innkeeper",
             "uuidRepresentation": "standard",
             "serverSelectionTimeoutMS": 5000,
+            # How soon a server that went away is noticed back (plumbing/http.py answers
+            # 503 at once while the driver knows it is down).
+            "heartbeatFrequencyMS": 2000,
             "socketTimeoutMS": 30000,
         },
         "URL_PREFIX": "api",

@@ -5,6 +5,7 @@ import json
 import pymongo
 from flask import current_app, request
 from flask_cors import CORS
+from pymongo.server_type import SERVER_TYPE
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from plumbing import queries
@@ -79,7 +80,28 @@ def refuse_unreadable_bodies():
             ) from None
 
 
+def database_known_down(client):
+    """True when the driver has seen every server fail and none has answered since: a
+    request would only wait out its deadline. (At start-up, before the first contact,
+    servers are unknown but have no error: requests go ahead.)"""
+    servers = client.topology_description.server_descriptions().values()
+    return bool(servers) and all(
+        s.server_type == SERVER_TYPE.Unknown and s.error is not None for s in servers
+    )
+
+
+def refuse_when_database_down():
+    """MongoDB down: a 503 with Retry-After at once, not after the request's deadline."""
+    if request.blueprint == "health":
+        return
+    if database_known_down(current_app.data.driver.db.client):
+        raise Refusal(
+            503, "the database is unreachable; retry shortly", headers={"Retry-After": "5"}
+        )
+
+
 def guard_request():
+    refuse_when_database_down()
     refuse_unreadable_bodies()
     if request.method in ("GET", "HEAD") and request.path.startswith(current_app.api_prefix):
         refuse_unsafe_queries()

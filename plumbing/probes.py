@@ -1,4 +1,9 @@
-"""Is MongoDB reachable, is Redis reachable: "ok" or "down" (details go to the log)."""
+"""Is MongoDB reachable, is Redis reachable: "ok" or "down" (details go to the log), each
+answered within PROBE_SECONDS whatever the server does."""
+
+import pymongo
+
+PROBE_SECONDS = 1.5
 
 
 def _check(probe, logger):
@@ -11,7 +16,11 @@ def _check(probe, logger):
 
 
 def mongo(db, logger):
-    return _check(lambda: db.command("ping"), logger)
+    def ping():
+        with pymongo.timeout(PROBE_SECONDS):
+            db.command("ping")
+
+    return _check(ping, logger)
 
 
 def redis(client, logger):

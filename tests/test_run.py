@@ -115,3 +115,38 @@ def test_building_an_app_touches_no_database(app_config):
         assert response.json["_error"]["message"] == "the database is unreachable; retry shortly"
     finally:
         close_app(app)
+
+
+def test_mongodb_down_answers_503_at_once_then_recovers(app_config, tmp_path):
+    """Stop the real embedded MongoDB mid-run, then start it again on the same port."""
+    import time
+
+    from plumbing import embedded
+    from run import close_app, create_app
+
+    mongo = embedded.mongo_server(tmp_path, embedded.free_port(), in_memory=True).start()
+    app = create_app(dict(app_config, MONGO_URI=embedded.mongo_uri(mongo.port)))
+    try:
+        http = app.test_client()
+        assert http.get("/api/v1/hotels").status_code == 200
+        mongo.stop()
+        for _ in range(3):
+            began = time.monotonic()
+            down = http.get("/api/v1/hotels")
+            assert down.status_code == 503, down.json
+            assert down.headers["Retry-After"] == "5"
+            assert down.json["_error"]["message"] == "the database is unreachable; retry shortly"
+            assert time.monotonic() - began < 2
+        began = time.monotonic()
+        health = http.get("/health")
+        assert health.status_code == 503 and health.json["mongo"] == "down"
+        assert time.monotonic() - began < 2
+        mongo.start()
+        deadline = time.monotonic() + 15
+        while http.get("/api/v1/hotels").status_code != 200:
+            assert time.monotonic() < deadline, "the API did not notice MongoDB came back"
+            time.sleep(0.2)
+        assert http.get("/health").status_code == 200
+    finally:
+        close_app(app)
+        mongo.stop()
