@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from plumbing import jsonbody
 from plumbing.errors import Refusal
 
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -100,10 +101,7 @@ def verify_signature(secret, raw_body, header, now=None):
 
 
 def parse_event(raw_body):
-    try:
-        body = json.loads(raw_body)
-    except ValueError:
-        raise Refusal(400, "the webhook body is not JSON") from None
+    body = jsonbody.parse(raw_body)
     if not isinstance(body, dict):
         raise Refusal(400, "the webhook body must be a JSON object")
     issues = {}

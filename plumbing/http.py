@@ -1,14 +1,12 @@
 """Every request: bounded queries and bodies, a database deadline; every response: headers."""
 
-import json
-
 import pymongo
 from flask import current_app, request
 from flask_cors import CORS
 from pymongo.server_type import SERVER_TYPE
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from plumbing import queries
+from plumbing import jsonbody, queries
 from plumbing.errors import Refusal
 
 MAX_RESULTS_WINDOW = 10_000
@@ -57,27 +55,39 @@ def refuse_unsafe_queries():
         )
 
 
+def read_body():
+    """The request's raw body, cached; 413 past MAX_CONTENT_LENGTH, chunked bodies too.
+
+    Werkzeug stops reading a body without Content-Length at the limit and hands back
+    what it read; one more read tells a body that fits from one that was cut.
+    """
+    raw = request.get_data(cache=True)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and len(raw) >= limit:
+        request.stream.read(1)  # raises RequestEntityTooLarge when more was sent
+    return raw
+
+
 def refuse_unreadable_bodies():
-    """Writes carry JSON; Eve would otherwise read form fields as a document."""
+    """Writes to the API carry one JSON object, read strictly (plumbing/jsonbody.py).
+
+    The size limit is Werkzeug's MAX_CONTENT_LENGTH (init_app): it holds for chunked
+    bodies and every route, the webhooks and the admin included.
+    """
     if (
         request.method not in WRITE_METHODS
-        or request.blueprint in ("webhooks",)
+        or request.blueprint in ("webhooks",)  # signed raw bytes: checked there
         or not request.path.startswith(current_app.api_prefix)
     ):
         return  # the admin's HTML forms post form data; the API takes JSON only
-    if request.content_length and request.content_length > current_app.config["MAX_BODY_BYTES"]:
-        raise Refusal(413, f"the body exceeds {current_app.config['MAX_BODY_BYTES']} bytes")
-    if request.get_data(cache=True) and not request.is_json:
+    raw = read_body()
+    if not raw:
+        return
+    if not request.is_json:
         raise Refusal(400, "send the body as JSON with Content-Type: application/json")
-    if request.is_json and request.get_data(cache=True):
-        try:
-            json.loads(request.get_data(cache=True))
-        except ValueError as error:
-            raise Refusal(
-                400,
-                f"the body is not valid JSON: {error.msg} at "
-                f"line {error.lineno} column {error.colno}",
-            ) from None
+    body = jsonbody.parse(raw)
+    if not isinstance(body, dict):
+        raise Refusal(400, "the body must be a JSON object")
 
 
 def database_known_down(client):
@@ -129,6 +139,7 @@ def with_database_deadline(app):
 
 def init_app(app):
     """Request guards, response headers, the database deadline, proxies and CORS."""
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
     app.before_request(guard_request)
     app.after_request(add_security_headers)
     with_database_deadline(app)

@@ -3,8 +3,9 @@
 import simplejson as json
 from flask import Response, current_app, request
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from plumbing import jsonbody
 from plumbing.errors import Refusal
 
 
@@ -52,6 +53,11 @@ def render_unexpected(exc):
     return error(500, "internal error; it has been logged")
 
 
+def render_too_large(exc):  # noqa: ARG001 - Werkzeug's MAX_CONTENT_LENGTH, on any route
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    return error(413, f"the body exceeds {limit} bytes (MAX_BODY_BYTES)")
+
+
 def _allow(exc):
     try:
         allowed = exc.valid_methods
@@ -62,6 +68,7 @@ def _allow(exc):
 
 def init_app(app):
     app.register_error_handler(Refusal, render_refusal)
+    app.register_error_handler(RequestEntityTooLarge, render_too_large)
     app.register_error_handler(Exception, render_unexpected)
 
 
@@ -69,7 +76,7 @@ def json_body():
     """The request's JSON object, or a 400 saying what is wrong with it."""
     if not request.is_json:
         raise Refusal(400, "send a JSON body with Content-Type: application/json")
-    body = request.get_json(silent=True)
+    body = jsonbody.parse(request.get_data(cache=True))
     if not isinstance(body, dict):
         raise Refusal(400, "the body must be a JSON object")
     return body

@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, request
 from payments import checkout
 from plumbing import openapi
 from plumbing.auth import db
+from plumbing.http import read_body
 from plumbing.responses import respond
 
 bp = Blueprint("webhooks", __name__)
@@ -23,8 +24,7 @@ def handle(raw_body, signature):
 @bp.post("/webhooks/payments")
 def payment_event():
     # The signature covers the exact bytes sent: read them before any JSON parsing.
-    raw_body = request.get_data(cache=False)
-    return respond(handle(raw_body, request.headers.get("Payment-Signature")))
+    return respond(handle(read_body(), request.headers.get("Payment-Signature")))
 
 
 OPENAPI = {
