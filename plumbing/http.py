@@ -123,6 +123,9 @@ def add_security_headers(response):
         response.headers.setdefault(name, value)
     if request.headers.get("Authorization"):
         response.headers.setdefault("Cache-Control", "no-store")
+    if response.status_code not in (429, 503):
+        # Flask-Limiter sends it on every answer; it means "wait" only on a refusal.
+        response.headers.pop("Retry-After", None)
     return response
 
 

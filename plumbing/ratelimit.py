@@ -39,7 +39,7 @@ def ip_key():
 def _is_guarded_write():
     return request.method == "POST" and (
         request.endpoint in GUARDED_WRITE_ENDPOINTS
-        or (request.blueprint == "auth" and request.endpoint != "auth.me")
+        or request.blueprint == "auth"
     )
 
 

@@ -1,7 +1,11 @@
 """JSON responses and errors for custom routes, in the same shape Eve gives."""
 
+import math
+import time
+
 import simplejson as json
 from flask import Response, current_app, request
+from flask_limiter.errors import RateLimitExceeded
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -53,6 +57,18 @@ def render_unexpected(exc):
     return error(500, "internal error; it has been logged")
 
 
+def render_rate_limited(exc):
+    """429 in the contract's shape: which limit, and when to retry (Retry-After too)."""
+    limiter = current_app.extensions.get("innkeeper_limiter")
+    current = limiter.current_limit if limiter is not None else None
+    retry = max(1, math.ceil(current.reset_at - time.time())) if current else 60
+    return error(
+        429,
+        f"too many requests: the limit is {exc.limit.limit}; retry in {retry} s",
+        headers={"Retry-After": str(retry)},
+    )
+
+
 def render_too_large(exc):  # noqa: ARG001 - Werkzeug's MAX_CONTENT_LENGTH, on any route
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     return error(413, f"the body exceeds {limit} bytes (MAX_BODY_BYTES)")
@@ -69,6 +85,7 @@ def _allow(exc):
 def init_app(app):
     app.register_error_handler(Refusal, render_refusal)
     app.register_error_handler(RequestEntityTooLarge, render_too_large)
+    app.register_error_handler(RateLimitExceeded, render_rate_limited)
     app.register_error_handler(Exception, render_unexpected)
 
 

@@ -4,9 +4,9 @@ Each module is a blueprint `bp` and describes its own paths in `OPENAPI`; the do
 merges those into the document (pages/docs.py).
 """
 
-from routes import auth, availability, health, inventory, sandbox, webhooks
+from routes import auth, availability, health, inventory, me, sandbox, webhooks
 
-MOUNTED = (auth, inventory, availability, webhooks)
+MOUNTED = (auth, me, inventory, availability, webhooks)
 
 
 def init_app(app):

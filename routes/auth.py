@@ -1,4 +1,8 @@
-"""Sign-up, sign-in and the caller's own record: /auth/register, /auth/token, /me."""
+"""Sign-up, sign-in and password changes: /auth/register, /auth/token, /auth/password.
+
+The whole blueprint is limited per IP (AUTH_RATE_LIMIT); /me lives apart (routes/me.py)
+so a burst of failed sign-ins from an address never locks out signed-in users there.
+"""
 
 import re
 
@@ -72,11 +76,6 @@ def change_password():
     accounts.check_password(body.get("new_password"))
     accounts.set_password(db(), user["_id"], body["new_password"])
     return respond({"_status": "OK", "message": "password changed; sign in again"})
-
-
-@bp.get("/me")
-def me():
-    return respond(public_user(authenticate_request()))
 
 
 _CREDENTIALS = {
@@ -162,14 +161,6 @@ OPENAPI = {
             "responses": openapi.responses(
                 200, 400, 401, 403, 422, 429, 503, ok={"type": "object"}
             ),
-        }
-    },
-    "/api/v1/me": {
-        "get": {
-            "tags": ["auth"],
-            "summary": "Your own user document",
-            "security": openapi.BEARER,
-            "responses": openapi.responses(200, 401, 429, 503, ok=_USER),
         }
     },
 }

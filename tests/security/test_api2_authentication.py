@@ -102,3 +102,29 @@ def test_brute_force_is_rate_limited_per_ip(app_config, servers):
         assert other.status_code == 401
     finally:
         close_app(app)
+
+
+def test_failed_sign_ins_never_lock_signed_in_users_out_of_me(app_config, db):
+    """/me is an ordinary API route: the sign-in limiter's per-IP bucket is not its own."""
+    from run import close_app, create_app
+
+    app = create_app(dict(app_config, AUTH_RATE_LIMIT="3/minute"))
+    try:
+        http = app.test_client()
+        user = make_user(db)
+        token = issue_token(user, app.config["SECRET_KEY"], 60)
+        body = {"email": "x@example.com", "password": "guess guess guess"}
+        statuses = [http.post("/api/v1/auth/token", json=body).status_code for _ in range(5)]
+        assert statuses[-1] == 429
+        me = http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200 and me.json["email"] == user["email"]
+        assert "Retry-After" not in me.headers  # only a refusal says when to retry
+        limited = http.post("/api/v1/auth/token", json=body)
+        assert limited.json["_status"] == "ERR"
+        message = limited.json["_error"]["message"]
+        assert message.startswith("too many requests: the limit is 3 per 1 minute; retry in ")
+        # the same reset time as the Retry-After header, read a moment apart
+        retry_in = int(message.rsplit("retry in ", 1)[1].removesuffix(" s"))
+        assert abs(retry_in - int(limited.headers["Retry-After"])) <= 1
+    finally:
+        close_app(app)
