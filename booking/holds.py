@@ -7,10 +7,8 @@ pending_payment in one transaction with the release of its nights, so it happens
 and never to a booking that was paid meanwhile.
 """
 
-import secrets
-
 from booking.reservations import PENDING, transition
-from plumbing.values import utcnow
+from plumbing.values import stamp, utcnow
 
 
 def expire_due(client, db, now=None, limit=500):
@@ -25,12 +23,7 @@ def expire_due(client, db, now=None, limit=500):
             client,
             db,
             {"_id": booking["_id"], "status": PENDING, "hold_expires_at": {"$lte": now}},
-            {
-                "status": "expired",
-                "expired_at": now,
-                "_updated": now,
-                "_etag": secrets.token_hex(20),
-            },
+            {"status": "expired", "expired_at": now, **stamp(now)},
         )
         expired += changed is not None
     return expired

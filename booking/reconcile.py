@@ -1,7 +1,7 @@
 """Reconcile: recompute every inventory row's `booked` from live bookings."""
 
 from booking.reservations import PENDING
-from plumbing.values import Day, nights
+from plumbing.values import Day, nights, stamp
 
 
 def reconcile(db, fix=False):
@@ -33,6 +33,7 @@ def reconcile(db, fix=False):
             )
             if fix:
                 db.inventory.update_one(
-                    {"_id": row["_id"], "booked": row["booked"]}, {"$set": {"booked": want}}
+                    {"_id": row["_id"], "booked": row["booked"]},
+                    {"$set": {"booked": want, **stamp()}},
                 )
     return drift

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from catalogue.rules import managed_hotel_ids
 from plumbing import transactions
 from plumbing.errors import Refusal
-from plumbing.values import Day, money, nights, quantize, to_decimal, utcnow
+from plumbing.values import Day, money, nights, quantize, stamp, to_decimal, utcnow
 
 MAX_NIGHTS = 30
 MAX_DAYS_AHEAD = 365
@@ -203,7 +203,7 @@ def take_nights(db, session, booking, rows=None):
                 "allotment": row["allotment"],
                 "booked": {"$lt": row["allotment"]},
             },
-            {"$inc": {"booked": 1}},
+            {"$inc": {"booked": 1}, "$set": stamp()},
             session=session,
         )
         if taken.matched_count != 1:
@@ -214,7 +214,7 @@ def take_nights(db, session, booking, rows=None):
 def _release(db, session, booking):
     # Exactly once by construction: only the guarded status transition calls this.
     released = db.inventory.update_many(
-        _stay_rows(booking), {"$inc": {"booked": -1}}, session=session
+        _stay_rows(booking), {"$inc": {"booked": -1}, "$set": stamp()}, session=session
     )
     return released.modified_count
 

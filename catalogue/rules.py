@@ -1,7 +1,5 @@
 """Hotels, room types and inventory: who may change them, and rows that stay consistent."""
 
-import secrets
-
 from bson import ObjectId
 from pymongo import UpdateOne
 
@@ -14,6 +12,7 @@ from plumbing.values import (
     money,
     nights,
     parse_money,
+    stamp,
     utcnow,
 )
 
@@ -95,6 +94,7 @@ def check_inventory_update(db, original, updates, user):
         # Guarded write: a concurrent booking cannot slip between the check and the write.
         result = db.inventory.update_one(
             {"_id": original["_id"], "booked": {"$lte": updates["allotment"]}},
+            # No new _etag here: Eve's own write that follows checks the one it read.
             {"$set": {"allotment": updates["allotment"]}},
         )
         if result.matched_count == 0:
@@ -181,8 +181,7 @@ def set_inventory_range(client, db, room_type_id, values, user):
                         "price": price,
                         "closed": values["closed"],
                         "min_stay": values["min_stay"],
-                        "_updated": now,
-                        "_etag": secrets.token_hex(20),
+                        **stamp(now),
                         **denormalized_from_hotel(hotel),
                     },
                     "$setOnInsert": {"booked": 0, "_created": now},
@@ -215,7 +214,7 @@ def propagate_hotel_fields(db, hotel_id, updates):
     if "currency" in updates:
         changes["currency"] = updates["currency"]
     if changes:
-        db.inventory.update_many({"hotel": ObjectId(hotel_id)}, {"$set": changes})
+        db.inventory.update_many({"hotel": ObjectId(hotel_id)}, {"$set": {**changes, **stamp()}})
 
 
 def hotel_by_id(db, hotel_id):

@@ -7,7 +7,6 @@ Indexes stay in place throughout: the API may take writes while the seed runs.
 """
 
 import random
-import secrets
 import time
 from decimal import Decimal
 
@@ -16,7 +15,7 @@ from tqdm import tqdm
 
 from domain.vocabulary import HOTEL_AMENITIES
 from identity import accounts
-from plumbing.values import money, today, utcnow
+from plumbing.values import created, money, today, utcnow
 
 DEMO_ACCOUNTS = {
     "admin": ("admin@innkeeper.test", "innkeeper-admin-demo", "Demo Admin"),
@@ -130,7 +129,7 @@ _HOTEL_AMENITY_POOL = HOTEL_AMENITIES
 
 
 def _meta(now):
-    return {"_created": now, "_updated": now, "_etag": secrets.token_hex(20)}
+    return created(now)
 
 
 def season_factor(night):

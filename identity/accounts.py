@@ -13,7 +13,7 @@ from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from plumbing.errors import Refusal, invalid
-from plumbing.values import utcnow
+from plumbing.values import stamp, utcnow
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
@@ -92,7 +92,7 @@ def set_password(db, user_id, password):
     db.users.update_one(
         {"_id": user_id},
         {
-            "$set": {"password_hash": hash_password(password), "_updated": utcnow()},
+            "$set": {"password_hash": hash_password(password), **stamp()},
             "$inc": {"token_version": 1},
         },
     )

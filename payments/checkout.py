@@ -6,7 +6,6 @@ transaction that applies them, so a repeated delivery changes nothing, and each 
 leaves requires_action through a guarded update, so two racing events apply once.
 """
 
-import secrets
 from decimal import Decimal
 
 from bson import ObjectId
@@ -15,15 +14,11 @@ from pymongo.errors import DuplicateKeyError
 from booking.reservations import PENDING, take_nights
 from plumbing import transactions
 from plumbing.errors import Refusal
-from plumbing.values import money, quantize, to_decimal, utcnow
+from plumbing.values import money, quantize, stamp, to_decimal, utcnow
 
 
 class _Unavailable(Exception):
     """Raised inside a transaction to roll back a failed re-acquisition."""
-
-
-def _stamp(now):
-    return {"_updated": now, "_etag": secrets.token_hex(20)}
 
 
 def payable_booking(db, booking_id, user, now):
@@ -82,7 +77,7 @@ def settle(db, session, payments, provider, now):
                 "total_price": payment["amount"],
                 "currency": payment["currency"],
             },
-            {"$set": {"status": "confirmed", "confirmed_at": now, **_stamp(now)}},
+            {"$set": {"status": "confirmed", "confirmed_at": now, **stamp(now)}},
             session=session,
         )
         if confirmed.matched_count == 0:
@@ -140,14 +135,14 @@ def apply_event(client, db, provider, event, now=None):
             reason = event.data.get("failure_reason") or "authentication_failed"
             db.payments.update_one(
                 guard,
-                {"$set": {"status": "failed", "failure_reason": str(reason)[:100], **_stamp(now)}},
+                {"$set": {"status": "failed", "failure_reason": str(reason)[:100], **stamp(now)}},
                 session=session,
             )
             return record(session, "failed")
         if _mismatch(event, payment):
             db.payments.update_one(
                 guard,
-                {"$set": {"status": "failed", "failure_reason": "amount_mismatch", **_stamp(now)}},
+                {"$set": {"status": "failed", "failure_reason": "amount_mismatch", **stamp(now)}},
                 session=session,
             )
             return record(session, "failed: amount or currency mismatch")
@@ -155,7 +150,7 @@ def apply_event(client, db, provider, event, now=None):
         if _confirm_late(db, session, booking, payment, now) != "confirmed":
             return "refund"  # recorded with the refund, in its own transaction
         db.payments.update_one(
-            guard, {"$set": {"status": "succeeded", **_stamp(now)}}, session=session
+            guard, {"$set": {"status": "succeeded", **stamp(now)}}, session=session
         )
         return record(session, "confirmed")
 
@@ -184,14 +179,14 @@ def _mismatch(event, payment):
 
 def _confirm_late(db, session, booking, payment, now):
     """Confirm the paid booking: still held, or re-acquire its nights after expiry."""
-    stamp = {"status": "confirmed", "confirmed_at": now, **_stamp(now)}
+    confirm = {"status": "confirmed", "confirmed_at": now, **stamp(now)}
     exact = {"total_price": payment["amount"], "currency": payment["currency"]}
     if booking is None:
         return "refund"
     if booking["status"] == PENDING:
         # Its nights are still counted for it, even if the sweeper has not run yet.
         held = db.bookings.update_one(
-            {"_id": booking["_id"], "status": PENDING, **exact}, {"$set": stamp}, session=session
+            {"_id": booking["_id"], "status": PENDING, **exact}, {"$set": confirm}, session=session
         )
         return "confirmed" if held.matched_count else "refund"
     if booking["status"] != "expired":
@@ -200,7 +195,7 @@ def _confirm_late(db, session, booking, payment, now):
     if missing:
         raise _Unavailable
     revived = db.bookings.update_one(
-        {"_id": booking["_id"], "status": "expired", **exact}, {"$set": stamp}, session=session
+        {"_id": booking["_id"], "status": "expired", **exact}, {"$set": confirm}, session=session
     )
     if revived.matched_count == 0:
         raise _Unavailable
@@ -219,7 +214,7 @@ def _refund_unconfirmable(client, db, provider, event, payment_id, now):
                     "status": "refunded",
                     "refunded_amount": payment["amount"],
                     "failure_reason": payment["failure_reason"],
-                    **_stamp(now),
+                    **stamp(now),
                 }
             },
             session=session,
@@ -263,7 +258,7 @@ def refund_cancellation(db, provider, booking, refund_amount, now=None):
             "$set": {
                 "status": status,
                 "refunded_amount": money(amount, payment["currency"]),
-                **_stamp(now),
+                **stamp(now),
             }
         },
     )

@@ -38,8 +38,7 @@ def ip_key():
 
 def _is_guarded_write():
     return request.method == "POST" and (
-        request.endpoint in GUARDED_WRITE_ENDPOINTS
-        or request.blueprint == "auth"
+        request.endpoint in GUARDED_WRITE_ENDPOINTS or request.blueprint == "auth"
     )
 
 

@@ -5,6 +5,7 @@ and BSON dates at 00:00 UTC. Everything between the two uses Decimal and Day.
 """
 
 import re
+import secrets
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -59,6 +60,18 @@ def utcnow():
     """Timezone-naive UTC now, truncated to milliseconds like BSON dates."""
     now = datetime.now(UTC).replace(tzinfo=None)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def stamp(now=None):
+    """The meta fields every server-side change of a document sets, so its ETag and
+    Last-Modified change with it (If-None-Match never answers 304 on stale data)."""
+    return {"_updated": now or utcnow(), "_etag": secrets.token_hex(20)}
+
+
+def created(now=None):
+    """Meta fields for a document the server creates itself."""
+    now = now or utcnow()
+    return {"_created": now, **stamp(now)}
 
 
 def nights(check_in, check_out):

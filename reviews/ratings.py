@@ -1,7 +1,7 @@
 """Reviews: only the guest of a confirmed, completed stay, once; ratings kept exact."""
 
 from plumbing.errors import Refusal
-from plumbing.values import Day, today
+from plumbing.values import Day, stamp, today
 
 
 def check_reviewable(db, review, user):
@@ -33,7 +33,8 @@ def add_to_rating(db, session, reviews):
             {"_id": review["hotel"]},
             {
                 "$set": {
-                    "rating": {"average": round(total / count, 2), "count": count, "sum": total}
+                    "rating": {"average": round(total / count, 2), "count": count, "sum": total},
+                    **stamp(),
                 }
             },
             session=session,

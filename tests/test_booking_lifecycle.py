@@ -232,3 +232,34 @@ def test_refund_by_policy_snapshot(now, currency, total, refund):
         },
     }
     assert reservations.refund_due(booking, now) == Decimal(refund)
+
+
+def test_every_server_side_change_changes_the_etag(guest, stock, db, client):
+    """If-None-Match must never answer 304 on availability that changed underneath."""
+    room_type, start = stock(nights=2)
+    row_id = str(db.inventory.find_one({"date": start})["_id"])
+    first = client.get(f"inventory/{row_id}")
+    etag = first.headers["ETag"]
+    assert client.get(f"inventory/{row_id}", headers={"If-None-Match": etag}).status_code == 304
+
+    booking = book(guest, room_type, start, nights=2).json  # booked 0 -> 1
+    after_booking = client.get(f"inventory/{row_id}", headers={"If-None-Match": etag})
+    assert after_booking.status_code == 200 and after_booking.json["booked"] == 1
+    assert after_booking.json["_updated"] >= first.json["_updated"]
+
+    etag = after_booking.headers["ETag"]
+    cancelled = guest.patch(
+        f"bookings/{booking['_id']}", {"status": "cancelled"}, etag=booking["_etag"]
+    )
+    assert cancelled.status_code == 200
+    after_cancel = client.get(f"inventory/{row_id}", headers={"If-None-Match": etag})
+    assert after_cancel.status_code == 200 and after_cancel.json["booked"] == 0
+
+    etag = after_cancel.headers["ETag"]
+    book(guest, room_type, start, nights=2)
+    db.bookings.update_one(
+        {"status": "pending_payment"}, {"$set": {"hold_expires_at": datetime(2000, 1, 1)}}
+    )
+    assert holds.expire_due(db.client, db) == 1
+    after_expiry = client.get(f"inventory/{row_id}", headers={"If-None-Match": etag})
+    assert after_expiry.status_code == 200 and after_expiry.json["booked"] == 0

@@ -94,3 +94,14 @@ def test_concurrent_reviews_keep_an_exact_average(login, stock, db, stayed, make
     rating = db.hotels.find_one({"_id": hotel})["rating"]
     assert rating["count"] == 8 and rating["sum"] == sum(ratings)
     assert rating["average"] == round(sum(ratings) / 8, 2)
+
+
+def test_a_review_changes_the_hotels_etag(guest, stayed, client):
+    booking = stayed()
+    before = client.get(f"hotels/{booking['hotel']}")
+    assert guest.post("reviews", {"booking": booking["_id"], "rating": 5}).status_code == 201
+    after = client.get(
+        f"hotels/{booking['hotel']}", headers={"If-None-Match": before.headers["ETag"]}
+    )
+    assert after.status_code == 200 and after.json["rating"]["count"] == 1
+    assert after.json["_etag"] != before.json["_etag"]
