@@ -13,10 +13,22 @@ from plumbing.values import (
     nights,
     parse_money,
     stamp,
+    today,
     utcnow,
 )
 
 MAX_RANGE_NIGHTS = 731
+MAX_DAYS_AHEAD = 731  # inventory may be loaded two years ahead; bookings reach 395 days
+
+
+def night_issue(night):
+    """Why a night cannot carry inventory, or None. Yesterday (UTC) is still today
+    somewhere, so it is allowed; earlier nights cannot be sold."""
+    if night < today().plus(-1):
+        return "is in the past; nights before today cannot be sold"
+    if night > today().plus(MAX_DAYS_AHEAD):
+        return f"is more than {MAX_DAYS_AHEAD} days ahead"
+    return None
 
 
 def manages(user, hotel):
@@ -74,6 +86,9 @@ def prepare_inventory_row(db, row, user):
     """Fill the server-owned fields of a new inventory row; refuse an inconsistent one."""
     room_type, hotel = room_type_and_hotel(db, row["room_type"])
     require_manager(user, hotel, "the room type's hotel")
+    issue = night_issue(Day.of(row["date"]))
+    if issue:
+        raise invalid("date", issue)
     currency = hotel.get("currency", "EUR")
     check_price(row.get("price"), currency)
     check_allotment(row.get("allotment"), room_type)
@@ -138,6 +153,10 @@ def parse_range(body):
             issues["to"] = "must be after from"
         elif span > MAX_RANGE_NIGHTS:
             issues["to"] = f"the range may cover at most {MAX_RANGE_NIGHTS} nights"
+        for field, night in (("from", values["from"]), ("to", values["to"].plus(-1))):
+            issue = night_issue(night)
+            if issue and field not in issues:
+                issues[field] = issue
     if issues:
         raise Refusal(422, "invalid inventory range: " + ", ".join(sorted(issues)), issues)
     values.update(allotment=allotment, closed=closed, min_stay=min_stay)

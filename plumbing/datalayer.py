@@ -14,9 +14,9 @@ from pymongo.errors import OperationFailure
 
 from plumbing import jsonschema, transactions
 from plumbing.errors import Refusal
-from plumbing.values import Day, decode_days, parse_money
+from plumbing.values import Day, decode_days, parse_int, parse_money
 
-_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DAY_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 class JSONEncoder(MongoJSONEncoder):
@@ -131,8 +131,11 @@ def is_duplicate(error):
 def strict_integer(value):
     """Eve's serializer runs int() on anything, silently turning 4.5 into 4; we only cast
     whole-number strings and leave everything else for validation to refuse."""
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+    if isinstance(value, str):
+        try:
+            return parse_int(value)
+        except ValueError:
+            return value  # validation names it
     if isinstance(value, float | bool):
         raise ValueError("not a whole number")
     return value

@@ -20,6 +20,10 @@ def eve_settings(config):
     queries. Innkeeper's own settings are merged in after these."""
     domain = build_domain()
     for resource in domain.values():
+        # HEAD is a GET without the body: public wherever GET is (Eve asks a token).
+        for key in ("public_methods", "public_item_methods"):
+            if "GET" in resource.get(key, ()):
+                resource[key] = [*resource[key], "HEAD"]
         # Indexes are created by provisioning (plumbing/provisioning.py), a step of its
         # own: Eve's creation at start-up kills a worker when an index with the same keys
         # exists under another name, and costs every app built (tests, CLI) a round trip.

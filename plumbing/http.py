@@ -34,7 +34,7 @@ def refuse_unsafe_queries():
     issues = {}
     for name in ("page", "max_results"):
         raw = args.get(name)
-        if raw is not None and (not raw.isdigit() or int(raw) < 1):
+        if raw is not None and (not raw.isascii() or not raw.isdigit() or int(raw) < 1):
             issues[name] = "must be a whole number of at least 1"
     if "page" not in issues and "max_results" not in issues:
         page = int(args.get("page", 1))
@@ -110,8 +110,19 @@ def refuse_when_database_down():
         )
 
 
+def refuse_weak_if_match():
+    """If-Match compares strong ETags only (RFC 9110): a weak one never matches."""
+    if request.headers.get("If-Match", "").lstrip().startswith("W/"):
+        raise Refusal(
+            412,
+            "If-Match takes the strong ETag: send the _etag you read, without W/",
+            {"If-Match": "a weak ETag never matches"},
+        )
+
+
 def guard_request():
     refuse_when_database_down()
+    refuse_weak_if_match()
     refuse_unreadable_bodies()
     if request.method in ("GET", "HEAD") and request.path.startswith(current_app.api_prefix):
         refuse_unsafe_queries()

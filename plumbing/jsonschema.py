@@ -15,7 +15,7 @@ Types JSON has no word for are named by `format` (`objectid`, `money`, `date`,
 from domain.vocabulary import COUNTRIES, CURRENCIES
 
 OBJECT_ID_PATTERN = "^[0-9a-f]{24}$"
-MONEY_PATTERN = r"^\d{1,12}(\.\d{1,4})?$"
+MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,4})?$"
 OBJECT_ID = {
     "type": "string",
     "format": "objectid",

@@ -90,6 +90,7 @@ class Validator(EveValidator):
         hours, _, minutes = value.partition(":")
         ok = (
             len(value) == 5
+            and value.isascii()
             and hours.isdigit()
             and minutes.isdigit()
             and int(hours) < 24

@@ -11,8 +11,11 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from bson.decimal128 import Decimal128
 
-_MONEY_RE = re.compile(r"^\d{1,12}(\.\d{1,4})?$")
-_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# ASCII digits only: Python's \d, int() and Decimal() also take Arabic-Indic and other
+# digits, and "١٠٠.٠٠" must not become a price.
+_MONEY_RE = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,4})?$")
+_DAY_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_INT_RE = re.compile(r"^-?[0-9]{1,18}$")
 
 # ISO 4217 minor units that are not 2; every other active code uses 2.
 _MINOR_UNITS = {
@@ -50,6 +53,13 @@ class Day(datetime):
         return self.strftime("%Y-%m-%d")
 
     __str__ = isoformat
+
+
+def parse_int(text):
+    """A whole number written in ASCII digits (no "1_000", " 7", "٣"), else ValueError."""
+    if not isinstance(text, str) or not _INT_RE.match(text):
+        raise ValueError(f"not a whole number: {text!r}")
+    return int(text)
 
 
 def today():

@@ -11,7 +11,7 @@ from plumbing import openapi
 from plumbing.auth import db
 from plumbing.errors import Refusal
 from plumbing.responses import respond
-from plumbing.values import Day, parse_money, today
+from plumbing.values import Day, parse_int, parse_money, today
 from search import availability
 
 bp = Blueprint("availability", __name__)
@@ -43,7 +43,7 @@ def _int(args, name, default, low, high, issues):
     if raw is None:
         return default
     try:
-        value = int(raw)
+        value = parse_int(raw)
     except ValueError:
         value = None
     if value is None or not low <= value <= high:

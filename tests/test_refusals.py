@@ -190,3 +190,66 @@ def test_a_booking_for_an_unknown_room_type(guest, db):
     assert response.status_code == 422
     assert "must exist in resource 'room_types'" in str(response.json["_issues"]["room_type"])
     assert db.bookings.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("path", ["hotels", "room-types", "inventory", "reviews"])
+def test_head_is_public_wherever_get_is(client, make_room_type, path):
+    make_room_type()
+    assert client.get(path).status_code == 200
+    head = client.request("HEAD", path)
+    assert head.status_code == 200 and head.data == b""
+    assert client.request("HEAD", "bookings").status_code == 401
+
+
+def test_a_weak_etag_in_if_match_is_412(admin, make_hotel, db):
+    hotel = make_hotel(name="Strong Etags")
+    response = admin.patch(f"hotels/{hotel['_id']}", {"stars": 2}, etag=f'W/"{hotel["_etag"]}"')
+    assert response.status_code == 412
+    assert response.json["_error"]["message"] == (
+        "If-Match takes the strong ETag: send the _etag you read, without W/"
+    )
+    assert db.hotels.find_one({"name": "Strong Etags"})["stars"] == 4
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "issue"),
+    [
+        ({"from": -3, "to": 1}, "from", "is in the past; nights before today cannot be sold"),
+        ({"from": 800, "to": 802}, "from", "is more than 731 days ahead"),
+        ({"from": "9999-01-01", "to": "9999-01-03"}, "from", "is more than 731 days ahead"),
+        ({"price": "١٠٠.٠٠"}, "price", 'required, a decimal string such as "120.00"'),
+        ({"from": "٢٠٢٧-٠١-٠١"}, "from", "required, a date in YYYY-MM-DD format"),
+    ],
+)
+def test_the_inventory_range_takes_sellable_nights_in_ascii(
+    admin, make_room_type, db, change, field, issue
+):
+    from plumbing.values import today
+
+    room_type = make_room_type()
+    body = {"from": today().plus(5), "to": today().plus(7), "allotment": 2, "price": "100.00"}
+    for key, value in change.items():
+        body[key] = today().plus(value) if isinstance(value, int) else value
+    body = {k: str(v) for k, v in body.items() if k in ("from", "to", "price")} | {"allotment": 2}
+    response = admin.put(f"room-types/{room_type['_id']}/inventory", body)
+    assert response.status_code == 422, response.json
+    assert response.json["_issues"][field] == issue
+    assert db.inventory.count_documents({}) == 0
+
+
+def test_a_single_past_night_is_refused(admin, make_room_type, db):
+    from plumbing.values import today
+
+    room_type = make_room_type()
+    response = admin.post(
+        "inventory",
+        {
+            "room_type": room_type["_id"],
+            "date": str(today().plus(-5)),
+            "allotment": 1,
+            "price": "9.00",
+        },
+    )
+    assert response.status_code == 422
+    assert response.json["_issues"]["date"] == "is in the past; nights before today cannot be sold"
+    assert db.inventory.count_documents({}) == 0
