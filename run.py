@@ -7,6 +7,7 @@ the same. Building an app touches no database: provisioning is a step of its own
 """
 
 import signal
+import socket
 import sys
 import threading
 
@@ -61,12 +62,26 @@ def close_app(app):
             redis_client.close()
 
 
+def refuse_busy_port(host, port):
+    """Found before any server starts or any seed runs, not after."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise settings.ConfigError(
+                f"{host}:{port} is already in use: stop what listens there or set PORT "
+                "(and HOST) to a free address"
+            ) from None
+
+
 def main():
     """Serve on HOST:PORT; stop the embedded servers on Ctrl-C or SIGTERM."""
     from werkzeug.serving import run_simple
 
     try:
         config = settings.load()
+        refuse_busy_port(config["HOST"], config["PORT"])
         started = embedded.ensure_servers(config)
     except (settings.ConfigError, embedded.EmbeddedServerError) as error:
         sys.exit(f"innkeeper: {error}")

