@@ -205,3 +205,20 @@ def test_a_busy_port_is_found_before_anything_starts(tmp_path):
     assert f"127.0.0.1:{port} is already in use" in result.stderr
     assert not port_open(int(env["EMBEDDED_MONGO_PORT"]))
     assert not (tmp_path / "var" / "logs").exists()  # no embedded server was started
+
+
+def test_sigterm_stops_within_seconds_with_mongodb_dead(tmp_path):
+    env = _env(tmp_path)
+    process, base = _start(env)
+    pid = int((tmp_path / "var" / "run" / "mongo.pid").read_text().split()[0])
+    os.kill(pid, signal.SIGKILL)  # the database dies under the API
+    while port_open(int(env["EMBEDDED_MONGO_PORT"])):
+        time.sleep(0.05)
+    status, body = _call(base, "/api/v1/hotels")
+    assert status == 503 and body["_error"]["message"].startswith("the database")
+    began = time.monotonic()
+    code, _output = _stop(process)
+    assert code == 0
+    assert time.monotonic() - began < 5
+    assert not port_open(int(env["PORT"]))
+    assert not port_open(int(env["EMBEDDED_REDIS_PORT"]))
