@@ -1,16 +1,23 @@
-"""Reconcile: recompute every inventory row's `booked` from live bookings."""
+"""Reconcile: compare every inventory row's `booked` with live bookings; repair drift.
 
-from booking.reservations import PENDING
+Safe while the API serves. Finding drift reads without locks; repairing a row is its own
+transaction that reads the row and recounts that night's live bookings again, then
+writes the difference. A booking committed meanwhile either is in that snapshot, or
+writes the same row and makes one of the two transactions conflict and retry: a repair
+never "fixes" away a booking it did not see, so a room is never sold twice.
+"""
+
+from booking.reservations import MAX_NIGHTS, PENDING
+from plumbing import transactions
 from plumbing.values import Day, nights, stamp
 
+LIVE = (PENDING, "confirmed")
 
-def reconcile(db, fix=False):
-    """Recompute every inventory row's `booked` from live bookings; report (and fix) drift."""
-    live = db.bookings.aggregate(
-        [
-            {"$match": {"status": {"$in": [PENDING, "confirmed"]}}},
-            {"$project": {"room_type": 1, "check_in": 1, "check_out": 1}},
-        ]
+
+def find_drift(db):
+    """Rows whose `booked` differs from the live bookings counted a moment ago."""
+    live = db.bookings.find(
+        {"status": {"$in": list(LIVE)}}, {"room_type": 1, "check_in": 1, "check_out": 1}
     )
     expected = {}
     for booking in live:
@@ -31,9 +38,46 @@ def reconcile(db, fix=False):
                     "expected": want,
                 }
             )
-            if fix:
-                db.inventory.update_one(
-                    {"_id": row["_id"], "booked": row["booked"]},
-                    {"$set": {"booked": want, **stamp()}},
-                )
+    return drift
+
+
+def live_bookings_on(db, room_type, night, session=None):
+    """How many live bookings of a room type hold `night`, read through the
+    (room_type, check_in) index: a stay holding it began at most MAX_NIGHTS before."""
+    candidates = db.bookings.find(
+        {"room_type": room_type, "check_in": {"$gte": night.plus(-MAX_NIGHTS), "$lte": night}},
+        {"status": 1, "check_out": 1},
+        session=session,
+    )
+    return sum(1 for b in candidates if b["status"] in LIVE and Day.of(b["check_out"]) > night)
+
+
+def repair_row(client, db, row):
+    """Set one row's `booked` to its live bookings, counted again inside the transaction.
+    Returns (booked before, booked after), or None when there was nothing to repair."""
+
+    def unit(session):
+        current = db.inventory.find_one({"_id": row["_id"]}, {"booked": 1}, session=session)
+        if current is None:
+            return None
+        live = live_bookings_on(db, row["room_type"], row["date"], session)
+        if current["booked"] == live:
+            return None
+        db.inventory.update_one(
+            {"_id": row["_id"]}, {"$set": {"booked": live, **stamp()}}, session=session
+        )
+        return current["booked"], live
+
+    return transactions.run(client, unit)
+
+
+def reconcile(db, fix=False):
+    """The drift found; with `fix`, each row repaired (and its `expected` the count the
+    repair used, which may differ from the first reading if bookings came meanwhile)."""
+    drift = find_drift(db)
+    if fix:
+        for row in drift:
+            repaired = repair_row(db.client, db, row)
+            if repaired is not None:
+                row["expected"] = repaired[1]
     return drift

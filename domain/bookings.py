@@ -26,6 +26,8 @@ bookings = {
         "confirmation_code": index("confirmation_code", unique=True),
         "status_hold": index("status", "hold_expires_at"),
         "check_in": index("check_in"),
+        # reconcile recounts one night's live bookings of a room type through it
+        "room_type_check_in": index("room_type", "check_in"),
     },
     "schema": {
         "room_type": ref("room_types", "The room type to book.", required=True),

@@ -12,6 +12,7 @@ from booking import holds, reservations
 from cli import sweep_holds
 from plumbing.values import Day
 from tests.test_bookings import book, booked
+from tests.test_concurrency import _race
 
 
 @pytest.fixture
@@ -263,3 +264,42 @@ def test_every_server_side_change_changes_the_etag(guest, stock, db, client):
     assert holds.expire_due(db.client, db) == 1
     after_expiry = client.get(f"inventory/{row_id}", headers={"If-None-Match": etag})
     assert after_expiry.status_code == 200 and after_expiry.json["booked"] == 0
+
+
+def test_a_repair_never_fixes_away_a_booking_it_did_not_see(guest, stock, db):
+    """reconcile --fix on a live system: drift computed before a booking committed must
+    not be applied after it (the room would then be sold twice)."""
+    from booking import reconcile
+
+    room_type, start = stock(nights=1, allotment=2)
+    row = db.inventory.find_one({"date": start})
+    stale = {"_id": row["_id"], "room_type": row["room_type"], "date": start, "expected": 0}
+    assert book(guest, room_type, start, nights=1).status_code == 201  # commits "meanwhile"
+    assert reconcile.repair_row(db.client, db, stale) is None  # the live count agrees
+    assert db.inventory.find_one({"_id": row["_id"]})["booked"] == 1
+
+
+def test_reconcile_fix_while_guests_book(login, stock, db):
+    """Real concurrency: repairs run in a loop while guests race for the rooms."""
+    from booking import reconcile
+
+    room_type, start = stock(nights=2, allotment=5)
+    db.inventory.update_many({}, {"$set": {"booked": 3}})  # planted drift
+    guests = [login("guest") for _ in range(8)]
+    stop = threading.Event()
+    repairs = []
+
+    def repairer():
+        while not stop.is_set():
+            repairs.append(len(reconcile.reconcile(db, fix=True)))
+
+    thread = threading.Thread(target=repairer)
+    thread.start()
+    statuses = _race([lambda g=g: book(g, room_type, start, nights=2).status_code for g in guests])
+    stop.set()
+    thread.join()
+    reconcile.reconcile(db, fix=True)
+    live = db.bookings.count_documents({"status": "pending_payment"})
+    assert statuses.count(201) == live <= 5
+    assert all(r["booked"] == live for r in db.inventory.find())
+    assert reconcile.find_drift(db) == []
