@@ -1,6 +1,6 @@
 """Bookings: a guest's reservation of one room type for every night of a stay, or none."""
 
-from domain.fields import currency, day, index, money, ref, server_owned
+from domain.fields import currency, day, idempotency_key, index, money, ref, server_owned
 from domain.vocabulary import BOOKING_STATUSES
 
 bookings = {
@@ -28,6 +28,7 @@ bookings = {
         "check_in": index("check_in"),
         # reconcile recounts one night's live bookings of a room type through it
         "room_type_check_in": index("room_type", "check_in"),
+        "idempotency_key": index("idempotency_key", unique=True, sparse=True),
     },
     "schema": {
         "room_type": ref("room_types", "The room type to book.", required=True),
@@ -73,6 +74,7 @@ bookings = {
             "example": "pending_payment",
         },
         "guest": server_owned(ref("users", "The user who booked.")),
+        "idempotency_key": idempotency_key(),
         "hotel": server_owned(ref("hotels", "The room type's hotel.")),
         "nights": server_owned(
             {"type": "integer", "description": "Number of nights.", "example": 3}

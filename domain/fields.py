@@ -41,6 +41,17 @@ def currency(description="ISO 4217 currency code of every amount in this documen
     }
 
 
+def idempotency_key():
+    """The server-owned link from a created document to the Idempotency-Key that made it."""
+    return {
+        "type": "string",
+        "readonly": True,
+        "description": "Fingerprint (SHA-256 of user and key) of the Idempotency-Key that "
+        "created this document; a retry after a crash finds it by this.",
+        "example": "9f2c5d0e4b7a1c3e8f6d2b9a0c4e7f1a3b5d8e0c2a4f6b8d0e2c4a6f8b0d2e4f",
+    }
+
+
 def server_owned(field):
     """Set by the server only: a client sending it gets a 422."""
     return dict(field, readonly=True)

@@ -1,6 +1,6 @@
 """Payments: a charge of a booking's exact total, which confirms it when it succeeds."""
 
-from domain.fields import currency, index, money, ref, server_owned
+from domain.fields import currency, idempotency_key, index, money, ref, server_owned
 from domain.vocabulary import PAYMENT_METHODS, PAYMENT_STATUSES
 
 payments = {
@@ -16,6 +16,7 @@ payments = {
         "booking": index("booking"),
         "guest": index("guest", "_created"),
         "hotel": index("hotel", "_created"),
+        "idempotency_key": index("idempotency_key", unique=True, sparse=True),
     },
     "schema": {
         # Payments are scoped to the payer (and the hotel's managers), like their bookings.
@@ -28,6 +29,7 @@ payments = {
             "example": "pm_card_visa",
         },
         "guest": server_owned(ref("users", "Who paid.")),
+        "idempotency_key": idempotency_key(),
         "hotel": server_owned(ref("hotels", "The booked hotel.")),
         "provider": server_owned(
             {"type": "string", "description": "Payment provider.", "example": "sandbox"}

@@ -1,26 +1,45 @@
 """Idempotency-Key on POST /bookings and /payments: replay, refuse a reuse, or run once."""
 
+from eve.methods.get import getitem_internal
 from flask import Response, abort, g
 
+from payments import checkout
 from plumbing import idempotency
 from plumbing.auth import current_user, db
+from plumbing.responses import respond
 
-IDEMPOTENT_RESOURCES = {"bookings", "payments"}
+# The status a created document answers with, were it created now.
+CREATED_STATUS = {"bookings": lambda document: 201, "payments": checkout.outcome_status}
 REPLAYED_HEADERS = ("Content-Type", "Location", "ETag", "Last-Modified")
 
 
 def claim_or_replay(resource, request):
     key = request.headers.get("Idempotency-Key")
-    if resource not in IDEMPOTENT_RESOURCES or key is None:
+    if resource not in CREATED_STATUS or key is None:
         return
     user = current_user()
-    body = request.get_json(silent=True)
-    request_hash = idempotency.fingerprint(request.method, request.path, body)
-    stored = idempotency.claim(db(), user["_id"], key, request_hash)
-    if stored is not None:
-        headers = dict(stored["headers"], **{"Idempotent-Replayed": "true"})
-        abort(Response(stored["body"], status=stored["status"], headers=headers))
+    request_hash = idempotency.fingerprint(request.method, request.path, request.get_json())
+    outcome, found = idempotency.claim(db(), user["_id"], key, request_hash, resource)
+    if outcome == "replay":
+        headers = dict(found["headers"], **{"Idempotent-Replayed": "true"})
+        abort(Response(found["body"], status=found["status"], headers=headers))
     g.idempotency = (user["_id"], key)
+    if outcome == "recover":  # its process died after creating it: answer as it would have
+        document = getitem_internal(resource, _id=found["_id"])[0]
+        response = respond(
+            {**document, "_status": "OK"},
+            CREATED_STATUS[resource](found),
+            {"ETag": f'"{found["_etag"]}"', "Idempotent-Replayed": "true"},
+        )
+        abort(store_response(response))
+
+
+def tag_created_documents(resource, documents):
+    """The created document carries its key's fingerprint, written in the same insert."""
+    claimed = g.get("idempotency")
+    if claimed is not None and resource in CREATED_STATUS:
+        for document in documents:
+            document["idempotency_key"] = idempotency.record_id(*claimed)
 
 
 def store_response(response):
@@ -36,4 +55,5 @@ def store_response(response):
 
 def init_app(app):
     app.on_pre_POST += claim_or_replay
+    app.on_insert += tag_created_documents
     app.after_request(store_response)

@@ -185,6 +185,7 @@ def test_request_in_flight_with_the_same_key_is_409(guest, stock, db):
         guest.user["_id"],
         "slow-one",
         idempotency.fingerprint("POST", "/api/v1/bookings", body),
+        "bookings",
     )
     response = guest.post("bookings", body, headers={"Idempotency-Key": "slow-one"})
     assert response.status_code == 409
@@ -303,3 +304,79 @@ def test_reconcile_fix_while_guests_book(login, stock, db):
     assert statuses.count(201) == live <= 5
     assert all(r["booked"] == live for r in db.inventory.find())
     assert reconcile.find_drift(db) == []
+
+
+def _crashed_claim(db, guest, key, body, resource="bookings"):
+    """What a process killed mid-request leaves: a claim in flight whose lease passed."""
+    from plumbing import idempotency
+
+    path = f"/api/v1/{resource}"
+    idempotency.claim(
+        db, guest.user["_id"], key, idempotency.fingerprint("POST", path, body), resource
+    )
+    db.idempotency_keys.update_one(
+        {"_id": idempotency.record_id(guest.user["_id"], key)},
+        {"$set": {"lease_until": datetime.utcnow() - timedelta(seconds=1)}},
+    )
+    return idempotency.record_id(guest.user["_id"], key)
+
+
+def test_a_retry_after_a_crash_that_committed_replays_the_booking(guest, stock, db):
+    """Killed after the booking committed, before its response was recorded: the
+    retry answers with that booking, and books nothing more."""
+    room_type, start = stock(nights=2)
+    body = {
+        "room_type": room_type["_id"],
+        "check_in": start.isoformat(),
+        "check_out": start.plus(2).isoformat(),
+    }
+    first = guest.post("bookings", body, headers={"Idempotency-Key": "crash-after"})
+    assert first.status_code == 201
+    db.idempotency_keys.delete_many({})  # the response was never recorded...
+    rid = _crashed_claim(db, guest, "crash-after", body)  # ...and the claim is stuck
+    db.bookings.update_one({}, {"$set": {"idempotency_key": rid}})
+    retry = guest.post("bookings", body, headers={"Idempotency-Key": "crash-after"})
+    assert retry.status_code == 201, retry.json
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json["_id"] == first.json["_id"]
+    assert retry.json["confirmation_code"] == first.json["confirmation_code"]
+    assert db.bookings.count_documents({}) == 1
+    assert [r["booked"] for r in db.inventory.find()] == [1, 1]
+    again = guest.post("bookings", body, headers={"Idempotency-Key": "crash-after"})
+    assert again.status_code == 201 and again.json["_id"] == first.json["_id"]
+
+
+def test_a_retry_after_a_crash_before_commit_books_once(guest, stock, db):
+    room_type, start = stock(nights=1)
+    body = {
+        "room_type": room_type["_id"],
+        "check_in": start.isoformat(),
+        "check_out": start.plus(1).isoformat(),
+    }
+    rid = _crashed_claim(db, guest, "crash-before", body)
+    retry = guest.post("bookings", body, headers={"Idempotency-Key": "crash-before"})
+    assert retry.status_code == 201, retry.json
+    assert db.bookings.find_one()["idempotency_key"] == rid
+    replay = guest.post("bookings", body, headers={"Idempotency-Key": "crash-before"})
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert db.bookings.count_documents({}) == 1
+
+
+def test_one_key_never_makes_two_bookings(guest, stock, db):
+    """Even if a claim were taken over while its first request still ran, the unique
+    index on idempotency_key refuses the second document."""
+    from plumbing import idempotency
+
+    room_type, start = stock(nights=1, allotment=3)
+    body = {
+        "room_type": room_type["_id"],
+        "check_in": start.isoformat(),
+        "check_out": start.plus(1).isoformat(),
+    }
+    assert guest.post("bookings", body, headers={"Idempotency-Key": "twice"}).status_code == 201
+    rid = idempotency.record_id(guest.user["_id"], "twice")
+    db.idempotency_keys.delete_many({})  # as if the key were freed while its booking stayed
+    duplicate = guest.post("bookings", body, headers={"Idempotency-Key": "twice"})
+    assert duplicate.status_code in (201, 409), duplicate.json
+    assert db.bookings.count_documents({"idempotency_key": rid}) == 1
+    assert db.bookings.count_documents({}) == 1
