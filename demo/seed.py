@@ -10,12 +10,13 @@ import random
 import time
 from decimal import Decimal
 
-from bson import ObjectId
+from bson import Decimal128, ObjectId
+from pymongo.errors import BulkWriteError
 from tqdm import tqdm
 
 from domain.vocabulary import HOTEL_AMENITIES
 from identity import accounts
-from plumbing.values import created, money, today, utcnow
+from plumbing.values import Day, created, money, today, utcnow
 
 DEMO_ACCOUNTS = {
     "admin": ("admin@innkeeper.test", "innkeeper-admin-demo", "Demo Admin"),
@@ -126,6 +127,7 @@ _ROOM_TYPES = [
     ),
 ]
 _HOTEL_AMENITY_POOL = HOTEL_AMENITIES
+PROGRESS_ID = "demo"
 
 
 def _meta(now):
@@ -163,7 +165,8 @@ def _accounts(db):
 
 
 def seed_demo(db, progress=False, nights=365, start=None):
-    """Seed catalogue and inventory into an empty catalogue, in one go."""
+    """Seed catalogue and inventory into an empty catalogue, in one go (or finish one a
+    stopped run began)."""
     plan = seed_catalogue(db, nights=nights, start=start)
     if not plan["skipped"]:
         load_inventory(db, plan, progress)
@@ -173,13 +176,80 @@ def seed_demo(db, progress=False, nights=365, start=None):
 def seed_catalogue(db, nights=365, start=None):
     """Accounts, hotels and room types; returns the plan whose inventory load_inventory writes.
 
-    A catalogue that already has hotels is left alone (plan["skipped"]).
+    Resumable: the plan (every catalogue document and the pricing) is stored in
+    `seed_progress` before anything else is written, and load_inventory records each
+    batch of nights it finishes, so a run stopped at any point is finished by the next
+    start. A catalogue that has hotels the seed did not plan is left alone
+    (plan["skipped"]); so is one whose seed completed.
     """
     started = time.monotonic()
-    now = utcnow()
     accounts = _accounts(db)
+    stored = db.seed_progress.find_one({"_id": PROGRESS_ID})
+    if stored is not None:
+        if stored["state"] == "complete":
+            return {"skipped": True, "seconds": 0.0}
+        return _resume(db, stored, started)
     if db.hotels.find_one({}, {"_id": 1}):
         return {"skipped": True, "seconds": 0.0}
+    hotels, room_types, pricing, start = _plan(accounts, start)
+    db.seed_progress.insert_one(
+        {
+            "_id": PROGRESS_ID,
+            "state": "catalogue",
+            "from": start,
+            "nights": nights,
+            "next_night": 0,
+            "hotels": hotels,
+            "room_types": room_types,
+            "pricing": [
+                {**p, "base": Decimal128(p["base"].quantize(Decimal("0.0001")))} for p in pricing
+            ],
+        }
+    )
+    return _resume(db, db.seed_progress.find_one({"_id": PROGRESS_ID}), started)
+
+
+def _resume(db, stored, started):
+    """Write the stored plan's catalogue (what is there already stays), then hand back
+    the plan with the night its inventory continues from."""
+    for collection, documents in (
+        ("hotels", stored["hotels"]),
+        ("room_types", stored["room_types"]),
+    ):
+        _insert_missing(db[collection], documents)
+    db.seed_progress.update_one(
+        {"_id": PROGRESS_ID, "state": "catalogue"}, {"$set": {"state": "inventory"}}
+    )
+    pricing = [{**p, "base": p["base"].to_decimal()} for p in stored["pricing"]]
+    start, nights = Day.of(stored["from"]), stored["nights"]
+    return {
+        "skipped": False,
+        "resumed_at": stored["next_night"] or None,
+        "hotels": len(stored["hotels"]),
+        "cities": len({h["address"]["city"] for h in stored["hotels"]}),
+        "room_types": len(stored["room_types"]),
+        "inventory_rows": len(pricing) * nights,
+        "from": start,
+        "to": start.plus(nights),
+        "nights": nights,
+        "next_night": stored["next_night"],
+        "pricing": pricing,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def _insert_missing(collection, documents):
+    """Insert documents; the ones a stopped run already wrote are left as they are."""
+    try:
+        collection.insert_many(documents, ordered=False)
+    except BulkWriteError as error:
+        if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
+            raise
+
+
+def _plan(accounts, start):
+    """Every hotel, room type and price rule of the demo, from a fixed random seed."""
+    now = utcnow()
     rng = random.Random(20261201)
     start = start or today()
     hotels, room_types, pricing = [], [], []
@@ -263,20 +333,7 @@ def seed_catalogue(db, nights=365, start=None):
                         },
                     }
                 )
-    db.hotels.insert_many(hotels)
-    db.room_types.insert_many(room_types)
-    return {
-        "skipped": False,
-        "hotels": len(hotels),
-        "cities": len(CITIES),
-        "room_types": len(room_types),
-        "inventory_rows": len(pricing) * nights,
-        "from": start,
-        "to": start.plus(nights),
-        "nights": nights,
-        "pricing": pricing,
-        "seconds": round(time.monotonic() - started, 1),
-    }
+    return hotels, room_types, pricing, start
 
 
 def inventory_rows(plan, night):
@@ -301,14 +358,16 @@ def load_inventory(db, plan, progress=False, log=None, batch_nights=8):
     """Insert the plan's inventory nearest night first; returns the seconds it took."""
     started = time.monotonic()
     bar = tqdm(total=plan["inventory_rows"], unit="rows", desc="inventory", disable=not progress)
-    done = 0
-    for first in range(0, plan["nights"], batch_nights):
+    resume = plan.get("next_night", 0)
+    done = resume * len(plan["pricing"])
+    bar.update(done)
+    for first in range(resume, plan["nights"], batch_nights):
+        last = min(first + batch_nights, plan["nights"])
         rows = [
-            row
-            for i in range(first, min(first + batch_nights, plan["nights"]))
-            for row in inventory_rows(plan, plan["from"].plus(i))
+            row for i in range(first, last) for row in inventory_rows(plan, plan["from"].plus(i))
         ]
-        db.inventory.insert_many(rows, ordered=False)
+        _insert_missing(db.inventory, rows)  # a stopped run may have written some
+        db.seed_progress.update_one({"_id": PROGRESS_ID}, {"$set": {"next_night": last}})
         bar.update(len(rows))
         done += len(rows)
         if log and (first // batch_nights) % 10 == 9:
@@ -317,6 +376,10 @@ def load_inventory(db, plan, progress=False, log=None, batch_nights=8):
                 f"{plan['from'].plus(first + batch_nights)}"
             )
     bar.close()
+    db.seed_progress.update_one(
+        {"_id": PROGRESS_ID},
+        {"$set": {"state": "complete"}, "$unset": {"hotels": "", "room_types": "", "pricing": ""}},
+    )
     plan["inventory_seconds"] = round(time.monotonic() - started, 1)
     return plan["inventory_seconds"]
 
@@ -325,8 +388,9 @@ def describe(report):
     if report.get("skipped"):
         lines = ["demo data: the catalogue already has hotels; nothing seeded"]
     else:
+        resumed = f", resuming at night {report['resumed_at']}" if report.get("resumed_at") else ""
         lines = [
-            f"demo data: {report['hotels']} hotels in {report['cities']} cities, "
+            f"demo data: {report['hotels']} hotels in {report['cities']} cities{resumed}, "
             f"{report['room_types']} room types, {report['inventory_rows']} inventory rows "
             f"({report['from']} to {report['to']})"
         ]

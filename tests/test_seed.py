@@ -1,5 +1,6 @@
 """The demo catalogue is believable: 200+ hotels in 20+ real cities, priced inventory."""
 
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -49,3 +50,56 @@ def test_seasonal_prices():
     assert seed.nightly_price(base, Day(2027, 7, 14), "1") == Decimal("125")  # Wednesday
     assert seed.nightly_price(base, Day(2027, 2, 3), "1") == Decimal("90")
     assert seed.nightly_price(base, Day(2027, 2, 5), "1") == Decimal("108")  # Friday
+
+
+@pytest.mark.fresh_schema
+def test_a_seed_stopped_midway_is_finished_by_the_next_start(db, monkeypatch):
+    """A restart during the demo seed used to leave the inventory partial for good."""
+    start = Day.of(datetime(2030, 1, 1))
+    real = seed.inventory_rows
+    calls = {"n": 0}
+
+    def dies_on_the_third_batch(plan, night):
+        calls["n"] += 1
+        if calls["n"] > 4:  # two batches of 2 nights written, then the process "dies"
+            raise KeyboardInterrupt
+        return real(plan, night)
+
+    monkeypatch.setattr(seed, "inventory_rows", dies_on_the_third_batch)
+    with pytest.raises(KeyboardInterrupt):
+        plan = seed.seed_catalogue(db, nights=7, start=start)
+        seed.load_inventory(db, plan, batch_nights=2)
+    monkeypatch.setattr(seed, "inventory_rows", real)
+    room_types = db.room_types.count_documents({})
+    assert 0 < db.inventory.count_documents({}) < room_types * 7
+
+    again = seed.seed_demo(db)  # the next start
+    assert again["skipped"] is False and again["resumed_at"] == 4
+    assert "resuming at night 4" in seed.describe(again)
+    assert db.hotels.count_documents({}) == again["hotels"] >= 200
+    assert db.room_types.count_documents({}) == room_types
+    assert db.inventory.count_documents({}) == room_types * 7  # every night, none twice
+    assert db.inventory.find_one(sort=[("date", -1)])["date"] == start.plus(6)
+    assert seed.seed_demo(db)["skipped"] is True  # complete: later starts leave it alone
+
+
+@pytest.mark.fresh_schema
+def test_a_seed_stopped_while_writing_the_catalogue_finishes_it(db, monkeypatch):
+    real = db.room_types.__class__.insert_many
+    monkeypatch.setattr(
+        db.room_types.__class__,
+        "insert_many",
+        lambda self, docs, **kw: (
+            (_ for _ in ()).throw(KeyboardInterrupt)
+            if self.name == "room_types"
+            else real(self, docs, **kw)
+        ),
+    )
+    with pytest.raises(KeyboardInterrupt):
+        seed.seed_catalogue(db, nights=2)
+    monkeypatch.undo()
+    assert db.hotels.count_documents({}) > 0 and db.room_types.count_documents({}) == 0
+    plan = seed.seed_demo(db, nights=2)
+    assert plan["skipped"] is False
+    assert db.room_types.count_documents({}) == plan["room_types"]
+    assert db.inventory.count_documents({}) == plan["room_types"] * 2
