@@ -1,0 +1,348 @@
+"""Fault scenarios against a live `python run.py` (what `make run` starts); prints a table.
+
+Each scenario runs keyed bookings from many guests at once, breaks something, brings it
+back, lets every guest retry with the same Idempotency-Key, then checks the invariants:
+
+  - no night is sold over its allotment;
+  - reconcile finds no drift (`booked` equals the live bookings of every row);
+  - every booking a client saw acknowledged (201) is still there;
+  - one key, at most one booking;
+  - (clean restart) the data is identical before and after.
+
+Scenarios: kill -9 of the API during the burst (its embedded servers die with it and
+restart from their files); kill -9 of the embedded MongoDB during the burst; Redis
+stopped and started again; a clean restart (SIGTERM).
+
+Usage: .venv/bin/python bench/faults.py [--guests 40]
+"""
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import pymongo  # noqa: E402
+
+from booking.reconcile import find_drift  # noqa: E402
+from identity import accounts  # noqa: E402
+from identity.tokens import issue_token  # noqa: E402
+from plumbing import embedded  # noqa: E402
+from plumbing.values import created, money, nights, today  # noqa: E402
+
+NIGHTS = 2
+
+
+def call(port, method, path, body=None, token=None, key=None, timeout=30):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if key:
+        headers["Idempotency-Key"] = key
+    try:
+        connection.request(method, path, json.dumps(body) if body is not None else None, headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+    except (OSError, http.client.HTTPException, ValueError):
+        return None, None  # the connection died with the server
+    finally:
+        connection.close()
+
+
+class Stack:
+    """`python run.py` on a data directory of its own, restartable."""
+
+    def __init__(self, data_dir, secret):
+        self.env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
+        self.env.update(
+            DATA_DIR=data_dir,
+            PORT=str(embedded.free_port()),
+            EMBEDDED_MONGO_PORT=str(embedded.free_port()),
+            EMBEDDED_REDIS_PORT=str(embedded.free_port()),
+            SEED_DEMO="0",
+            SECRET_KEY=secret,
+            RATE_LIMIT="1000000/minute",
+            BOOKING_RATE_LIMIT="1000000/minute",
+        )
+        self.port = int(self.env["PORT"])
+        self.data_dir = Path(data_dir)
+        self.process = None
+
+    def start(self):
+        log = open(self.data_dir / "api.log", "a")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "run.py")], cwd=ROOT, env=self.env, stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if call(self.port, "GET", "/health", timeout=2)[0] == 200:
+                return
+            time.sleep(0.2)
+        tail = (self.data_dir / "api.log").read_text(errors="replace").splitlines()[-15:]
+        raise SystemExit("run.py did not become healthy:\n" + "\n".join(tail))
+
+    def pid(self, kind):
+        return int((self.data_dir / "run" / f"{kind}.pid").read_text().split()[0])
+
+    def kill9(self):
+        self.process.kill()
+        self.process.wait()
+        for kind in ("mongo", "redis"):  # they die with their parent; wait until they have
+            port = int(self.env[f"EMBEDDED_{kind.upper()}_PORT"])
+            while embedded.port_open(port):
+                time.sleep(0.05)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(60)
+
+    def db(self):
+        client = pymongo.MongoClient(embedded.mongo_uri(int(self.env["EMBEDDED_MONGO_PORT"])))
+        return client, client.innkeeper
+
+
+def stock(db, rooms, secret, guests):
+    """A hotel with `rooms` rooms on the stay's nights, and `guests` guests with tokens."""
+    now = created()
+    hotel = {
+        "name": "Fault Hotel",
+        "address": {"city": "Faultville", "country": "FR"},
+        "currency": "EUR",
+        "timezone": "UTC",
+        "status": "active",
+        "cancellation_policy": {"free_until_hours": 48, "penalty_percent": 100},
+        **now,
+    }
+    db.hotels.insert_one(hotel)
+    room_type = {
+        "hotel": hotel["_id"],
+        "name": "Double",
+        "max_adults": 2,
+        "max_children": 0,
+        "total_rooms": rooms,
+        **created(),
+    }
+    db.room_types.insert_one(room_type)
+    start = today().plus(20 + secrets.randbelow(200))
+    db.inventory.insert_many(
+        {
+            "room_type": room_type["_id"],
+            "date": night,
+            "allotment": rooms,
+            "price": money(90, "EUR"),
+            "closed": False,
+            "min_stay": 1,
+            "booked": 0,
+            "hotel": hotel["_id"],
+            "city": "Faultville",
+            "country": "FR",
+            "currency": "EUR",
+            **created(),
+        }
+        for night in nights(start, start.plus(NIGHTS))
+    )
+    users = [
+        accounts.new_user_document(f"g{secrets.token_hex(5)}@faults.test", "faults-pw-123")
+        for _ in range(guests)
+    ]
+    db.users.insert_many(users)
+    body = {
+        "room_type": str(room_type["_id"]),
+        "check_in": str(start),
+        "check_out": str(start.plus(NIGHTS)),
+    }
+    return room_type["_id"], body, [(u, issue_token(u, secret, 3600)) for u in users]
+
+
+def burst(stack, body, guests, acknowledged, during=None, delay=0.05):
+    """Every guest books with its own key, all at once; `during` breaks something."""
+    threads = []
+    for user, token in guests:
+        key = f"fault-{user['_id']}"
+
+        def one(token=token, key=key, user=user):
+            status, answer = call(stack.port, "POST", "/api/v1/bookings", body, token, key)
+            if status == 201:
+                acknowledged[str(user["_id"])] = answer["_id"]
+
+        threads.append(threading.Thread(target=one))
+    for thread in threads:
+        thread.start()
+        time.sleep(delay)
+        if during and thread is threads[len(threads) // 2]:
+            during()
+    for thread in threads:
+        thread.join()
+
+
+def retry_all(stack, body, guests, acknowledged):
+    """Every guest retries with the same key until it gets an answer that is not 409/503."""
+    outcomes = {}
+    for user, token in guests:
+        key = f"fault-{user['_id']}"
+        for _ in range(100):
+            status, answer = call(stack.port, "POST", "/api/v1/bookings", body, token, key)
+            if status not in (None, 409, 503) or (
+                status == 409 and "not available" in str(answer)
+            ):
+                break
+            time.sleep(0.5)
+        outcomes[str(user["_id"])] = status
+        if status == 201:
+            acknowledged.setdefault(str(user["_id"]), answer["_id"])
+    return outcomes
+
+
+def check(stack, room_type, guests, acknowledged, rooms):
+    client, db = stack.db()
+    try:
+        rows = list(db.inventory.find({"room_type": room_type}))
+        over = sum(1 for r in rows if r["booked"] > r["allotment"])
+        drift = len(find_drift(db))
+        ids = {b["_id"] for b in db.bookings.find({"room_type": room_type}, {"_id": 1})}
+        lost = sum(
+            1 for booking_id in acknowledged.values() if booking_id not in {str(i) for i in ids}
+        )
+        per_key = list(
+            db.bookings.aggregate(
+                [
+                    {"$match": {"room_type": room_type, "idempotency_key": {"$exists": True}}},
+                    {"$group": {"_id": "$idempotency_key", "n": {"$sum": 1}}},
+                    {"$match": {"n": {"$gt": 1}}},
+                ]
+            )
+        )
+        live = db.bookings.count_documents(
+            {"room_type": room_type, "status": {"$in": ["pending_payment", "confirmed"]}}
+        )
+        return {
+            "booked": live,
+            "rooms": rooms,
+            "over_allotment": over,
+            "drift": drift,
+            "acknowledged_lost": lost,
+            "keys_with_2+": len(per_key),
+        }
+    finally:
+        client.close()
+
+
+def fingerprint(stack):
+    client, db = stack.db()
+    try:
+        digest = hashlib.sha256()
+        for name in ("hotels", "room_types", "inventory", "bookings", "users"):
+            for doc in db[name].find({}, sort=[("_id", 1)]):
+                digest.update(json.dumps(doc, sort_keys=True, default=str).encode())
+        return digest.hexdigest()[:16]
+    finally:
+        client.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--guests", type=int, default=40)
+    parser.add_argument("--rooms", type=int, default=25)
+    args = parser.parse_args()
+    secret = secrets.token_urlsafe(48)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="innkeeper-faults-") as data_dir:
+        stack = Stack(data_dir, secret)
+        stack.start()
+        try:
+            for name, fault, heal in scenarios(stack):
+                client, db = stack.db()
+                room_type, body, guests = stock(db, args.rooms, secret, args.guests)
+                client.close()
+                acknowledged = {}
+                began = time.monotonic()
+                burst(stack, body, guests, acknowledged, during=fault)
+                heal()
+                outcomes = retry_all(stack, body, guests, acknowledged)
+                row = check(stack, room_type, guests, acknowledged, args.rooms)
+                row.update(
+                    scenario=name,
+                    answered_201=sum(1 for s in outcomes.values() if s == 201),
+                    seconds=round(time.monotonic() - began, 1),
+                )
+                results.append(row)
+            before = fingerprint(stack)
+            stack.stop()
+            stack.start()
+            after = fingerprint(stack)
+            results.append(
+                {"scenario": "clean restart: data identical", "identical": before == after}
+            )
+        finally:
+            stack.stop()
+    print_table(results)
+
+
+def scenarios(stack):
+    def kill_api():
+        stack.kill9()
+
+    def restart():
+        stack.start()
+
+    def kill_mongo():
+        os.kill(stack.pid("mongo"), signal.SIGKILL)
+
+    def restart_all():
+        stack.stop()
+        stack.start()
+
+    redis = {}
+
+    def stop_redis():
+        port = int(stack.env["EMBEDDED_REDIS_PORT"])
+        os.kill(stack.pid("redis"), signal.SIGTERM)
+        while embedded.port_open(port):
+            time.sleep(0.05)
+        redis["port"] = port
+
+    def start_redis():
+        time.sleep(1)
+        redis["server"] = embedded.redis_server(stack.data_dir, redis["port"]).start()
+
+    return [
+        ("kill -9 of the API mid-burst", kill_api, restart),
+        ("kill -9 of MongoDB mid-burst", kill_mongo, restart_all),
+        ("Redis stopped, then started", stop_redis, start_redis),
+    ]
+
+
+def print_table(results):
+    columns = [
+        "scenario",
+        "booked",
+        "rooms",
+        "answered_201",
+        "over_allotment",
+        "drift",
+        "acknowledged_lost",
+        "keys_with_2+",
+        "seconds",
+        "identical",
+    ]
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for row in results:
+        print("| " + " | ".join(str(row.get(c, "")) for c in columns) + " |")
+
+
+if __name__ == "__main__":
+    main()
