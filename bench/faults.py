@@ -1,7 +1,8 @@
 """Fault scenarios against a live `python run.py` (what `make run` starts); prints a table.
 
-Each scenario runs keyed bookings from many guests at once, breaks something, brings it
-back, lets every guest retry with the same Idempotency-Key, then checks the invariants:
+Each scenario fires keyed bookings from many guests at once (more guests than rooms),
+breaks something mid-burst, brings it back, lets every guest retry with the same
+Idempotency-Key until it gets a final answer, then checks the invariants:
 
   - no night is sold over its allotment;
   - reconcile finds no drift (`booked` equals the live bookings of every row);
@@ -13,7 +14,11 @@ Scenarios: kill -9 of the API during the burst (its embedded servers die with it
 restart from their files); kill -9 of the embedded MongoDB during the burst; Redis
 stopped and started again; a clean restart (SIGTERM).
 
-Usage: .venv/bin/python bench/faults.py [--guests 40]
+Columns: burst_201 answered 201 before the fault, cut_off got no answer or a 5xx,
+retry_201 answered 201 on the retry (a replay for the ones already booked), booked is
+what the database holds.
+
+Usage: .venv/bin/python bench/faults.py [--guests 40] [--rooms 25] [--fault-after 0.3]
 """
 
 import argparse
@@ -28,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,25 +173,26 @@ def stock(db, rooms, secret, guests):
     return room_type["_id"], body, [(u, issue_token(u, secret, 3600)) for u in users]
 
 
-def burst(stack, body, guests, acknowledged, during=None, delay=0.05):
-    """Every guest books with its own key, all at once; `during` breaks something."""
-    threads = []
-    for user, token in guests:
+def burst(stack, body, guests, acknowledged, fault, fault_after):
+    """Every guest books with its own key, all at once; `fault` strikes mid-burst.
+    Returns each guest's status (None: the connection died)."""
+    statuses = {}
+
+    def one(user, token):
         key = f"fault-{user['_id']}"
+        status, answer = call(stack.port, "POST", "/api/v1/bookings", body, token, key)
+        statuses[str(user["_id"])] = status
+        if status == 201:
+            acknowledged[str(user["_id"])] = answer["_id"]
 
-        def one(token=token, key=key, user=user):
-            status, answer = call(stack.port, "POST", "/api/v1/bookings", body, token, key)
-            if status == 201:
-                acknowledged[str(user["_id"])] = answer["_id"]
-
-        threads.append(threading.Thread(target=one))
+    threads = [threading.Thread(target=one, args=guest) for guest in guests]
     for thread in threads:
         thread.start()
-        time.sleep(delay)
-        if during and thread is threads[len(threads) // 2]:
-            during()
+    time.sleep(fault_after)
+    fault()
     for thread in threads:
         thread.join()
+    return statuses
 
 
 def retry_all(stack, body, guests, acknowledged):
@@ -256,6 +263,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--guests", type=int, default=40)
     parser.add_argument("--rooms", type=int, default=25)
+    parser.add_argument("--fault-after", type=float, default=0.3, help="seconds into the burst")
     args = parser.parse_args()
     secret = secrets.token_urlsafe(48)
     results = []
@@ -269,13 +277,20 @@ def main():
                 client.close()
                 acknowledged = {}
                 began = time.monotonic()
-                burst(stack, body, guests, acknowledged, during=fault)
+                first = burst(stack, body, guests, acknowledged, fault, args.fault_after)
                 heal()
                 outcomes = retry_all(stack, body, guests, acknowledged)
                 row = check(stack, room_type, guests, acknowledged, args.rooms)
+                print(
+                    f"{name}: burst {sorted(Counter(first.values()).items(), key=str)}, "
+                    f"retries {sorted(Counter(outcomes.values()).items(), key=str)}",
+                    flush=True,
+                )
                 row.update(
                     scenario=name,
-                    answered_201=sum(1 for s in outcomes.values() if s == 201),
+                    burst_201=sum(1 for s in first.values() if s == 201),
+                    cut_off=sum(1 for s in first.values() if s is None or s >= 500),
+                    retry_201=sum(1 for s in outcomes.values() if s == 201),
                     seconds=round(time.monotonic() - began, 1),
                 )
                 results.append(row)
@@ -328,9 +343,11 @@ def scenarios(stack):
 def print_table(results):
     columns = [
         "scenario",
-        "booked",
         "rooms",
-        "answered_201",
+        "burst_201",
+        "cut_off",
+        "retry_201",
+        "booked",
         "over_allotment",
         "drift",
         "acknowledged_lost",

@@ -1,7 +1,8 @@
 """Idempotency-Key on POST /bookings and /payments: replay, refuse a reuse, or run once."""
 
 from eve.methods.get import getitem_internal
-from flask import Response, abort, g
+from flask import Response, abort, current_app, g
+from pymongo.errors import PyMongoError
 
 from payments import checkout
 from plumbing import idempotency
@@ -47,9 +48,14 @@ def store_response(response):
     claimed = g.pop("idempotency", None)
     if claimed is not None:
         headers = {k: response.headers[k] for k in REPLAYED_HEADERS if k in response.headers}
-        idempotency.complete(
-            db(), *claimed, response.status_code, response.get_data(as_text=True), headers
-        )
+        try:
+            idempotency.complete(
+                db(), *claimed, response.status_code, response.get_data(as_text=True), headers
+            )
+        except PyMongoError:
+            # The database went away after the work: the claim stays in flight, and a
+            # retry after its lease finds what was created (plumbing/idempotency.py).
+            current_app.logger.warning("idempotency key not recorded", exc_info=True)
     return response
 
 

@@ -106,8 +106,10 @@ class ChildServer:
     def stop(self, timeout=20):
         if self.process is None:
             return
-        with contextlib.suppress(OSError):
-            self.pid_path.unlink()
+        with contextlib.suppress(OSError, ValueError):
+            # Only our own record: a server restarted meanwhile owns the file now.
+            if int(self.pid_path.read_text().split()[0]) == self.process.pid:
+                self.pid_path.unlink()
         if self.process.poll() is None:
             self.process.terminate()
             try:

@@ -7,7 +7,7 @@ import simplejson as json
 from flask import Response, current_app, request
 from flask_limiter.errors import RateLimitExceeded
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from plumbing import jsonbody
 from plumbing.errors import Refusal
@@ -35,7 +35,15 @@ def render_http_error(exc):
 
 
 def render_unexpected(exc):
-    """Never leak a stack trace or a driver message: log it, answer a plain 500."""
+    """Never leak a stack trace or a driver message: log it, answer a plain 500.
+
+    Also receives Flask's InternalServerError for what failed outside the view (an
+    after_request function, say): its original exception is mapped the same way, so a
+    database outage there is a 503 too.
+    """
+    original = getattr(exc, "original_exception", None)
+    if isinstance(exc, InternalServerError) and original is not None:
+        exc = original
     if isinstance(exc, HTTPException):
         return render_http_error(exc)
     if isinstance(exc, ServerSelectionTimeoutError):
@@ -87,6 +95,8 @@ def init_app(app):
     app.register_error_handler(RequestEntityTooLarge, render_too_large)
     app.register_error_handler(RateLimitExceeded, render_rate_limited)
     app.register_error_handler(Exception, render_unexpected)
+    # Replaces Eve's handler for 500, which would render Werkzeug's text.
+    app.register_error_handler(InternalServerError, render_unexpected)
 
 
 def json_body():

@@ -253,3 +253,46 @@ def test_a_single_past_night_is_refused(admin, make_room_type, db):
     assert response.status_code == 422
     assert response.json["_issues"]["date"] == "is in the past; nights before today cannot be sold"
     assert db.inventory.count_documents({}) == 0
+
+
+def test_a_database_failure_after_the_work_keeps_the_answer(guest, stock, db, monkeypatch):
+    """Recording the idempotency key is the last step; if the database is gone by then,
+    the client still gets the booking (the claim waits for its lease), never a 500."""
+    from pymongo.errors import AutoReconnect
+
+    from plumbing import idempotency
+
+    def gone(*args, **kwargs):
+        raise AutoReconnect("connection closed")
+
+    monkeypatch.setattr(idempotency, "complete", gone)
+    room_type, start = stock(nights=1)
+    body = {
+        "room_type": room_type["_id"],
+        "check_in": start.isoformat(),
+        "check_out": start.plus(1).isoformat(),
+    }
+    response = guest.post("bookings", body, headers={"Idempotency-Key": "late-failure"})
+    assert response.status_code == 201
+    assert db.idempotency_keys.find_one()["state"] == "in_flight"
+
+
+def test_what_fails_outside_the_view_is_mapped_like_the_rest(app_config):
+    """Flask wraps an after_request failure in InternalServerError; Eve's own handler
+    rendered that as Werkzeug's text. A database outage there is a 503 too."""
+    from pymongo.errors import ServerSelectionTimeoutError
+
+    from run import close_app, create_app
+
+    app = create_app(dict(app_config, TESTING=False))  # as served: errors are handled
+    try:
+
+        @app.after_request
+        def database_gone(response):
+            raise ServerSelectionTimeoutError("no servers")
+
+        response = app.test_client().get("/api/v1/hotels")
+        assert response.status_code == 503
+        assert response.json["_error"]["message"] == "the database is unreachable; retry shortly"
+    finally:
+        close_app(app)

@@ -222,3 +222,23 @@ def test_sigterm_stops_within_seconds_with_mongodb_dead(tmp_path):
     assert time.monotonic() - began < 5
     assert not port_open(int(env["PORT"]))
     assert not port_open(int(env["EMBEDDED_REDIS_PORT"]))
+
+
+def test_stopping_a_dead_server_keeps_the_record_of_its_successor(tmp_path):
+    """A Redis restarted by someone else on the same port keeps its pid file when the
+    ChildServer of the one that died is stopped (else the next start refuses it)."""
+    from plumbing import embedded
+
+    port = free_port()
+    first = embedded.redis_server(tmp_path, port, persist=False).start()
+    os.kill(first.process.pid, signal.SIGKILL)
+    first.process.wait()
+    second = embedded.redis_server(tmp_path, port, persist=False).start()
+    try:
+        first.stop()
+        record = (tmp_path / "run" / "redis.pid").read_text().split()
+        assert record == [str(second.process.pid), str(port)]
+        assert embedded._ours(tmp_path, "redis", port)
+    finally:
+        second.stop()
+    assert not (tmp_path / "run" / "redis.pid").exists()
