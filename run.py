@@ -47,6 +47,8 @@ def create_app(overrides=None):
     app.extensions["payment_provider"] = SandboxProvider(config["PAYMENT_WEBHOOK_SECRET"])
     for part in (responses, http, hooks, routes, pages, ratelimit, cli):
         part.init_app(app)
+    # Registered last so it runs first: no hook records an answer it is about to replace.
+    app.after_request(http.answer_outages)
     return app
 
 

@@ -274,6 +274,9 @@ def main():
             for name, fault, heal in scenarios(stack):
                 client, db = stack.db()
                 room_type, body, guests = stock(db, args.rooms, secret, args.guests)
+                # The catalogue and guests have been there a while: on disk, as a
+                # checkpoint would have put them (the burst's own writes are not).
+                client.admin.command("fsync")
                 client.close()
                 acknowledged = {}
                 began = time.monotonic()

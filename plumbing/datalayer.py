@@ -9,8 +9,8 @@ from bson.errors import InvalidDocument
 from eve.io.mongo import Mongo
 from eve.io.mongo.mongo import MongoJSONEncoder
 from eve.utils import config
-from flask import abort
-from pymongo.errors import OperationFailure
+from flask import abort, g
+from pymongo.errors import ConnectionFailure, OperationFailure
 
 from plumbing import jsonschema, transactions
 from plumbing.errors import Refusal
@@ -28,7 +28,21 @@ class JSONEncoder(MongoJSONEncoder):
         return super().default(obj)
 
 
-COUNT_CAP = 10_001  # pages reach the first 10,000 results (plumbing/http.py)
+COUNT_CAP = 10_001
+
+
+@contextmanager
+def noted_outage():
+    """Eve runs validation (data_relation and unique lookups) inside `except Exception`
+    and reports what it catches as the client's 422 or 400, driver text included. A
+    database failure there is noted on the request, and answer_outages (plumbing/http.py)
+    turns that answer into the 503 it is."""
+    try:
+        yield
+    except (ConnectionFailure, OperationFailure) as error:
+        if isinstance(error, ConnectionFailure) or error.timeout:
+            g.database_outage = error
+        raise  # pages reach the first 10,000 results (plumbing/http.py)
 
 
 @contextmanager
@@ -202,7 +216,8 @@ class MongoLayer(Mongo):
         return cursor.collection.count_documents(spec, limit=COUNT_CAP)
 
     def find_one(self, resource, req, *args, **kwargs):
-        document = super().find_one(resource, req, *args, **kwargs)
+        with noted_outage():
+            document = super().find_one(resource, req, *args, **kwargs)
         return decode_days(document, self._schema(resource)) if document else document
 
     def insert(self, resource, doc_or_docs):

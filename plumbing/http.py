@@ -1,13 +1,16 @@
 """Every request: bounded queries and bodies, a database deadline; every response: headers."""
 
+import json
+
 import pymongo
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_cors import CORS
 from pymongo.server_type import SERVER_TYPE
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from plumbing import jsonbody, queries
 from plumbing.errors import Refusal
+from plumbing.ratelimit import LIMITER_RETRY_AFTER
 
 MAX_RESULTS_WINDOW = 10_000
 CORS_EXPOSED_HEADERS = [
@@ -134,9 +137,9 @@ def add_security_headers(response):
         response.headers.setdefault(name, value)
     if request.headers.get("Authorization"):
         response.headers.setdefault("Cache-Control", "no-store")
-    if response.status_code not in (429, 503):
-        # Flask-Limiter sends it on every answer; it means "wait" only on a refusal.
-        response.headers.pop("Retry-After", None)
+    # Flask-Limiter's own Retry-After (renamed in plumbing/ratelimit.py) is not for
+    # clients: a 429 carries ours (plumbing/responses.py), other answers none.
+    response.headers.pop(LIMITER_RETRY_AFTER, None)
     return response
 
 
@@ -149,6 +152,24 @@ def with_database_deadline(app):
             return dispatch()
 
     app.full_dispatch_request = dispatch_with_deadline
+
+
+def answer_outages(response):
+    """after_request, run first: an answer Eve built from a database failure it caught
+    (noted by plumbing/datalayer.py) becomes a 503, before anything records it."""
+    outage = g.pop("database_outage", None)
+    if outage is None or response.status_code >= 500:
+        return response
+    current_app.logger.error("database failure during validation: %s", outage)
+    body = {
+        "_status": "ERR",
+        "_error": {"code": 503, "message": "the database is unreachable; retry shortly"},
+    }
+    response.set_data(json.dumps(body))
+    response.status_code = 503
+    response.mimetype = "application/json"
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def init_app(app):

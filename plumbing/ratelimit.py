@@ -12,11 +12,12 @@ sign-in, sign-up, creating bookings and payments - answer 503 until it is back.
 import time
 
 from flask import request
-from flask_limiter import Limit, Limiter
+from flask_limiter import HeaderNames, Limit, Limiter
 
 from plumbing.auth import bearer_token, token_claims
 from plumbing.errors import Refusal
 
+LIMITER_RETRY_AFTER = "X-Innkeeper-Limiter-Retry-After"  # dropped before answering
 GUARDED_WRITE_ENDPOINTS = {"bookings|resource", "payments|resource"}
 _HEALTH_CACHE_SECONDS = 1.0
 
@@ -65,6 +66,9 @@ def init_app(app):
         storage_options={"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
         strategy="moving-window",
         headers_enabled=True,
+        # Its Retry-After would go on every answer and stretch ours (a 503's 5 s) to the
+        # window's end; Innkeeper sets Retry-After itself where it means "wait".
+        header_name_mapping={HeaderNames.RETRY_AFTER: LIMITER_RETRY_AFTER},
         swallow_errors=True,
         key_prefix=f"innkeeper:{config['MONGO_DBNAME']}",
     )

@@ -296,3 +296,28 @@ def test_what_fails_outside_the_view_is_mapped_like_the_rest(app_config):
         assert response.json["_error"]["message"] == "the database is unreachable; retry shortly"
     finally:
         close_app(app)
+
+
+def test_a_database_failure_during_validation_is_a_503_not_a_422(
+    admin, make_hotel, monkeypatch, db
+):
+    """Eve reports any exception raised while validating (a data_relation lookup, say)
+    as the client's 422, driver text included."""
+    from eve.io.mongo import Mongo
+    from pymongo.errors import AutoReconnect
+
+    hotel = make_hotel()
+
+    def gone(*args, **kwargs):
+        raise AutoReconnect("127.0.0.1:27017: connection closed")
+
+    monkeypatch.setattr(Mongo, "find_one", gone)
+    response = admin.post(
+        "room-types", {"hotel": hotel["_id"], "name": "Twin", "max_adults": 2, "total_rooms": 2}
+    )
+    assert response.status_code == 503, response.json
+    assert response.json["_error"]["message"] == "the database is unreachable; retry shortly"
+    assert "27017" not in response.text and "_issues" not in response.json
+    assert response.headers["Retry-After"] == "5"
+    monkeypatch.undo()
+    assert db.room_types.count_documents({}) == 0
