@@ -27,10 +27,11 @@ import time
 from pathlib import Path
 
 import pymongo
-from racing import race
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import race  # noqa: E402
 
 from identity import accounts  # noqa: E402
 from identity.tokens import issue_token  # noqa: E402

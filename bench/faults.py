@@ -23,7 +23,6 @@ Usage: .venv/bin/python bench/faults.py [--guests 40] [--rooms 25] [--fault-afte
 
 import argparse
 import hashlib
-import http.client
 import json
 import os
 import secrets
@@ -40,31 +39,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import pymongo  # noqa: E402
+from common import call, guests, stock  # noqa: E402
 
 from booking.reconcile import find_drift  # noqa: E402
-from identity import accounts  # noqa: E402
-from identity.tokens import issue_token  # noqa: E402
 from plumbing import embedded  # noqa: E402
-from plumbing.values import created, money, nights, today  # noqa: E402
 
 NIGHTS = 2
-
-
-def call(port, method, path, body=None, token=None, key=None, timeout=30):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    if key:
-        headers["Idempotency-Key"] = key
-    try:
-        connection.request(method, path, json.dumps(body) if body is not None else None, headers)
-        response = connection.getresponse()
-        return response.status, json.loads(response.read() or b"null")
-    except (OSError, http.client.HTTPException, ValueError):
-        return None, None  # the connection died with the server
-    finally:
-        connection.close()
 
 
 class Stack:
@@ -120,59 +100,6 @@ class Stack:
         return client, client.innkeeper
 
 
-def stock(db, rooms, secret, guests):
-    """A hotel with `rooms` rooms on the stay's nights, and `guests` guests with tokens."""
-    now = created()
-    hotel = {
-        "name": "Fault Hotel",
-        "address": {"city": "Faultville", "country": "FR"},
-        "currency": "EUR",
-        "timezone": "UTC",
-        "status": "active",
-        "cancellation_policy": {"free_until_hours": 48, "penalty_percent": 100},
-        **now,
-    }
-    db.hotels.insert_one(hotel)
-    room_type = {
-        "hotel": hotel["_id"],
-        "name": "Double",
-        "max_adults": 2,
-        "max_children": 0,
-        "total_rooms": rooms,
-        **created(),
-    }
-    db.room_types.insert_one(room_type)
-    start = today().plus(20 + secrets.randbelow(200))
-    db.inventory.insert_many(
-        {
-            "room_type": room_type["_id"],
-            "date": night,
-            "allotment": rooms,
-            "price": money(90, "EUR"),
-            "closed": False,
-            "min_stay": 1,
-            "booked": 0,
-            "hotel": hotel["_id"],
-            "city": "Faultville",
-            "country": "FR",
-            "currency": "EUR",
-            **created(),
-        }
-        for night in nights(start, start.plus(NIGHTS))
-    )
-    users = [
-        accounts.new_user_document(f"g{secrets.token_hex(5)}@faults.test", "faults-pw-123")
-        for _ in range(guests)
-    ]
-    db.users.insert_many(users)
-    body = {
-        "room_type": str(room_type["_id"]),
-        "check_in": str(start),
-        "check_out": str(start.plus(NIGHTS)),
-    }
-    return room_type["_id"], body, [(u, issue_token(u, secret, 3600)) for u in users]
-
-
 def burst(stack, body, guests, acknowledged, fault, fault_after):
     """Every guest books with its own key, all at once; `fault` strikes mid-burst.
     Returns each guest's status (None: the connection died)."""
@@ -213,7 +140,7 @@ def retry_all(stack, body, guests, acknowledged):
     return outcomes
 
 
-def check(stack, room_type, guests, acknowledged, rooms):
+def check(stack, room_type, acknowledged, rooms):
     client, db = stack.db()
     try:
         rows = list(db.inventory.find({"room_type": room_type}))
@@ -273,17 +200,18 @@ def main():
         try:
             for name, fault, heal in scenarios(stack):
                 client, db = stack.db()
-                room_type, body, guests = stock(db, args.rooms, secret, args.guests)
+                room_type, body = stock(db, args.rooms, NIGHTS, ahead=20 + secrets.randbelow(200))
+                people = guests(db, args.guests, secret)
                 # The catalogue and guests have been there a while: on disk, as a
                 # checkpoint would have put them (the burst's own writes are not).
                 client.admin.command("fsync")
                 client.close()
                 acknowledged = {}
                 began = time.monotonic()
-                first = burst(stack, body, guests, acknowledged, fault, args.fault_after)
+                first = burst(stack, body, people, acknowledged, fault, args.fault_after)
                 heal()
-                outcomes = retry_all(stack, body, guests, acknowledged)
-                row = check(stack, room_type, guests, acknowledged, args.rooms)
+                outcomes = retry_all(stack, body, people, acknowledged)
+                row = check(stack, room_type, acknowledged, args.rooms)
                 print(
                     f"{name}: burst {sorted(Counter(first.values()).items(), key=str)}, "
                     f"retries {sorted(Counter(outcomes.values()).items(), key=str)}",

@@ -14,8 +14,6 @@ Usage: .venv/bin/python bench/transactions.py [--racers 50] [--rounds 3]
 
 import argparse
 import contextlib
-import http.client
-import json
 import logging
 import random
 import secrets
@@ -27,17 +25,15 @@ import time
 from pathlib import Path
 
 from pymongo.errors import PyMongoError
-from racing import race
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import call, guests, race, stock  # noqa: E402
+
 import cli  # noqa: E402
-from identity import accounts  # noqa: E402
-from identity.tokens import issue_token  # noqa: E402
 from plumbing import embedded, transactions  # noqa: E402
-from plumbing.values import money, nights, today, utcnow  # noqa: E402
 from run import close_app, create_app  # noqa: E402
 
 WITH_TRANSACTION = transactions.run
@@ -80,82 +76,17 @@ HELPERS = {
 }
 
 
-def post(port, path, body, token):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    connection.request(
-        "POST",
-        path,
-        json.dumps(body),
-        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-    )
-    status = connection.getresponse().status
-    connection.close()
-    return status
-
-
-def stocked_room_type(db, allotment):
-    """A hotel with one room type and `allotment` rooms on the 2 race nights."""
-    now = utcnow()
-    hotel = {
-        "name": "Bench Hotel",
-        "address": {"city": "Benchville", "country": "FR"},
-        "currency": "EUR",
-        "timezone": "UTC",
-        "status": "active",
-        "cancellation_policy": {"free_until_hours": 48, "penalty_percent": 100},
-        "_created": now,
-        "_updated": now,
-        "_etag": secrets.token_hex(20),
-    }
-    db.hotels.insert_one(hotel)
-    room_type = {
-        "hotel": hotel["_id"],
-        "name": "Double",
-        "max_adults": 2,
-        "max_children": 0,
-        "total_rooms": allotment,
-        "_created": now,
-        "_updated": now,
-        "_etag": secrets.token_hex(20),
-    }
-    db.room_types.insert_one(room_type)
-    start = today().plus(10)
-    db.inventory.insert_many(
-        {
-            "room_type": room_type["_id"],
-            "date": night,
-            "allotment": allotment,
-            "price": money(100, "EUR"),
-            "closed": False,
-            "min_stay": 1,
-            "booked": 0,
-            "hotel": hotel["_id"],
-            "city": "Benchville",
-            "country": "FR",
-            "currency": "EUR",
-            "_created": now,
-            "_updated": now,
-            "_etag": secrets.token_hex(20),
-        }
-        for night in nights(start, start.plus(2))
-    )
-    return room_type["_id"], start
-
-
 def book_race(port, db, secret, racers, allotment):
-    room_type, start = stocked_room_type(db, allotment)
-    users = [
-        accounts.new_user_document(f"racer-{secrets.token_hex(6)}@bench.test", "bench-pw-123")
-        for _ in range(racers)
-    ]
-    db.users.insert_many(users)
-    tokens = [issue_token(u, secret, 600) for u in users]
-    body = {"room_type": str(room_type), "check_in": str(start), "check_out": str(start.plus(2))}
-    elapsed, statuses = race(
-        [lambda token=token: post(port, "/api/v1/bookings", body, token) for token in tokens]
+    room_type, body = stock(db, allotment)
+    tokens = [token for _, token in guests(db, racers, secret)]
+    elapsed, answers = race(
+        [
+            lambda token=token: call(port, "POST", "/api/v1/bookings", body, token)
+            for token in tokens
+        ]
     )
     rows = list(db.inventory.find({"room_type": room_type}, {"booked": 1}))
-    return elapsed, statuses, [r["booked"] for r in rows]
+    return elapsed, [status for status, _ in answers], [r["booked"] for r in rows]
 
 
 def main():

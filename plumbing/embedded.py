@@ -244,9 +244,9 @@ def _ours(data_dir, kind, port):
     return recorded == port
 
 
-def _not_ours(what, port, data_dir, port_variable, uri_variable):
+def _not_ours(port, data_dir, port_variable, uri_variable):
     return EmbeddedServerError(
-        f"a {what} already answers on 127.0.0.1:{port}, but it is not the embedded server "
+        f"a server already answers on 127.0.0.1:{port}, but it is not the embedded server "
         f"of this data directory ({Path(data_dir).resolve()}): seeding or migrating it could "
         f"change another project's data. Stop it, set {port_variable} to a free port, or "
         f"set {uri_variable} to use that server on purpose."
@@ -262,22 +262,19 @@ def ensure_servers(config, log=print):
     """
     started = []
     data_dir = config["DATA_DIR"]
-    if not config.get("MONGO_URI"):
-        port = config["EMBEDDED_MONGO_PORT"]
+    for kind, uri_key, make, ready, uri in (
+        ("mongo", "MONGO_URI", mongo_server, _mongo_ready, mongo_uri),
+        ("redis", "REDIS_URL", redis_server, _redis_ready, redis_url),
+    ):
+        if config.get(uri_key):
+            continue
+        port_key = f"EMBEDDED_{kind.upper()}_PORT"
+        port = config[port_key]
         if not port_open(port):
-            started.append(mongo_server(data_dir, port).start())
-        elif _ours(data_dir, "mongo", port) and _mongo_ready(port):
-            log(f"using this data directory's MongoDB-compatible server on 127.0.0.1:{port}")
+            started.append(make(data_dir, port).start())
+        elif _ours(data_dir, kind, port) and ready(port):
+            log(f"using this data directory's embedded {kind} server on 127.0.0.1:{port}")
         else:
-            raise _not_ours("server", port, data_dir, "EMBEDDED_MONGO_PORT", "MONGO_URI")
-        config["MONGO_URI"] = mongo_uri(port)
-    if not config.get("REDIS_URL"):
-        port = config["EMBEDDED_REDIS_PORT"]
-        if not port_open(port):
-            started.append(redis_server(data_dir, port).start())
-        elif _ours(data_dir, "redis", port) and _redis_ready(port):
-            log(f"using this data directory's Redis on 127.0.0.1:{port}")
-        else:
-            raise _not_ours("server", port, data_dir, "EMBEDDED_REDIS_PORT", "REDIS_URL")
-        config["REDIS_URL"] = redis_url(port)
+            raise _not_ours(port, data_dir, port_key, uri_key)
+        config[uri_key] = uri(port)
     return started

@@ -165,12 +165,9 @@ def _env(tmp_path, **extra):
     return env
 
 
-def test_another_projects_database_on_the_embedded_port_is_refused(servers, tmp_path):
-    """A forgotten port variable must not seed or migrate someone else's database."""
-    foreign = servers["mongo"].port  # the test session's server: not this data dir's
-    env = _env(tmp_path, EMBEDDED_MONGO_PORT=foreign)
-    began = time.monotonic()
-    result = subprocess.run(
+def _refused(env):
+    """run.py that must refuse to start: its exit and what it said."""
+    return subprocess.run(
         [sys.executable, str(ROOT / "run.py")],
         env=env,
         cwd=ROOT,
@@ -178,6 +175,13 @@ def test_another_projects_database_on_the_embedded_port_is_refused(servers, tmp_
         text=True,
         timeout=60,
     )
+
+
+def test_another_projects_database_on_the_embedded_port_is_refused(servers, tmp_path):
+    """A forgotten port variable must not seed or migrate someone else's database."""
+    foreign = servers["mongo"].port  # the test session's server: not this data dir's
+    began = time.monotonic()
+    result = _refused(_env(tmp_path, EMBEDDED_MONGO_PORT=foreign))
     assert result.returncode != 0
     assert f"already answers on 127.0.0.1:{foreign}" in result.stderr
     assert "set EMBEDDED_MONGO_PORT to a free port, or set MONGO_URI" in result.stderr
@@ -193,14 +197,7 @@ def test_a_busy_port_is_found_before_anything_starts(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         env = _env(tmp_path, PORT=port)
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "run.py")],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = _refused(env)
     assert result.returncode != 0
     assert f"127.0.0.1:{port} is already in use" in result.stderr
     assert not port_open(int(env["EMBEDDED_MONGO_PORT"]))
