@@ -110,13 +110,14 @@ class ChildServer:
             # Only our own record: a server restarted meanwhile owns the file now.
             if int(self.pid_path.read_text().split()[0]) == self.process.pid:
                 self.pid_path.unlink()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process.poll() is not None:
+            return  # it had died already: the port may belong to a successor by now
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
         # A restarted server must be able to bind the same port straight away.
         deadline = time.monotonic() + 10
         while port_open(self.port) and time.monotonic() < deadline:

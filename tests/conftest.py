@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 from argon2 import PasswordHasher
+from pymongo import monitoring
 
 import cli
 from identity import accounts
@@ -72,12 +73,44 @@ def shared_app(servers, tmp_path_factory):
     close_app(app)
 
 
-def _empty(app):
-    """Remove every document (indexes, validators and views stay) and every Redis key."""
+class _Writes(monitoring.CommandListener):
+    """Which collections of which database this process wrote to since the last reset."""
+
+    COMMANDS = {"insert", "update", "delete", "findAndModify"}
+
+    def __init__(self):
+        self.written = set()
+
+    def started(self, event):
+        if event.command_name in self.COMMANDS:
+            self.written.add((event.database_name, event.command[event.command_name]))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+WRITES = _Writes()
+monitoring.register(WRITES)  # before any client exists, so every client reports
+
+
+def _empty(app, everything):
+    """Remove the documents the test wrote (indexes, validators and views stay) and every
+    Redis key. `everything` when processes other than this one may have written."""
     db = app.data.driver.db
-    for info in db.list_collections(filter={"type": "collection"}):
-        if not info["name"].startswith("system."):
-            db[info["name"]].delete_many({})
+    if everything:
+        names = [
+            c["name"]
+            for c in db.list_collections(filter={"type": "collection"})
+            if not c["name"].startswith("system.")
+        ]
+    else:
+        names = {name for database, name in WRITES.written if database == db.name}
+    for name in names:
+        db[name].delete_many({})
+    WRITES.written.clear()
     app.redis.flushdb()
 
 
@@ -101,11 +134,14 @@ def app(request):
             yield app
         return
     app = request.getfixturevalue("shared_app")
+    WRITES.written.clear()
     with app.app_context():
         try:
             yield app
         finally:
-            _empty(app)
+            # A test that asked for app_config may have started servers of its own
+            # (run.py, a second app process) writing where this process cannot see.
+            _empty(app, everything="app_config" in request.fixturenames)
 
 
 @pytest.fixture
