@@ -7,6 +7,7 @@ import json
 import pytest
 
 from payments import providers
+from tests.test_bookings import book
 
 DEEP = "[" * 5000 + "]" * 5000
 
@@ -40,15 +41,7 @@ def test_unreadable_bodies_are_400(admin, db, raw, named, path):
 @pytest.mark.parametrize("text", ["Ada\x00Lovelace", "bell\x07", "esc\x1b[31m"])
 def test_control_characters_are_refused_by_field(guest, stock, db, field, text):
     room_type, start = stock()
-    response = guest.post(
-        "bookings",
-        {
-            "room_type": room_type["_id"],
-            "check_in": start.isoformat(),
-            "check_out": start.plus(1).isoformat(),
-            field: text,
-        },
-    )
+    response = book(guest, room_type, start, nights=1, **{field: text})
     assert response.status_code == 400
     assert response.json["_issues"][field] == (
         f"{field}: text holds a control character; only tab and newline are allowed"
@@ -58,14 +51,8 @@ def test_control_characters_are_refused_by_field(guest, stock, db, field, text):
 
 def test_newlines_and_tabs_in_free_text_are_kept(guest, stock):
     room_type, start = stock()
-    response = guest.post(
-        "bookings",
-        {
-            "room_type": room_type["_id"],
-            "check_in": start.isoformat(),
-            "check_out": start.plus(1).isoformat(),
-            "special_requests": "quiet room\n\tfeather-free pillows",
-        },
+    response = book(
+        guest, room_type, start, nights=1, special_requests="quiet room\n\tfeather-free pillows"
     )
     assert response.status_code == 201
     assert response.json["special_requests"] == "quiet room\n\tfeather-free pillows"
