@@ -11,7 +11,7 @@ from bson import ObjectId
 from booking import holds, reservations
 from cli import sweep_holds
 from plumbing.values import Day
-from tests.test_bookings import book, booked
+from tests.test_bookings import book, booked, stay
 from tests.test_concurrency import _race
 
 
@@ -140,11 +140,7 @@ def test_worker_command_sweeps_once(app, pending, db):
 def test_idempotent_replay_and_reuse(guest, stock, db, login):
     room_type, start = stock(nights=2)
     key = {"Idempotency-Key": "order-42"}
-    body = {
-        "room_type": room_type["_id"],
-        "check_in": start.isoformat(),
-        "check_out": start.plus(2).isoformat(),
-    }
+    body = stay(room_type, start, 2)
     first = guest.post("bookings", body, headers=key)
     again = guest.post("bookings", body, headers=key)
     assert first.status_code == again.status_code == 201
@@ -175,11 +171,7 @@ def test_request_in_flight_with_the_same_key_is_409(guest, stock, db):
     room_type, start = stock(nights=1)
     from plumbing import idempotency
 
-    body = {
-        "room_type": room_type["_id"],
-        "check_in": start.isoformat(),
-        "check_out": start.plus(1).isoformat(),
-    }
+    body = stay(room_type, start, 1)
     idempotency.claim(
         db,
         guest.user["_id"],
@@ -325,11 +317,7 @@ def test_a_retry_after_a_crash_that_committed_replays_the_booking(guest, stock, 
     """Killed after the booking committed, before its response was recorded: the
     retry answers with that booking, and books nothing more."""
     room_type, start = stock(nights=2)
-    body = {
-        "room_type": room_type["_id"],
-        "check_in": start.isoformat(),
-        "check_out": start.plus(2).isoformat(),
-    }
+    body = stay(room_type, start, 2)
     first = guest.post("bookings", body, headers={"Idempotency-Key": "crash-after"})
     assert first.status_code == 201
     db.idempotency_keys.delete_many({})  # the response was never recorded...
@@ -348,11 +336,7 @@ def test_a_retry_after_a_crash_that_committed_replays_the_booking(guest, stock, 
 
 def test_a_retry_after_a_crash_before_commit_books_once(guest, stock, db):
     room_type, start = stock(nights=1)
-    body = {
-        "room_type": room_type["_id"],
-        "check_in": start.isoformat(),
-        "check_out": start.plus(1).isoformat(),
-    }
+    body = stay(room_type, start, 1)
     rid = _crashed_claim(db, guest, "crash-before", body)
     retry = guest.post("bookings", body, headers={"Idempotency-Key": "crash-before"})
     assert retry.status_code == 201, retry.json
@@ -368,11 +352,7 @@ def test_one_key_never_makes_two_bookings(guest, stock, db):
     from plumbing import idempotency
 
     room_type, start = stock(nights=1, allotment=3)
-    body = {
-        "room_type": room_type["_id"],
-        "check_in": start.isoformat(),
-        "check_out": start.plus(1).isoformat(),
-    }
+    body = stay(room_type, start, 1)
     assert guest.post("bookings", body, headers={"Idempotency-Key": "twice"}).status_code == 201
     rid = idempotency.record_id(guest.user["_id"], "twice")
     db.idempotency_keys.delete_many({})  # as if the key were freed while its booking stayed

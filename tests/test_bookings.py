@@ -8,14 +8,18 @@ from bson import Decimal128, ObjectId
 from plumbing.values import today
 
 
-def book(client, room_type, start, nights=2, headers=None, **extra):
-    body = {
+def stay(room_type, start, nights=2, **extra):
+    """The body that books `nights` nights of a room type from `start`."""
+    return {
         "room_type": room_type["_id"],
         "check_in": start.isoformat(),
         "check_out": start.plus(nights).isoformat(),
+        **extra,
     }
-    body.update(extra)
-    return client.post("bookings", body, headers=headers)
+
+
+def book(client, room_type, start, nights=2, headers=None, **extra):
+    return client.post("bookings", stay(room_type, start, nights, **extra), headers=headers)
 
 
 def booked(db):

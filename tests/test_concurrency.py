@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from plumbing.embedded import free_port
+from tests.test_bookings import stay
 
 ROOT = Path(__file__).resolve().parent.parent
 RACERS = 40
@@ -45,11 +46,7 @@ def _assert_exactly_allotment_sold(statuses, db, nights):
 
 def test_threads_race_for_the_last_rooms(login, stock, db):
     room_type, start = stock(nights=3, allotment=ROOMS)
-    body = {
-        "room_type": room_type["_id"],
-        "check_in": start.isoformat(),
-        "check_out": start.plus(3).isoformat(),
-    }
+    body = stay(room_type, start, 3)
     guests = [login("guest") for _ in range(RACERS)]
     responses = _race([lambda g=g: g.post("bookings", body) for g in guests])
     _assert_exactly_allotment_sold([r.status_code for r in responses], db, 3)
@@ -59,11 +56,7 @@ def test_threads_race_for_the_last_rooms(login, stock, db):
 
 def test_one_guest_racing_themself_stays_under_the_pending_cap(guest, stock, db):
     room_type, start = stock(nights=1, allotment=20)
-    body = {
-        "room_type": room_type["_id"],
-        "check_in": start.isoformat(),
-        "check_out": start.plus(1).isoformat(),
-    }
+    body = stay(room_type, start, 1)
     responses = _race([lambda: guest.post("bookings", body) for _ in range(12)])
     statuses = [r.status_code for r in responses]
     assert statuses.count(201) == 3, statuses
@@ -142,11 +135,7 @@ def test_server_processes_race_for_the_last_rooms(app_config, login, stock, db, 
                     assert process.poll() is None, "server process died"
                     assert time.monotonic() < deadline, "server never became healthy"
                     time.sleep(0.2)
-        body = {
-            "room_type": room_type["_id"],
-            "check_in": start.isoformat(),
-            "check_out": start.plus(2).isoformat(),
-        }
+        body = stay(room_type, start, 2)
         tokens = [
             issue_token(login("guest").user, app.config["SECRET_KEY"], 600) for _ in range(RACERS)
         ]

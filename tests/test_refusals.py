@@ -8,7 +8,7 @@ from bson import ObjectId
 
 from payments import providers
 from plumbing import provisioning
-from tests.test_bookings import book
+from tests.test_bookings import book, stay
 
 
 def test_room_type_with_booked_nights_cannot_be_deleted(admin, stock, db):
@@ -267,11 +267,7 @@ def test_a_database_failure_after_the_work_keeps_the_answer(guest, stock, db, mo
 
     monkeypatch.setattr(idempotency, "complete", gone)
     room_type, start = stock(nights=1)
-    body = {
-        "room_type": room_type["_id"],
-        "check_in": start.isoformat(),
-        "check_out": start.plus(1).isoformat(),
-    }
+    body = stay(room_type, start, 1)
     response = guest.post("bookings", body, headers={"Idempotency-Key": "late-failure"})
     assert response.status_code == 201
     assert db.idempotency_keys.find_one()["state"] == "in_flight"

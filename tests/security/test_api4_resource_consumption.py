@@ -5,6 +5,7 @@ import json
 import pytest
 
 from plumbing import embedded
+from tests.test_bookings import stay
 
 
 def test_oversized_body_is_413(admin, db):
@@ -163,11 +164,7 @@ def test_redis_down_reads_continue_guarded_writes_503_then_recover(app_config, t
         token = issue_token(guest, app.config["SECRET_KEY"], 600)
         http = app.test_client()
         auth = {"Authorization": f"Bearer {token}"}
-        body = {
-            "room_type": room_type["_id"],
-            "check_in": start.isoformat(),
-            "check_out": start.plus(1).isoformat(),
-        }
+        body = stay(room_type, start, 1)
         assert http.get("/api/v1/hotels", headers=auth).status_code == 200
 
         redis.stop()

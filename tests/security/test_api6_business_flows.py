@@ -1,15 +1,12 @@
 """API6 Unrestricted Access to Sensitive Business Flows: one account cannot hoard rooms."""
 
+from tests.test_bookings import stay
 from tests.test_concurrency import _race
 
 
 def test_one_account_holds_at_most_three_pending_bookings(guest, stock, db):
     room_type, start = stock(nights=1, allotment=20)
-    body = {
-        "room_type": room_type["_id"],
-        "check_in": start.isoformat(),
-        "check_out": start.plus(1).isoformat(),
-    }
+    body = stay(room_type, start, 1)
     responses = _race([lambda: guest.post("bookings", body) for _ in range(10)])
     assert sorted(r.status_code for r in responses).count(201) == 3
     assert db.inventory.find_one()["booked"] == 3  # 17 of 20 rooms still on sale
@@ -27,11 +24,7 @@ def test_booking_creation_has_its_own_stricter_limit(app_config, stock):
         token = issue_token(make_user(db), app.config["SECRET_KEY"], 60)
         http = app.test_client()
         auth = {"Authorization": f"Bearer {token}"}
-        body = {
-            "room_type": room_type["_id"],
-            "check_in": start.isoformat(),
-            "check_out": start.plus(1).isoformat(),
-        }
+        body = stay(room_type, start, 1)
         statuses = [
             http.post("/api/v1/bookings", json=body, headers=auth).status_code for _ in range(3)
         ]
@@ -48,11 +41,7 @@ def test_holds_lapse_so_hoarded_rooms_return(guest, stock, db):
     from booking import holds
 
     room_type, start = stock(nights=1, allotment=3)
-    body = {
-        "room_type": room_type["_id"],
-        "check_in": start.isoformat(),
-        "check_out": start.plus(1).isoformat(),
-    }
+    body = stay(room_type, start, 1)
     for _ in range(3):
         assert guest.post("bookings", body).status_code == 201
     db.bookings.update_many({}, {"$set": {"hold_expires_at": datetime.utcnow() - timedelta(1)}})
