@@ -17,6 +17,7 @@ from booking import holds, reconcile
 from demo import seed
 from identity import accounts
 from plumbing import provisioning
+from search import cards
 
 
 def provision(app, log=None):
@@ -25,6 +26,9 @@ def provision(app, log=None):
     with app.app_context():
         db = app.data.driver.db
         provisioning.provision(db, log=log)
+        rebuilt = cards.provision(db)
+        if rebuilt:
+            log(f"search cards: {rebuilt} rebuilt from the catalogue")
         if app.config.get("ADMIN_EMAIL") and app.config.get("ADMIN_PASSWORD"):
             accounts.ensure_admin(db, app.config["ADMIN_EMAIL"], app.config["ADMIN_PASSWORD"])
 
@@ -124,7 +128,8 @@ def init_app(app):
     @cli.command("reconcile")
     @click.option("--fix", is_flag=True, help="repair the drift found")
     def reconcile_command(fix):
-        """Recompute inventory `booked` from live bookings; report (and --fix) drift."""
+        """Recompute inventory `booked` from live bookings and the search cards from the
+        catalogue; report (and --fix) drift."""
         drift = reconcile.reconcile(app.data.driver.db, fix=fix)
         for row in drift:
             click.echo(
@@ -133,7 +138,11 @@ def init_app(app):
             )
         verb = "fixed" if fix else "found"
         click.echo(f"{len(drift)} inventory rows with drift {verb}")
-        if drift and not fix:
+        wrong, stray = cards.drift(app.data.driver.db)
+        if fix and (wrong or stray):
+            cards.rebuild(app.data.driver.db)
+        click.echo(f"{len(wrong) + len(stray)} search cards out of step with the catalogue {verb}")
+        if (drift or wrong or stray) and not fix:
             sys.exit(1)
 
     @cli.group("domain")

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from domain.vocabulary import HOTEL_AMENITIES
 from identity import accounts
 from plumbing.values import Day, created, money, today, utcnow
+from search import cards
 
 DEMO_ACCOUNTS = {
     "admin": ("admin@innkeeper.test", "innkeeper-admin-demo", "Demo Admin"),
@@ -217,6 +218,7 @@ def _resume(db, stored, started):
         ("room_types", stored["room_types"]),
     ):
         _insert_missing(db[collection], documents)
+    cards.rebuild(db)
     db.seed_progress.update_one(
         {"_id": PROGRESS_ID, "state": "catalogue"}, {"$set": {"state": "inventory"}}
     )

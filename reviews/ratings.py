@@ -2,6 +2,7 @@
 
 from plumbing.errors import Refusal
 from plumbing.values import Day, stamp, today
+from search import cards
 
 
 def check_reviewable(db, review, user):
@@ -29,13 +30,8 @@ def add_to_rating(db, session, reviews):
         count = rating.get("count", 0)
         total = rating.get("sum", rating.get("average", 0) * count)
         count, total = count + 1, total + review["rating"]
+        rating = {"average": round(total / count, 2), "count": count, "sum": total}
         db.hotels.update_one(
-            {"_id": review["hotel"]},
-            {
-                "$set": {
-                    "rating": {"average": round(total / count, 2), "count": count, "sum": total},
-                    **stamp(),
-                }
-            },
-            session=session,
+            {"_id": review["hotel"]}, {"$set": {"rating": rating, **stamp()}}, session=session
         )
+        cards.set_rating(db, review["hotel"], rating, session=session)

@@ -1,26 +1,51 @@
 """Availability search: one offer per room type sellable on every night of a stay.
 
-One aggregation over inventory per request. Its first $match is fully covered by one
-index - (city, date) for a city or hotel search, (date) otherwise - and every other
-predicate waits for the second stage: on the embedded server a predicate the index does
-not cover turns the first stage into a collection scan, and a real mongod is fast either
-way. A `near` search first asks the 2dsphere index which hotels are in range.
+The database only looks things up, through an index, and returns only the fields needed:
+
+1. the search cards of the room types in scope (search/cards.py: index `city`, `hotel`
+   or `country`), filtered here on status, stars, amenities, occupancy and currency;
+2. for each city those cards are in, the inventory rows of the stay's nights (index
+   `city_date`: an equality and a range, the shape every engine plans as one index
+   scan - an extra predicate or an `$in` on it would make the embedded one scan the
+   collection).
+
+Grouping by room type, the sellable check, totals, sorting and paging happen here, in
+the API process, which scales by adding workers; a `near` search first asks the
+2dsphere index which hotels are in range. The answer is the same as the aggregation
+this replaced (tests/test_availability.py computes it by hand).
 """
 
 import math
-
-from bson import Decimal128
+from collections import defaultdict
+from decimal import Decimal
 
 from plumbing.values import Day, money
+from search import cards as search_cards
 
 SORTS = {
-    "total_price": [("total", 1), ("_id", 1)],
-    "-total_price": [("total", -1), ("_id", 1)],
-    "-stars": [("hotel.stars", -1), ("total", 1), ("_id", 1)],
-    "-rating": [("hotel.rating.average", -1), ("hotel.rating.count", -1), ("total", 1)],
-    "distance": [("distance_km", 1), ("total", 1), ("_id", 1)],
+    "total_price": lambda o: (o["_total"], o["_id"]),
+    "-total_price": lambda o: (-o["_total"], o["_id"]),
+    "-stars": lambda o: (-(o["_card"]["stars"] or 0), o["_total"], o["_id"]),
+    "-rating": lambda o: (
+        -o["_card"]["rating"]["average"],
+        -o["_card"]["rating"]["count"],
+        o["_total"],
+        o["_id"],
+    ),
+    "distance": lambda o: (o["_distance"], o["_total"], o["_id"]),
 }
 EARTH_RADIUS_KM = 6371.0088
+CARD_FIELDS = {"_updated": 0, "location": 0}
+ROW_FIELDS = {
+    "_id": 0,
+    "room_type": 1,
+    "date": 1,
+    "price": 1,
+    "allotment": 1,
+    "booked": 1,
+    "closed": 1,
+    "min_stay": 1,
+}
 
 
 def haversine_km(a, b):
@@ -47,158 +72,140 @@ def hotels_near(db, point, max_km):
     return {h["_id"]: haversine_km(point, h["location"]["coordinates"]) for h in cursor}
 
 
-def pipeline(query, hotel_city=None, distances=None):
-    """The aggregation for a parsed query (see routes/availability.py for the fields)."""
-    check_in, check_out = query["check_in"], query["check_out"]
-    stay = {"$gte": check_in, "$lt": check_out}
-    second = {"closed": False, "$expr": {"$lt": ["$booked", "$allotment"]}}
-    city = hotel_city or query.get("city")
-    first = {"city": city, "date": stay} if city else {"date": stay}
+def scope(query, distances=None):
+    """The card filter for a parsed query: which room types a search may offer."""
     if query.get("hotel"):
-        second["hotel"] = query["hotel"]
+        return {"hotel": query["hotel"]}
+    if distances is not None:
+        return {"hotel": {"$in": list(distances)}}
+    if query.get("city"):
+        return {"city": query["city"]}
     if query.get("country"):
-        second["country"] = query["country"]
-    if query.get("currency"):
-        second["currency"] = query["currency"]
-    if distances is not None:
-        second["hotel"] = {"$in": list(distances)}
-    nights = (check_out - check_in).days
-    hotel_match = {"hotel.status": "active"}
-    if query.get("min_stars"):
-        hotel_match["hotel.stars"] = {"$gte": query["min_stars"]}
-    if query.get("amenities"):
-        hotel_match["hotel.amenities"] = {"$all": query["amenities"]}
-    stages = [
-        {"$match": first},
-        {"$match": second},
-        {
-            "$group": {
-                "_id": "$room_type",
-                "hotel_id": {"$first": "$hotel"},
-                "currency": {"$first": "$currency"},
-                "nights": {"$sum": 1},
-                "total": {"$sum": "$price"},
-                "nightly_prices": {"$push": {"date": "$date", "price": "$price"}},
-                "rooms_left": {"$min": {"$subtract": ["$allotment", "$booked"]}},
-                "arrival_min_stay": {
-                    "$max": {"$cond": [{"$eq": ["$date", check_in]}, "$min_stay", 0]}
-                },
-            }
-        },
-        {"$match": {"nights": nights, "arrival_min_stay": {"$lte": nights}}},
-    ]
-    if query.get("max_price") is not None:
-        stages.append({"$match": {"total": {"$lte": Decimal128(query["max_price"])}}})
-    stages += [
-        {
-            "$lookup": {
-                "from": "room_types",
-                "localField": "_id",
-                "foreignField": "_id",
-                "as": "room_type",
-            }
-        },
-        {"$unwind": "$room_type"},
-        {
-            "$match": {
-                "room_type.max_adults": {"$gte": query["adults"]},
-                "room_type.max_children": {"$gte": query["children"]},
-            }
-        },
-        {
-            "$lookup": {
-                "from": "hotels",
-                "localField": "hotel_id",
-                "foreignField": "_id",
-                "as": "hotel",
-            }
-        },
-        {"$unwind": "$hotel"},
-        {"$match": hotel_match},
-    ]
-    if distances is not None:
-        stages.append(
-            {
-                "$addFields": {
-                    "distance_km": {
-                        "$switch": {
-                            "branches": [
-                                {"case": {"$eq": ["$hotel_id", hotel_id]}, "then": km}
-                                for hotel_id, km in distances.items()
-                            ],
-                            "default": None,
-                        }
-                    }
-                }
-            }
+        return {"country": query["country"]}
+    return {}
+
+
+def fits(card, query):
+    """Whether a card passes the query's hotel and room filters."""
+    if card["status"] != "active":
+        return False
+    if query.get("city") and not query.get("hotel") and card["city"] != query["city"]:
+        return False
+    for field in ("country", "currency"):
+        if query.get(field) and card[field] != query[field]:
+            return False
+    if query.get("min_stars") and (card["stars"] or 0) < query["min_stars"]:
+        return False
+    if query.get("amenities") and not set(query["amenities"]) <= set(card["amenities"]):
+        return False
+    return card["max_adults"] >= query["adults"] and card["max_children"] >= query["children"]
+
+
+def candidates(db, query, distances=None):
+    """The cards a search may offer, by room type id."""
+    found = db[search_cards.COLLECTION].find(scope(query, distances), CARD_FIELDS)
+    return {card["_id"]: card for card in found if fits(card, query)}
+
+
+def stay_rows(db, cities, check_in, check_out):
+    """The inventory rows of the stay's nights in each city, one indexed find a city."""
+    stay = {"$gte": check_in, "$lt": check_out}
+    for city in sorted(cities):
+        yield from db.inventory.find({"city": city, "date": stay}, ROW_FIELDS)
+
+
+def sellable(rows, check_in, nights, max_price):
+    """(total, rooms left, nightly rows) when every night sells and the stay is allowed
+    to start on check_in, else None."""
+    if len(rows) != nights:
+        return None
+    total, left = Decimal(0), None
+    for row in rows:
+        if row.get("closed") or row["booked"] >= row["allotment"]:
+            return None
+        if row["date"] == check_in and row.get("min_stay", 1) > nights:
+            return None
+        total += row["price"].to_decimal()
+        left = (
+            row["allotment"] - row["booked"]
+            if left is None
+            else min(left, row["allotment"] - row["booked"])
         )
-    skip = (query["page"] - 1) * query["max_results"]
-    stages += [
-        {"$sort": dict(SORTS[query["sort"]])},
-        {
-            "$facet": {
-                "items": [{"$skip": skip}, {"$limit": query["max_results"]}],
-                "total": [{"$count": "n"}],
-            }
-        },
-    ]
-    return stages
+    if max_price is not None and total > max_price:
+        return None
+    return total, left
 
 
 def search(db, query):
     """(offers, total) for a parsed query."""
-    hotel_city, distances = None, None
-    if query.get("hotel"):
-        hotel = db.hotels.find_one({"_id": query["hotel"]}, {"address.city": 1})
-        if hotel is None:
-            return [], 0
-        hotel_city = hotel["address"]["city"]
+    distances = None
     if query.get("near"):
         distances = hotels_near(db, query["near"], query["max_km"])
         if not distances:
             return [], 0
-    result = next(db.inventory.aggregate(pipeline(query, hotel_city, distances)))
-    total = result["total"][0]["n"] if result["total"] else 0
-    return [offer(raw, query) for raw in result["items"]], total
+    cards = candidates(db, query, distances)
+    if not cards:
+        return [], 0
+    check_in, check_out = query["check_in"], query["check_out"]
+    nights = (check_out - check_in).days
+    by_room = defaultdict(list)
+    for row in stay_rows(db, {c["city"] for c in cards.values()}, check_in, check_out):
+        if row["room_type"] in cards:
+            by_room[row["room_type"]].append(row)
+    offers = []
+    for room_type_id, rows in by_room.items():
+        sold = sellable(rows, check_in, nights, query.get("max_price"))
+        if sold is None:
+            continue
+        card = cards[room_type_id]
+        offers.append(
+            {
+                "_id": room_type_id,
+                "_card": card,
+                "_rows": rows,
+                "_total": sold[0],
+                "_left": sold[1],
+                "_distance": distances.get(card["hotel"]) if distances is not None else None,
+            }
+        )
+    offers.sort(key=SORTS[query["sort"]])
+    skip = (query["page"] - 1) * query["max_results"]
+    return [offer(o, query) for o in offers[skip : skip + query["max_results"]]], len(offers)
 
 
-def offer(raw, query):
-    hotel, room_type, currency = raw["hotel"], raw["room_type"], raw["currency"]
-    rating = hotel.get("rating") or {"average": 0, "count": 0}
-    nightly = sorted(
-        (
-            {"date": Day.of(n["date"]), "price": money(n["price"].to_decimal(), currency)}
-            for n in raw["nightly_prices"]
-        ),
-        key=lambda n: n["date"],
-    )
+def offer(found, query):
+    card, currency = found["_card"], found["_card"]["currency"]
+    nightly = [
+        {"date": Day.of(row["date"]), "price": money(row["price"].to_decimal(), currency)}
+        for row in sorted(found["_rows"], key=lambda row: row["date"])
+    ]
     item = {
         "hotel": {
-            "_id": hotel["_id"],
-            "name": hotel["name"],
-            "stars": hotel.get("stars"),
-            "city": hotel["address"]["city"],
-            "rating": {"average": rating.get("average", 0), "count": rating.get("count", 0)},
+            "_id": card["hotel"],
+            "name": card["hotel_name"],
+            "stars": card["stars"],
+            "city": card["city"],
+            "rating": card["rating"],
         },
         "room_type": {
-            "_id": room_type["_id"],
-            "name": room_type["name"],
-            "max_adults": room_type["max_adults"],
-            "max_children": room_type.get("max_children", 0),
+            "_id": card["_id"],
+            "name": card["name"],
+            "max_adults": card["max_adults"],
+            "max_children": card["max_children"],
         },
         "check_in": query["check_in"],
         "check_out": query["check_out"],
-        "nights": raw["nights"],
+        "nights": len(nightly),
         "nightly_prices": nightly,
-        "total_price": money(raw["total"].to_decimal(), currency),
+        "total_price": money(found["_total"], currency),
         "currency": currency,
-        "rooms_left": raw["rooms_left"],
+        "rooms_left": found["_left"],
         "_links": {
-            "hotel": {"title": "hotel", "href": f"hotels/{hotel['_id']}"},
-            "room_type": {"title": "room type", "href": f"room-types/{room_type['_id']}"},
+            "hotel": {"title": "hotel", "href": f"hotels/{card['hotel']}"},
+            "room_type": {"title": "room type", "href": f"room-types/{card['_id']}"},
             "book": {"title": "book", "href": "bookings", "method": "POST"},
         },
     }
-    if raw.get("distance_km") is not None:
-        item["distance_km"] = round(raw["distance_km"], 2)
+    if found["_distance"] is not None:
+        item["distance_km"] = round(found["_distance"], 2)
     return item

@@ -19,6 +19,7 @@ from identity.tokens import issue_token
 from plumbing import embedded
 from plumbing.values import today
 from run import close_app, create_app
+from tests import recording  # noqa: F401 - registers the command recorder first
 
 PASSWORD = "correct horse battery"
 # argon2's production cost is deliberately slow; the tests hash and verify thousands of
@@ -207,6 +208,12 @@ class ApiClient:
         current = self.get(path)
         assert current.status_code == 200, current.json
         return self.patch(path, json, etag=current.json["_etag"])
+
+    def delete_item(self, path):
+        """DELETE with the item's current etag."""
+        current = self.get(path)
+        assert current.status_code == 200, current.json
+        return self.delete(path, headers={"If-Match": current.json["_etag"]})
 
 
 def make_user(db, role="guest", email=None, name=None):

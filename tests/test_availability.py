@@ -6,7 +6,8 @@ import pytest
 from bson import ObjectId
 
 from plumbing.values import Day, today
-from search import availability
+from search import cards
+from tests.recording import recorded
 
 
 @pytest.fixture
@@ -145,6 +146,7 @@ def test_rating_sort(client, paris, db):
         {"_id": ObjectId(paris["lyon"]["_id"])},
         {"$set": {"rating": {"average": 4.9, "count": 3, "sum": 15}}},
     )
+    cards.refresh_hotel(db, ObjectId(paris["lyon"]["_id"]))  # as a review's write does
     first = search(client, paris["start"], adults=2, sort="-rating").json["_items"][0]
     assert first["hotel"]["name"] == "Lyon Gare" and first["hotel"]["rating"]["count"] == 3
 
@@ -215,37 +217,34 @@ def _index_names(plan):
 
 
 @pytest.mark.parametrize(
-    ("query", "index"),
+    ("query", "indexes"),
     [
-        ({"city": "Paris"}, "city_date"),
-        ({"hotel": "lyon"}, "city_date"),
-        ({"country": "FR"}, "date"),
-        ({}, "date"),
+        ({"city": "Paris"}, {"city", "city_date"}),
+        ({"hotel": "lyon"}, {"hotel", "city_date"}),
+        ({"country": "FR"}, {"country", "city_date"}),
+        ({"near": "2.35,48.86"}, {"location", "hotel", "city_date"}),
     ],
 )
-def test_explain_shows_the_search_uses_an_index(db, paris, query, index):
+def test_explain_shows_every_find_of_a_search_uses_an_index(db, client, paris, query, indexes):
+    """The search sends finds only (no aggregation), and each is planned on an index."""
     query = dict(query)
-    hotel_city = None
     if query.get("hotel"):
-        query["hotel"] = ObjectId(paris["lyon"]["_id"])
-        hotel_city = "Lyon"
-    start = paris["start"]
-    parsed = {
-        "check_in": start,
-        "check_out": start.plus(3),
-        "adults": 1,
-        "children": 0,
-        "page": 1,
-        "max_results": 25,
-        "sort": "total_price",
-        **query,
-    }
-    plan = db.command(
-        "aggregate", "inventory", pipeline=availability.pipeline(parsed, hotel_city), explain=True
-    )
-    stages = _stages(plan)
-    assert "IXSCAN" in stages and "COLLSCAN" not in stages, stages
-    assert index in _index_names(plan)
+        query["hotel"] = paris["lyon"]["_id"]
+    with recorded() as commands:
+        found = search(client, paris["start"], **query)
+    assert found.status_code == 200 and found.json["_items"]
+    assert {name for name, _ in commands} == {"find"}, commands
+    used = set()
+    for _name, command in commands:
+        plan = db.command(
+            "explain",
+            {"find": command["find"], "filter": command["filter"]},
+            verbosity="queryPlanner",
+        )
+        stages = _stages(plan)
+        assert "IXSCAN" in stages and "COLLSCAN" not in stages, (command, stages)
+        used.update(_index_names(plan))
+    assert used == indexes
 
 
 def test_search_dates_in_the_future_only(client):

@@ -8,29 +8,9 @@ The commands each flow sends are recorded with pymongo's command monitoring.
 
 from datetime import datetime, timedelta
 
-from pymongo import monitoring
-
 from booking import holds
+from tests.recording import RECORDER, filters
 from tests.test_bookings import book
-
-
-class Recorder(monitoring.CommandListener):
-    def __init__(self):
-        self.recording, self.commands = False, []
-
-    def started(self, event):
-        if self.recording:
-            self.commands.append((event.command_name, event.command))
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
-
-
-RECORDER = Recorder()
-monitoring.register(RECORDER)  # clients created from now on report to it
 
 
 def _contains(node, key):
@@ -39,19 +19,6 @@ def _contains(node, key):
     if isinstance(node, list):
         return any(_contains(v, key) for v in node)
     return False
-
-
-def _filters(name, command):
-    if name == "update":
-        return [u["q"] for u in command.get("updates", [])]
-    if name == "delete":
-        return [d["q"] for d in command.get("deletes", [])]
-    if name in ("find", "count"):
-        return [command.get("filter") or command.get("query") or {}]
-    if name == "aggregate":
-        pipeline = command.get("pipeline") or []
-        return [pipeline[0]["$match"]] if pipeline and "$match" in pipeline[0] else []
-    return []
 
 
 def test_booking_paying_cancelling_and_expiring_use_index_friendly_shapes(
@@ -78,7 +45,7 @@ def test_booking_paying_cancelling_and_expiring_use_index_friendly_shapes(
     assert "findAndModify" not in names
     assert names.count("update") >= 5  # the flows really ran through the listener
     for name, command in RECORDER.commands:
-        for query in _filters(name, command):
+        for query in filters(name, command):
             assert not _contains(query, "$expr"), (name, command)
 
 

@@ -38,6 +38,8 @@ def test_owner_reviews_once_and_the_rating_follows(guest, stayed, db, client):
     assert response.json["hotel"] == booking["hotel"]
     hotel = client.get(f"hotels/{booking['hotel']}").json
     assert hotel["rating"]["average"] == 4 and hotel["rating"]["count"] == 1
+    card = db.search_rooms.find_one({"_id": ObjectId(booking["room_type"])})
+    assert card["rating"] == {"average": 4, "count": 1}  # searches sort on it
     second = guest.post("reviews", {"booking": booking["_id"], "rating": 1})
     assert second.status_code == 409
     assert "already been reviewed" in second.json["_error"]["message"]
@@ -94,6 +96,8 @@ def test_concurrent_reviews_keep_an_exact_average(login, stock, db, stayed, make
     rating = db.hotels.find_one({"_id": hotel})["rating"]
     assert rating["count"] == 8 and rating["sum"] == sum(ratings)
     assert rating["average"] == round(sum(ratings) / 8, 2)
+    for card in db.search_rooms.find({"hotel": hotel}):
+        assert card["rating"] == {"average": rating["average"], "count": 8}
 
 
 def test_a_review_changes_the_hotels_etag(guest, stayed, client):

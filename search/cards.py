@@ -1,0 +1,128 @@
+"""Search cards: one document per room type holding what a search filters, sorts and shows.
+
+A search reads a city's cards (index `city`) and that city's inventory rows for the stay
+(index `city_date`): two indexed finds, no join and no aggregation in the database.
+The cards are derived data, rebuilt from the hotel and its room types:
+
+- after every write to a hotel or a room type (the catalogue hooks, so the API, the
+  admin and `post_internal` alike), and in the review transaction for the rating;
+- from scratch at provisioning (`make run`, the worker, `flask --app run provision`)
+  and by `flask --app run reconcile`, which repairs whatever a crash between a catalogue
+  write and its card refresh left behind.
+
+Keeping the rating on one card per room type, not on the ~365 inventory rows of each,
+is what makes a review one small write rather than a thousand.
+"""
+
+from pymongo import ASCENDING, DeleteMany, ReplaceOne
+
+from plumbing.values import utcnow
+
+COLLECTION = "search_rooms"
+INDEXES = {
+    "city": [("city", ASCENDING)],
+    "hotel": [("hotel", ASCENDING)],
+    "country": [("country", ASCENDING)],
+}
+HOTEL_FIELDS = {
+    "name": 1,
+    "address.city": 1,
+    "address.country": 1,
+    "currency": 1,
+    "status": 1,
+    "stars": 1,
+    "amenities": 1,
+    "rating": 1,
+    "location": 1,
+}
+ROOM_TYPE_FIELDS = {"hotel": 1, "name": 1, "max_adults": 1, "max_children": 1}
+
+
+def card(hotel, room_type):
+    """The search card of a room type of a hotel."""
+    rating = hotel.get("rating") or {}
+    location = hotel.get("location")
+    return {
+        "_id": room_type["_id"],
+        "hotel": hotel["_id"],
+        "hotel_name": hotel["name"],
+        "city": hotel["address"]["city"],
+        "country": hotel["address"]["country"],
+        "currency": hotel.get("currency", "EUR"),
+        "status": hotel.get("status", "active"),
+        "stars": hotel.get("stars"),
+        "amenities": sorted(hotel.get("amenities") or []),
+        "rating": {"average": rating.get("average", 0), "count": rating.get("count", 0)},
+        "location": location["coordinates"] if location else None,
+        "name": room_type["name"],
+        "max_adults": room_type["max_adults"],
+        "max_children": room_type.get("max_children", 0),
+    }
+
+
+def refresh_hotel(db, hotel_id, session=None):
+    """Rebuild the cards of one hotel from its current documents (or drop them)."""
+    collection = db[COLLECTION]
+    hotel = db.hotels.find_one({"_id": hotel_id}, HOTEL_FIELDS, session=session)
+    if hotel is None:
+        collection.delete_many({"hotel": hotel_id}, session=session)
+        return
+    room_types = list(db.room_types.find({"hotel": hotel_id}, ROOM_TYPE_FIELDS, session=session))
+    now = utcnow()
+    ops = [
+        ReplaceOne({"_id": r["_id"]}, {**card(hotel, r), "_updated": now}, upsert=True)
+        for r in room_types
+    ]
+    ops.append(DeleteMany({"hotel": hotel_id, "_id": {"$nin": [r["_id"] for r in room_types]}}))
+    collection.bulk_write(ops, ordered=True, session=session)
+
+
+def drop_room_type(db, room_type_id):
+    db[COLLECTION].delete_one({"_id": room_type_id})
+
+
+def set_rating(db, hotel_id, rating, session=None):
+    """Inside the review's transaction: the hotel's new rating on its cards."""
+    db[COLLECTION].update_many(
+        {"hotel": hotel_id},
+        {"$set": {"rating": {"average": rating["average"], "count": rating["count"]}}},
+        session=session,
+    )
+
+
+def expected(db):
+    """Every card as the catalogue says it should be, by room type id."""
+    hotels = {h["_id"]: h for h in db.hotels.find({}, HOTEL_FIELDS)}
+    return {
+        r["_id"]: card(hotels[r["hotel"]], r)
+        for r in db.room_types.find({}, ROOM_TYPE_FIELDS)
+        if r["hotel"] in hotels
+    }
+
+
+def drift(db):
+    """(missing or wrong card ids, stray card ids) against a rebuild from scratch."""
+    want = expected(db)
+    have = {c["_id"]: c for c in db[COLLECTION].find({}, {"_updated": 0})}
+    wrong = sorted(i for i, c in want.items() if have.get(i) != c)
+    return wrong, sorted(set(have) - set(want))
+
+
+def rebuild(db):
+    """Make every card match the catalogue; returns how many were written or removed."""
+    wrong, stray = drift(db)
+    want, now = expected(db), utcnow()
+    ops = [ReplaceOne({"_id": i}, {**want[i], "_updated": now}, upsert=True) for i in wrong]
+    if stray:
+        ops.append(DeleteMany({"_id": {"$in": stray}}))
+    if ops:
+        db[COLLECTION].bulk_write(ops, ordered=True)
+    return len(wrong) + len(stray)
+
+
+def provision(db):
+    """Indexes, then a from-scratch check: idempotent, and cheap (one card a room type)."""
+    collection = db[COLLECTION]
+    for name, keys in INDEXES.items():
+        collection.create_index(keys, name=name)
+    return rebuild(db)
