@@ -13,6 +13,7 @@ from plumbing.values import (
     nights,
     parse_money,
     stamp,
+    to_minor,
     today,
     utcnow,
 )
@@ -94,6 +95,7 @@ def prepare_inventory_row(db, row, user):
     check_allotment(row.get("allotment"), room_type)
     row.update(denormalized_from_hotel(hotel), booked=0)
     row["price"] = money(row["price"].to_decimal(), currency)
+    row["price_minor"] = to_minor(row["price"].to_decimal(), currency)
 
 
 def check_inventory_update(db, original, updates, user):
@@ -103,7 +105,10 @@ def check_inventory_update(db, original, updates, user):
     for field in ("room_type", "date"):
         if field in updates and updates[field] != original.get(field):
             raise invalid(field, "cannot change; create a row for the other night instead")
-    check_price(updates.get("price"), hotel.get("currency", "EUR"))
+    currency = hotel.get("currency", "EUR")
+    check_price(updates.get("price"), currency)
+    if updates.get("price") is not None:
+        updates["price_minor"] = to_minor(updates["price"].to_decimal(), currency)
     if "allotment" in updates:
         check_allotment(updates["allotment"], room_type)
         # Guarded write: a concurrent booking cannot slip between the check and the write.
@@ -198,6 +203,7 @@ def set_inventory_range(client, db, room_type_id, values, user):
                     "$set": {
                         "allotment": values["allotment"],
                         "price": price,
+                        "price_minor": to_minor(price.to_decimal(), currency),
                         "closed": values["closed"],
                         "min_stay": values["min_stay"],
                         **stamp(now),

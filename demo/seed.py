@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from domain.vocabulary import HOTEL_AMENITIES
 from identity import accounts
-from plumbing.values import Day, created, money, today, utcnow
+from plumbing.values import Day, created, quantize, to_minor, today, utcnow
 from search import cards
 
 DEMO_ACCOUNTS = {
@@ -343,12 +343,14 @@ def inventory_rows(plan, night):
     now = utcnow()
     for p in plan["pricing"]:
         currency = p["denorm"]["currency"]
+        price = quantize(nightly_price(p["base"], night, p["step"]), currency)
         yield {
             "room_type": p["room_type"],
             "date": night,
             "allotment": p["allotment"],
             "booked": 0,
-            "price": money(nightly_price(p["base"], night, p["step"]), currency),
+            "price": Decimal128(price),
+            "price_minor": to_minor(price, currency),
             "closed": False,
             "min_stay": 2 if night.weekday() == 5 and p["stars"] == 5 else 1,
             **p["denorm"],

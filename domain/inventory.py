@@ -34,6 +34,14 @@ inventory = {
         "price": money(
             "Price of one room for this night, in the hotel's currency.", required=True
         ),
+        "price_minor": server_owned(
+            {
+                "type": "integer",
+                "description": "The same price in whole minor units of the currency (cents "
+                "for EUR), kept equal to `price` by the server: searches sum and sort it.",
+                "example": 12050,
+            }
+        ),
         "closed": {
             "type": "boolean",
             "default": False,

@@ -128,6 +128,21 @@ def money(amount, currency):
     return Decimal128(quantize(amount, currency))
 
 
+def to_minor(amount, currency):
+    """An amount as a whole number of the currency's minor units ("120.50" EUR -> 12050)."""
+    return int(quantize(amount, currency).scaleb(minor_units(currency)))
+
+
+def minor_text(minor, currency):
+    """Whole minor units -> the decimal string `money` renders (12050 EUR -> "120.50"),
+    without a Decimal: searches sum and render thousands of these."""
+    digits = minor_units(currency)
+    if digits == 0:
+        return str(minor)
+    whole, part = divmod(abs(minor), 10**digits)
+    return f"{'-' if minor < 0 else ''}{whole}.{part:0{digits}d}"
+
+
 def decode_days(document, fields):
     """Turn BSON dates in stay-date fields into Day, in place. `fields` is the tree
     plumbing.jsonschema.day_fields gives: {"check_in": True, "nightly_prices": {"date": True}}.

@@ -17,9 +17,9 @@ this replaced (tests/test_availability.py computes it by hand).
 
 import math
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_FLOOR
 
-from plumbing.values import Day, money
+from plumbing.values import minor_text, minor_units, to_minor
 from search import cards as search_cards
 
 SORTS = {
@@ -41,6 +41,8 @@ ROW_FIELDS = {
     "room_type": 1,
     "date": 1,
     "price": 1,
+    "price_minor": 1,
+    "currency": 1,
     "allotment": 1,
     "booked": 1,
     "closed": 1,
@@ -114,23 +116,29 @@ def stay_rows(db, cities, check_in, check_out):
         yield from db.inventory.find({"city": city, "date": stay}, ROW_FIELDS)
 
 
+def minor_price(row):
+    """A row's price in whole minor units: kept ready on the row (`price_minor`), computed
+    for a row written before that field existed."""
+    minor = row.get("price_minor")
+    if minor is None:
+        minor = to_minor(row["price"].to_decimal(), row.get("currency", "EUR"))
+    return minor
+
+
 def sellable(rows, check_in, nights, max_price):
-    """(total, rooms left, nightly rows) when every night sells and the stay is allowed
-    to start on check_in, else None."""
+    """(total in minor units, rooms left) when every night sells and the stay may start
+    on check_in, else None. `max_price` is in minor units too."""
     if len(rows) != nights:
         return None
-    total, left = Decimal(0), None
+    total, left = 0, None
     for row in rows:
         if row.get("closed") or row["booked"] >= row["allotment"]:
             return None
         if row["date"] == check_in and row.get("min_stay", 1) > nights:
             return None
-        total += row["price"].to_decimal()
-        left = (
-            row["allotment"] - row["booked"]
-            if left is None
-            else min(left, row["allotment"] - row["booked"])
-        )
+        total += minor_price(row)
+        free = row["allotment"] - row["booked"]
+        left = free if left is None else min(left, free)
     if max_price is not None and total > max_price:
         return None
     return total, left
@@ -154,10 +162,12 @@ def search(db, query):
             by_room[row["room_type"]].append(row)
     offers = []
     for room_type_id, rows in by_room.items():
-        sold = sellable(rows, check_in, nights, query.get("max_price"))
+        card = cards[room_type_id]
+        cap = query.get("max_price")
+        cap = None if cap is None else max_minor(cap, card["currency"])
+        sold = sellable(rows, check_in, nights, cap)
         if sold is None:
             continue
-        card = cards[room_type_id]
         offers.append(
             {
                 "_id": room_type_id,
@@ -173,31 +183,38 @@ def search(db, query):
     return [offer(o, query) for o in offers[skip : skip + query["max_results"]]], len(offers)
 
 
+def max_minor(max_price, currency):
+    """The largest total in minor units that is at most max_price (a Decimal)."""
+    return int((max_price * 10 ** minor_units(currency)).to_integral_value(ROUND_FLOOR))
+
+
 def offer(found, query):
+    """One offer, built from plain values (strings for ids, dates and money) so that
+    encoding it is the JSON encoder's C path, not a Python hook per field."""
     card, currency = found["_card"], found["_card"]["currency"]
     nightly = [
-        {"date": Day.of(row["date"]), "price": money(row["price"].to_decimal(), currency)}
+        {"date": row["date"].strftime("%Y-%m-%d"), "price": minor_text(minor_price(row), currency)}
         for row in sorted(found["_rows"], key=lambda row: row["date"])
     ]
     item = {
         "hotel": {
-            "_id": card["hotel"],
+            "_id": str(card["hotel"]),
             "name": card["hotel_name"],
             "stars": card["stars"],
             "city": card["city"],
             "rating": card["rating"],
         },
         "room_type": {
-            "_id": card["_id"],
+            "_id": str(card["_id"]),
             "name": card["name"],
             "max_adults": card["max_adults"],
             "max_children": card["max_children"],
         },
-        "check_in": query["check_in"],
-        "check_out": query["check_out"],
+        "check_in": query["check_in"].isoformat(),
+        "check_out": query["check_out"].isoformat(),
         "nights": len(nightly),
         "nightly_prices": nightly,
-        "total_price": money(found["_total"], currency),
+        "total_price": minor_text(found["_total"], currency),
         "currency": currency,
         "rooms_left": found["_left"],
         "_links": {

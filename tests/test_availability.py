@@ -3,7 +3,7 @@
 from datetime import datetime
 
 import pytest
-from bson import ObjectId
+from bson import Decimal128, ObjectId
 
 from plumbing.values import Day, today
 from search import cards
@@ -44,7 +44,8 @@ def paris(admin, make_hotel, make_room_type, stock, db):
     db.inventory.update_one(row("full", 2), {"$set": {"booked": 2}})
     db.inventory.update_one(row("min_stay", 0), {"$set": {"min_stay": 4}})
     db.inventory.update_one(
-        row("good", 1), {"$set": {"price": __import__("bson").Decimal128("125.50"), "booked": 1}}
+        row("good", 1),
+        {"$set": {"price": Decimal128("125.50"), "price_minor": 12550, "booked": 1}},
     )
     lyon = make_hotel(
         name="Lyon Gare",

@@ -1,11 +1,13 @@
 """Inventory rows: money and stay dates typed in MongoDB, the range PUT, guarded allotment."""
 
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 from bson import Decimal128, ObjectId
 
-from plumbing.values import today
+from plumbing import provisioning
+from plumbing.values import Day, minor_text, to_minor, today
 
 
 def test_money_and_dates_round_trip_as_typed_bson(admin, client, make_room_type, db):
@@ -42,6 +44,51 @@ def test_jpy_prices_have_no_minor_digits(admin, make_hotel, make_room_type, db):
     assert refused.status_code == 422
     assert "JPY" in refused.json["_issues"]["price"]
     assert db.inventory.count_documents({}) == 1
+
+
+def test_price_minor_follows_price_on_every_write(admin, make_hotel, make_room_type, db):
+    """Searches sum `price_minor`: each write path keeps it equal to `price`."""
+    euro = make_room_type()
+    yen = make_room_type(
+        hotel=make_hotel(currency="JPY", address={"city": "Kyoto", "country": "JP"})
+    )
+    start = today().plus(5)
+    posted = admin.post(
+        "inventory",
+        {"room_type": euro["_id"], "date": start.isoformat(), "allotment": 1, "price": "149.5"},
+    )
+    assert posted.status_code == 201, posted.json
+    assert (
+        admin.patch_item(f"inventory/{posted.json['_id']}", {"price": "99.99"}).status_code == 200
+    )
+    for room_type, price in ((euro, "120.05"), (yen, "15000")):
+        ranged = admin.put(
+            f"room-types/{room_type['_id']}/inventory",
+            {
+                "from": start.plus(1).isoformat(),
+                "to": start.plus(3).isoformat(),
+                "allotment": 1,
+                "price": price,
+            },
+        )
+        assert ranged.status_code == 200, ranged.json
+    rows = {(r["currency"], Day.of(r["date"])): r["price_minor"] for r in db.inventory.find()}
+    assert rows == {
+        ("EUR", start): 9999,
+        ("EUR", start.plus(1)): 12005,
+        ("EUR", start.plus(2)): 12005,
+        ("JPY", start.plus(1)): 15000,
+        ("JPY", start.plus(2)): 15000,
+    }
+    assert minor_text(12005, "EUR") == "120.05" and minor_text(15000, "JPY") == "15000"
+    assert minor_text(-5, "EUR") == "-0.05" and to_minor(Decimal("0.5"), "EUR") == 50
+
+
+def test_backfill_migration_gives_old_rows_price_minor(stock, db):
+    stock(nights=2, price="80.10")
+    db.inventory.update_many({}, {"$unset": {"price_minor": ""}})
+    provisioning.apply(db, run_migrations=["backfill_inventory_price_minor"], log=lambda _: None)
+    assert [r["price_minor"] for r in db.inventory.find()] == [8010, 8010]
 
 
 @pytest.mark.parametrize(
