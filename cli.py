@@ -29,6 +29,7 @@ def provision(app, log=None):
         rebuilt = cards.provision(db)
         if rebuilt:
             log(f"search cards: {rebuilt} rebuilt from the catalogue")
+            app.extensions["answers"].bump_everything()
         if app.config.get("ADMIN_EMAIL") and app.config.get("ADMIN_PASSWORD"):
             accounts.ensure_admin(db, app.config["ADMIN_EMAIL"], app.config["ADMIN_PASSWORD"])
 
@@ -36,13 +37,15 @@ def provision(app, log=None):
 def sweep_holds(app, stop, interval, once=False, log=print):
     """Expire due holds until `stop` is set (the sweeper thread, and the worker)."""
     with app.app_context():
+        db, answers = app.data.driver.db, app.extensions["answers"]
         holds.sweep(
-            app.data.driver.db,
+            db,
             stop,
             interval,
             once=once,
             log=log,
             on_error=lambda error: app.logger.error("hold sweep failed", exc_info=error),
+            on_expired=lambda booking: answers.bump_hotels(db, [booking["hotel"]]),
         )
 
 
@@ -63,7 +66,8 @@ def seed_in_background(app):
             f"demo inventory: loading {plan['inventory_rows']} rows in the background, "
             "nearest nights first; the API is already serving"
         )
-        seconds = seed.load_inventory(db, plan, log=log)
+        answers = app.extensions["answers"]
+        seconds = seed.load_inventory(db, plan, log=log, on_batch=answers.bump_everything)
         log(f"demo inventory: complete ({plan['inventory_rows']} rows in {seconds} s)")
 
     threading.Thread(target=load, daemon=True, name="demo-inventory").start()
@@ -102,7 +106,10 @@ def init_app(app):
         if if_enabled and not app.config["SEED_DEMO"]:
             click.echo("SEED_DEMO is off; nothing seeded")
             return
-        report = seed.seed_demo(app.data.driver.db, progress=True)
+        answers = app.extensions["answers"]
+        report = seed.seed_demo(
+            app.data.driver.db, progress=True, on_batch=answers.bump_everything
+        )
         click.echo(seed.describe(report))
 
     @cli.command("openapi")
@@ -141,6 +148,8 @@ def init_app(app):
         wrong, stray = cards.drift(app.data.driver.db)
         if fix and (wrong or stray):
             cards.rebuild(app.data.driver.db)
+        if fix and (drift or wrong or stray):
+            app.extensions["answers"].bump_everything()
         click.echo(f"{len(wrong) + len(stray)} search cards out of step with the catalogue {verb}")
         if (drift or wrong or stray) and not fix:
             sys.exit(1)
@@ -194,6 +203,7 @@ def init_app(app):
                 parsed[field] = raw
         try:
             provisioning.apply(app.data.driver.db, parsed, migrations, log=click.echo)
+            app.extensions["answers"].bump_everything()
         except (provisioning.RefusedMigration, ValueError) as error:
             click.echo(f"refused: {error}", err=True)
             sys.exit(2)

@@ -25,6 +25,7 @@ from plumbing.auth import BearerAuth
 from plumbing.datalayer import MongoLayer
 from plumbing.eve_settings import eve_settings
 from plumbing.validation import Validator
+from search.answers import AnswerCache
 
 
 def create_app(overrides=None):
@@ -45,6 +46,12 @@ def create_app(overrides=None):
         ),
     )
     app.extensions["payment_provider"] = SandboxProvider(config["PAYMENT_WEBHOOK_SECRET"])
+    app.extensions["answers"] = AnswerCache(
+        app.redis,
+        prefix=f"innkeeper:{config['MONGO_DBNAME']}",
+        ttl=config["SEARCH_CACHE_SECONDS"],
+        enabled=config["SEARCH_CACHE"],
+    )
     for part in (responses, http, hooks, routes, pages, ratelimit, cli):
         part.init_app(app)
     # Registered last so it runs first: no hook records an answer it is about to replace.

@@ -93,6 +93,8 @@ def load():
         "MAX_BODY_BYTES": _int("MAX_BODY_BYTES", 64 * 1024),
         "QUERY_TIMEOUT_MS": _int("QUERY_TIMEOUT_MS", 10_000),
         "SEED_DEMO": _bool("SEED_DEMO", embedded),
+        "SEARCH_CACHE": _bool("SEARCH_CACHE", True),
+        "SEARCH_CACHE_SECONDS": _int("SEARCH_CACHE_SECONDS", 60),
         "CORS_ORIGINS": _list("CORS_ORIGINS"),
         "EMBEDDED": embedded,
     }

@@ -11,8 +11,9 @@ from booking.reservations import PENDING, transition
 from plumbing.values import stamp, utcnow
 
 
-def expire_due(client, db, now=None, limit=500):
-    """Expire every pending booking whose hold has passed; returns how many."""
+def expire_due(client, db, now=None, limit=500, on_expired=None):
+    """Expire every pending booking whose hold has passed; returns how many.
+    `on_expired(booking)` is called after each committed expiry."""
     now = now or utcnow()
     due = db.bookings.find(
         {"status": PENDING, "hold_expires_at": {"$lte": now}}, {"_id": 1}, limit=limit
@@ -26,15 +27,17 @@ def expire_due(client, db, now=None, limit=500):
             {"status": "expired", "expired_at": now, **stamp(now)},
         )
         expired += changed is not None
+        if changed is not None and on_expired is not None:
+            on_expired(changed)
     return expired
 
 
-def sweep(db, stop, interval, once=False, log=print, on_error=None):
+def sweep(db, stop, interval, once=False, log=print, on_error=None, on_expired=None):
     """Expire due holds until `stop` (a threading.Event) is set; a failed sweep is
     reported to `on_error` and retried on the next pass."""
     while True:
         try:
-            expired = expire_due(db.client, db)
+            expired = expire_due(db.client, db, on_expired=on_expired)
             if expired:
                 log(f"hold sweeper: expired {expired} bookings")
         except Exception as error:  # noqa: BLE001 - keep sweeping; the next pass retries

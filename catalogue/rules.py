@@ -220,6 +220,7 @@ def set_inventory_range(client, db, room_type_id, values, user):
     result = transactions.run(client, write)
     return {
         "room_type": room_type["_id"],
+        "hotel": hotel["_id"],
         "from": values["from"],
         "to": values["to"],
         "nights": len(dates),

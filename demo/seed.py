@@ -165,12 +165,12 @@ def _accounts(db):
     return ids
 
 
-def seed_demo(db, progress=False, nights=365, start=None):
+def seed_demo(db, progress=False, nights=365, start=None, on_batch=None):
     """Seed catalogue and inventory into an empty catalogue, in one go (or finish one a
     stopped run began)."""
     plan = seed_catalogue(db, nights=nights, start=start)
     if not plan["skipped"]:
-        load_inventory(db, plan, progress)
+        load_inventory(db, plan, progress, on_batch=on_batch)
     return plan
 
 
@@ -358,8 +358,9 @@ def inventory_rows(plan, night):
         }
 
 
-def load_inventory(db, plan, progress=False, log=None, batch_nights=8):
-    """Insert the plan's inventory nearest night first; returns the seconds it took."""
+def load_inventory(db, plan, progress=False, log=None, batch_nights=8, on_batch=None):
+    """Insert the plan's inventory nearest night first; returns the seconds it took.
+    `on_batch()` is called after each batch of nights is written."""
     started = time.monotonic()
     bar = tqdm(total=plan["inventory_rows"], unit="rows", desc="inventory", disable=not progress)
     resume = plan.get("next_night", 0)
@@ -372,6 +373,8 @@ def load_inventory(db, plan, progress=False, log=None, batch_nights=8):
         ]
         _insert_missing(db.inventory, rows)  # a stopped run may have written some
         db.seed_progress.update_one({"_id": PROGRESS_ID}, {"$set": {"next_night": last}})
+        if on_batch is not None:
+            on_batch()
         bar.update(len(rows))
         done += len(rows)
         if log and (first // batch_nights) % 10 == 9:

@@ -3,7 +3,7 @@
 from flask import current_app
 
 from booking import reservations
-from plumbing.auth import current_user, db
+from plumbing.auth import answer_cache, current_user, db
 from plumbing.errors import Refusal
 from plumbing.values import utcnow
 
@@ -57,6 +57,15 @@ def cancel_and_release(updates, original):
     updates.update(reservations.cancel(db().client, db(), original))
 
 
+def stays_changed(documents):
+    """A booking took nights: its hotel's answers are stale once it has committed."""
+    answer_cache().bump_hotels(db(), [booking["hotel"] for booking in documents])
+
+
+def stay_released(updates, original):
+    answer_cache().bump_hotels(db(), [original["hotel"]])
+
+
 def init_app(app):
     app.on_pre_GET_bookings += scope_reads_to_caller
     app.on_pre_PATCH_bookings += scope_changes_to_owner
@@ -65,3 +74,5 @@ def init_app(app):
     app.on_insert_bookings += price_and_hold
     app.data.run_inside_insert("bookings", reserve_nights)
     app.on_update_bookings += cancel_and_release
+    app.on_inserted_bookings += stays_changed
+    app.on_updated_bookings += stay_released

@@ -1,7 +1,7 @@
 """Hooks on hotels, room types and inventory: manager rights and consistent rows."""
 
 from catalogue import rules
-from plumbing.auth import current_user, db
+from plumbing.auth import answer_cache, current_user, db
 from search import cards
 
 
@@ -45,31 +45,50 @@ def refuse_inventory_delete(item):
     rules.refuse_inventory_delete(db(), current_user(), item)
 
 
-def refresh_cards_of_hotels(documents):
+def catalogue_changed(hotel_id, *cities):
+    """After a committed hotel or room type write: its cards, then its answers (the city
+    it is in now and any it was in before)."""
+    city = cards.refresh_hotel(db(), hotel_id)
+    answer_cache().bump([*cities, *([city] if city else [])])
+
+
+def hotels_created(documents):
     for hotel in documents:
-        cards.refresh_hotel(db(), hotel["_id"])
+        catalogue_changed(hotel["_id"])
 
 
-def refresh_cards_of_hotel(updates, original):
-    cards.refresh_hotel(db(), original["_id"])
+def hotel_changed(updates, original):
+    catalogue_changed(original["_id"], original["address"]["city"])
 
 
-def refresh_cards_of_deleted_hotel(item):
-    cards.refresh_hotel(db(), item["_id"])
+def hotel_deleted(item):
+    catalogue_changed(item["_id"], item["address"]["city"])
 
 
-def refresh_cards_of_room_types(documents):
+def room_types_created(documents):
     for hotel_id in {room_type["hotel"] for room_type in documents}:
-        cards.refresh_hotel(db(), hotel_id)
+        catalogue_changed(hotel_id)
 
 
-def refresh_card_of_room_type(updates, original):
-    for hotel_id in {original["hotel"], updates.get("hotel", original["hotel"])}:
-        cards.refresh_hotel(db(), hotel_id)
+def room_type_changed(updates, original):
+    catalogue_changed(original["hotel"])
 
 
-def drop_card_of_room_type(item):
+def room_type_deleted(item):
     cards.drop_room_type(db(), item["_id"])
+    catalogue_changed(item["hotel"])
+
+
+def inventory_rows_changed(documents):
+    answer_cache().bump(row["city"] for row in documents)
+
+
+def inventory_row_changed(updates, original):
+    answer_cache().bump([original["city"]])
+
+
+def inventory_row_deleted(item):
+    answer_cache().bump([item["city"]])
 
 
 def init_app(app):
@@ -82,15 +101,19 @@ def init_app(app):
     app.on_update_hotels += refuse_currency_change_with_prices
     app.on_updated_hotels += copy_hotel_changes_to_inventory
     app.on_insert_room_types += refuse_room_type_of_unmanaged_hotel
-    # Search cards follow every committed catalogue write (search/cards.py).
-    app.on_inserted_hotels += refresh_cards_of_hotels
-    app.on_updated_hotels += refresh_cards_of_hotel
-    app.on_replaced_hotels += refresh_cards_of_hotel
-    app.on_deleted_item_hotels += refresh_cards_of_deleted_hotel
-    app.on_inserted_room_types += refresh_cards_of_room_types
-    app.on_updated_room_types += refresh_card_of_room_type
-    app.on_replaced_room_types += refresh_card_of_room_type
-    app.on_deleted_item_room_types += drop_card_of_room_type
+    # Search cards and cached answers follow every committed catalogue write
+    # (search/cards.py, search/answers.py).
+    app.on_inserted_hotels += hotels_created
+    app.on_updated_hotels += hotel_changed
+    app.on_replaced_hotels += hotel_changed
+    app.on_deleted_item_hotels += hotel_deleted
+    app.on_inserted_room_types += room_types_created
+    app.on_updated_room_types += room_type_changed
+    app.on_replaced_room_types += room_type_changed
+    app.on_deleted_item_room_types += room_type_deleted
+    app.on_inserted_inventory += inventory_rows_changed
+    app.on_updated_inventory += inventory_row_changed
+    app.on_deleted_item_inventory += inventory_row_deleted
     app.on_delete_item_room_types += delete_room_type_inventory
     app.on_insert_inventory += fill_inventory_rows
     app.on_update_inventory += check_inventory_row_update

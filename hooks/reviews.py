@@ -1,6 +1,6 @@
 """Hooks on /reviews: the booking's owner only, after a confirmed stay, once."""
 
-from plumbing.auth import current_user, db
+from plumbing.auth import answer_cache, current_user, db
 from reviews import ratings
 
 
@@ -13,6 +13,11 @@ def add_to_hotel_rating(session, documents):
     ratings.add_to_rating(db(), session, documents)
 
 
+def ratings_changed(documents):
+    answer_cache().bump_hotels(db(), [review["hotel"] for review in documents])
+
+
 def init_app(app):
     app.on_insert_reviews += refuse_review_unless_stayed
     app.data.run_inside_insert("reviews", add_to_hotel_rating)
+    app.on_inserted_reviews += ratings_changed

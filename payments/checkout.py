@@ -104,6 +104,12 @@ def outcome_status(payment):
     }.get(payment.get("status"), 201)
 
 
+def hotels_of_payment(db, payment_id):
+    """[the hotel a payment is for], or [] for an unknown payment."""
+    payment = db.payments.find_one({"_id": ObjectId(payment_id)}, {"hotel": 1})
+    return [payment["hotel"]] if payment else []
+
+
 def apply_event(client, db, provider, event, now=None):
     """Apply a verified webhook event exactly once; returns what happened."""
     now = now or utcnow()

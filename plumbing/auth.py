@@ -16,6 +16,11 @@ def db():
     return current_app.data.driver.db
 
 
+def answer_cache():
+    """The app's search answer cache (search/answers.py): writers bump it."""
+    return current_app.extensions["answers"]
+
+
 def current_user():
     return g.get("user")
 

@@ -2,8 +2,9 @@
 
 from urllib.parse import urlencode
 
+import simplejson as json
 from bson import ObjectId
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 
 from booking.reservations import check_stay
 from domain.vocabulary import COUNTRIES, CURRENCIES, HOTEL_AMENITIES
@@ -125,11 +126,26 @@ def _link(args, page, title):
     return {"title": title, "href": "availability?" + urlencode({**args, "page": page})}
 
 
+def answer(query):
+    """(total, the offers as JSON text, "hit" | "miss" | "off"): from the answer cache
+    (search/answers.py) when it holds this query under current generations, else
+    computed and stored."""
+    cache = current_app.extensions["answers"]
+    cached, key = cache.lookup(query)
+    if cached is not None:
+        total, items = cached.split("\n", 1)
+        return int(total), items, "hit"
+    offers, total = availability.search(db(), query)
+    items = json.dumps(offers, separators=(",", ":"))
+    cache.store(key, f"{total}\n{items}")
+    return total, items, "miss" if cache.enabled else "off"
+
+
 @bp.get("/availability")
 def search():
     args = request.args.to_dict()
     query = parse_query(args)
-    offers, total = availability.search(db(), query)
+    total, items, cached = answer(query)
     links = {
         "self": _link(args, query["page"], "availability"),
         "parent": {"title": "home", "href": "/"},
@@ -142,10 +158,11 @@ def search():
         links["prev"] = _link(args, query["page"] - 1, "previous page")
     return respond(
         {
-            "_items": offers,
+            "_items": json.RawJSON(items),
             "_meta": {"page": query["page"], "max_results": query["max_results"], "total": total},
             "_links": links,
-        }
+        },
+        headers={"X-Search-Cache": cached},
     )
 
 

@@ -61,12 +61,13 @@ def card(hotel, room_type):
 
 
 def refresh_hotel(db, hotel_id, session=None):
-    """Rebuild the cards of one hotel from its current documents (or drop them)."""
+    """Rebuild the cards of one hotel from its current documents (or drop them); returns
+    the hotel's city now (None when it is gone)."""
     collection = db[COLLECTION]
     hotel = db.hotels.find_one({"_id": hotel_id}, HOTEL_FIELDS, session=session)
     if hotel is None:
         collection.delete_many({"hotel": hotel_id}, session=session)
-        return
+        return None
     room_types = list(db.room_types.find({"hotel": hotel_id}, ROOM_TYPE_FIELDS, session=session))
     now = utcnow()
     ops = [
@@ -75,6 +76,7 @@ def refresh_hotel(db, hotel_id, session=None):
     ]
     ops.append(DeleteMany({"hotel": hotel_id, "_id": {"$nin": [r["_id"] for r in room_types]}}))
     collection.bulk_write(ops, ordered=True, session=session)
+    return hotel["address"]["city"]
 
 
 def drop_room_type(db, room_type_id):

@@ -1,0 +1,122 @@
+"""The answer cache: whole search answers in Redis, never older than a committed change.
+
+Every write that can change a search answer - a booking taken, cancelled or expired, a
+late payment re-taking nights, an inventory row, a hotel, a room type or a rating -
+bumps, once it has committed and before it answers, a generation counter for each city
+it touched, and the counter `all` that every change bumps. A city search's answer is
+stored under the generation of its city it was computed under; any other search (by
+hotel, near a point, by country, everywhere) under `all`. Seeding, reconciling and
+migrations bump the epoch, which is part of every key. A reader asks for the current
+generation and the answer stored under it in one round trip (a Lua script), so after a
+bump the old answers are simply never read again (they expire after `ttl` seconds,
+which also bounds the staleness a lost bump could cause: Redis unreachable for the
+writer but not for the readers).
+
+With Redis down, searches answer from the database and bumps are skipped: there is no
+cached answer for anybody to read until Redis is back, and then only answers written
+after it came back under generations it kept (Redis persistence) or started afresh -
+so an empty Redis restarting from nothing cannot serve an old answer either.
+Booking does not trust any of this: the guarded writes in booking/reservations.py decide.
+"""
+
+import hashlib
+import json
+import logging
+
+import redis
+
+LOG = logging.getLogger(__name__)
+EVERYTHING = None  # the scope of a search that is not by city
+_LOOKUP = """
+local key = ARGV[1] .. (redis.call('GET', KEYS[1]) or '0') .. '.'
+    .. (redis.call('GET', KEYS[2]) or '0')
+return {key, redis.call('GET', key)}
+"""
+
+
+def scope_of(query):
+    """Which generation a query's answer depends on: its city, or all of them."""
+    if query.get("city") and not query.get("hotel") and not query.get("near"):
+        return query["city"]
+    return EVERYTHING
+
+
+def digest(query):
+    """A stable key for a parsed query: the same search in any parameter order or
+    spelling (`FR`/`fr`, `page` omitted or 1) gives the same key."""
+    canonical = json.dumps(query, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+
+class AnswerCache:
+    """Look up, store and invalidate search answers; every method survives Redis down."""
+
+    def __init__(self, client, prefix, ttl=60, enabled=True):
+        self.client, self.prefix, self.ttl, self.enabled = client, prefix, ttl, enabled
+        self._lookup = client.register_script(_LOOKUP)
+        self.hits = self.misses = 0
+
+    def _gen_key(self, scope):
+        if scope is EVERYTHING:
+            return f"{self.prefix}:gen:all"
+        return f"{self.prefix}:gen:city:{scope}"
+
+    def lookup(self, query):
+        """(cached answer text or None, the key to store a fresh answer under or None)."""
+        if not self.enabled:
+            return None, None
+        base = f"{self.prefix}:answer:{digest(query)}:"
+        keys = [f"{self.prefix}:epoch", self._gen_key(scope_of(query))]
+        try:
+            key, cached = self._lookup(keys=keys, args=[base])
+        except redis.RedisError as error:
+            LOG.warning("search answer cache unreachable: %s", error)
+            return None, None
+        if cached is not None:
+            self.hits += 1
+            return cached.decode(), None
+        self.misses += 1
+        return None, key.decode()
+
+    def store(self, key, answer_text):
+        if key is None:
+            return
+        try:
+            self.client.set(key, answer_text, ex=self.ttl)
+        except redis.RedisError as error:
+            LOG.warning("search answer not cached: %s", error)
+
+    def _not_invalidated(self, error):
+        LOG.warning("search answers not invalidated (they expire in %s s): %s", self.ttl, error)
+
+    def bump(self, cities):
+        """After a committed change to these cities' offers: their answers are stale."""
+        if not self.enabled:
+            return
+        try:
+            with self.client.pipeline(transaction=False) as pipe:
+                for city in set(cities):
+                    pipe.incr(self._gen_key(city))
+                pipe.incr(self._gen_key(EVERYTHING))
+                pipe.execute()
+        except redis.RedisError as error:
+            self._not_invalidated(error)
+
+    def bump_hotels(self, db, hotel_ids):
+        """bump() for the cities of these hotels (a change at a deleted hotel: all)."""
+        ids = list(set(hotel_ids))
+        if not self.enabled or not ids:
+            return
+        found = list(db.hotels.find({"_id": {"$in": ids}}, {"address.city": 1}))
+        self.bump(h["address"]["city"] for h in found)
+        if len(found) < len(ids):
+            self.bump_everything()
+
+    def bump_everything(self):
+        """Every answer is stale (seed, reconcile, a migration): a new epoch."""
+        if not self.enabled:
+            return
+        try:
+            self.client.incr(f"{self.prefix}:epoch")
+        except redis.RedisError as error:
+            self._not_invalidated(error)
