@@ -109,3 +109,16 @@ def test_a_review_changes_the_hotels_etag(guest, stayed, client):
     )
     assert after.status_code == 200 and after.json["rating"]["count"] == 1
     assert after.json["_etag"] != before.json["_etag"]
+
+
+def test_a_review_refreshes_cached_search_answers(guest, stayed, client):
+    booking = stayed()
+    url = (
+        f"availability?city=Paris&check_in={booking['check_in']}&check_out={booking['check_out']}"
+    )
+    assert client.get(url).json["_items"][0]["hotel"]["rating"]["count"] == 0
+    assert client.get(url).headers["X-Search-Cache"] == "hit"
+    assert guest.post("reviews", {"booking": booking["_id"], "rating": 5}).status_code == 201
+    after = client.get(url)
+    assert after.headers["X-Search-Cache"] == "miss"
+    assert after.json["_items"][0]["hotel"]["rating"] == {"average": 5, "count": 1}
