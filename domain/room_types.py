@@ -11,6 +11,10 @@ room_types = {
     "item_methods": ["GET", "PATCH", "PUT", "DELETE"],
     "public_methods": ["GET"],
     "public_item_methods": ["GET"],
+    # Public catalogue reads: browsers and CDNs may keep them a minute; after that a
+    # conditional GET (If-None-Match) costs a 304 without a body.
+    "cache_control": "public, max-age=60",
+    "cache_expires": 60,
     "allowed_write_roles": ["admin", "manager"],
     "allowed_item_write_roles": ["admin", "manager"],
     "bulk_enabled": False,

@@ -82,6 +82,27 @@ class _DecodingCursor:
         return getattr(self._cursor, name)
 
 
+class _Page:
+    """A list page, read at once: its total is known without a count when the page is
+    not full (skip + what came back), which is most lists of a city's hotels, a room
+    type's nights or a guest's bookings. Only a full (or empty, past-the-end) page
+    needs the count query."""
+
+    def __init__(self, cursor, schema):
+        self._cursor = cursor
+        skip, limit = cursor._skip, cursor._limit  # noqa: SLF001 - set by Eve's paging
+        self.documents = [decode_days(document, schema) for document in cursor]
+        found = len(self.documents)
+        partial = limit and found < limit and (found or not skip)
+        self.total = skip + found if partial else None
+
+    def __iter__(self):
+        return iter(self.documents)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
 def _is_day_field(fields, dotted):
     for part in dotted.split("."):
         if not isinstance(fields, dict) or part not in fields:
@@ -198,8 +219,11 @@ class MongoLayer(Mongo):
                 req.where = json.dumps(_where_days_to_timestamps(parsed, self._schema(resource)))
         with client_query():
             cursor, _ = super().find(resource, req, sub_resource_lookup, perform_count=False)
-            count = self._count(cursor) if perform_count else None
-        return _DecodingCursor(cursor, self._schema(resource)), count
+            if not perform_count:
+                return _DecodingCursor(cursor, self._schema(resource)), None
+            page = _Page(cursor, self._schema(resource))
+            count = page.total if page.total is not None else self._count(cursor)
+        return page, count
 
     @staticmethod
     def _count(cursor):

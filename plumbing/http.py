@@ -172,11 +172,27 @@ def answer_outages(response):
     return response
 
 
+def answer_conditional_gets(response):
+    """Every JSON GET answer gets an ETag (Eve gives items one, not lists or custom
+    routes); a client that sends it back in If-None-Match gets a 304 without a body."""
+    if (
+        request.method in ("GET", "HEAD")
+        and response.status_code == 200
+        and response.mimetype == "application/json"
+        and not response.direct_passthrough
+    ):
+        if "ETag" not in response.headers:
+            response.add_etag()
+        response.make_conditional(request)
+    return response
+
+
 def init_app(app):
     """Request guards, response headers, the database deadline, proxies and CORS."""
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
     app.before_request(guard_request)
     app.after_request(add_security_headers)
+    app.after_request(answer_conditional_gets)
     with_database_deadline(app)
     if app.config["TRUSTED_PROXY_COUNT"]:
         # The client address is the one the trusted proxies appended, never one a

@@ -14,6 +14,7 @@ import time
 from flask import request
 from flask_limiter import HeaderNames, Limit, Limiter
 
+from plumbing import ratelimit_storage
 from plumbing.auth import bearer_token, token_claims
 from plumbing.errors import Refusal
 
@@ -62,7 +63,8 @@ def init_app(app):
                 exempt_when=lambda: request.endpoint not in GUARDED_WRITE_ENDPOINTS,
             ),
         ],
-        storage_uri=config["REDIS_URL"],
+        # One round trip per limit (plumbing/ratelimit_storage.py), not two.
+        storage_uri=ratelimit_storage.storage_uri(config["REDIS_URL"]),
         storage_options={"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
         strategy="moving-window",
         headers_enabled=True,

@@ -202,3 +202,25 @@ def test_city_change_reaches_inventory_copies(admin, stock, db):
     )
     assert response.status_code == 200
     assert set(db.inventory.distinct("city")) == {"Lyon"}
+
+
+def test_public_catalogue_reads_are_cacheable_and_conditional(client, make_hotel):
+    hotel = make_hotel(name="Cached Hotel")
+    for path in ('hotels?where={"name": "Cached Hotel"}', f"hotels/{hotel['_id']}"):
+        first = client.get(path)
+        assert first.status_code == 200
+        assert first.headers["Cache-Control"] == "public, max-age=60"
+        etag = first.headers["ETag"]
+        again = client.get(path, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.data == b""
+        changed = client.get(path, headers={"If-None-Match": '"not-it"'})
+        assert changed.status_code == 200 and changed.json == first.json
+
+
+def test_private_reads_are_not_marked_public(guest):
+    mine = guest.get("bookings")
+    assert mine.status_code == 200
+    assert "public" not in mine.headers.get("Cache-Control", "")
+    assert (
+        guest.get("bookings", headers={"If-None-Match": mine.headers["ETag"]}).status_code == 304
+    )

@@ -118,6 +118,48 @@ def test_rate_limit_answers_429_with_headers_per_user(app_config, login, servers
         close_app(app)
 
 
+def test_rate_limit_costs_one_redis_round_trip_per_request(app_config, login):
+    """The hit and the window for the headers come back from one script call."""
+    import redis
+
+    from identity.tokens import issue_token
+    from run import close_app, create_app
+    from tests.conftest import make_user
+
+    app = create_app(dict(app_config, RATE_LIMIT="5/minute"))
+    try:
+        token, other = (
+            issue_token(make_user(app.data.driver.db), app.config["SECRET_KEY"], 60)
+            for _ in range(2)
+        )
+        http = app.test_client()
+        probe = redis.Redis.from_url(app.config["REDIS_URL"])
+        # Another user's bucket: connects and loads the script before counting.
+        http.get("/api/v1/hotels", headers={"Authorization": f"Bearer {other}"})
+        before = probe.info("commandstats")
+        remaining = [
+            http.get("/api/v1/hotels", headers={"Authorization": f"Bearer {token}"}).headers[
+                "X-RateLimit-Remaining"
+            ]
+            for _ in range(5)
+        ]
+        after = probe.info("commandstats")
+        probe.close()
+        assert remaining == ["4", "3", "2", "1", "0"]
+        calls = {
+            name.removeprefix("cmdstat_"): stats["calls"] - before.get(name, {"calls": 0})["calls"]
+            for name, stats in after.items()
+        }
+        sent = {
+            n: c
+            for n, c in calls.items()
+            if c and n not in ("lindex", "lpush", "ltrim", "expire", "info")
+        }
+        assert sent == {"evalsha": 5}, sent
+    finally:
+        close_app(app)
+
+
 def test_forwarded_for_is_ignored_unless_behind_trusted_proxies(app_config):
     from run import close_app, create_app
 
