@@ -16,14 +16,19 @@ def expire_due(client, db, now=None, limit=500, on_expired=None):
     `on_expired(booking)` is called after each committed expiry."""
     now = now or utcnow()
     due = db.bookings.find(
-        {"status": PENDING, "hold_expires_at": {"$lte": now}}, {"_id": 1}, limit=limit
+        {"status": PENDING, "hold_expires_at": {"$lte": now}}, {"guest": 1}, limit=limit
     )
     expired = 0
     for booking in list(due):
         changed = transition(
             client,
             db,
-            {"_id": booking["_id"], "status": PENDING, "hold_expires_at": {"$lte": now}},
+            {
+                "_id": booking["_id"],
+                "guest": booking["guest"],
+                "status": PENDING,
+                "hold_expires_at": {"$lte": now},
+            },
             {"status": "expired", "expired_at": now, **stamp(now)},
         )
         expired += changed is not None

@@ -12,7 +12,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from catalogue.rules import managed_hotel_ids
-from plumbing import transactions
+from plumbing import sharding, transactions
 from plumbing.errors import Refusal
 from plumbing.values import Day, money, nights, quantize, stamp, to_decimal, utcnow
 
@@ -84,7 +84,7 @@ def prepare(db, booking, user, now, hold_minutes):
     booking.update(check_in=check_in, check_out=check_out)
     # A cheap read first: when the rooms are gone, the answer is a 409 without a
     # transaction. It decides nothing; the guarded writes in reserve_nights do.
-    _rows, missing = stay_rows(db, booking)
+    _rows, missing = stay_rows(db, booking, city=hotel["address"]["city"])
     if missing:
         raise not_available(missing)
     policy = hotel.get("cancellation_policy") or {"free_until_hours": 0, "penalty_percent": 100}
@@ -108,17 +108,25 @@ def prepare(db, booking, user, now, hold_minutes):
     return booking
 
 
-def _stay_rows(booking):
+def _stay_rows(db, booking, session=None, city=None):
+    """The filter of a stay's inventory rows: the shard-key prefix (city, room type)
+    and the nights, served by the (city, room_type, date) index. The city is the
+    hotel's as it is now (inventory rows follow a hotel that moves)."""
+    if city is None:
+        hotel = db.hotels.find_one({"_id": booking["hotel"]}, {"address.city": 1}, session=session)
+        city = hotel["address"]["city"] if hotel else None
     return {
+        "city": city,
         "room_type": booking["room_type"],
         "date": {"$gte": booking["check_in"], "$lt": booking["check_out"]},
     }
 
 
-def stay_rows(db, booking, session=None):
+def stay_rows(db, booking, session=None, city=None):
     """The stay's inventory rows by night, and the nights that cannot be sold (missing,
-    closed or full), read through the (room_type, date) index."""
-    rows = {Day.of(r["date"]): r for r in db.inventory.find(_stay_rows(booking), session=session)}
+    closed or full)."""
+    found = db.inventory.find(_stay_rows(db, booking, session, city), session=session)
+    rows = {Day.of(r["date"]): r for r in found}
     missing = [
         night
         for night in nights(Day.of(booking["check_in"]), Day.of(booking["check_out"]))
@@ -199,6 +207,7 @@ def take_nights(db, session, booking, rows=None):
         taken = db.inventory.update_one(
             {
                 "_id": row["_id"],
+                **sharding.prefix_of("inventory", row),
                 "closed": False,
                 "allotment": row["allotment"],
                 "booked": {"$lt": row["allotment"]},
@@ -214,7 +223,9 @@ def take_nights(db, session, booking, rows=None):
 def _release(db, session, booking):
     # Exactly once by construction: only the guarded status transition calls this.
     released = db.inventory.update_many(
-        _stay_rows(booking), {"$inc": {"booked": -1}, "$set": stamp()}, session=session
+        _stay_rows(db, booking, session),
+        {"$inc": {"booked": -1}, "$set": stamp()},
+        session=session,
     )
     return released.modified_count
 
@@ -285,6 +296,7 @@ def cancel(client, db, original, now=None):
         changes["refund_amount"] = money(refund_due(original, now), original["currency"])
     guard = {
         "_id": original["_id"],
+        "guest": original["guest"],
         "status": {"$in": [PENDING, "confirmed"]},
         "_etag": original["_etag"],
     }

@@ -17,6 +17,9 @@ inventory = {
     "allowed_filters": ["room_type", "date", "city"],
     "mongo_indexes": {
         "room_type_date": index("room_type", "date", unique=True),
+        # Bookings, cancellations and expiries: a stay's nights under the shard-key
+        # prefix (docs/scaling.md); unique, so it can become the shard key's index.
+        "city_room_type_date": index("city", "room_type", "date", unique=True),
         # Availability searches: a city's nights, or all nights of a stay (near/country).
         "city_date": index("city", "date"),
         "date": index("date"),

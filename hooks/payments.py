@@ -33,7 +33,7 @@ def answer_with_outcome_status(request, payload):
     """201 succeeded, 402 declined, 202 requires_action, 409 paid too late (refunded)."""
     if payload.status_code == 201:
         created = ObjectId(json.loads(payload.get_data(as_text=True))["_id"])
-        payload.status_code = checkout.outcome_status_of(db(), created) or 201
+        payload.status_code = checkout.outcome_status_of(db(), created, current_user()) or 201
 
 
 def refund_cancelled_booking(updates, original):

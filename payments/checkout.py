@@ -21,10 +21,16 @@ class _Unavailable(Exception):
     """Raised inside a transaction to roll back a failed re-acquisition."""
 
 
+def _own(user):
+    """A guest's filter on their own bookings and payments, which is also the shard-key
+    prefix that sends the read to their shard; an admin reads anyone's."""
+    return {} if user["role"] == "admin" else {"guest": user["_id"]}
+
+
 def payable_booking(db, booking_id, user, now):
     """The caller's booking if it can be paid now; 404 for someone else's, 409 otherwise."""
-    booking = db.bookings.find_one({"_id": booking_id})
-    if booking is None or (user["role"] != "admin" and booking["guest"] != user["_id"]):
+    booking = db.bookings.find_one({"_id": booking_id, **_own(user)})
+    if booking is None:
         raise Refusal(404, "no such booking", {"booking": "not one of your bookings"})
     if booking["status"] != PENDING:
         raise Refusal(
@@ -72,6 +78,7 @@ def settle(db, session, payments, provider, now):
         confirmed = db.bookings.update_one(
             {
                 "_id": payment["booking"],
+                "guest": payment["guest"],
                 "status": PENDING,
                 "hold_expires_at": {"$gt": now},
                 "total_price": payment["amount"],
@@ -248,7 +255,9 @@ def _refund_unconfirmable(client, db, provider, event, payment_id, now):
 def refund_cancellation(db, provider, booking, refund_amount, now=None):
     """After a confirmed booking is cancelled: refund by its policy through the provider."""
     now = now or utcnow()
-    payment = db.payments.find_one({"booking": booking["_id"], "status": "succeeded"})
+    payment = db.payments.find_one(
+        {"guest": booking["guest"], "booking": booking["_id"], "status": "succeeded"}
+    )
     if payment is None:
         return None
     amount = quantize(refund_amount, payment["currency"])
@@ -259,7 +268,7 @@ def refund_cancellation(db, provider, booking, refund_amount, now=None):
     total = to_decimal(payment["amount"])
     status = "refunded" if amount == total else "partially_refunded" if amount else "succeeded"
     db.payments.update_one(
-        {"_id": payment["_id"], "status": "succeeded"},
+        {"_id": payment["_id"], "guest": payment["guest"], "status": "succeeded"},
         {
             "$set": {
                 "status": status,
@@ -271,9 +280,9 @@ def refund_cancellation(db, provider, booking, refund_amount, now=None):
     return status
 
 
-def outcome_status_of(db, payment_id):
+def outcome_status_of(db, payment_id, user):
     """The HTTP status a just-created payment answers with (see outcome_status)."""
-    payment = db.payments.find_one({"_id": payment_id}, {"status": 1})
+    payment = db.payments.find_one({"_id": payment_id, **_own(user)}, {"status": 1})
     return outcome_status(payment) if payment is not None else None
 
 

@@ -1,5 +1,6 @@
 """Eve's MongoDB layer, extended: typed money and dates, transactional inserts, clear errors."""
 
+import contextvars
 import json
 import re
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from eve.utils import config
 from flask import abort, g
 from pymongo.errors import ConnectionFailure, OperationFailure
 
-from plumbing import jsonschema, transactions
+from plumbing import jsonschema, sharding, transactions
 from plumbing.errors import Refusal
 from plumbing.values import Day, decode_days, parse_int, parse_money
 
@@ -29,6 +30,7 @@ class JSONEncoder(MongoJSONEncoder):
 
 
 COUNT_CAP = 10_001
+_CHANGING = contextvars.ContextVar("innkeeper_changing", default=None)
 
 
 @contextmanager
@@ -184,6 +186,23 @@ class MongoLayer(Mongo):
         super().__init__(app)
         self._insert_steps = {}
         self._day_fields, self._schemas = {}, {}
+
+    def _change_request(self, resource, id_, changes, original, replace=False):
+        """Eve's PATCH/PUT write, filtered by _id and etag - and, for a sharded
+        collection, the shard-key prefix of the original (plumbing/sharding.py), so a
+        sharded cluster sends it to one shard."""
+        token = _CHANGING.set(original)
+        try:
+            return super()._change_request(resource, id_, changes, original, replace)
+        finally:
+            _CHANGING.reset(token)
+
+    def _datasource_ex(self, resource, query=None, *args, **kwargs):
+        original = _CHANGING.get()
+        if original is not None and query is not None:
+            source = self.datasource(resource)[0]
+            query = {**sharding.prefix_of(source, original), **query}
+        return super()._datasource_ex(resource, query, *args, **kwargs)
 
     def run_inside_insert(self, resource, step):
         """Run step(session, documents) in the same transaction as the resource's insert.

@@ -68,9 +68,7 @@ class OneTripRedisStorage(RedisStorage):
 
     def initialize_storage(self, uri):
         super().initialize_storage(uri)
-        self.lua_acquire_with_window = self.get_connection().register_script(
-            _ACQUIRE_WITH_WINDOW
-        )
+        self.lua_acquire_with_window = self.get_connection().register_script(_ACQUIRE_WITH_WINDOW)
 
     def acquire_entry(self, key, limit, expiry, amount=1):
         timestamp = time.time()

@@ -27,6 +27,10 @@ TYPE_MESSAGES = {
 }
 
 
+# Referenced by payments and reviews; their hooks check owner and existence (404).
+OWNER_SCOPED = {"bookings"}
+
+
 class ErrorHandler(SingleErrorAsStringErrorHandler):
     """Cerberus' messages, with type errors that say what the value should look like."""
 
@@ -57,6 +61,24 @@ class Validator(EveValidator):
         super().__init__(*args, **kwargs)
         # Eve installs its own handler in __init__; ours adds actionable messages.
         self.error_handler = ErrorHandler(self)
+
+    # Eve checks that a referenced document exists. Not for references to a guest's own
+    # records (bookings): the hooks look those up with the caller as owner and answer
+    # 404 for missing and foreign alike - the contract's "another user's booking is a
+    # 404", without a 422 that would tell a guest which ids exist, and with the owner as
+    # the shard-key prefix (plumbing/sharding.py). The docstring is Cerberus's rule
+    # schema, as in Eve.
+    def _validate_data_relation(self, data_relation, field, value):
+        """{'type': 'dict',
+        'schema': {
+           'resource': {'type': 'string', 'required': True},
+           'field': {'type': 'string', 'required': True},
+           'embeddable': {'type': 'boolean', 'default': False},
+           'version': {'type': 'boolean', 'default': False}
+        }}"""
+        if data_relation.get("resource") in OWNER_SCOPED:
+            return
+        super()._validate_data_relation(data_relation, field, value)
 
     def _validate_type_objectid(self, value):
         return isinstance(value, ObjectId)

@@ -4,6 +4,7 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
+from bson import ObjectId
 from bson import Decimal128, ObjectId
 
 from payments import providers
@@ -105,6 +106,15 @@ def test_someone_elses_booking_is_404_and_payments_are_private(guest, pending, l
     assert other.get(f"payments/{created['_id']}").status_code == 404
     assert other.get("payments").json["_meta"]["total"] == 0
     assert guest.get(f"payments/{created['_id']}").status_code == 200
+
+
+def test_a_booking_that_does_not_exist_answers_like_someone_elses(guest):
+    """No 422 "must exist" that would tell a guest which booking ids are real."""
+    missing = guest.post(
+        "payments", {"booking": str(ObjectId()), "payment_method": "pm_card_visa"}
+    )
+    assert missing.status_code == 404
+    assert missing.json["_issues"] == {"booking": "not one of your bookings"}
 
 
 def test_idempotent_payment(guest, pending, db):
