@@ -4,7 +4,6 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
-from bson import ObjectId
 from bson import Decimal128, ObjectId
 
 from payments import providers
