@@ -55,6 +55,7 @@ worker: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/booking.py
+	$(BIN)/python bench/search.py
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .ruff_cache *.egg-info

@@ -3,14 +3,14 @@
 Starts `python run.py` exactly as `make run` does (embedded SecantusDB and Redis, demo
 catalogue) in a temporary data directory, then measures:
 
-  (a) availability search for one city over a 3-night stay through the API,
-      requests/s and p50/p95 latency at 8 concurrent clients;
-  (c) the same search as a bare pymongo aggregation (the pipeline the API runs),
-      same clients and count, so the API's overhead is a ratio measured in the same run;
+  the seed: how soon the API serves, how soon a stay's nights are bookable, how long
+      the whole demo takes;
   (b) 50 guests racing for the last 5 rooms of one room type: successes (must be 5),
       refusals, wall time and bookings/s.
 
-Usage: .venv/bin/python bench/booking.py [--requests 400] [--clients 8]
+Searches are measured by bench/search.py.
+
+Usage: .venv/bin/python bench/booking.py
 """
 
 import argparse
@@ -18,11 +18,9 @@ import http.client
 import json
 import os
 import secrets
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -37,7 +35,6 @@ from identity import accounts  # noqa: E402
 from identity.tokens import issue_token  # noqa: E402
 from plumbing.embedded import free_port, mongo_uri  # noqa: E402
 from plumbing.values import today  # noqa: E402
-from search import availability  # noqa: E402
 
 CITY = "Paris"
 RACERS, LAST_ROOMS = 50, 5
@@ -89,51 +86,9 @@ def request(port, method, path, body=None, token=None):
     return response.status, payload
 
 
-def run_clients(clients, total, call):
-    """`clients` threads share `total` calls; returns (elapsed seconds, latencies in ms)."""
-    latencies, lock = [], threading.Lock()
-    remaining = [total]
-    barrier = threading.Barrier(clients)
-
-    def worker():
-        barrier.wait()
-        while True:
-            with lock:
-                if remaining[0] == 0:
-                    return
-                remaining[0] -= 1
-            began = time.perf_counter()
-            call()
-            elapsed = (time.perf_counter() - began) * 1000
-            with lock:
-                latencies.append(elapsed)
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    began = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - began, latencies
-
-
-def summary(name, elapsed, latencies):
-    ordered = sorted(latencies)
-    p50 = statistics.median(ordered)
-    p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
-    rate = len(ordered) / elapsed
-    print(
-        f"{name:32} {rate:8.1f} req/s   p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   "
-        f"({len(ordered)} requests)"
-    )
-    return rate, p50, p95
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--clients", type=int, default=8)
-    args = parser.parse_args()
+    parser.parse_args()
 
     secret = secrets.token_urlsafe(48)
     with tempfile.TemporaryDirectory(prefix="innkeeper-bench-") as data_dir:
@@ -168,47 +123,6 @@ def main():
             print(
                 f"demo seed complete after {time.monotonic() - started:.1f} s "
                 f"({expected} inventory rows)"
-            )
-
-            path = (
-                f"/api/v1/availability?city={CITY}&check_in={start}"
-                f"&check_out={start.plus(3)}&adults=2"
-            )
-            status, body = request(ports["PORT"], "GET", path)
-            offers = json.loads(body)["_meta"]["total"]
-            print(
-                f"\n(a)/(c) search: {CITY}, {start} to {start.plus(3)}, 2 adults -> "
-                f"{offers} offers (HTTP {status}); {args.clients} clients, "
-                f"{args.requests} requests each way\n"
-            )
-
-            api = summary(
-                "API  GET /availability",
-                *run_clients(
-                    args.clients, args.requests, lambda: request(ports["PORT"], "GET", path)
-                ),
-            )
-            query = {
-                "check_in": start,
-                "check_out": start.plus(3),
-                "adults": 2,
-                "children": 0,
-                "city": CITY,
-                "page": 1,
-                "max_results": 25,
-                "sort": "total_price",
-            }
-            bare = summary(
-                "bare pymongo aggregation",
-                *run_clients(
-                    args.clients,
-                    args.requests,
-                    lambda: list(db.inventory.aggregate(availability.pipeline(query))),
-                ),
-            )
-            print(
-                f"\nAPI overhead: {bare[0] / api[0]:.2f}x the bare aggregation's throughput, "
-                f"p50 {api[1] / bare[1]:.2f}x, p95 {api[2] / bare[2]:.2f}x"
             )
 
             # (b) 50 guests race for the last 5 rooms of one room type.
