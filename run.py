@@ -20,7 +20,7 @@ import pages
 import routes
 import settings
 from payments.providers import SandboxProvider
-from plumbing import embedded, http, ratelimit, responses
+from plumbing import embedded, http, ratelimit, readcache, responses
 from plumbing.auth import BearerAuth
 from plumbing.datalayer import MongoLayer
 from plumbing.eve_settings import eve_settings
@@ -52,7 +52,7 @@ def create_app(overrides=None):
         ttl=config["SEARCH_CACHE_SECONDS"],
         enabled=config["SEARCH_CACHE"],
     )
-    for part in (responses, http, hooks, routes, pages, ratelimit, cli):
+    for part in (responses, http, hooks, routes, pages, ratelimit, readcache, cli):
         part.init_app(app)
     # Registered last so it runs first: no hook records an answer it is about to replace.
     app.after_request(http.answer_outages)

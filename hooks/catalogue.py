@@ -49,7 +49,7 @@ def catalogue_changed(hotel_id, *cities):
     """After a committed hotel or room type write: its cards, then its answers (the city
     it is in now and any it was in before)."""
     city = cards.refresh_hotel(db(), hotel_id)
-    answer_cache().bump([*cities, *([city] if city else [])])
+    answer_cache().bump([*cities, *([city] if city else [])], catalogue=True)
 
 
 def hotels_created(documents):

@@ -14,7 +14,8 @@ def add_to_hotel_rating(session, documents):
 
 
 def ratings_changed(documents):
-    answer_cache().bump_hotels(db(), [review["hotel"] for review in documents])
+    # The rating shows in searches and on the hotel itself.
+    answer_cache().bump_hotels(db(), [review["hotel"] for review in documents], catalogue=True)
 
 
 def init_app(app):

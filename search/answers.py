@@ -63,10 +63,19 @@ class AnswerCache:
 
     def lookup(self, query):
         """(cached answer text or None, the key to store a fresh answer under or None)."""
+        return self._lookup_under(
+            f"{self.prefix}:answer:{digest(query)}:", self._gen_key(scope_of(query))
+        )
+
+    def lookup_page(self, path):
+        """lookup() for a public catalogue read (plumbing/readcache.py), by its path and
+        query string, under the catalogue's generation."""
+        return self._lookup_under(f"{self.prefix}:page:{path}:", f"{self.prefix}:gen:catalogue")
+
+    def _lookup_under(self, base, generation_key):
         if not self.enabled:
             return None, None
-        base = f"{self.prefix}:answer:{digest(query)}:"
-        keys = [f"{self.prefix}:epoch", self._gen_key(scope_of(query))]
+        keys = [f"{self.prefix}:epoch", generation_key]
         try:
             key, cached = self._lookup(keys=keys, args=[base])
         except redis.RedisError as error:
@@ -89,12 +98,15 @@ class AnswerCache:
     def _not_invalidated(self, error):
         LOG.warning("search answers not invalidated (they expire in %s s): %s", self.ttl, error)
 
-    def bump(self, cities):
-        """After a committed change to these cities' offers: their answers are stale."""
+    def bump(self, cities, catalogue=False):
+        """After a committed change to these cities' offers: their answers are stale
+        (and, with `catalogue`, every cached hotel and room type read)."""
         if not self.enabled:
             return
         try:
             with self.client.pipeline(transaction=False) as pipe:
+                if catalogue:
+                    pipe.incr(f"{self.prefix}:gen:catalogue")
                 for city in set(cities):
                     pipe.incr(self._gen_key(city))
                 pipe.incr(self._gen_key(EVERYTHING))
@@ -102,13 +114,13 @@ class AnswerCache:
         except redis.RedisError as error:
             self._not_invalidated(error)
 
-    def bump_hotels(self, db, hotel_ids):
+    def bump_hotels(self, db, hotel_ids, catalogue=False):
         """bump() for the cities of these hotels (a change at a deleted hotel: all)."""
         ids = list(set(hotel_ids))
         if not self.enabled or not ids:
             return
         found = list(db.hotels.find({"_id": {"$in": ids}}, {"address.city": 1}))
-        self.bump(h["address"]["city"] for h in found)
+        self.bump((h["address"]["city"] for h in found), catalogue=catalogue)
         if len(found) < len(ids):
             self.bump_everything()
 

@@ -118,7 +118,11 @@ def test_a_review_refreshes_cached_search_answers(guest, stayed, client):
     )
     assert client.get(url).json["_items"][0]["hotel"]["rating"]["count"] == 0
     assert client.get(url).headers["X-Search-Cache"] == "hit"
+    hotel = f"hotels/{booking['hotel']}"
+    assert "rating" not in client.get(hotel).json  # no review yet
+    assert client.get(hotel).headers["X-Read-Cache"] == "hit"
     assert guest.post("reviews", {"booking": booking["_id"], "rating": 5}).status_code == 201
+    assert client.get(hotel).json["rating"]["count"] == 1
     after = client.get(url)
     assert after.headers["X-Search-Cache"] == "miss"
     assert after.json["_items"][0]["hotel"]["rating"] == {"average": 5, "count": 1}
