@@ -45,7 +45,7 @@ def sweep_holds(app, stop, interval, once=False, log=print):
             once=once,
             log=log,
             on_error=lambda error: app.logger.error("hold sweep failed", exc_info=error),
-            on_expired=lambda booking: answers.bump_hotels(db, [booking["hotel"]]),
+            on_expired=lambda booking: answers.bump_bookings(db, [booking]),
         )
 
 

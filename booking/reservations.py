@@ -93,6 +93,7 @@ def prepare(db, booking, user, now, hold_minutes):
         check_out=check_out,
         guest=user["_id"],
         hotel=hotel["_id"],
+        city=hotel["address"]["city"],
         status=PENDING,
         nights=(check_out - check_in).days,
         currency=hotel.get("currency", "EUR"),
@@ -112,7 +113,8 @@ def _stay_rows(db, booking, session=None, city=None):
     """The filter of a stay's inventory rows: the shard-key prefix (city, room type)
     and the nights, served by the (city, room_type, date) index. The city is the
     hotel's as it is now (inventory rows follow a hotel that moves)."""
-    if city is None:
+    city = city or booking.get("city")
+    if city is None:  # a booking made before bookings carried their city
         hotel = db.hotels.find_one({"_id": booking["hotel"]}, {"address.city": 1}, session=session)
         city = hotel["address"]["city"] if hotel else None
     return {

@@ -241,6 +241,11 @@ def propagate_hotel_fields(db, hotel_id, updates):
         changes["currency"] = updates["currency"]
     if changes:
         db.inventory.update_many({"hotel": ObjectId(hotel_id)}, {"$set": {**changes, **stamp()}})
+    if "city" in changes:  # live bookings release their nights where the rows now are
+        db.bookings.update_many(
+            {"hotel": ObjectId(hotel_id), "status": {"$in": ["pending_payment", "confirmed"]}},
+            {"$set": {"city": changes["city"]}},
+        )
 
 
 def hotel_by_id(db, hotel_id):

@@ -76,6 +76,14 @@ bookings = {
         "guest": server_owned(ref("users", "The user who booked.")),
         "idempotency_key": idempotency_key(),
         "hotel": server_owned(ref("hotels", "The room type's hotel.")),
+        "city": server_owned(
+            {
+                "type": "string",
+                "description": "The hotel's city (copied by the server, kept current while "
+                "the booking is live): where its nights are, and its shard-key route.",
+                "example": "Paris",
+            }
+        ),
         "nights": server_owned(
             {"type": "integer", "description": "Number of nights.", "example": 3}
         ),

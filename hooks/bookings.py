@@ -59,11 +59,11 @@ def cancel_and_release(updates, original):
 
 def stays_changed(documents):
     """A booking took nights: its hotel's answers are stale once it has committed."""
-    answer_cache().bump_hotels(db(), [booking["hotel"] for booking in documents])
+    answer_cache().bump_bookings(db(), documents)
 
 
 def stay_released(updates, original):
-    answer_cache().bump_hotels(db(), [original["hotel"]])
+    answer_cache().bump_bookings(db(), [original])
 
 
 def init_app(app):

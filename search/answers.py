@@ -124,6 +124,12 @@ class AnswerCache:
         if len(found) < len(ids):
             self.bump_everything()
 
+    def bump_bookings(self, db, bookings):
+        """bump() for the cities whose nights these bookings took or gave back."""
+        bookings = list(bookings)
+        self.bump(b["city"] for b in bookings if b.get("city"))
+        self.bump_hotels(db, [b["hotel"] for b in bookings if not b.get("city")])
+
     def bump_everything(self):
         """Every answer is stale (seed, reconcile, a migration): a new epoch."""
         if not self.enabled:

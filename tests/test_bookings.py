@@ -200,3 +200,19 @@ def test_a_crash_inside_the_transaction_reserves_nothing(app, guest, stock, db, 
     assert "simulated" not in response.text  # no internals leak
     assert [b for _, b in booked(db)] == [0, 0, 0]
     assert db.bookings.count_documents({}) == 0
+
+
+def test_a_hotel_that_moves_city_still_gets_its_nights_back(guest, admin, stock, db):
+    """Bookings route to their nights by city: a live booking follows its hotel."""
+    room_type, start = stock(nights=2, allotment=2)
+    created = book(guest, room_type, start).json
+    assert db.bookings.find_one({"_id": ObjectId(created["_id"])})["city"] == "Paris"
+    moved = admin.patch_item(
+        f"hotels/{room_type['hotel']}", {"address": {"city": "Lyon", "country": "FR"}}
+    )
+    assert moved.status_code == 200, moved.json
+    assert {r["city"] for r in db.inventory.find()} == {"Lyon"}
+    assert db.bookings.find_one({"_id": ObjectId(created["_id"])})["city"] == "Lyon"
+    cancelled = guest.patch_item(f"bookings/{created['_id']}", {"status": "cancelled"})
+    assert cancelled.status_code == 200
+    assert [b for _, b in booked(db)] == [0, 0]
