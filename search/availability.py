@@ -35,7 +35,6 @@ SORTS = {
     "distance": lambda o: (o["_distance"], o["_total"], o["_id"]),
 }
 EARTH_RADIUS_KM = 6371.0088
-CARD_FIELDS = {"_updated": 0, "location": 0}
 ROW_FIELDS = {
     "_id": 0,
     "room_type": 1,
@@ -105,7 +104,7 @@ def fits(card, query):
 
 def candidates(db, query, distances=None):
     """The cards a search may offer, by room type id."""
-    found = db[search_cards.COLLECTION].find(scope(query, distances), CARD_FIELDS)
+    found = db[search_cards.COLLECTION].find(scope(query, distances))
     return {card["_id"]: card for card in found if fits(card, query)}
 
 

@@ -16,8 +16,6 @@ is what makes a review one small write rather than a thousand.
 
 from pymongo import ASCENDING, DeleteMany, ReplaceOne
 
-from plumbing.values import utcnow
-
 COLLECTION = "search_rooms"
 INDEXES = {
     "city": [("city", ASCENDING)],
@@ -33,15 +31,14 @@ HOTEL_FIELDS = {
     "stars": 1,
     "amenities": 1,
     "rating": 1,
-    "location": 1,
 }
 ROOM_TYPE_FIELDS = {"hotel": 1, "name": 1, "max_adults": 1, "max_children": 1}
 
 
 def card(hotel, room_type):
-    """The search card of a room type of a hotel."""
+    """The search card of a room type of a hotel: exactly the fields a search filters,
+    sorts and shows, so a search reads cards whole, without a projection."""
     rating = hotel.get("rating") or {}
-    location = hotel.get("location")
     return {
         "_id": room_type["_id"],
         "hotel": hotel["_id"],
@@ -53,7 +50,6 @@ def card(hotel, room_type):
         "stars": hotel.get("stars"),
         "amenities": sorted(hotel.get("amenities") or []),
         "rating": {"average": rating.get("average", 0), "count": rating.get("count", 0)},
-        "location": location["coordinates"] if location else None,
         "name": room_type["name"],
         "max_adults": room_type["max_adults"],
         "max_children": room_type.get("max_children", 0),
@@ -69,11 +65,7 @@ def refresh_hotel(db, hotel_id, session=None):
         collection.delete_many({"hotel": hotel_id}, session=session)
         return None
     room_types = list(db.room_types.find({"hotel": hotel_id}, ROOM_TYPE_FIELDS, session=session))
-    now = utcnow()
-    ops = [
-        ReplaceOne({"_id": r["_id"]}, {**card(hotel, r), "_updated": now}, upsert=True)
-        for r in room_types
-    ]
+    ops = [ReplaceOne({"_id": r["_id"]}, card(hotel, r), upsert=True) for r in room_types]
     ops.append(DeleteMany({"hotel": hotel_id, "_id": {"$nin": [r["_id"] for r in room_types]}}))
     collection.bulk_write(ops, ordered=True, session=session)
     return hotel["address"]["city"]
@@ -105,7 +97,7 @@ def expected(db):
 def drift(db):
     """(missing or wrong card ids, stray card ids) against a rebuild from scratch."""
     want = expected(db)
-    have = {c["_id"]: c for c in db[COLLECTION].find({}, {"_updated": 0})}
+    have = {c["_id"]: c for c in db[COLLECTION].find()}
     wrong = sorted(i for i, c in want.items() if have.get(i) != c)
     return wrong, sorted(set(have) - set(want))
 
@@ -113,8 +105,8 @@ def drift(db):
 def rebuild(db):
     """Make every card match the catalogue; returns how many were written or removed."""
     wrong, stray = drift(db)
-    want, now = expected(db), utcnow()
-    ops = [ReplaceOne({"_id": i}, {**want[i], "_updated": now}, upsert=True) for i in wrong]
+    want = expected(db)
+    ops = [ReplaceOne({"_id": i}, want[i], upsert=True) for i in wrong]
     if stray:
         ops.append(DeleteMany({"_id": {"$in": stray}}))
     if ops:
