@@ -254,6 +254,23 @@ def test_late_success_reacquires_free_nights(client, app, requires_action, pendi
     assert state(db, pending) == "confirmed" and [b for _, b in booked(db)] == [1, 1]
 
 
+def test_late_success_refreshes_cached_search_answers(client, app, requires_action, pending, db):
+    """The late payment takes the nights back: searches cached meanwhile are stale."""
+    from booking import holds
+
+    db.bookings.update_one({}, {"$set": {"hold_expires_at": datetime.utcnow() - timedelta(1)}})
+    holds.expire_due(db.client, db)
+    url = (
+        f"availability?city=Paris&check_in={pending['check_in']}&check_out={pending['check_out']}"
+    )
+    assert client.get(url).json["_items"][0]["rooms_left"] == 2
+    assert client.get(url).headers["X-Search-Cache"] == "hit"
+    assert deliver(client, app, event(requires_action["_id"])).json["outcome"] == "confirmed"
+    after = client.get(url)
+    assert after.headers["X-Search-Cache"] == "miss"
+    assert after.json["_items"][0]["rooms_left"] == 1
+
+
 def test_late_success_without_nights_refunds_in_full(client, app, requires_action, pending, db):
     from booking import holds
 
