@@ -268,3 +268,11 @@ OPENAPI = {
         }
     },
 }
+
+OPENAPI["/api/v1/availability"]["get"]["responses"]["200"]["headers"] = {
+    "X-Search-Cache": {
+        "description": "hit: the answer cache held this search under current generations; "
+        "miss: computed now (and kept); off: SEARCH_CACHE=0",
+        "schema": {"enum": ["hit", "miss", "off"]},
+    }
+}
