@@ -16,13 +16,14 @@ import click
 from booking import holds, reconcile
 from demo import seed
 from identity import accounts
-from plumbing import provisioning
+from plumbing import embedded, provisioning
 from search import cards
 
 
 def provision(app, log=None):
     """The start-up step: indexes, validators, views, then the configured admin account."""
     log = log or app.logger.warning
+    embedded.start_planned(app)
     with app.app_context():
         db = app.data.driver.db
         provisioning.provision(db, log=log)
@@ -36,6 +37,7 @@ def provision(app, log=None):
 
 def sweep_holds(app, stop, interval, once=False, log=print):
     """Expire due holds until `stop` is set (the sweeper thread, and the worker)."""
+    embedded.start_planned(app)
     with app.app_context():
         db, answers = app.data.driver.db, app.extensions["answers"]
         holds.sweep(
@@ -51,6 +53,7 @@ def sweep_holds(app, stop, interval, once=False, log=print):
 
 def seed_in_background(app):
     """Write the demo catalogue now, its inventory in a thread (nearest nights first)."""
+    embedded.start_planned(app)
     with app.app_context():
         db = app.data.driver.db
         plan = seed.seed_catalogue(db)
@@ -103,6 +106,7 @@ def init_app(app):
     @click.option("--if-enabled", is_flag=True, help="only when SEED_DEMO=1")
     def seed_command(if_enabled):
         """Seed the demo catalogue and accounts into an empty database."""
+        embedded.start_planned(app)
         if if_enabled and not app.config["SEED_DEMO"]:
             click.echo("SEED_DEMO is off; nothing seeded")
             return
@@ -137,6 +141,7 @@ def init_app(app):
     def reconcile_command(fix):
         """Recompute inventory `booked` from live bookings and the search cards from the
         catalogue; report (and --fix) drift."""
+        embedded.start_planned(app)
         drift = reconcile.reconcile(app.data.driver.db, fix=fix)
         for row in drift:
             click.echo(
@@ -170,6 +175,7 @@ def init_app(app):
     @domain_group.command("diff")
     def domain_diff():
         """What apply would change (indexes, validators and their violations, views)."""
+        embedded.start_planned(app)
         changes = provisioning.plan(app.data.driver.db)
         for change in changes:
             click.echo(describe_change(change))
@@ -192,6 +198,7 @@ def init_app(app):
     )
     def domain_apply(defaults, migrations):
         """Create indexes, set validators, refresh views; refuse to orphan documents."""
+        embedded.start_planned(app)
         parsed = {}
         for item in defaults:
             field, sep, raw = item.partition("=")

@@ -33,8 +33,9 @@ def create_app(overrides=None):
     config = settings.load()
     config.update(overrides or {})
     settings.check(config)
-    if not config.get("MONGO_URI") or not config.get("REDIS_URL"):
-        embedded.ensure_servers(config)
+    # Embedded servers start on first use (a request, a command that needs them), not
+    # here: `flask --app run domain check` reads files only.
+    planned = embedded.plan_servers(config)
     app = Eve(
         import_name=__name__,
         settings=eve_settings(config),
@@ -45,6 +46,9 @@ def create_app(overrides=None):
             config["REDIS_URL"], socket_timeout=0.5, socket_connect_timeout=0.5
         ),
     )
+    app.extensions["embedded_planned"] = planned
+    if planned:
+        app.before_request(lambda: embedded.start_planned(app))
     app.extensions["payment_provider"] = SandboxProvider(config["PAYMENT_WEBHOOK_SECRET"])
     app.extensions["answers"] = AnswerCache(
         app.redis,

@@ -12,9 +12,10 @@ from eve.io.mongo.mongo import MongoJSONEncoder
 from eve.utils import config
 from flask import abort, g
 from pymongo.errors import ConnectionFailure, OperationFailure
+from werkzeug.exceptions import HTTPException
 
 from plumbing import jsonschema, sharding, transactions
-from plumbing.errors import Refusal
+from plumbing.errors import Refusal, refused_by_validator, rules_changed
 from plumbing.values import Day, decode_days, parse_int, parse_money
 
 _DAY_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -194,6 +195,10 @@ class MongoLayer(Mongo):
         token = _CHANGING.set(original)
         try:
             return super()._change_request(resource, id_, changes, original, replace)
+        except HTTPException as error:  # Eve turns a validator refusal into a bare 500
+            if refused_by_validator(error):
+                raise rules_changed() from error
+            raise
         finally:
             _CHANGING.reset(token)
 
@@ -280,4 +285,6 @@ class MongoLayer(Mongo):
         except (pymongo.errors.DuplicateKeyError, pymongo.errors.BulkWriteError) as error:
             if is_duplicate(error):
                 abort(409, description=duplicate_message(resource, error))
+            if refused_by_validator(error):
+                raise rules_changed() from error
             raise

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -256,6 +257,39 @@ def _not_ours(port, data_dir, port_variable, uri_variable):
         f"change another project's data. Stop it, set {port_variable} to a free port, or "
         f"set {uri_variable} to use that server on purpose."
     )
+
+
+def plan_servers(config):
+    """Fill in the URIs of the embedded servers the config lacks, without starting them;
+    returns their kinds, for start_planned (an app that only reads its domain files -
+    `domain check`, `openapi` - never starts a database)."""
+    kinds = []
+    for kind, uri_key, uri in (
+        ("mongo", "MONGO_URI", mongo_uri),
+        ("redis", "REDIS_URL", redis_url),
+    ):
+        if not config.get(uri_key):
+            config[uri_key] = uri(config[f"EMBEDDED_{kind.upper()}_PORT"])
+            kinds.append(kind)
+    return kinds
+
+
+_START_LOCK = threading.Lock()
+
+
+def start_planned(app, log=print):
+    """Start (or reuse) the embedded servers plan_servers planned for this app, once."""
+    if not app.extensions.get("embedded_planned"):
+        return
+    with _START_LOCK:
+        kinds = app.extensions.get("embedded_planned") or []
+        if not kinds:
+            return
+        config = dict(app.config)
+        for kind in kinds:
+            config[{"mongo": "MONGO_URI", "redis": "REDIS_URL"}[kind]] = None
+        app.extensions.setdefault("embedded_started", []).extend(ensure_servers(config, log))
+        app.extensions["embedded_planned"] = []
 
 
 def ensure_servers(config, log=print):

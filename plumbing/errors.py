@@ -22,3 +22,29 @@ class Refusal(HTTPException):
 def invalid(field, reason, message=None):
     """A 422 about one field."""
     return Refusal(422, message or f"{field} {reason}", {field: reason})
+
+
+DOCUMENT_VALIDATION_FAILURE = 121  # MongoDB's $jsonSchema validator refused the write
+
+
+def refused_by_validator(error):
+    """Whether a driver error (or the error an Eve abort wraps) is MongoDB's validator
+    refusing a write: this server validated by a domain the database no longer has."""
+    while error is not None:
+        details = getattr(error, "details", None) or {}
+        codes = [e.get("code") for e in details.get("writeErrors", [])] if details else []
+        if DOCUMENT_VALIDATION_FAILURE in (*codes, getattr(error, "code", None)):
+            return True
+        error = error.__context__ if isinstance(error, HTTPException) else None
+    return False
+
+
+def rules_changed():
+    """The 503 for a write MongoDB's validator refused (see refused_by_validator)."""
+    return Refusal(
+        503,
+        "MongoDB refused the write: the domain was changed (flask --app run domain apply) "
+        "after this API server started, and it still validates by the old one. Restart "
+        "the API servers to pick up the new domain; nothing was written.",
+        headers={"Retry-After": "30"},
+    )

@@ -10,7 +10,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeo
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from plumbing import jsonbody
-from plumbing.errors import Refusal
+from plumbing.errors import Refusal, refused_by_validator, rules_changed
 
 
 def respond(payload, status=200, headers=None):
@@ -44,6 +44,9 @@ def render_unexpected(exc):
     original = getattr(exc, "original_exception", None)
     if isinstance(exc, InternalServerError) and original is not None:
         exc = original
+    if refused_by_validator(exc):  # any other write path: the same 503
+        current_app.logger.warning("write refused by MongoDB's validator: %s", exc)
+        return render_refusal(rules_changed())
     if isinstance(exc, HTTPException):
         return render_http_error(exc)
     if isinstance(exc, ServerSelectionTimeoutError):

@@ -238,3 +238,31 @@ def test_adding_a_resource(db, monkeypatch):
     with pytest.raises(WriteError):
         db.promotions.insert_one({"hotel": ObjectId(), "percent_off": 95})
     db.promotions.insert_one({"hotel": ObjectId(), "percent_off": 15})
+
+
+@pytest.mark.fresh_schema
+def test_a_domain_applied_under_a_running_api_is_a_503_naming_the_fix(
+    db, monkeypatch, admin, make_hotel, manager
+):
+    """The API still validates by the domain it started with; MongoDB's validator now
+    requires a field it does not send. Writes answer 503 saying to restart, never 500,
+    and nothing is half-written; reads carry on."""
+    hotel = make_hotel()
+    _require_region(monkeypatch)
+    provisioning.apply(db, {"hotels.region": "EU"}, log=lambda _: None)
+    body = {"name": "New", "address": {"city": "Paris", "country": "FR"}, "currency": "EUR"}
+    # The existing hotel got the default: a PATCH that keeps it is still fine.
+    assert admin.patch_item(f"hotels/{hotel['_id']}", {"stars": 2}).status_code == 200
+    current = admin.get(f"hotels/{hotel['_id']}").json
+    replaced = admin.put(
+        f"hotels/{hotel['_id']}", body, headers={"If-Match": current["_etag"]}
+    )  # a PUT drops the field this server does not know
+    assert replaced.status_code == 503, replaced.json
+    assert db.hotels.find_one({"_id": ObjectId(hotel["_id"])})["stars"] == 2
+    created = admin.post("hotels", body)
+    assert created.status_code == 503, created.json
+    assert "domain apply" in created.json["_error"]["message"]
+    assert "Restart the API servers" in created.json["_error"]["message"]
+    assert created.headers["Retry-After"]
+    assert db.hotels.count_documents({"name": "New"}) == 0
+    assert admin.get(f"hotels/{hotel['_id']}").status_code == 200

@@ -239,3 +239,26 @@ def test_stopping_a_dead_server_keeps_the_record_of_its_successor(tmp_path):
     finally:
         second.stop()
     assert not (tmp_path / "run" / "redis.pid").exists()
+
+
+def test_domain_check_starts_no_database(tmp_path):
+    """`domain check` reads the domain files only: no embedded server starts for it."""
+    mongo_port, redis_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
+    env.update(
+        DATA_DIR=str(tmp_path),
+        EMBEDDED_MONGO_PORT=str(mongo_port),
+        EMBEDDED_REDIS_PORT=str(redis_port),
+    )
+    checked = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "run", "domain", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "domain OK" in checked.stdout
+    assert not port_open(mongo_port) and not port_open(redis_port)
+    assert not (tmp_path / "mongo").exists()
