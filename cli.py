@@ -56,7 +56,11 @@ def seed_in_background(app):
     embedded.start_planned(app)
     with app.app_context():
         db = app.data.driver.db
-        plan = seed.seed_catalogue(db)
+        try:
+            plan = seed.seed_catalogue(db)
+        except seed.SeedRefused as refused:  # the API serves on, without demo data
+            print(refused, flush=True)
+            return
     print(seed.describe(plan), flush=True)
     if plan["skipped"]:
         return
@@ -70,7 +74,11 @@ def seed_in_background(app):
             "nearest nights first; the API is already serving"
         )
         answers = app.extensions["answers"]
-        seconds = seed.load_inventory(db, plan, log=log, on_batch=answers.bump_everything)
+        try:
+            seconds = seed.load_inventory(db, plan, log=log, on_batch=answers.bump_everything)
+        except seed.SeedRefused as refused:
+            log(str(refused))
+            return
         log(f"demo inventory: complete ({plan['inventory_rows']} rows in {seconds} s)")
 
     threading.Thread(target=load, daemon=True, name="demo-inventory").start()
@@ -111,9 +119,13 @@ def init_app(app):
             click.echo("SEED_DEMO is off; nothing seeded")
             return
         answers = app.extensions["answers"]
-        report = seed.seed_demo(
-            app.data.driver.db, progress=True, on_batch=answers.bump_everything
-        )
+        try:
+            report = seed.seed_demo(
+                app.data.driver.db, progress=True, on_batch=answers.bump_everything
+            )
+        except seed.SeedRefused as refused:
+            click.echo(str(refused), err=True)
+            sys.exit(2)
         click.echo(seed.describe(report))
 
     @cli.command("openapi")

@@ -14,8 +14,11 @@ from bson import Decimal128, ObjectId
 from pymongo.errors import BulkWriteError
 from tqdm import tqdm
 
+import domain
 from domain.vocabulary import HOTEL_AMENITIES
 from identity import accounts
+from plumbing import jsonschema
+from plumbing.errors import refused_by_validator
 from plumbing.values import Day, created, quantize, to_minor, today, utcnow
 from search import cards
 
@@ -240,13 +243,40 @@ def _resume(db, stored, started):
     }
 
 
+class SeedRefused(RuntimeError):
+    """MongoDB's validator refused demo documents: the domain asks for something the
+    seed cannot invent (a required field without a default). The message says what."""
+
+
 def _insert_missing(collection, documents):
-    """Insert documents; the ones a stopped run already wrote are left as they are."""
+    """Insert documents (with the domain's defaults for any field they lack); the ones a
+    stopped run already wrote are left as they are."""
+    schema = jsonschema.resource_schema(domain.build_domain()[collection.name])
+    documents = [jsonschema.fill_defaults(schema, document) for document in documents]
     try:
         collection.insert_many(documents, ordered=False)
     except BulkWriteError as error:
-        if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
-            raise
+        refused = [e for e in error.details.get("writeErrors", []) if e.get("code") != 11000]
+        if not refused:
+            return
+        if refused_by_validator(error):
+            raise SeedRefused(_why_refused(collection.name, refused[0])) from None
+        raise
+
+
+def _why_refused(collection, write_error):
+    rules = write_error.get("errInfo", {}).get("details", {}).get("schemaRulesNotSatisfied", [])
+    missing = sorted({f for rule in rules for f in rule.get("missingProperties", [])})
+    what = (
+        f"requires {', '.join(f'{collection}.{f}' for f in missing)}, which has no default"
+        if missing
+        else f"refuses the seed's {collection} documents ({write_error.get('errmsg')})"
+    )
+    return (
+        f"demo seed stopped: the domain {what}. Give the field a default in "
+        f"domain/{collection}.py (or make it optional), then start again: the seed "
+        "carries on where it stopped."
+    )
 
 
 def _plan(accounts, start):
