@@ -18,7 +18,7 @@ import pkgutil
 from pymongo.errors import OperationFailure
 
 from domain import build_domain
-from plumbing import idempotency, jsonschema
+from plumbing import idempotency, jsonschema, values
 
 
 def collection_name(resource, settings=None):
@@ -82,6 +82,34 @@ def ensure_indexes(db, log=print):
 
 
 # The analysts' views. Money stays Decimal128 and dates stay dates, so sums are exact.
+def _minor_digits():
+    """The currency's minor-unit digits as an expression on `$currency` (2 unless listed)."""
+    exceptions = {}
+    for currency, digits in values.MINOR_UNITS.items():
+        if digits != 2:
+            exceptions.setdefault(digits, []).append(currency)
+    return {
+        "$switch": {
+            "branches": [
+                {"case": {"$in": ["$currency", currencies]}, "then": digits}
+                for digits, currencies in sorted(exceptions.items())
+            ],
+            "default": 2,
+        }
+    }
+
+
+def _ratio(numerator, denominator, digits):
+    """numerator / denominator rounded to `digits` places, None when the denominator is 0."""
+    return {
+        "$cond": [
+            {"$gt": [denominator, 0]},
+            {"$round": [{"$divide": [numerator, denominator]}, digits]},
+            None,
+        ]
+    }
+
+
 OCCUPANCY_DAILY = [
     {
         "$project": {
@@ -128,28 +156,12 @@ OCCUPANCY_DAILY = [
             "date": "$_id.date",
             "rooms_available": 1,
             "rooms_sold": 1,
-            "occupancy": {
-                "$cond": [
-                    {"$gt": ["$rooms_available", 0]},
-                    {"$divide": ["$rooms_sold", "$rooms_available"]},
-                    None,
-                ]
-            },
+            # Ratios as analysts quote them: occupancy to 4 places, ADR and RevPAR to
+            # the currency's minor unit ($round: half to even), not 34 digits.
+            "occupancy": _ratio("$rooms_sold", "$rooms_available", 4),
             "room_revenue": 1,
-            "adr": {
-                "$cond": [
-                    {"$gt": ["$rooms_sold", 0]},
-                    {"$divide": ["$room_revenue", "$rooms_sold"]},
-                    None,
-                ]
-            },
-            "revpar": {
-                "$cond": [
-                    {"$gt": ["$rooms_available", 0]},
-                    {"$divide": ["$room_revenue", "$rooms_available"]},
-                    None,
-                ]
-            },
+            "adr": _ratio("$room_revenue", "$rooms_sold", _minor_digits()),
+            "revpar": _ratio("$room_revenue", "$rooms_available", _minor_digits()),
             "currency": 1,
         }
     },

@@ -18,7 +18,7 @@ _DAY_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _INT_RE = re.compile(r"^-?[0-9]{1,18}$")
 
 # ISO 4217 minor units that are not 2; every other active code uses 2.
-_MINOR_UNITS = {
+MINOR_UNITS = {
     **dict.fromkeys(
         ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"]
         + ["RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"],
@@ -90,7 +90,7 @@ def nights(check_in, check_out):
 
 
 def minor_units(currency):
-    return _MINOR_UNITS.get(currency, 2)
+    return MINOR_UNITS.get(currency, 2)
 
 
 def parse_money(text):

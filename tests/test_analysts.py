@@ -176,6 +176,25 @@ def test_occupancy_daily_is_the_contracts_shape(db, stays):
     assert (empty["rooms_sold"], empty["adr"]) == (0, None)
 
 
+def test_kpi_ratios_come_rounded_not_with_34_digits(db, stays):
+    """One room sold at 100.00 of three: RevPAR 33.33, occupancy 0.3333 (not
+    33.33333333333333333333333333333333)."""
+    db.inventory.update_one(
+        {"hotel": stays["hotel"], "date": D(2027, 1, 11)}, {"$inc": {"allotment": 1}}
+    )
+    day = db.occupancy_daily.find_one({"hotel": stays["hotel"], "date": D(2027, 1, 11)})
+    assert (day["rooms_available"], day["rooms_sold"]) == (3, 1)
+    assert day["revpar"] == money("33.33") and day["occupancy"] == 0.3333
+    rows = list(db.occupancy_daily.find({"hotel": stays["hotel"]}))
+    assert rows
+    for row in rows:
+        for field in ("adr", "revpar"):
+            if row[field] is not None:
+                assert row[field].to_decimal().as_tuple().exponent >= -2, row
+        if row["occupancy"] is not None:
+            assert round(row["occupancy"], 4) == row["occupancy"], row
+
+
 def test_bookings_flat_has_one_row_per_night(db, stays):
     rows = list(db.bookings_flat.find({"status": "confirmed"}).sort("date", 1))
     assert len(rows) == 6
