@@ -12,11 +12,15 @@ import sys
 import threading
 
 import click
+from bson import ObjectId
+from tqdm import tqdm
 
 from booking import holds, reconcile
 from demo import seed
 from identity import accounts
 from plumbing import embedded, provisioning
+from plumbing.values import Day
+from reporting import exports
 from search import cards
 
 
@@ -170,6 +174,32 @@ def init_app(app):
         click.echo(f"{len(wrong) + len(stray)} search cards out of step with the catalogue {verb}")
         if (drift or wrong or stray) and not fix:
             sys.exit(1)
+
+    @cli.command("export")
+    @click.argument("kind", type=click.Choice(sorted(exports.KINDS)))
+    @click.option("--from", "start", required=True, help="first night, YYYY-MM-DD")
+    @click.option("--to", "end", required=True, help="night after the last, YYYY-MM-DD")
+    @click.option("--city", help="only this city's hotels")
+    @click.option("--hotel", help="only this hotel (id)")
+    @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv")
+    @click.option("--out", type=click.File("w"), default="-", help="file (default: stdout)")
+    def export_command(kind, start, end, city, hotel, fmt, out):
+        """KPIs per hotel and night, or booked nights, as CSV or JSON lines."""
+        try:
+            first, after = Day.parse(start), Day.parse(end)
+        except ValueError:
+            raise click.BadParameter("dates are YYYY-MM-DD") from None
+        if after <= first:
+            raise click.BadParameter("--to must be after --from")
+        if hotel and not ObjectId.is_valid(hotel):
+            raise click.BadParameter("--hotel is a 24-character hotel id")
+        embedded.start_planned(app)
+        db = app.data.driver.db
+        read = exports.kpi_rows if kind == "kpis" else exports.booking_rows
+        rows = read(db, first, after, city=city, hotel=ObjectId(hotel) if hotel else None)
+        with tqdm(unit=" rows", desc=f"export {kind}", file=sys.stderr) as bar:
+            count = exports.write(rows, out, exports.KINDS[kind], fmt, progress=bar)
+        click.echo(f"{count} rows", err=True)
 
     @cli.group("domain")
     def domain_group():

@@ -15,6 +15,7 @@
 import importlib
 import pkgutil
 
+from bson import Decimal128
 from pymongo.errors import OperationFailure
 
 from domain import build_domain
@@ -110,62 +111,70 @@ def _ratio(numerator, denominator, digits):
     }
 
 
-OCCUPANCY_DAILY = [
-    {
-        "$project": {
-            "hotel": 1,
-            "date": 1,
-            "currency": 1,
-            "available": "$allotment",
-            "sold": {"$literal": 0},
-            "revenue": {"$literal": {"$numberDecimal": "0"}},
-        }
-    },
-    {
-        "$unionWith": {
-            "coll": "bookings",
-            "pipeline": [
-                {"$match": {"status": "confirmed"}},
-                {"$unwind": "$nightly_prices"},
-                {
-                    "$project": {
-                        "hotel": 1,
-                        "currency": 1,
-                        "date": "$nightly_prices.date",
-                        "available": {"$literal": 0},
-                        "sold": {"$literal": 1},
-                        "revenue": "$nightly_prices.price",
-                    }
-                },
-            ],
-        }
-    },
-    {
-        "$group": {
-            "_id": {"hotel": "$hotel", "date": "$date"},
-            "rooms_available": {"$sum": "$available"},
-            "rooms_sold": {"$sum": "$sold"},
-            "room_revenue": {"$sum": "$revenue"},
-            "currency": {"$first": "$currency"},
-        }
-    },
-    {
-        "$project": {
-            "_id": 0,
-            "hotel": "$_id.hotel",
-            "date": "$_id.date",
-            "rooms_available": 1,
-            "rooms_sold": 1,
-            # Ratios as analysts quote them: occupancy to 4 places, ADR and RevPAR to
-            # the currency's minor unit ($round: half to even), not 34 digits.
-            "occupancy": _ratio("$rooms_sold", "$rooms_available", 4),
-            "room_revenue": 1,
-            "adr": _ratio("$room_revenue", "$rooms_sold", _minor_digits()),
-            "revpar": _ratio("$room_revenue", "$rooms_available", _minor_digits()),
-            "currency": 1,
-        }
-    },
-]
+def occupancy_pipeline(inventory_match=None, bookings_match=None):
+    """The occupancy_daily view's pipeline over inventory; with matches (exports), each
+    side is narrowed first, through its indexes, to the hotels and nights asked for."""
+    stages = [{"$match": inventory_match}] if inventory_match else []
+    confirmed = {"status": "confirmed", **(bookings_match or {})}
+    return stages + [
+        {
+            "$project": {
+                "hotel": 1,
+                "date": 1,
+                "currency": 1,
+                "available": "$allotment",
+                "sold": {"$literal": 0},
+                "revenue": {"$literal": Decimal128("0")},
+            }
+        },
+        {
+            "$unionWith": {
+                "coll": "bookings",
+                "pipeline": [
+                    {"$match": confirmed},
+                    {"$unwind": "$nightly_prices"},
+                    {
+                        "$project": {
+                            "hotel": 1,
+                            "currency": 1,
+                            "date": "$nightly_prices.date",
+                            "available": {"$literal": 0},
+                            "sold": {"$literal": 1},
+                            "revenue": "$nightly_prices.price",
+                        }
+                    },
+                ],
+            }
+        },
+        {
+            "$group": {
+                "_id": {"hotel": "$hotel", "date": "$date"},
+                "rooms_available": {"$sum": "$available"},
+                "rooms_sold": {"$sum": "$sold"},
+                "room_revenue": {"$sum": "$revenue"},
+                "currency": {"$first": "$currency"},
+            }
+        },
+        {
+            "$project": {
+                "_id": 0,
+                "hotel": "$_id.hotel",
+                "date": "$_id.date",
+                "rooms_available": 1,
+                "rooms_sold": 1,
+                # Ratios as analysts quote them: occupancy to 4 places, ADR and RevPAR to
+                # the currency's minor unit ($round: half to even), not 34 digits.
+                "occupancy": _ratio("$rooms_sold", "$rooms_available", 4),
+                "room_revenue": 1,
+                "adr": _ratio("$room_revenue", "$rooms_sold", _minor_digits()),
+                "revpar": _ratio("$room_revenue", "$rooms_available", _minor_digits()),
+                "currency": 1,
+            }
+        },
+    ]
+
+
+OCCUPANCY_DAILY = occupancy_pipeline()
 
 BOOKINGS_FLAT = [
     {"$unwind": "$nightly_prices"},

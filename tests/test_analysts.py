@@ -1,5 +1,6 @@
 """docs/analysts.md is true: its queries give known answers, in pymongo and in mongosh."""
 
+import csv
 import json
 import os
 import re
@@ -252,3 +253,67 @@ def eval_js_output(text):
     """mongosh prints relaxed JS; EJSON.serialize made it JSON with unquoted keys at most."""
     quoted = re.sub(r"(?m)^(\s*)([A-Za-z_$][\w$]*):", r'\1"\2":', text)
     return json.loads(quoted.replace("'", '"'))
+
+
+def test_exports_write_the_views_numbers_as_csv_and_json_lines(app, db, stays, tmp_path):
+    """`flask --app run export`: the KPIs of a city's January exactly as occupancy_daily
+    gives them, and the booked nights as bookings_flat, in CSV and JSON lines."""
+    runner = app.test_cli_runner()
+    kpis = tmp_path / "kpis.csv"
+    done = runner.invoke(
+        args=[
+            "export",
+            "kpis",
+            "--from",
+            "2027-01-01",
+            "--to",
+            "2027-02-01",
+            "--city",
+            "Paris",
+            "--out",
+            str(kpis),
+        ]
+    )
+    assert done.exit_code == 0, done.output
+    rows = list(csv.DictReader(kpis.read_text().splitlines()))
+    view = list(
+        db.occupancy_daily.find(
+            {"hotel": stays["hotel"], "date": {"$gte": D(2027, 1, 1), "$lt": D(2027, 2, 1)}}
+        ).sort("date", 1)
+    )
+    assert len(rows) == len(view) == 31
+    for got, want in zip(rows, view, strict=True):
+        assert got["date"] == want["date"].strftime("%Y-%m-%d")
+        assert int(got["rooms_sold"]) == want["rooms_sold"]
+        assert got["room_revenue"] == str(want["room_revenue"])
+        assert got["revpar"] == (str(want["revpar"]) if want["revpar"] is not None else "")
+    assert sum(int(r["rooms_sold"]) for r in rows) == 5  # 3 + 2 confirmed nights
+
+    nights = tmp_path / "nights.jsonl"
+    done = runner.invoke(
+        args=[
+            "export",
+            "bookings",
+            "--from",
+            "2027-01-01",
+            "--to",
+            "2027-03-01",
+            "--hotel",
+            str(stays["hotel"]),
+            "--format",
+            "jsonl",
+            "--out",
+            str(nights),
+        ]
+    )
+    assert done.exit_code == 0, done.output
+    lines = [json.loads(line) for line in nights.read_text().splitlines()]
+    assert len(lines) == len(list(db.bookings_flat.find())) == 9
+    assert lines[0]["hotel_name"] == "Analyst Inn" and lines[0]["date"] == "2027-01-10"
+    assert lines[0]["price"] == "100.00" and lines[0]["booked_at"] == "2026-12-11T00:00:00Z"
+
+
+def test_export_refuses_bad_ranges(app):
+    runner = app.test_cli_runner()
+    bad = runner.invoke(args=["export", "kpis", "--from", "2027-02-01", "--to", "2027-01-01"])
+    assert bad.exit_code == 2 and "--to must be after --from" in bad.output

@@ -1,0 +1,1 @@
+"""Reporting for analysts: exports of the KPIs and the flat bookings."""

@@ -1,0 +1,116 @@
+"""CSV and JSON-lines exports of the KPIs per hotel and night, and of the booked nights.
+
+The same pipelines as the `occupancy_daily` and `bookings_flat` views
+(plumbing/provisioning.py), each narrowed first through an index to the hotels and
+nights asked for, so an export of one city's month reads that month, not the database:
+inventory by `(city, date)`, bookings by `(hotel, check_in)`.
+"""
+
+import csv
+import json
+from datetime import datetime, timedelta
+
+from bson import Decimal128, ObjectId
+
+from booking.reservations import MAX_NIGHTS
+from plumbing.provisioning import BOOKINGS_FLAT, occupancy_pipeline
+from plumbing.values import Day
+
+KPI_COLUMNS = [
+    "hotel",
+    "date",
+    "currency",
+    "rooms_available",
+    "rooms_sold",
+    "occupancy",
+    "room_revenue",
+    "adr",
+    "revpar",
+]
+BOOKING_COLUMNS = [
+    "booking",
+    "confirmation_code",
+    "status",
+    "hotel",
+    "hotel_name",
+    "city",
+    "country",
+    "room_type",
+    "room_type_name",
+    "date",
+    "price",
+    "currency",
+    "check_in",
+    "check_out",
+    "nights",
+    "booked_at",
+    "lead_time_days",
+]
+KINDS = {"kpis": KPI_COLUMNS, "bookings": BOOKING_COLUMNS}
+
+
+def hotels_in_scope(db, city=None, hotel=None):
+    """[(hotel id, city)] for one hotel, a city's hotels, or every hotel."""
+    query = {"_id": hotel} if hotel else {"address.city": city} if city else {}
+    found = db.hotels.find(query, {"address.city": 1}).sort("_id", 1)
+    return [(h["_id"], h["address"]["city"]) for h in found]
+
+
+def _booked_in(hotel, start, end):
+    """Bookings of a hotel that can have a night in [start, end), on the index keys."""
+    earliest = start - timedelta(days=MAX_NIGHTS)
+    return {"hotel": hotel, "check_in": {"$gte": earliest, "$lt": end}}
+
+
+def kpi_rows(db, start, end, city=None, hotel=None):
+    """occupancy_daily's rows for the hotels in scope and nights in [start, end)."""
+    nights = {"$gte": start, "$lt": end}
+    for hotel_id, hotel_city in hotels_in_scope(db, city, hotel):
+        pipeline = occupancy_pipeline(
+            inventory_match={"city": hotel_city, "date": nights},
+            bookings_match=_booked_in(hotel_id, start, end),
+        ) + [{"$match": {"hotel": hotel_id, "date": nights}}, {"$sort": {"date": 1}}]
+        yield from db.inventory.aggregate(pipeline)
+
+
+def booking_rows(db, start, end, city=None, hotel=None):
+    """bookings_flat's rows (one a booked night) for the hotels and nights in scope."""
+    nights = {"$gte": start, "$lt": end}
+    for hotel_id, _city in hotels_in_scope(db, city, hotel):
+        pipeline = [{"$match": _booked_in(hotel_id, start, end)}, *BOOKINGS_FLAT]
+        pipeline += [{"$match": {"date": nights}}, {"$sort": {"date": 1, "booking": 1}}]
+        yield from db.bookings.aggregate(pipeline)
+
+
+NIGHT_COLUMNS = {"date", "check_in", "check_out"}
+
+
+def cell(column, value):
+    """One value as analysts' tools read it: ids and money as text, nights as
+    YYYY-MM-DD, instants as ISO 8601 UTC."""
+    if isinstance(value, ObjectId | Decimal128):
+        return str(value)
+    if isinstance(value, datetime):
+        if column in NIGHT_COLUMNS:
+            return Day.of(value).isoformat()
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
+def write(rows, out, columns, fmt="csv", progress=None):
+    """Write rows to the text stream `out`; returns how many. `progress` (a tqdm bar or
+    None) is advanced per row."""
+    count = 0
+    writer = csv.DictWriter(out, columns, extrasaction="ignore") if fmt == "csv" else None
+    if writer:
+        writer.writeheader()
+    for row in rows:
+        flat = {column: cell(column, row.get(column)) for column in columns}
+        if writer:
+            writer.writerow(flat)
+        else:
+            out.write(json.dumps(flat) + "\n")
+        count += 1
+        if progress is not None:
+            progress.update(1)
+    return count
