@@ -6,6 +6,7 @@ import pytest
 from bson import Decimal128, ObjectId
 from pymongo.errors import WriteError
 
+import domain as domain_package
 from domain import build_domain
 from plumbing import provisioning
 from run import close_app, create_app
@@ -88,13 +89,15 @@ def test_validators_come_from_the_domain():
 
 
 def test_a_new_domain_field_reaches_the_validator(monkeypatch):
-    _require_region(monkeypatch)
+    require_region(monkeypatch)
     validator = provisioning.json_schema("hotels")["$jsonSchema"]
     assert validator["properties"]["region"]["enum"] == ["EU", "US"]
     assert "region" in validator["required"]
 
 
-def _require_region(monkeypatch):
+def require_region(monkeypatch, **rules):
+    """The domain with a new required hotels.region (plus `rules`), for provisioning and
+    for every reader of the domain."""
     domain = build_domain()
     domain["hotels"]["schema"]["region"] = {
         "type": "string",
@@ -102,14 +105,16 @@ def _require_region(monkeypatch):
         "required": True,
         "description": "Sales region.",
         "example": "EU",
+        **rules,
     }
     monkeypatch.setattr(provisioning, "build_domain", lambda: domain)
+    monkeypatch.setattr(domain_package, "build_domain", lambda: domain)
 
 
 @pytest.mark.fresh_schema
 def test_diff_reports_a_planted_violation_precisely(db, monkeypatch, make_hotel):
     first, second = make_hotel(name="A"), make_hotel(name="B")
-    _require_region(monkeypatch)
+    require_region(monkeypatch)
     changes = provisioning.plan(db)
     hotels = [c for c in changes if c["collection"] == "hotels" and c["kind"] == "set validator"]
     assert len(hotels) == 1
@@ -122,7 +127,7 @@ def test_diff_reports_a_planted_violation_precisely(db, monkeypatch, make_hotel)
 @pytest.mark.fresh_schema
 def test_apply_refuses_without_a_default_and_migrates_with_one(db, monkeypatch, make_hotel):
     make_hotel()
-    _require_region(monkeypatch)
+    require_region(monkeypatch)
     before = db.command("listCollections", filter={"name": "hotels"})["cursor"]["firstBatch"]
     with pytest.raises(provisioning.RefusedMigration, match="hotels: 1 documents"):
         provisioning.apply(db, log=lambda _: None)
@@ -193,7 +198,7 @@ def test_domain_commands(app, db, make_hotel, monkeypatch):
     check = runner.invoke(args=["domain", "check"])
     assert check.exit_code == 0 and "domain OK" in check.output
     make_hotel()
-    _require_region(monkeypatch)
+    require_region(monkeypatch)
     diff = runner.invoke(args=["domain", "diff"])
     assert "hotels: set the $jsonSchema validator - 1 existing documents would violate it" in (
         diff.output
@@ -248,7 +253,7 @@ def test_a_domain_applied_under_a_running_api_is_a_503_naming_the_fix(
     requires a field it does not send. Writes answer 503 saying to restart, never 500,
     and nothing is half-written; reads carry on."""
     hotel = make_hotel()
-    _require_region(monkeypatch)
+    require_region(monkeypatch)
     provisioning.apply(db, {"hotels.region": "EU"}, log=lambda _: None)
     body = {"name": "New", "address": {"city": "Paris", "country": "FR"}, "currency": "EUR"}
     # The existing hotel got the default: a PATCH that keeps it is still fine.

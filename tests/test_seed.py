@@ -5,12 +5,11 @@ from decimal import Decimal
 
 import pytest
 
-import domain as domain_package
 from demo import seed
-from domain import build_domain
 from identity import accounts
 from plumbing import provisioning
 from plumbing.values import Day
+from tests.test_domain_admin import require_region
 
 
 @pytest.mark.fresh_schema  # thousands of rows: dropping its own database beats emptying
@@ -108,25 +107,11 @@ def test_a_seed_stopped_while_writing_the_catalogue_finishes_it(db, monkeypatch)
     assert db.inventory.count_documents({}) == plan["room_types"] * 2
 
 
-def _add_region(monkeypatch, **rules):
-    domain = build_domain()
-    domain["hotels"]["schema"]["region"] = {
-        "type": "string",
-        "allowed": ["EU", "US"],
-        "required": True,
-        "description": "Sales region.",
-        "example": "EU",
-        **rules,
-    }
-    monkeypatch.setattr(domain_package, "build_domain", lambda: domain)
-    monkeypatch.setattr(provisioning, "build_domain", lambda: domain)
-
-
 @pytest.mark.fresh_schema
 def test_the_seed_follows_the_domain_new_defaults_included(db, monkeypatch):
     """A new required field with a default, applied as docs/domain-admins.md says: the
     seed gives its documents the default, as Eve does for a POST."""
-    _add_region(monkeypatch, default="EU")
+    require_region(monkeypatch, default="EU")
     provisioning.apply(db, log=lambda _: None)
     plan = seed.seed_demo(db, nights=1)
     assert plan["hotels"] == db.hotels.count_documents({"region": "EU"}) > 0
@@ -135,7 +120,7 @@ def test_the_seed_follows_the_domain_new_defaults_included(db, monkeypatch):
 
 @pytest.mark.fresh_schema
 def test_a_required_field_without_default_stops_the_seed_with_a_message(db, monkeypatch):
-    _add_region(monkeypatch)
+    require_region(monkeypatch)
     provisioning.apply(db, log=lambda _: None)
     with pytest.raises(seed.SeedRefused, match=r"requires hotels\.region, which has no default"):
         seed.seed_demo(db, nights=1)
