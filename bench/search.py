@@ -2,7 +2,8 @@
 
 Starts the embedded SecantusDB and Redis in a data directory, seeds the demo (241,265
 inventory rows; reused when --data-dir already holds it), then serves, one at a time,
-with the production gunicorn command (docker-compose.yml's) (gthread, 2 workers x 8 threads, access log on):
+with the production gunicorn command (docker-compose.yml's: gthread, 2 workers x 8
+threads, access log on):
 
   baseline   bench/baseline_app.py: the same search with no framework around it
   API, cache off   SEARCH_CACHE=0: every search reads the database
