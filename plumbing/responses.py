@@ -7,7 +7,12 @@ import simplejson as json
 from flask import Response, current_app, request
 from flask_limiter.errors import RateLimitExceeded
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
-from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    NotFound,
+    RequestEntityTooLarge,
+)
 
 from plumbing import jsonbody
 from plumbing.errors import Refusal, refused_by_validator, rules_changed
@@ -30,8 +35,23 @@ def render_refusal(refusal):
 
 
 def render_http_error(exc):
-    """Any HTTP error Eve did not render itself (404 outside the API, 405, 413, ...)."""
-    return error(exc.code or 500, exc.description or exc.name, headers=_allow(exc))
+    """Any HTTP error Eve did not render itself (404 outside the API, 405, 413, ...).
+    An item that is not there (or not the caller's) is named: "hotel <id> not found"."""
+    message = exc.description or exc.name
+    if exc.code == 404 and not isinstance(exc, Refusal):
+        message = _missing_item() or message
+    return error(exc.code or 500, message, headers=_allow(exc))
+
+
+def _missing_item():
+    endpoint, args = request.endpoint or "", request.view_args or {}
+    if not endpoint.endswith("|item_lookup"):
+        return None
+    resource = endpoint.split("|", 1)[0]
+    settings = current_app.config["DOMAIN"].get(resource) or {}
+    lookup = args.get(settings.get("item_lookup_field", "_id"))
+    title = settings.get("item_title", resource)
+    return f"{title} {lookup} not found" if lookup else None
 
 
 def render_unexpected(exc):
@@ -100,6 +120,8 @@ def init_app(app):
     app.register_error_handler(Exception, render_unexpected)
     # Replaces Eve's handler for 500, which would render Werkzeug's text.
     app.register_error_handler(InternalServerError, render_unexpected)
+    # And Eve's for 404, which would say "The requested URL was not found" for an item.
+    app.register_error_handler(NotFound, render_http_error)
 
 
 def json_body():

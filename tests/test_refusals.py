@@ -317,3 +317,15 @@ def test_a_database_failure_during_validation_is_a_503_not_a_422(
     assert response.headers["Retry-After"] == "5"
     monkeypatch.undo()
     assert db.room_types.count_documents({}) == 0
+
+
+def test_an_item_404_names_the_resource_and_the_id(client, guest):
+    missing = "6b0594ba71e2aa6a50f0788c"
+    for path, title in (
+        (f"hotels/{missing}", "hotel"),
+        (f"room-types/{missing}", "room type"),
+        (f"bookings/{missing}", "booking"),
+    ):
+        answer = (guest if title == "booking" else client).get(path)
+        assert answer.status_code == 404
+        assert answer.json["_error"]["message"] == f"{title} {missing} not found", answer.json
