@@ -4,17 +4,18 @@ Each module is a blueprint `bp` and describes its own paths in `OPENAPI`; the do
 merges those into the document (pages/docs.py).
 """
 
-from routes import auth, availability, health, inventory, me, sandbox, webhooks
+from routes import auth, availability, health, home, inventory, me, sandbox, webhooks
 
 MOUNTED = (auth, me, inventory, availability, webhooks)
 
 
 def init_app(app):
     app.register_blueprint(health.bp)
+    home.init_app(app)
     for module in MOUNTED:
         app.register_blueprint(module.bp, url_prefix=app.api_prefix)
     described = {}
-    for module in (health, *MOUNTED):
+    for module in (health, home, *MOUNTED):
         described.update(module.OPENAPI)
     app.extensions["openapi_paths"] = described
     if app.config["EMBEDDED"]:

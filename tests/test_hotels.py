@@ -224,3 +224,20 @@ def test_private_reads_are_not_marked_public(guest):
     assert (
         guest.get("bookings", headers={"If-None-Match": mine.headers["ETag"]}).status_code == 304
     )
+
+
+def test_the_front_door_answers_anyone_and_every_link_resolves(client, guest):
+    for caller, path in ((client, "/"), (client, "/api/v1/"), (guest, "/api/v1/")):
+        home = caller.get(path)
+        assert home.status_code == 200, home.json
+        links = home.json["_links"]
+        assert {"title": "hotels", "href": "/api/v1/hotels"} in links["child"]
+        listed = {link["title"] for link in links["child"]}
+        assert ("bookings" in listed) is (caller is guest)  # what the caller may read
+        for link in [*links["child"], links["docs"], links["health"]]:
+            answer = caller.get(link["href"])
+            assert answer.status_code == 200, (link, answer.status_code)
+    browser = client.get("/", headers={"Accept": "text/html"})
+    assert browser.status_code == 302 and browser.headers["Location"].endswith("/api/v1/")
+    page = client.get("/api/v1/", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and page.mimetype == "text/html"
