@@ -17,6 +17,7 @@ COPY payments ./payments
 COPY identity ./identity
 COPY reviews ./reviews
 COPY demo ./demo
+COPY reporting ./reporting
 RUN pip install --no-cache-dir -c requirements.lock . && useradd --system --uid 10001 innkeeper
 USER innkeeper
 EXPOSE 5000

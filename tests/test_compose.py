@@ -114,6 +114,12 @@ def test_the_image_copies_every_package_and_module_it_installs():
         if line.strip() and not line.strip().endswith(".*")
     }
     modules = set(options["options"]["py_modules"].split())
+    in_tree = {
+        path.parent.name
+        for path in ROOT.glob("*/__init__.py")
+        if path.parent.name not in ("tests", "bench")
+    }
+    assert in_tree <= packages, f"packages setup.cfg does not install: {in_tree - packages}"
     for package in packages:
         assert f"COPY {package} ./{package}" in dockerfile, package
     copied = re.search(r"^COPY (.+) \./$", dockerfile, re.M)
