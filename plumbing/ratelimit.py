@@ -75,6 +75,7 @@ def init_app(app):
         key_prefix=f"innkeeper:{config['MONGO_DBNAME']}",
     )
     limiter.exempt(app.view_functions["health.health"])
+    limiter.exempt(app.view_functions["favicon"])  # browsers fetch it with every page
 
     health = {"ok": True, "checked": 0.0}
 

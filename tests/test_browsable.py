@@ -102,3 +102,9 @@ def test_a_field_added_to_the_domain_appears_in_the_forms(app_config, monkeypatc
         assert 'name="region"' in form and ">EU<" in form
     finally:
         close_app(app)
+
+
+def test_the_favicon_is_an_icon(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/vnd.microsoft.icon"
+    assert icon.data[:4] == b"\x00\x00\x01\x00" and b"PNG" in icon.data[:40]
