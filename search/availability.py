@@ -19,6 +19,7 @@ import math
 from collections import defaultdict
 from decimal import ROUND_FLOOR
 
+from plumbing.errors import Refusal
 from plumbing.values import minor_text, minor_units, to_minor
 from search import cards as search_cards
 
@@ -102,9 +103,33 @@ def fits(card, query):
     return card["max_adults"] >= query["adults"] and card["max_children"] >= query["children"]
 
 
+# The most inventory rows one search may read: about a third of a second on the embedded
+# engine. A search over every city for a month would read 20,000 (1.5 s of a worker and
+# of the database's one thread); it is refused, asking for a narrower search.
+MAX_ROWS_READ = 5_000
+
+
 def candidates(db, query, distances=None):
-    """The cards a search may offer, by room type id."""
-    found = db[search_cards.COLLECTION].find(scope(query, distances))
+    """The cards a search may offer, by room type id; a 400 when reading their cities'
+    nights would exceed MAX_ROWS_READ."""
+    where = scope(query, distances)
+    found = list(db[search_cards.COLLECTION].find(where))
+    nights = (query["check_out"] - query["check_in"]).days
+    # A city, a country or no scope found every room type of its cities; a hotel or a
+    # `near` scope found some, and the rows are read city by city.
+    width = len(found)
+    if "hotel" in where:
+        cities = {card["city"] for card in found}
+        width = sum(
+            len(list(db[search_cards.COLLECTION].find({"city": c}, {"_id": 1}))) for c in cities
+        )
+    if width * nights > MAX_ROWS_READ:
+        raise Refusal(
+            400,
+            f"this search would read {width * nights} nights of inventory (at most "
+            f"{MAX_ROWS_READ}): narrow it with city, country, hotel or near, or a shorter stay",
+            {"city": "give a city, country, hotel or near to narrow the search"},
+        )
     return {card["_id"]: card for card in found if fits(card, query)}
 
 

@@ -221,9 +221,9 @@ def _index_names(plan):
     ("query", "indexes"),
     [
         ({"city": "Paris"}, {"city", "city_date"}),
-        ({"hotel": "lyon"}, {"hotel", "city_date"}),
+        ({"hotel": "lyon"}, {"hotel", "city", "city_date"}),
         ({"country": "FR"}, {"country", "city_date"}),
-        ({"near": "2.35,48.86"}, {"location", "hotel", "city_date"}),
+        ({"near": "2.35,48.86"}, {"location", "hotel", "city", "city_date"}),
     ],
 )
 def test_explain_shows_every_find_of_a_search_uses_an_index(db, client, paris, query, indexes):
@@ -261,3 +261,18 @@ def test_rows_written_before_price_minor_are_priced_exactly(app, client, paris, 
     after = search(client, paris["start"], city="Paris", adults=2)
     assert after.headers["X-Search-Cache"] == "miss"
     assert after.json["_items"] == before
+
+
+def test_a_search_too_wide_to_answer_quickly_is_refused(client, paris, monkeypatch):
+    """Every city for a month would read 20,000 rows on the demo: refused, naming how to
+    narrow it, before any inventory is read."""
+    from search import availability
+
+    monkeypatch.setattr(availability, "MAX_ROWS_READ", 10)  # Paris: 6 room types
+    wide = search(client, paris["start"], nights=2)
+    assert wide.status_code == 400
+    assert "narrow it with city, country, hotel or near" in wide.json["_error"]["message"]
+    assert "city" in wide.json["_issues"]
+    assert search(client, paris["start"], nights=1, city="Paris").status_code == 200
+    hotel = search(client, paris["start"], nights=2, hotel=paris["hotel"]["_id"])
+    assert hotel.status_code == 400  # a hotel's rows are read with its whole city's
