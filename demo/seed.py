@@ -18,7 +18,7 @@ import domain
 from domain.vocabulary import HOTEL_AMENITIES
 from identity import accounts
 from plumbing import jsonschema
-from plumbing.errors import refused_by_validator
+from plumbing.errors import DUPLICATE_KEY, refused_by_validator
 from plumbing.values import Day, created, quantize, to_minor, today, utcnow
 from search import cards
 
@@ -256,7 +256,7 @@ def _insert_missing(collection, documents):
     try:
         collection.insert_many(documents, ordered=False)
     except BulkWriteError as error:
-        refused = [e for e in error.details.get("writeErrors", []) if e.get("code") != 11000]
+        refused = [e for e in error.details["writeErrors"] if e.get("code") != DUPLICATE_KEY]
         if not refused:
             return
         if refused_by_validator(error):

@@ -15,7 +15,13 @@ from pymongo.errors import ConnectionFailure, OperationFailure
 from werkzeug.exceptions import HTTPException
 
 from plumbing import jsonschema, sharding, transactions
-from plumbing.errors import Refusal, refused_by_validator, rules_changed
+from plumbing.errors import (
+    DUPLICATE_KEY,
+    Refusal,
+    refused_by_validator,
+    rules_changed,
+    write_error_codes,
+)
 from plumbing.values import Day, decode_days, parse_int, parse_money
 
 _DAY_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -159,11 +165,7 @@ def duplicate_message(resource, error):
 
 
 def is_duplicate(error):
-    if isinstance(error, pymongo.errors.DuplicateKeyError):
-        return True
-    if isinstance(error, pymongo.errors.BulkWriteError):
-        return any(e.get("code") == 11000 for e in error.details.get("writeErrors", []))
-    return False
+    return DUPLICATE_KEY in write_error_codes(error)
 
 
 def strict_integer(value):

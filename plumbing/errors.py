@@ -24,19 +24,26 @@ def invalid(field, reason, message=None):
     return Refusal(422, message or f"{field} {reason}", {field: reason})
 
 
+DUPLICATE_KEY = 11000
 DOCUMENT_VALIDATION_FAILURE = 121  # MongoDB's $jsonSchema validator refused the write
 
 
+def write_error_codes(error):
+    """MongoDB's error codes in a driver error (a bulk write's each), or in the one an
+    Eve abort wraps."""
+    while isinstance(error, HTTPException):
+        error = error.__context__
+    if error is None:
+        return set()
+    details = getattr(error, "details", None) or {}
+    codes = {e.get("code") for e in details.get("writeErrors", [])}
+    return codes | {getattr(error, "code", None)} - {None}
+
+
 def refused_by_validator(error):
-    """Whether a driver error (or the error an Eve abort wraps) is MongoDB's validator
-    refusing a write: this server validated by a domain the database no longer has."""
-    while error is not None:
-        details = getattr(error, "details", None) or {}
-        codes = [e.get("code") for e in details.get("writeErrors", [])] if details else []
-        if DOCUMENT_VALIDATION_FAILURE in (*codes, getattr(error, "code", None)):
-            return True
-        error = error.__context__ if isinstance(error, HTTPException) else None
-    return False
+    """Whether MongoDB's validator refused a write: this server validated by a domain
+    the database no longer has."""
+    return DOCUMENT_VALIDATION_FAILURE in write_error_codes(error)
 
 
 def rules_changed():
