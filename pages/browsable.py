@@ -15,17 +15,10 @@ from flask import current_app, render_template, request
 from markupsafe import Markup, escape
 
 from plumbing import jsonschema
+from plumbing.http import wants_html
 
 _OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 SKIP_PREFIXES = ("/api/v1/docs", "/api/v1/openapi.json", "/api/v1/webhooks")
-
-
-def wants_html():
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return (
-        best == "text/html"
-        and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
-    )
 
 
 def _resource_for(path):

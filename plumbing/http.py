@@ -31,6 +31,15 @@ API_SECURITY_HEADERS = {
 }
 
 
+def wants_html():
+    """Whether the client (a browser) prefers an HTML page to JSON."""
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return (
+        best == "text/html"
+        and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
+    )
+
+
 def refuse_unsafe_queries():
     """Paging must be sane; on Eve's resources, where/sort/projection too (queries.py)."""
     args = request.args

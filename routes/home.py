@@ -7,10 +7,11 @@ at `/` is sent to `/api/v1/`, which the browsable API renders as a page (its lin
 to every collection). The catalogue is public, so the index is too: no token needed.
 """
 
-from flask import Blueprint, current_app, redirect, request
+from flask import Blueprint, current_app, redirect
 
 from plumbing import openapi
 from plumbing.auth import bearer_token, current_user
+from plumbing.http import wants_html
 from plumbing.responses import respond
 
 bp = Blueprint("home", __name__)
@@ -56,11 +57,7 @@ def index():
 
 @bp.get("/")
 def front_door():
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    if (
-        best == "text/html"
-        and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
-    ):
+    if wants_html():
         return redirect(f"{current_app.api_prefix}/", 302)
     return respond(index())
 
