@@ -11,6 +11,7 @@ from plumbing.values import (
     minor_units,
     money,
     nights,
+    parse_days,
     parse_money,
     stamp,
     to_minor,
@@ -132,12 +133,7 @@ def parse_range(body):
         raise Refusal(400, "the body must be a JSON object")
     allowed = {"from", "to", "allotment", "price", "closed", "min_stay"}
     issues = {k: "unknown field" for k in body if k not in allowed}
-    values = {}
-    for field in ("from", "to"):
-        try:
-            values[field] = Day.parse(body.get(field))
-        except ValueError:
-            issues[field] = "required, a date in YYYY-MM-DD format"
+    values = parse_days(body, ("from", "to"), issues)
     allotment = body.get("allotment")
     if not isinstance(allotment, int) or isinstance(allotment, bool) or allotment < 0:
         issues["allotment"] = "required, a whole number >= 0"

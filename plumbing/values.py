@@ -89,6 +89,18 @@ def nights(check_in, check_out):
     return [check_in.plus(i) for i in range((check_out - check_in).days)]
 
 
+def parse_days(source, names, issues):
+    """{name: Day} for the names in `source` that are dates; each one missing or
+    malformed is noted in `issues`, the same way for bodies and query strings."""
+    days = {}
+    for name in names:
+        try:
+            days[name] = Day.parse(source.get(name))
+        except ValueError:
+            issues[name] = "required, a date in YYYY-MM-DD format"
+    return days
+
+
 def minor_units(currency):
     return MINOR_UNITS.get(currency, 2)
 

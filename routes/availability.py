@@ -12,7 +12,7 @@ from plumbing import openapi
 from plumbing.auth import db
 from plumbing.errors import Refusal
 from plumbing.responses import respond
-from plumbing.values import Day, parse_int, parse_money, today
+from plumbing.values import parse_days, parse_int, parse_money, today
 from search import availability
 
 bp = Blueprint("availability", __name__)
@@ -56,12 +56,7 @@ def _int(args, name, default, low, high, issues):
 def parse_query(args):
     """Validate the query string into typed values; 400 naming every bad parameter."""
     issues = {name: "unknown parameter" for name in args if name not in PARAMETERS}
-    query = {}
-    for name in ("check_in", "check_out"):
-        try:
-            query[name] = Day.parse(args.get(name))
-        except ValueError:
-            issues[name] = "required, a date in YYYY-MM-DD format"
+    query = parse_days(args, ("check_in", "check_out"), issues)
     query["adults"] = _int(args, "adults", 1, 1, 20, issues)
     query["children"] = _int(args, "children", 0, 0, 20, issues)
     query["min_stars"] = _int(args, "min_stars", None, 1, 5, issues)
