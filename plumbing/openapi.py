@@ -77,38 +77,33 @@ def _responses(*codes, ok=None):
     return out
 
 
+def query(name, schema, description=None, required=False):
+    """An OpenAPI query parameter."""
+    parameter = {"name": name, "in": "query", "schema": schema}
+    if required:
+        parameter["required"] = True
+    if description:
+        parameter["description"] = description
+    return parameter
+
+
 QUERY_PARAMETERS = [
-    {
-        "name": "where",
-        "in": "query",
-        "schema": {"type": "string"},
-        "description": 'MongoDB query as JSON, on allowed fields, e.g. {"stars": {"$gte": 4}}.',
-    },
-    {
-        "name": "sort",
-        "in": "query",
-        "schema": {"type": "string"},
-        "description": 'Field name, "-" for descending ("-stars"), or [["field", 1], ...].',
-    },
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-    {
-        "name": "max_results",
-        "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-    },
-    {
-        "name": "projection",
-        "in": "query",
-        "schema": {"type": "string"},
-        "description": 'Fields to include, as JSON: {"name": 1}.',
-    },
-    {
-        "name": "embedded",
-        "in": "query",
-        "schema": {"type": "string"},
-        "description": 'References to expand, as JSON: {"hotel": 1}.',
-    },
+    query(
+        "where",
+        {"type": "string"},
+        'MongoDB query as JSON, on allowed fields, e.g. {"stars": {"$gte": 4}}.',
+    ),
+    query(
+        "sort",
+        {"type": "string"},
+        'Field name, "-" for descending ("-stars"), or [["field", 1], ...].',
+    ),
+    query("page", {"type": "integer", "minimum": 1}),
+    query("max_results", {"type": "integer", "minimum": 1, "maximum": 100}),
+    query("projection", {"type": "string"}, 'Fields to include, as JSON: {"name": 1}.'),
+    query("embedded", {"type": "string"}, 'References to expand, as JSON: {"hotel": 1}.'),
 ]
+
 IF_MATCH = {
     "name": "If-Match",
     "in": "header",
