@@ -313,7 +313,17 @@ def test_exports_write_the_views_numbers_as_csv_and_json_lines(app, db, stays, t
     assert lines[0]["price"] == "100.00" and lines[0]["booked_at"] == "2026-12-11T00:00:00Z"
 
 
-def test_export_refuses_bad_ranges(app):
-    runner = app.test_cli_runner()
-    bad = runner.invoke(args=["export", "kpis", "--from", "2027-02-01", "--to", "2027-01-01"])
-    assert bad.exit_code == 2 and "--to must be after --from" in bad.output
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "2027-02-01", "--to", "2027-01-01"], "--to must be after --from"),
+        (["--from", "01/02/2027", "--to", "2027-03-01"], "dates are YYYY-MM-DD"),
+        (
+            ["--from", "2027-01-01", "--to", "2027-02-01", "--hotel", "nope"],
+            "--hotel is a 24-character hotel id",
+        ),
+    ],
+)
+def test_export_refuses_bad_arguments(app, args, message):
+    bad = app.test_cli_runner().invoke(args=["export", "kpis", *args])
+    assert bad.exit_code == 2 and message in bad.output
