@@ -2,7 +2,7 @@
 
 Kept apart from the factory (amivapi's cli.py does the same): `create_app` calls
 `init_app` to register the commands; run.py's entry point uses `provision`,
-`seed_in_background`, `sweep_holds` and `banner`.
+`seed_in_background`, `run_jobs` and `banner`.
 """
 
 import contextlib
@@ -20,7 +20,7 @@ from demo import seed
 from identity import accounts
 from plumbing import embedded, provisioning
 from plumbing.values import Day
-from reporting import exports
+from reporting import changes, exports, kpis
 from search import cards
 
 
@@ -39,20 +39,32 @@ def provision(app, log=None):
             accounts.ensure_admin(db, app.config["ADMIN_EMAIL"], app.config["ADMIN_PASSWORD"])
 
 
-def sweep_holds(app, stop, interval, once=False, log=print):
-    """Expire due holds until `stop` is set (the sweeper thread, and the worker)."""
+def run_jobs(app, stop, interval, once=False, log=print):
+    """The worker's jobs, every `interval` seconds until `stop` is set (the `make run`
+    thread, and `flask --app run worker`): expire the holds that passed, then bring the
+    KPIs up to date. A job that fails is logged and tried again on the next pass."""
     embedded.start_planned(app)
     with app.app_context():
         db, answers = app.data.driver.db, app.extensions["answers"]
-        holds.sweep(
-            db,
-            stop,
-            interval,
-            once=once,
-            log=log,
-            on_error=lambda error: app.logger.error("hold sweep failed", exc_info=error),
-            on_expired=lambda booking: answers.bump_bookings(db, [booking]),
-        )
+
+        def expire():
+            expired = holds.expire_due(
+                db.client, db, on_expired=lambda booking: answers.bump_bookings(db, [booking])
+            )
+            if expired:
+                log(f"hold sweeper: expired {expired} bookings")
+
+        def refresh_kpis():
+            kpis.refresh(db)
+
+        while True:
+            for name, job in (("hold sweep", expire), ("KPI refresh", refresh_kpis)):
+                try:
+                    job()
+                except Exception as error:  # noqa: BLE001 - keep going; the next pass retries
+                    app.logger.error(f"{name} failed", exc_info=error)
+            if once or stop.wait(interval):
+                return
 
 
 def seed_in_background(app):
@@ -140,23 +152,23 @@ def init_app(app):
         click.echo(json.dumps(docs.openapi_document(app), indent=2))
 
     @cli.command("worker")
-    @click.option("--interval", default=15.0, show_default=True, help="seconds between sweeps")
-    @click.option("--once", is_flag=True, help="sweep once and exit")
+    @click.option("--interval", default=5.0, show_default=True, help="seconds between passes")
+    @click.option("--once", is_flag=True, help="one pass, then exit")
     def worker_command(interval, once):
-        """Provision, then expire holds that passed and give their nights back, every
-        INTERVAL seconds."""
+        """Provision, then every INTERVAL seconds: expire holds that passed (giving their
+        nights back) and bring the KPIs up to date."""
         provision(app, log=click.echo)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        click.echo(f"hold sweeper: every {interval:g} s; Ctrl-C or SIGTERM stops it")
+        click.echo(f"worker: holds and KPIs every {interval:g} s; Ctrl-C or SIGTERM stops it")
         with contextlib.suppress(KeyboardInterrupt):
-            sweep_holds(app, stop, interval, once=once, log=click.echo)
+            run_jobs(app, stop, interval, once=once, log=click.echo)
 
     @cli.command("reconcile")
     @click.option("--fix", is_flag=True, help="repair the drift found")
     def reconcile_command(fix):
-        """Recompute inventory `booked` from live bookings and the search cards from the
-        catalogue; report (and --fix) drift."""
+        """Recompute inventory `booked` from live bookings, the search cards from the
+        catalogue and the KPIs from both; report (and --fix) drift."""
         embedded.start_planned(app)
         drift = reconcile.reconcile(app.data.driver.db, fix=fix)
         for row in drift:
@@ -172,7 +184,18 @@ def init_app(app):
         if fix and (drift or wrong or stray):
             app.extensions["answers"].bump_everything()
         click.echo(f"{len(wrong) + len(stray)} search cards out of step with the catalogue {verb}")
-        if (drift or wrong or stray) and not fix:
+        db = app.data.driver.db
+        kpis.drain(db)  # what the worker would do next; then compare with a recomputation
+        off = kpis.drift(db)
+        for hotel, night, field, kept, recomputed in off[:20]:
+            click.echo(
+                f"drift: KPI {field} of hotel {hotel} on {night}: {kept}, recomputed {recomputed}"
+            )
+        if fix and off:
+            changes.record(db, changes.EVERYTHING)
+            kpis.drain(db)
+        click.echo(f"{len(off)} KPI values out of step with bookings and inventory {verb}")
+        if (drift or wrong or stray or off) and not fix:
             sys.exit(1)
 
     @cli.command("export")

@@ -109,9 +109,9 @@ def main():
         if config["SEED_DEMO"]:
             cli.seed_in_background(app)
         sweeper = threading.Thread(
-            target=cli.sweep_holds, args=(app, threading.Event(), 15), daemon=True
+            target=cli.run_jobs, args=(app, threading.Event(), 5), daemon=True
         )
-        sweeper.name = "hold-sweeper"
+        sweeper.name = "worker-jobs"
         sweeper.start()
         print(cli.banner(config), flush=True)
         run_simple(config["HOST"], config["PORT"], app, threaded=True, use_reloader=False)

@@ -1,8 +1,8 @@
 """Holds: a pending booking keeps its nights until `hold_expires_at`; then it expires and
 its nights return to sale, even if no request ever touches it again.
 
-The sweeper (a thread in `make run`, `flask --app run worker` in production) calls
-`expire_due` every few seconds. Each expiry is a guarded transition from
+The worker (a thread in `make run`, `flask --app run worker` in production: cli.run_jobs)
+calls `expire_due` every few seconds. Each expiry is a guarded transition from
 pending_payment in one transaction with the release of its nights, so it happens once
 and never to a booking that was paid meanwhile.
 """
@@ -35,18 +35,3 @@ def expire_due(client, db, now=None, limit=500, on_expired=None):
         if changed is not None and on_expired is not None:
             on_expired(changed)
     return expired
-
-
-def sweep(db, stop, interval, once=False, log=print, on_error=None, on_expired=None):
-    """Expire due holds until `stop` (a threading.Event) is set; a failed sweep is
-    reported to `on_error` and retried on the next pass."""
-    while True:
-        try:
-            expired = expire_due(db.client, db, on_expired=on_expired)
-            if expired:
-                log(f"hold sweeper: expired {expired} bookings")
-        except Exception as error:  # noqa: BLE001 - keep sweeping; the next pass retries
-            if on_error is not None:
-                on_error(error)
-        if once or stop.wait(interval):
-            return

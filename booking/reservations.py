@@ -15,6 +15,7 @@ from catalogue.rules import managed_hotel_ids
 from plumbing import sharding, transactions
 from plumbing.errors import Refusal
 from plumbing.values import Day, money, nights, quantize, stamp, to_decimal, utcnow
+from reporting.changes import record_stay
 
 MAX_NIGHTS = 30
 MAX_DAYS_AHEAD = 365
@@ -249,6 +250,8 @@ def transition(client, db, guard, changes, release=True):
             return None
         if release:
             _release(db, session, before)
+        if before["status"] == "confirmed":
+            record_stay(db, before, session=session)
         return before
 
     return transactions.run(client, unit)

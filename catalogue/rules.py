@@ -18,6 +18,7 @@ from plumbing.values import (
     today,
     utcnow,
 )
+from reporting import changes
 
 MAX_RANGE_NIGHTS = 731
 MAX_DAYS_AHEAD = 731  # inventory may be loaded two years ahead; bookings reach 395 days
@@ -211,7 +212,9 @@ def set_inventory_range(client, db, room_type_id, values, user):
             )
             for night in dates
         ]
-        return db.inventory.bulk_write(ops, ordered=True, session=session)
+        written = db.inventory.bulk_write(ops, ordered=True, session=session)
+        changes.record(db, hotel["_id"], values["from"], values["to"], session=session)
+        return written
 
     result = transactions.run(client, write)
     return {
@@ -228,19 +231,19 @@ def set_inventory_range(client, db, room_type_id, values, user):
 def propagate_hotel_fields(db, hotel_id, updates):
     """Keep inventory copies of a hotel's city, country and currency current."""
     address = updates.get("address") or {}
-    changes = {}
+    copied = {}
     if "city" in address:
-        changes["city"] = address["city"]
+        copied["city"] = address["city"]
     if "country" in address:
-        changes["country"] = address["country"]
+        copied["country"] = address["country"]
     if "currency" in updates:
-        changes["currency"] = updates["currency"]
-    if changes:
-        db.inventory.update_many({"hotel": ObjectId(hotel_id)}, {"$set": {**changes, **stamp()}})
-    if "city" in changes:  # live bookings release their nights where the rows now are
+        copied["currency"] = updates["currency"]
+    if copied:
+        db.inventory.update_many({"hotel": ObjectId(hotel_id)}, {"$set": {**copied, **stamp()}})
+    if "city" in copied:  # live bookings release their nights where the rows now are
         db.bookings.update_many(
             {"hotel": ObjectId(hotel_id), "status": {"$in": ["pending_payment", "confirmed"]}},
-            {"$set": {"city": changes["city"]}},
+            {"$set": {"city": copied["city"]}},
         )
 
 

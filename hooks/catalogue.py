@@ -2,6 +2,8 @@
 
 from catalogue import rules
 from plumbing.auth import answer_cache, current_user, db
+from plumbing.values import Day
+from reporting import changes
 from search import cards
 
 
@@ -59,10 +61,15 @@ def hotels_created(documents):
 
 def hotel_changed(updates, original):
     catalogue_changed(original["_id"], original["address"]["city"])
+    address = updates.get("address") or {}
+    if {"city", "country"} & set(address) or "currency" in updates:
+        # Its KPI rows carry where it is and its currency; the old city's rollup loses it.
+        changes.record(db(), original["_id"], cities=[original["address"]["city"]])
 
 
 def hotel_deleted(item):
     catalogue_changed(item["_id"], item["address"]["city"])
+    changes.record(db(), item["_id"], cities=[item["address"]["city"]])
 
 
 def room_types_created(documents):
@@ -77,17 +84,28 @@ def room_type_changed(updates, original):
 def room_type_deleted(item):
     cards.drop_room_type(db(), item["_id"])
     catalogue_changed(item["hotel"])
+    changes.record(db(), item["hotel"])  # its inventory went with it
+
+
+def _row_changed(row):
+    """A committed inventory row write: its night's KPIs (rooms available) and answers."""
+    night = Day.of(row["date"])
+    changes.record(db(), row["hotel"], night, night.plus(1))
 
 
 def inventory_rows_changed(documents):
+    for row in documents:
+        _row_changed(row)
     answer_cache().bump(row["city"] for row in documents)
 
 
 def inventory_row_changed(updates, original):
+    _row_changed(original)
     answer_cache().bump([original["city"]])
 
 
 def inventory_row_deleted(item):
+    _row_changed(item)
     answer_cache().bump([item["city"]])
 
 

@@ -15,6 +15,7 @@ from booking.reservations import PENDING, take_nights
 from plumbing import transactions
 from plumbing.errors import Refusal
 from plumbing.values import money, quantize, stamp, to_decimal, utcnow
+from reporting import changes
 
 
 class _Unavailable(Exception):
@@ -89,6 +90,13 @@ def settle(db, session, payments, provider, now):
         )
         if confirmed.matched_count == 0:
             _refund_in_full(provider, payment, "booking_no_longer_payable")
+        else:
+            booking = db.bookings.find_one(
+                {"_id": payment["booking"], "guest": payment["guest"]},
+                {"hotel": 1, "city": 1, "check_in": 1, "check_out": 1},
+                session=session,
+            )
+            changes.record_stay(db, booking, session=session)
 
 
 def _refund_in_full(provider, payment, reason):
@@ -201,7 +209,10 @@ def _confirm_late(db, session, booking, payment, now):
         held = db.bookings.update_one(
             {"_id": booking["_id"], "status": PENDING, **exact}, {"$set": confirm}, session=session
         )
-        return "confirmed" if held.matched_count else "refund"
+        if not held.matched_count:
+            return "refund"
+        changes.record_stay(db, booking, session=session)
+        return "confirmed"
     if booking["status"] != "expired":
         return "refund"
     _rows, missing = take_nights(db, session, booking)
@@ -212,6 +223,7 @@ def _confirm_late(db, session, booking, payment, now):
     )
     if revived.matched_count == 0:
         raise _Unavailable
+    changes.record_stay(db, booking, session=session)
     return "confirmed"
 
 

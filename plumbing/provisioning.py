@@ -19,7 +19,8 @@ from bson import Decimal128
 from pymongo.errors import OperationFailure
 
 from domain import build_domain
-from plumbing import idempotency, jsonschema, values
+from plumbing import idempotency, jsonschema
+from reporting import kpis
 
 
 def collection_name(resource, settings=None):
@@ -43,6 +44,7 @@ def provision(db, log=print):
     conflicts = ensure_indexes(db, log=log)
     ensure_validators(db, log=log)
     ensure_views(db)
+    kpis.provision(db)
     idempotency.ensure_indexes(db)
     return conflicts
 
@@ -83,98 +85,6 @@ def ensure_indexes(db, log=print):
 
 
 # The analysts' views. Money stays Decimal128 and dates stay dates, so sums are exact.
-def _minor_digits():
-    """The currency's minor-unit digits as an expression on `$currency` (2 unless listed)."""
-    exceptions = {}
-    for currency, digits in values.MINOR_UNITS.items():
-        if digits != 2:
-            exceptions.setdefault(digits, []).append(currency)
-    return {
-        "$switch": {
-            "branches": [
-                {"case": {"$in": ["$currency", currencies]}, "then": digits}
-                for digits, currencies in sorted(exceptions.items())
-            ],
-            "default": 2,
-        }
-    }
-
-
-def _ratio(numerator, denominator, digits):
-    """numerator / denominator rounded to `digits` places, None when the denominator is 0."""
-    return {
-        "$cond": [
-            {"$gt": [denominator, 0]},
-            {"$round": [{"$divide": [numerator, denominator]}, digits]},
-            None,
-        ]
-    }
-
-
-def occupancy_pipeline(inventory_match=None, bookings_match=None):
-    """The occupancy_daily view's pipeline over inventory; with matches (exports), each
-    side is narrowed first, through its indexes, to the hotels and nights asked for."""
-    stages = [{"$match": inventory_match}] if inventory_match else []
-    confirmed = {"status": "confirmed", **(bookings_match or {})}
-    return stages + [
-        {
-            "$project": {
-                "hotel": 1,
-                "date": 1,
-                "currency": 1,
-                "available": "$allotment",
-                "sold": {"$literal": 0},
-                "revenue": {"$literal": Decimal128("0")},
-            }
-        },
-        {
-            "$unionWith": {
-                "coll": "bookings",
-                "pipeline": [
-                    {"$match": confirmed},
-                    {"$unwind": "$nightly_prices"},
-                    {
-                        "$project": {
-                            "hotel": 1,
-                            "currency": 1,
-                            "date": "$nightly_prices.date",
-                            "available": {"$literal": 0},
-                            "sold": {"$literal": 1},
-                            "revenue": "$nightly_prices.price",
-                        }
-                    },
-                ],
-            }
-        },
-        {
-            "$group": {
-                "_id": {"hotel": "$hotel", "date": "$date"},
-                "rooms_available": {"$sum": "$available"},
-                "rooms_sold": {"$sum": "$sold"},
-                "room_revenue": {"$sum": "$revenue"},
-                "currency": {"$first": "$currency"},
-            }
-        },
-        {
-            "$project": {
-                "_id": 0,
-                "hotel": "$_id.hotel",
-                "date": "$_id.date",
-                "rooms_available": 1,
-                "rooms_sold": 1,
-                # Ratios as analysts quote them: occupancy to 4 places, ADR and RevPAR to
-                # the currency's minor unit ($round: half to even), not 34 digits.
-                "occupancy": _ratio("$rooms_sold", "$rooms_available", 4),
-                "room_revenue": 1,
-                "adr": _ratio("$room_revenue", "$rooms_sold", _minor_digits()),
-                "revpar": _ratio("$room_revenue", "$rooms_available", _minor_digits()),
-                "currency": 1,
-            }
-        },
-    ]
-
-
-OCCUPANCY_DAILY = occupancy_pipeline()
 
 BOOKINGS_FLAT = [
     {"$unwind": "$nightly_prices"},
@@ -220,7 +130,6 @@ BOOKINGS_FLAT = [
 USERS_PUBLIC = [{"$project": {"email": 1, "name": 1, "role": 1, "_created": 1}}]
 
 VIEWS = {
-    "occupancy_daily": ("inventory", OCCUPANCY_DAILY),
     "bookings_flat": ("bookings", BOOKINGS_FLAT),
     "users_public": ("users", USERS_PUBLIC),
 }
@@ -246,8 +155,6 @@ def ensure_views(db):
 
 def _decimal_literals(node):
     """{"$numberDecimal": "0"} -> Decimal128 (kept as extended JSON so the module is data)."""
-    from bson.decimal128 import Decimal128
-
     if isinstance(node, dict):
         if set(node) == {"$numberDecimal"}:
             return Decimal128(node["$numberDecimal"])

@@ -1,9 +1,9 @@
 """CSV and JSON-lines exports of the KPIs per hotel and night, and of the booked nights.
 
-The same pipelines as the `occupancy_daily` and `bookings_flat` views
-(plumbing/provisioning.py), each narrowed first through an index to the hotels and
-nights asked for, so an export of one city's month reads that month, not the database:
-inventory by `(city, date)`, bookings by `(hotel, check_in)`.
+KPIs are the kept `occupancy_daily` rows (reporting/kpis.py) read by `(hotel, date)`; booked
+nights are the `bookings_flat` view's pipeline (plumbing/provisioning.py) narrowed first
+through the `(hotel, check_in)` index, so an export of one city's month reads that month,
+not the database.
 """
 
 import csv
@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 from bson import Decimal128, ObjectId
 
 from booking.reservations import MAX_NIGHTS
-from plumbing.provisioning import BOOKINGS_FLAT, occupancy_pipeline
+from plumbing.provisioning import BOOKINGS_FLAT
 from plumbing.values import Day
+from reporting import kpis
 
 KPI_COLUMNS = [
     "hotel",
@@ -65,12 +66,8 @@ def _booked_in(hotel, start, end):
 def kpi_rows(db, start, end, city=None, hotel=None):
     """occupancy_daily's rows for the hotels in scope and nights in [start, end)."""
     nights = {"$gte": start, "$lt": end}
-    for hotel_id, hotel_city in hotels_in_scope(db, city, hotel):
-        pipeline = occupancy_pipeline(
-            inventory_match={"city": hotel_city, "date": nights},
-            bookings_match=_booked_in(hotel_id, start, end),
-        ) + [{"$match": {"hotel": hotel_id, "date": nights}}, {"$sort": {"date": 1}}]
-        yield from db.inventory.aggregate(pipeline)
+    for hotel_id, _city in hotels_in_scope(db, city, hotel):
+        yield from db[kpis.HOTEL_DAILY].find({"hotel": hotel_id, "date": nights}).sort("date", 1)
 
 
 def booking_rows(db, start, end, city=None, hotel=None):

@@ -9,7 +9,7 @@ import pytest
 from bson import ObjectId
 
 from booking import holds, reservations
-from cli import sweep_holds
+from cli import run_jobs
 from plumbing.values import Day
 from tests.test_bookings import book, booked, stay
 from tests.test_concurrency import _race
@@ -90,7 +90,7 @@ def test_holds_expire_without_any_request(app, pending, db):
         {"$set": {"hold_expires_at": datetime.utcnow() - timedelta(seconds=1)}},
     )
     stop = threading.Event()
-    sweeper = threading.Thread(target=sweep_holds, args=(app, stop, 0.05), daemon=True)
+    sweeper = threading.Thread(target=run_jobs, args=(app, stop, 0.05), daemon=True)
     sweeper.start()
     try:
         deadline = time.monotonic() + 10

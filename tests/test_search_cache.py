@@ -63,7 +63,7 @@ def _cancel(guest, admin, db, app, room_type, start):
 
 def _expire(guest, admin, db, app, room_type, start):
     db.bookings.update_many({}, {"$set": {"hold_expires_at": datetime.utcnow() - timedelta(1)}})
-    cli.sweep_holds(app, threading.Event(), 0, once=True, log=lambda *_: None)
+    cli.run_jobs(app, threading.Event(), 0, once=True, log=lambda *_: None)
 
 
 def _patch_row(guest, admin, db, app, room_type, start):

@@ -16,7 +16,10 @@ from tests.test_bookings import book
 
 # The sweeper's search for due holds asks every shard on purpose: a background job,
 # answered on each shard from its (status, hold_expires_at) index.
-FAN_OUT = {("find", "bookings", ("hold_expires_at", "status"))}
+FAN_OUT = {
+    ("find", "bookings", ("hold_expires_at", "status")),  # the hold sweeper
+    ("find", "bookings", ("check_in", "hotel")),  # the KPI worker: a hotel's bookings
+}
 SKIPPED = {"getMore", "killCursors", "commitTransaction", "abortTransaction", "endSessions"}
 
 
@@ -69,7 +72,7 @@ def test_hot_paths_are_routed_by_their_shard_keys(guest, stock, db, client, app)
             {"guest": guest.user["_id"], "confirmation_code": held["confirmation_code"]},
             {"$set": {"hold_expires_at": datetime.utcnow() - timedelta(1)}},
         )
-        cli.sweep_holds(app, threading.Event(), 0, once=True, log=lambda *_: None)
+        cli.run_jobs(app, threading.Event(), 0, once=True, log=lambda *_: None)
     assert db.bookings.find_one({"confirmation_code": held["confirmation_code"]})["status"] == (
         "expired"
     )
