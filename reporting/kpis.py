@@ -11,7 +11,7 @@ How they stay right:
 2. The worker (`refresh`, every few seconds in `flask --app run worker` and the `make run`
    sweeper) holds a lease so one refresher runs at a time, takes the oldest records,
    recomputes each touched hotel's nights from the source collections (inventory by
-   room type and night, bookings by hotel and arrival: index reads only), writes the
+   city, room type and night; bookings by hotel and arrival: index reads only), writes the
    rows and the cities' rollups, and only then deletes the records it handled. A change
    committed meanwhile has its own record, handled on the next pass.
 3. Each row carries `as_of`: it reflects every change committed before that instant;
@@ -242,80 +242,62 @@ def refresh_hotel(db, hotel_id, start, end, as_of):
     """Rewrite a hotel's rows for [start, end); returns the cities whose rollups they
     touch (where the hotel is, and where its old rows said it was)."""
     scope = {"hotel": hotel_id, **_nights_filter("date", start, end)}
-    old = {
-        Day.of(r["date"]): r["city"] for r in db[HOTEL_DAILY].find(scope, {"date": 1, "city": 1})
-    }
     hotel = db.hotels.find_one({"_id": hotel_id}, {"address": 1, "currency": 1})
     rows = hotel_rows(db, hotel, start, end, as_of) if hotel else []
-    _write(db[HOTEL_DAILY], ("hotel", "date"), rows, old_keys=old, scope_key=hotel_id)
-    return set(old.values()) | ({hotel["address"]["city"]} if hotel else set())
+    old = _replace(db[HOTEL_DAILY], scope, ("date",), rows, also=("city",))
+    return {r["city"] for r in old} | ({hotel["address"]["city"]} if hotel else set())
 
 
 def refresh_city(db, city, start, end, as_of):
     """Rewrite a city's rollup for [start, end) from its hotels' rows."""
+    scope = {"city": city, **_nights_filter("date", start, end)}
     totals = {}
-    for row in db[HOTEL_DAILY].find(
-        {"city": city, **_nights_filter("date", start, end)},
-        {
-            "date": 1,
-            "currency": 1,
-            "country": 1,
-            "rooms_available": 1,
-            "rooms_sold": 1,
-            "room_revenue": 1,
-        },
-    ):
+    fields = ("date", "currency", "country", "rooms_available", "rooms_sold", "room_revenue")
+    for row in db[HOTEL_DAILY].find(scope, dict.fromkeys(fields, 1)):
         key = (Day.of(row["date"]), row["currency"])
-        total = totals.setdefault(
-            key, {"country": row.get("country"), "hotels": 0, "a": 0, "s": 0, "r": Decimal(0)}
-        )
-        total["hotels"] += 1
-        total["a"] += row["rooms_available"]
-        total["s"] += row["rooms_sold"]
-        total["r"] += row["room_revenue"].to_decimal()
+        total = totals.setdefault(key, [row.get("country"), 0, 0, 0, Decimal(0)])
+        total[1] += 1
+        total[2] += row["rooms_available"]
+        total[3] += row["rooms_sold"]
+        total[4] += row["room_revenue"].to_decimal()
     rows = [
         {
             **kpi_row(
-                {"city": city, "country": t["country"], "currency": currency},
+                {"city": city, "country": country, "currency": currency},
                 day,
-                t["a"],
-                t["s"],
-                t["r"],
+                available,
+                sold,
+                revenue,
                 as_of,
             ),
-            "hotels": t["hotels"],
+            "hotels": hotels,
         }
-        for (day, currency), t in sorted(totals.items())
+        for (day, currency), (country, hotels, available, sold, revenue) in sorted(totals.items())
     ]
-    old = {
-        (Day.of(r["date"]), r["currency"]): True
-        for r in db[CITY_DAILY].find(
-            {"city": city, **_nights_filter("date", start, end)}, {"date": 1, "currency": 1}
-        )
-    }
-    stale = [key for key in old if key not in totals]
-    ops = [
-        UpdateOne(
-            {"city": city, "date": row["date"], "currency": row["currency"]},
-            {"$set": row},
-            upsert=True,
-        )
-        for row in rows
-    ]
-    if ops:
-        db[CITY_DAILY].bulk_write(ops, ordered=False)
-    for day, currency in stale:
-        db[CITY_DAILY].delete_one({"city": city, "date": day, "currency": currency})
+    _replace(db[CITY_DAILY], scope, ("date", "currency"), rows)
 
 
-def _write(collection, key_fields, rows, old_keys, scope_key):
-    ops = [UpdateOne({f: row[f] for f in key_fields}, {"$set": row}, upsert=True) for row in rows]
-    for start in range(0, len(ops), 1000):
-        collection.bulk_write(ops[start : start + 1000], ordered=False)
-    kept = {row["date"] for row in rows}
-    for day in old_keys:
-        if day not in kept:
-            collection.delete_one({"hotel": scope_key, "date": day})
+def _replace(collection, scope, key_fields, rows, also=()):
+    """Make the documents in `scope` exactly `rows` (matched on `key_fields`): new ones
+    inserted in bulk, the others updated or deleted by _id. Returns the old documents."""
+    projection = dict.fromkeys((*key_fields, *also), 1)
+    old = list(collection.find(scope, projection))
+
+    def key(document):
+        return tuple(document[f] for f in key_fields)
+
+    ids = {key(document): document["_id"] for document in old}
+    fresh = [row for row in rows if key(row) not in ids]
+    if fresh:
+        collection.insert_many(fresh, ordered=False)
+    kept = {key(row) for row in rows}
+    updates = [UpdateOne({"_id": ids[key(row)]}, {"$set": row}) for row in rows if key(row) in ids]
+    for first in range(0, len(updates), 1000):
+        collection.bulk_write(updates[first : first + 1000], ordered=False)
+    gone = [ids[k] for k in ids if k not in kept]
+    if gone:
+        collection.delete_many({"_id": {"$in": gone}})
+    return old
 
 
 # -- from scratch -----------------------------------------------------------------------
