@@ -86,16 +86,20 @@ def seed_in_background(app):
             print(line, flush=True)
 
         log(
-            f"demo inventory: loading {plan['inventory_rows']} rows in the background, "
-            "nearest nights first; the API is already serving"
+            f"demo year: loading {plan['inventory_rows']} inventory rows and their bookings in "
+            "the background, the coming nights first; the API is already serving"
         )
         answers = app.extensions["answers"]
         try:
-            seconds = seed.load_inventory(db, plan, log=log, on_batch=answers.bump_everything)
+            seconds = seed.load_year(db, plan, log=log, on_batch=answers.bump_everything)
         except seed.SeedRefused as refused:
             log(str(refused))
             return
-        log(f"demo inventory: complete ({plan['inventory_rows']} rows in {seconds} s)")
+        log(
+            f"demo year: complete in {seconds} s ({plan['inventory_rows']} inventory rows, "
+            f"{plan['bookings']} bookings, {plan['payments']} payments, "
+            f"{plan['reviews']} reviews, KPIs)"
+        )
 
     threading.Thread(target=load, daemon=True, name="demo-inventory").start()
 

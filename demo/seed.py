@@ -1,13 +1,24 @@
-"""Demo data: a believable catalogue of 216 hotels in 24 real cities, a year of inventory.
+"""Demo data: a hotel business with a history.
 
-Deterministic (a fixed random seed), so figures in the README can be reproduced.
-The catalogue goes in first (a second or two); the ~230,000 inventory rows follow night by
-night from today onward, so that `make run` can serve while the later nights load.
-Indexes stay in place throughout: the API may take writes while the seed runs.
+32 hotels in 8 real cities (`size="large"`: 216 in 24, the catalogue bench/search.py
+measures), a year of priced inventory - the last PAST_NIGHTS nights and the rest ahead -
+and the bookings such a year brings: stays over the past months with weekday, weekend and
+seasonal patterns per city; bookings on the books ahead (most for the coming weeks, few
+for next season); cancellations refunded by their policy, holds that expired unpaid,
+payments, refunds and reviews; then the KPIs kept ready from all of it.
+
+Deterministic (fixed random seeds), so figures in the README can be reproduced, and
+resumable: the plan is stored first, and each batch of nights is recorded once written,
+so a restart carries on where the last run stopped. Nights load in the order guests need
+them: the coming ones first (bookable within seconds while `make run` already serves),
+then the rest ahead, then the past. A batch writes its bookings before its inventory rows,
+whose `booked` counts them, so `reconcile` finds nothing to fix at any batch boundary.
+Documents get the domain's defaults (a field an admin added with one included).
 """
 
 import random
 import time
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 from bson import Decimal128, ObjectId
@@ -15,11 +26,13 @@ from pymongo.errors import BulkWriteError
 from tqdm import tqdm
 
 import domain
+from booking.reservations import CODE_ALPHABET, refund_due
 from domain.vocabulary import HOTEL_AMENITIES
 from identity import accounts
 from plumbing import jsonschema
 from plumbing.errors import DUPLICATE_KEY, refused_by_validator
-from plumbing.values import Day, created, quantize, to_minor, today, utcnow
+from plumbing.values import Day, created, quantize, to_minor, utcnow
+from reporting import kpis
 from search import cards
 
 DEMO_ACCOUNTS = {
@@ -66,7 +79,26 @@ CITIES = [
     ),
     ("Montreal", "CA", -73.5673, 45.5017, "CAD", "America/Toronto", 110, Decimal("1.48"), "1"),
 ]
-HOTELS_PER_CITY = 9
+# The demo's cities: each currency's rounding and a time zone on every continent.
+DEMO_CITIES = [
+    "Paris",
+    "London",
+    "Prague",
+    "Zurich",
+    "Dubai",
+    "Tokyo",
+    "New York",
+    "Sydney",
+]
+# cities, hotels per city, room types per hotel, rooms per room type
+SIZES = {
+    "small": (["Paris", "London", "Tokyo", "New York"], 2, (2, 3), (2, 4)),  # tests
+    "demo": (DEMO_CITIES, 4, (2, 3), (2, 4)),
+    "large": ([c[0] for c in CITIES], 9, (2, 4), (3, 25)),
+}
+PAST_NIGHTS = 60
+BATCH_NIGHTS = 8
+GUESTS = 80
 
 _NAME_PARTS = (
     [
@@ -168,23 +200,33 @@ def _accounts(db):
     return ids
 
 
-def seed_demo(db, progress=False, nights=365, start=None, on_batch=None):
-    """Seed catalogue and inventory into an empty catalogue, in one go (or finish one a
-    stopped run began)."""
-    plan = seed_catalogue(db, nights=nights, start=start)
+def seed_demo(
+    db,
+    progress=False,
+    nights=365,
+    past=PAST_NIGHTS,
+    start=None,
+    on_batch=None,
+    size="demo",
+    now=None,
+):
+    """Seed the demo business into an empty catalogue, in one go (or finish what a stopped
+    run began). The year is `nights` nights from `start` (default: `past` nights ago);
+    the history is told as of `now` (default: now)."""
+    plan = seed_catalogue(db, nights=nights, past=past, start=start, size=size, now=now)
     if not plan["skipped"]:
-        load_inventory(db, plan, progress, on_batch=on_batch)
+        load_year(db, plan, progress, on_batch=on_batch)
     return plan
 
 
-def seed_catalogue(db, nights=365, start=None):
-    """Accounts, hotels and room types; returns the plan whose inventory load_inventory writes.
+def seed_catalogue(db, nights=365, past=PAST_NIGHTS, start=None, size="demo", now=None):
+    """Accounts, hotels and room types; returns the plan whose year load_year writes.
 
-    Resumable: the plan (every catalogue document and the pricing) is stored in
-    `seed_progress` before anything else is written, and load_inventory records each
-    batch of nights it finishes, so a run stopped at any point is finished by the next
-    start. A catalogue that has hotels the seed did not plan is left alone
-    (plan["skipped"]); so is one whose seed completed.
+    Resumable: the plan (every catalogue document, the guests and the pricing) is stored
+    in `seed_progress` before anything else is written, and load_year records each batch
+    of nights it finishes, so a run stopped at any point is finished by the next start.
+    A catalogue that has hotels the seed did not plan is left alone (plan["skipped"]);
+    so is one whose seed completed.
     """
     started = time.monotonic()
     accounts = _accounts(db)
@@ -195,16 +237,20 @@ def seed_catalogue(db, nights=365, start=None):
         return _resume(db, stored, started)
     if db.hotels.find_one({}, {"_id": 1}):
         return {"skipped": True, "seconds": 0.0}
-    hotels, room_types, pricing, start = _plan(accounts, start)
+    now = now or utcnow().replace(microsecond=0)
+    start = start or Day.of(now).plus(-past)
+    hotels, room_types, pricing = _plan(accounts, size)
     db.seed_progress.insert_one(
         {
             "_id": PROGRESS_ID,
             "state": "catalogue",
             "from": start,
             "nights": nights,
+            "now": now,
             "next_night": 0,
             "hotels": hotels,
             "room_types": room_types,
+            "guests": _guests(now, accounts["guest"]),
             "pricing": [
                 {**p, "base": Decimal128(p["base"].quantize(Decimal("0.0001")))} for p in pricing
             ],
@@ -214,11 +260,12 @@ def seed_catalogue(db, nights=365, start=None):
 
 
 def _resume(db, stored, started):
-    """Write the stored plan's catalogue (what is there already stays), then hand back
-    the plan with the night its inventory continues from."""
+    """Write the stored plan's catalogue and guests (what is there already stays), then
+    hand back the plan with the night its year continues from."""
     for collection, documents in (
         ("hotels", stored["hotels"]),
         ("room_types", stored["room_types"]),
+        ("users", stored["guests"][1:]),  # the first is the demo guest account
     ):
         _insert_missing(db[collection], documents)
     cards.rebuild(db)
@@ -237,10 +284,77 @@ def _resume(db, stored, started):
         "from": start,
         "to": start.plus(nights),
         "nights": nights,
+        "now": stored["now"],
         "next_night": stored["next_night"],
+        "catalogue": {"hotels": stored["hotels"], "room_types": stored["room_types"]},
+        "guests": [g["_id"] for g in stored["guests"]],
         "pricing": pricing,
         "seconds": round(time.monotonic() - started, 1),
     }
+
+
+def _guests(now, demo_guest):
+    """The demo guest account first, then the guests of the history: accounts that
+    cannot sign in (no password), as imported from another system would be."""
+    rng = random.Random(20261125)
+    first = [
+        "Ada",
+        "Alan",
+        "Grace",
+        "Linus",
+        "Hedy",
+        "Tim",
+        "Katherine",
+        "Edsger",
+        "Barbara",
+        "Donald",
+        "Frances",
+        "Ken",
+        "Margaret",
+        "Dennis",
+        "Radia",
+        "John",
+    ]
+    last = [
+        "Lovelace",
+        "Turing",
+        "Hopper",
+        "Torvalds",
+        "Lamarr",
+        "Berners-Lee",
+        "Johnson",
+        "Dijkstra",
+        "Liskov",
+        "Knuth",
+        "Allen",
+        "Thompson",
+        "Hamilton",
+        "Ritchie",
+        "Perlman",
+        "Backus",
+    ]
+    guests = [{"_id": demo_guest}]
+    for n in range(GUESTS):
+        name = f"{rng.choice(first)} {rng.choice(last)}"
+        guests.append(
+            {
+                "_id": _object_id(now - timedelta(days=400 - n), rng),
+                "email": f"guest{n + 1}@history.innkeeper.test",
+                "name": name,
+                "role": "guest",
+                "password_hash": "!",  # no password: signing in is impossible
+                "token_version": 0,
+                **_meta(now),
+            }
+        )
+    return guests
+
+
+def _object_id(moment, rng):
+    """A deterministic ObjectId whose time part is `moment` (so a resumed seed makes the
+    same ids, and `_id` order follows creation as it does for live documents)."""
+    seconds = int(moment.replace(tzinfo=UTC).timestamp())
+    return ObjectId(seconds.to_bytes(4, "big") + rng.randbytes(8))
 
 
 class SeedRefused(RuntimeError):
@@ -279,14 +393,16 @@ def _why_refused(collection, write_error):
     )
 
 
-def _plan(accounts, start):
+def _plan(accounts, size="demo"):
     """Every hotel, room type and price rule of the demo, from a fixed random seed."""
     now = utcnow()
     rng = random.Random(20261201)
-    start = start or today()
+    cities, hotels_per_city, kinds, rooms = SIZES[size]
     hotels, room_types, pricing = [], [], []
     for city, country, lng, lat, currency, tz, level, fx, step in CITIES:
-        for n in range(HOTELS_PER_CITY):
+        if city not in cities:
+            continue
+        for n in range(hotels_per_city):
             stars = rng.choice([2, 3, 3, 4, 4, 4, 5])
             name = f"{rng.choice(_NAME_PARTS[0])} {city} {rng.choice(_NAME_PARTS[1])}"
             hotel_id = ObjectId()
@@ -331,10 +447,10 @@ def _plan(accounts, start):
             )
             star_factor = Decimal("0.55") + Decimal(stars) * Decimal("0.2")
             for name_, adults, children, beds, size, factor, amen in rng.sample(
-                _ROOM_TYPES, rng.randint(2, 4)
+                _ROOM_TYPES, rng.randint(*kinds)
             ):
                 room_type_id = ObjectId()
-                total = rng.randint(3, 25)
+                total = rng.randint(*rooms)
                 room_types.append(
                     {
                         "_id": room_type_id,
@@ -365,11 +481,237 @@ def _plan(accounts, start):
                         },
                     }
                 )
-    return hotels, room_types, pricing, start
+    return hotels, room_types, pricing
 
 
-def inventory_rows(plan, night):
-    """Every room type's row for one night."""
+# -- the history -------------------------------------------------------------------------
+
+STAY_LENGTHS = ([1, 2, 3, 4, 5, 7], [15, 28, 24, 14, 10, 9])
+REVIEW_COMMENTS = {
+    5: ["Wonderful stay, we will be back.", "Spotless room and a lovely team."],
+    4: ["Great location, comfortable beds.", "Very good value; breakfast could be better."],
+    3: ["Fine for a night or two.", "Decent room, a little noisy at night."],
+    2: ["Tired decor and slow check-in.", "Not as pictured."],
+    1: ["Would not stay again.", "The room was not ready when we arrived."],
+}
+# Each city's busy and quiet months (the southern hemisphere and the Gulf turn it round).
+DEFAULT_SEASON = {
+    1: "0.75",
+    2: "0.8",
+    5: "1.05",
+    6: "1.15",
+    7: "1.2",
+    8: "1.1",
+    9: "1.1",
+    11: "0.8",
+    12: "1.05",
+}
+CITY_SEASONS = {
+    "Sydney": {1: "1.2", 2: "1.15", 6: "0.8", 7: "0.8", 12: "1.25"},
+    "Dubai": {1: "1.2", 2: "1.2", 3: "1.1", 7: "0.6", 8: "0.6", 12: "1.2"},
+    "Singapore": {},
+}
+
+
+def _season(city):
+    months = CITY_SEASONS.get(city, DEFAULT_SEASON)
+    return {month: Decimal(level) for month, level in months.items()}
+
+
+def demand(night, today_, season):
+    """Share of a hotel's rooms sold for `night`, before the hotel's own level: a weekend
+    lift (Friday and Saturday), the city's season, and - for nights ahead - only what is
+    on the books already (most for the coming week, little for next season)."""
+    level = Decimal("1.15") if night.weekday() in (4, 5) else Decimal("0.92")
+    level *= season.get(night.month, Decimal(1))
+    ahead = (night - today_).days
+    if ahead >= 0:
+        level *= Decimal(
+            "0.9" if ahead < 7 else "0.6" if ahead < 30 else "0.3" if ahead < 90 else "0.04"
+        )
+    return level
+
+
+def history(plan):
+    """The year's bookings as (bookings, payments, reviews, booked) - `booked` counts the
+    live stays per room type and night index - made identically from the same plan."""
+    rng = random.Random(20261124)
+    start, count = plan["from"], plan["nights"]
+    today_ = Day.of(plan["now"])
+    hotels = {h["_id"]: h for h in plan["catalogue"]["hotels"]}
+    room_types = {r["_id"]: r for r in plan["catalogue"]["room_types"]}
+    level = {
+        h["_id"]: Decimal(str(round(rng.uniform(0.45, 0.8), 2)))
+        for h in plan["catalogue"]["hotels"]
+    }
+    story = _Story(rng, plan)
+    booked = {}
+    for p in plan["pricing"]:
+        hotel, room_type = hotels[p["denorm"]["hotel"]], room_types[p["room_type"]]
+        season = _season(hotel["address"]["city"])
+        taken = booked[p["room_type"]] = [0] * count
+        for i in range(count):
+            want = p["allotment"] * level[hotel["_id"]] * demand(start.plus(i), today_, season)
+            want = min(p["allotment"], int(want + Decimal(str(rng.random()))))
+            while taken[i] < want:
+                length = rng.choices(*STAY_LENGTHS)[0]
+                stay = 0
+                while stay < length and i + stay < count and taken[i + stay] < p["allotment"]:
+                    taken[i + stay] += 1
+                    stay += 1
+                story.stay(p, room_type, hotel, i, stay, "confirmed")
+                if rng.random() < 0.14:  # someone else booked around then and cancelled
+                    other = max(0, min(count - 1, i + rng.randint(-5, 5)))
+                    story.stay(p, room_type, hotel, other, min(length, count - other), "cancelled")
+                if rng.random() < 0.05:  # and a hold that was never paid
+                    story.stay(p, room_type, hotel, i, min(length, count - i), "expired")
+    return story.bookings, story.payments, story.reviews, booked
+
+
+class _Story:
+    """Makes a booking's documents: the booking, its payment, its refund, its review."""
+
+    def __init__(self, rng, plan):
+        self.rng, self.plan, self.now = rng, plan, plan["now"]
+        self.guests = plan["guests"]
+        self.bookings, self.payments, self.reviews = [], [], []
+        self.codes = set()
+
+    def _code(self):
+        while True:
+            code = "".join(self.rng.choice(CODE_ALPHABET) for _ in range(8))
+            if code not in self.codes:
+                self.codes.add(code)
+                return code
+
+    def _etag(self):
+        return format(self.rng.getrandbits(160), "040x")
+
+    def stay(self, p, room_type, hotel, first, count, status):
+        rng, now = self.rng, self.now
+        currency = hotel["currency"]
+        check_in = self.plan["from"].plus(first)
+        stay = [check_in.plus(k) for k in range(count)]
+        prices = [quantize(nightly_price(p["base"], night, p["step"]), currency) for night in stay]
+        lead = min(int(rng.expovariate(1 / 24)), 300)
+        created = check_in - timedelta(
+            days=lead, hours=rng.randint(2, 20), minutes=rng.randint(0, 59)
+        )
+        if created >= now:
+            created = now - timedelta(hours=rng.randint(1, 24 * 6))
+        total = sum(prices, Decimal(0))
+        # One booking in 40 is the demo guest's, so their /me has a history too.
+        guest = self.guests[0] if rng.random() < 0.025 else rng.choice(self.guests[1:])
+        booking = {
+            "_id": _object_id(created, rng),
+            "room_type": room_type["_id"],
+            "hotel": hotel["_id"],
+            "guest": guest,
+            "city": hotel["address"]["city"],
+            "check_in": check_in,
+            "check_out": check_in.plus(count),
+            "adults": rng.randint(1, room_type["max_adults"]),
+            "children": rng.randint(0, room_type.get("max_children", 0)),
+            "nights": count,
+            "status": status,
+            "nightly_prices": [
+                {"date": night, "price": Decimal128(price)}
+                for night, price in zip(stay, prices, strict=True)
+            ],
+            "total_price": Decimal128(total),
+            "currency": currency,
+            "hold_expires_at": created + timedelta(minutes=15),
+            "confirmation_code": self._code(),
+            "cancellation_policy": {
+                **hotel["cancellation_policy"],
+                "timezone": hotel["timezone"],
+                "check_in_time": hotel["check_in_time"],
+            },
+            "_created": created,
+            "_updated": created,
+            "_etag": self._etag(),
+        }
+        self.bookings.append(booking)
+        paid = created + timedelta(minutes=rng.randint(1, 12))
+        if status == "expired":
+            expired = booking["hold_expires_at"]
+            booking.update(expired_at=expired, _updated=expired)
+            if rng.random() < 0.4:
+                self._payment(booking, paid, "failed", failure_reason="card_declined")
+            return
+        if status == "cancelled" and rng.random() < 0.4:  # cancelled before paying
+            booking.update(cancelled_at=paid, _updated=paid)
+            return
+        booking.update(status="confirmed", confirmed_at=paid, _updated=paid)
+        payment = self._payment(booking, paid, "succeeded")
+        if status == "cancelled":
+            window = max(1, int((min(now, check_in) - paid).total_seconds()))
+            when = paid + timedelta(seconds=rng.randint(1, window))
+            refund = refund_due(booking, when)
+            booking.update(
+                status="cancelled",
+                cancelled_at=when,
+                _updated=when,
+                refund_amount=Decimal128(refund),
+            )
+            refunded = "refunded" if refund == total else "partially_refunded"
+            payment.update(
+                status=refunded if refund else "succeeded",
+                refunded_amount=Decimal128(refund),
+                _updated=when,
+            )
+        elif stay[-1] < Day.of(now).plus(-1) and rng.random() < 0.35:
+            self._review(booking, hotel)
+
+    def _payment(self, booking, when, status, failure_reason=None):
+        payment = {
+            "_id": _object_id(when, self.rng),
+            "booking": booking["_id"],
+            "guest": booking["guest"],
+            "hotel": booking["hotel"],
+            "payment_method": self.rng.choice(["pm_card_visa", "pm_card_mastercard"])
+            if status == "succeeded"
+            else "pm_card_chargeDeclined",
+            "amount": booking["total_price"],
+            "currency": booking["currency"],
+            "status": status,
+            "refunded_amount": Decimal128(quantize(Decimal(0), booking["currency"])),
+            "provider": "sandbox",
+            "provider_reference": f"sbx_{self.rng.getrandbits(64):016x}",
+            "_created": when,
+            "_updated": when,
+            "_etag": self._etag(),
+        }
+        if failure_reason:
+            payment["failure_reason"] = failure_reason
+        self.payments.append(payment)
+        return payment
+
+    def _review(self, booking, hotel):
+        rng = self.rng
+        rating = max(1, min(5, round(hotel["stars"] - 0.4 + rng.gauss(0, 0.9))))
+        when = booking["check_out"] + timedelta(days=rng.randint(0, 6), hours=rng.randint(8, 22))
+        when = min(self.now, when)
+        self.reviews.append(
+            {
+                "_id": _object_id(when, rng),
+                "booking": booking["_id"],
+                "hotel": booking["hotel"],
+                "guest": booking["guest"],
+                "rating": rating,
+                "comment": rng.choice(REVIEW_COMMENTS[rating]),
+                "_created": when,
+                "_updated": when,
+                "_etag": self._etag(),
+            }
+        )
+
+
+# -- loading -----------------------------------------------------------------------------
+
+
+def inventory_rows(plan, night, booked):
+    """Every room type's row for one night; `booked` maps a room type to its live stays."""
     now = utcnow()
     for p in plan["pricing"]:
         currency = p["denorm"]["currency"]
@@ -378,7 +720,7 @@ def inventory_rows(plan, night):
             "room_type": p["room_type"],
             "date": night,
             "allotment": p["allotment"],
-            "booked": 0,
+            "booked": booked.get(p["room_type"], 0),
             "price": Decimal128(price),
             "price_minor": to_minor(price, currency),
             "closed": False,
@@ -388,37 +730,111 @@ def inventory_rows(plan, night):
         }
 
 
-def load_inventory(db, plan, progress=False, log=None, batch_nights=8, on_batch=None):
-    """Insert the plan's inventory nearest night first; returns the seconds it took.
-    `on_batch()` is called after each batch of nights is written."""
+def night_order(plan):
+    """Night indexes in the order they load: from today to the end, then back to the
+    first (a seed that starts in the future loads in date order)."""
+    first_ahead = max(0, min(plan["nights"], (Day.of(plan["now"]) - plan["from"]).days))
+    return [*range(first_ahead, plan["nights"]), *range(first_ahead - 1, -1, -1)]
+
+
+def _by_batch(plan, order, batch_nights, bookings, payments, reviews):
+    """{batch: {collection: documents}}: a booking (and its payment and review) goes with
+    the first batch that writes one of its nights."""
+    position = {night: k for k, night in enumerate(order)}
+    batch_of = {}
+    for booking in bookings:
+        first = (booking["check_in"] - plan["from"]).days
+        nights_ = range(first, first + booking["nights"])
+        batch_of[booking["_id"]] = min(position[i] for i in nights_) // batch_nights
+    batches = {}
+    for kind, documents in (("bookings", bookings), ("payments", payments), ("reviews", reviews)):
+        for document in documents:
+            owner = document["_id"] if kind == "bookings" else document["booking"]
+            batches.setdefault(batch_of[owner], {}).setdefault(kind, []).append(document)
+    return batches
+
+
+def load_year(db, plan, progress=False, log=None, batch_nights=BATCH_NIGHTS, on_batch=None):
+    """Write the plan's year batch by batch (its bookings, payments and reviews, then the
+    inventory rows that count them), then ratings and KPIs; returns the seconds it took.
+    `on_batch()` is called after each batch is written."""
     started = time.monotonic()
-    bar = tqdm(total=plan["inventory_rows"], unit="rows", desc="inventory", disable=not progress)
+    bookings, payments, reviews, booked = history(plan)
+    order = night_order(plan)
+    batches = _by_batch(plan, order, batch_nights, bookings, payments, reviews)
+    bar = tqdm(total=plan["inventory_rows"], unit="rows", desc="year", disable=not progress)
     resume = plan.get("next_night", 0)
-    done = resume * len(plan["pricing"])
-    bar.update(done)
-    for first in range(resume, plan["nights"], batch_nights):
-        last = min(first + batch_nights, plan["nights"])
+    bar.update(resume * len(plan["pricing"]))
+    for first in range(resume, len(order), batch_nights):
+        batch = batches.get(first // batch_nights, {})
+        for kind in ("bookings", "payments", "reviews"):  # a stopped run may have written some
+            if batch.get(kind):
+                _insert_missing(db[kind], batch[kind])
         rows = [
-            row for i in range(first, last) for row in inventory_rows(plan, plan["from"].plus(i))
+            row
+            for i in order[first : first + batch_nights]
+            for row in inventory_rows(
+                plan, plan["from"].plus(i), {rt: taken[i] for rt, taken in booked.items()}
+            )
         ]
-        _insert_missing(db.inventory, rows)  # a stopped run may have written some
+        _insert_missing(db.inventory, rows)
+        last = min(first + batch_nights, len(order))
         db.seed_progress.update_one({"_id": PROGRESS_ID}, {"$set": {"next_night": last}})
         if on_batch is not None:
             on_batch()
         bar.update(len(rows))
-        done += len(rows)
         if log and (first // batch_nights) % 10 == 9:
-            log(
-                f"demo inventory: {done}/{plan['inventory_rows']} rows, nights up to "
-                f"{plan['from'].plus(first + batch_nights)}"
-            )
+            log(f"demo year: {last}/{len(order)} nights written")
     bar.close()
+    _ratings(db, reviews)
+    _kpis(db, plan, bookings)
     db.seed_progress.update_one(
         {"_id": PROGRESS_ID},
-        {"$set": {"state": "complete"}, "$unset": {"hotels": "", "room_types": "", "pricing": ""}},
+        {
+            "$set": {"state": "complete"},
+            "$unset": {"hotels": "", "room_types": "", "pricing": "", "guests": ""},
+        },
     )
-    plan["inventory_seconds"] = round(time.monotonic() - started, 1)
-    return plan["inventory_seconds"]
+    plan.update(
+        bookings=len(bookings),
+        payments=len(payments),
+        reviews=len(reviews),
+        year_seconds=round(time.monotonic() - started, 1),
+    )
+    return plan["year_seconds"]
+
+
+def _kpis(db, plan, bookings):
+    """The KPI rows of the year, computed from the history in hand by the functions the
+    KPI worker uses (reporting/kpis.py), so nothing is read back."""
+    as_of = utcnow()
+    hotels = {h["_id"]: h for h in plan["catalogue"]["hotels"]}
+    available = {hotel: {} for hotel in hotels}
+    for p in plan["pricing"]:
+        nights = available[p["denorm"]["hotel"]]
+        for i in range(plan["nights"]):
+            night = plan["from"].plus(i)
+            nights[night] = nights.get(night, 0) + p["allotment"]
+    sold = kpis.count_nights(bookings)
+    by_city = {}
+    for hotel_id, hotel in hotels.items():
+        rows = kpis.hotel_kpis(hotel, available[hotel_id], sold.get(hotel_id, {}), as_of)
+        kpis.write_hotel(db, hotel_id, rows)
+        by_city.setdefault(hotel["address"]["city"], []).extend(rows)
+    for city, rows in by_city.items():
+        kpis.write_city(db, city, kpis.city_kpis(city, rows, as_of))
+
+
+def _ratings(db, reviews):
+    """Each hotel's rating from its reviews, as the review transaction keeps it."""
+    ratings = {}
+    for review in reviews:
+        count, total = ratings.get(review["hotel"], (0, 0))
+        ratings[review["hotel"]] = (count + 1, total + review["rating"])
+    for hotel, (count, total) in ratings.items():
+        rating = {"average": round(total / count, 2), "count": count, "sum": total}
+        db.hotels.update_one({"_id": hotel}, {"$set": {"rating": rating}})
+        cards.set_rating(db, hotel, rating)
 
 
 def describe(report):
@@ -431,6 +847,11 @@ def describe(report):
             f"{report['room_types']} room types, {report['inventory_rows']} inventory rows "
             f"({report['from']} to {report['to']})"
         ]
+        if "bookings" in report:
+            lines.append(
+                f"  history: {report['bookings']} bookings, {report['payments']} payments, "
+                f"{report['reviews']} reviews ({report['year_seconds']} s)"
+            )
     lines.append("demo accounts (email / password):")
     for role, (email, password, _) in DEMO_ACCOUNTS.items():
         lines.append(f"  {role:8} {email} / {password}")

@@ -46,7 +46,6 @@ LEASE_SECONDS = 60
 INDEXES = {
     HOTEL_DAILY: {
         "hotel_date": ([("hotel", ASCENDING), ("date", ASCENDING)], True),
-        "city_date": ([("city", ASCENDING), ("date", ASCENDING)], False),
         "date": ([("date", ASCENDING)], False),
     },
     CITY_DAILY: {
@@ -184,34 +183,69 @@ def hotel_rows(db, hotel, start, end, as_of):
         for row in rows:
             available[Day.of(row["date"])] += row["allotment"]
     arrivals = {} if start is None else {"$gte": start - timedelta(days=MAX_NIGHTS), "$lt": end}
-    sold, revenue = defaultdict(int), defaultdict(Decimal)
     bookings = db.bookings.find(
         {"hotel": hotel["_id"], **({"check_in": arrivals} if arrivals else {})},
-        {"status": 1, "nightly_prices": 1},
+        {"hotel": 1, "status": 1, "nightly_prices": 1},
     )
+    sold = count_nights(bookings, start, end).get(hotel["_id"], {})
+    return hotel_kpis(hotel, available, sold, as_of)
+
+
+def count_nights(bookings, start=None, end=None):
+    """{hotel: {night: [rooms sold, room revenue]}} over the nights of the confirmed
+    bookings among `bookings` that fall in [start, end) (every night when None)."""
+    sold = defaultdict(dict)
     for booking in bookings:
         if booking["status"] != "confirmed":
             continue
+        nights = sold[booking["hotel"]]
         for night in booking.get("nightly_prices") or ():
             day = Day.of(night["date"])
             if start is None or start <= day < end:
-                sold[day] += 1
-                revenue[day] += night["price"].to_decimal()
+                tally = nights.setdefault(day, [0, Decimal(0)])
+                tally[0] += 1
+                tally[1] += night["price"].to_decimal()
+    return sold
+
+
+def hotel_kpis(hotel, available, sold, as_of):
+    """A hotel's rows from its rooms available by night and count_nights' tallies."""
+    keys = {
+        "hotel": hotel["_id"],
+        "city": hotel["address"]["city"],
+        "country": hotel["address"].get("country"),
+        "currency": hotel.get("currency", "EUR"),
+    }
+    nothing = (0, Decimal(0))
     return [
-        kpi_row(
-            {
-                "hotel": hotel["_id"],
-                "city": hotel["address"]["city"],
-                "country": hotel["address"].get("country"),
-                "currency": hotel.get("currency", "EUR"),
-            },
-            day,
-            available[day],
-            sold[day],
-            revenue[day],
-            as_of,
-        )
+        kpi_row(keys, day, available.get(day, 0), *sold.get(day, nothing), as_of)
         for day in sorted(set(available) | set(sold))
+    ]
+
+
+def city_kpis(city, rows, as_of):
+    """A city's rollup (per night and currency) from its hotels' rows."""
+    totals = {}
+    for row in rows:
+        key = (Day.of(row["date"]), row["currency"])
+        total = totals.setdefault(key, [row.get("country"), 0, 0, 0, Decimal(0)])
+        total[1] += 1
+        total[2] += row["rooms_available"]
+        total[3] += row["rooms_sold"]
+        total[4] += row["room_revenue"].to_decimal()
+    return [
+        {
+            **kpi_row(
+                {"city": city, "country": country, "currency": currency},
+                day,
+                available,
+                sold,
+                revenue,
+                as_of,
+            ),
+            "hotels": hotels,
+        }
+        for (day, currency), (country, hotels, available, sold, revenue) in sorted(totals.items())
     ]
 
 
@@ -241,40 +275,35 @@ def _money_ratio(amount, count, currency):
 def refresh_hotel(db, hotel_id, start, end, as_of):
     """Rewrite a hotel's rows for [start, end); returns the cities whose rollups they
     touch (where the hotel is, and where its old rows said it was)."""
-    scope = {"hotel": hotel_id, **_nights_filter("date", start, end)}
     hotel = db.hotels.find_one({"_id": hotel_id}, {"address": 1, "currency": 1})
     rows = hotel_rows(db, hotel, start, end, as_of) if hotel else []
-    old = _replace(db[HOTEL_DAILY], scope, ("date",), rows, also=("city",))
+    old = write_hotel(db, hotel_id, rows, _nights_filter("date", start, end))
     return {r["city"] for r in old} | ({hotel["address"]["city"]} if hotel else set())
 
 
 def refresh_city(db, city, start, end, as_of):
-    """Rewrite a city's rollup for [start, end) from its hotels' rows."""
-    scope = {"city": city, **_nights_filter("date", start, end)}
-    totals = {}
+    """Rewrite a city's rollup for [start, end) from the rows of the hotels now in it."""
+    nights = _nights_filter("date", start, end)
     fields = ("date", "currency", "country", "rooms_available", "rooms_sold", "room_revenue")
-    for row in db[HOTEL_DAILY].find(scope, dict.fromkeys(fields, 1)):
-        key = (Day.of(row["date"]), row["currency"])
-        total = totals.setdefault(key, [row.get("country"), 0, 0, 0, Decimal(0)])
-        total[1] += 1
-        total[2] += row["rooms_available"]
-        total[3] += row["rooms_sold"]
-        total[4] += row["room_revenue"].to_decimal()
     rows = [
-        {
-            **kpi_row(
-                {"city": city, "country": country, "currency": currency},
-                day,
-                available,
-                sold,
-                revenue,
-                as_of,
-            ),
-            "hotels": hotels,
-        }
-        for (day, currency), (country, hotels, available, sold, revenue) in sorted(totals.items())
+        row
+        for hotel in db.hotels.find({"address.city": city}, {"_id": 1})
+        for row in db[HOTEL_DAILY].find(
+            {"hotel": hotel["_id"], **nights}, dict.fromkeys(fields, 1)
+        )
     ]
-    _replace(db[CITY_DAILY], scope, ("date", "currency"), rows)
+    write_city(db, city, city_kpis(city, rows, as_of), nights)
+
+
+def write_hotel(db, hotel_id, rows, nights=None):
+    """Make a hotel's rows in `nights` (a date filter; all when None) exactly `rows`;
+    returns the rows there were."""
+    scope = {"hotel": hotel_id, **(nights or {})}
+    return _replace(db[HOTEL_DAILY], scope, ("date",), rows, also=("city",))
+
+
+def write_city(db, city, rows, nights=None):
+    _replace(db[CITY_DAILY], {"city": city, **(nights or {})}, ("date", "currency"), rows)
 
 
 def _replace(collection, scope, key_fields, rows, also=()):

@@ -1,14 +1,18 @@
-"""The demo catalogue is believable: 200+ hotels in 20+ real cities, priced inventory."""
+"""The demo is believable: hotels in real cities, priced inventory, and a history of
+bookings, payments, refunds and reviews whose KPIs and analyst queries show real numbers."""
 
 from datetime import datetime
 from decimal import Decimal
 
 import pytest
 
+from booking import reconcile
 from demo import seed
 from identity import accounts
 from plumbing import provisioning
 from plumbing.values import Day
+from reporting import kpis
+from tests.test_analysts import QUERIES, run
 from tests.test_domain_admin import require_region
 
 
@@ -16,10 +20,10 @@ from tests.test_domain_admin import require_region
 def test_seed_a_week_of_the_catalogue(db):
     start = Day(2027, 6, 7)  # a Monday in summer
     plan = seed.seed_demo(db, nights=7, start=start)
-    assert plan["hotels"] >= 200 and db.hotels.count_documents({}) == plan["hotels"]
-    assert len(db.hotels.distinct("address.city")) >= 20
+    assert plan["hotels"] == 32 and db.hotels.count_documents({}) == plan["hotels"]
+    assert len(db.hotels.distinct("address.city")) == 8
     per_hotel = list(db.room_types.aggregate([{"$group": {"_id": "$hotel", "n": {"$sum": 1}}}]))
-    assert {r["n"] for r in per_hotel} <= {2, 3, 4}
+    assert {r["n"] for r in per_hotel} <= {2, 3}
     assert db.inventory.count_documents({}) == plan["room_types"] * 7
     paris = db.hotels.find_one({"address.city": "Paris"})
     assert paris["location"]["type"] == "Point" and paris["currency"] == "EUR"
@@ -36,6 +40,12 @@ def test_seed_a_week_of_the_catalogue(db):
     assert week[4] > week[0]  # Friday nights cost more than Monday nights
     assert week[4] == week[5]
     assert all(isinstance(p, Decimal) for p in week.values())
+
+
+def test_the_large_catalogue_is_what_the_search_benchmark_measures():
+    hotels, room_types, pricing = seed._plan({"manager": None}, "large")
+    assert len(hotels) == 216 and len({h["address"]["city"] for h in hotels}) == 24
+    assert len(room_types) == len(pricing) > 600
 
 
 def test_seed_leaves_an_existing_catalogue_alone_but_makes_demo_accounts(db, make_hotel):
@@ -61,16 +71,16 @@ def test_a_seed_stopped_midway_is_finished_by_the_next_start(db, monkeypatch):
     real = seed.inventory_rows
     calls = {"n": 0}
 
-    def dies_on_the_third_batch(plan, night):
+    def dies_on_the_third_batch(plan, night, booked):
         calls["n"] += 1
         if calls["n"] > 4:  # two batches of 2 nights written, then the process "dies"
             raise KeyboardInterrupt
-        return real(plan, night)
+        return real(plan, night, booked)
 
     monkeypatch.setattr(seed, "inventory_rows", dies_on_the_third_batch)
     with pytest.raises(KeyboardInterrupt):
-        plan = seed.seed_catalogue(db, nights=7, start=start)
-        seed.load_inventory(db, plan, batch_nights=2)
+        plan = seed.seed_catalogue(db, nights=7, start=start, now=datetime(2030, 1, 3))
+        seed.load_year(db, plan, batch_nights=2)
     monkeypatch.setattr(seed, "inventory_rows", real)
     room_types = db.room_types.count_documents({})
     assert 0 < db.inventory.count_documents({}) < room_types * 7
@@ -78,10 +88,12 @@ def test_a_seed_stopped_midway_is_finished_by_the_next_start(db, monkeypatch):
     again = seed.seed_demo(db)  # the next start
     assert again["skipped"] is False and again["resumed_at"] == 4
     assert "resuming at night 4" in seed.describe(again)
-    assert db.hotels.count_documents({}) == again["hotels"] >= 200
+    assert db.hotels.count_documents({}) == again["hotels"] == 32
     assert db.room_types.count_documents({}) == room_types
     assert db.inventory.count_documents({}) == room_types * 7  # every night, none twice
     assert db.inventory.find_one(sort=[("date", -1)])["date"] == start.plus(6)
+    assert db.bookings.count_documents({}) == again["bookings"] > 0  # each written once
+    assert reconcile.find_drift(db) == []
     assert seed.seed_demo(db)["skipped"] is True  # complete: later starts leave it alone
 
 
@@ -125,3 +137,42 @@ def test_a_required_field_without_default_stops_the_seed_with_a_message(db, monk
     with pytest.raises(seed.SeedRefused, match=r"requires hotels\.region, which has no default"):
         seed.seed_demo(db, nights=1)
     assert db.hotels.count_documents({}) == 0
+
+
+@pytest.mark.fresh_schema
+def test_the_demo_history_shows_in_every_figure(db):
+    """Five weeks told as of 10 February 2027: stays behind, bookings ahead, cancellations
+    refunded by policy, expired holds, reviews; nothing for reconcile to fix; KPIs equal
+    a recomputation; every query of docs/analysts.md answers with real numbers."""
+    now = datetime(2027, 2, 10, 9, 30)
+    plan = seed.seed_demo(db, nights=35, start=Day(2027, 1, 20), now=now, size="small")
+    assert plan["bookings"] == db.bookings.count_documents({}) > 100
+    assert set(db.bookings.distinct("status")) == {"confirmed", "cancelled", "expired"}
+    outcomes = set(db.payments.distinct("status"))
+    assert {"succeeded", "failed"} <= outcomes and {"refunded", "partially_refunded"} & outcomes
+    stayed = db.bookings.count_documents({"status": "confirmed", "check_out": {"$lte": now}})
+    ahead = db.bookings.count_documents({"status": "confirmed", "check_in": {"$gt": now}})
+    assert stayed > 0 and ahead > 0
+    assert db.bookings.count_documents({"status": "cancelled", "refund_amount": {"$exists": 1}})
+    guest = db.users.find_one({"email": seed.DEMO_ACCOUNTS["guest"][0]})
+    assert db.bookings.count_documents({"guest": guest["_id"]}) > 0
+    rated = db.hotels.find_one({"rating.count": {"$gt": 0}})
+    assert (
+        rated and db.reviews.count_documents({"hotel": rated["_id"]}) == rated["rating"]["count"]
+    )
+    card = db.search_rooms.find_one({"hotel": rated["_id"]})
+    assert card["rating"]["average"] == rated["rating"]["average"]
+
+    assert reconcile.find_drift(db) == []
+    assert kpis.drift(db) == []
+    past = list(db.occupancy_city_daily.find({"date": {"$lt": Day(2027, 2, 9)}}))
+    weekend = [r["occupancy"] for r in past if r["date"].weekday() in (4, 5)]
+    weekday = [r["occupancy"] for r in past if r["date"].weekday() in (0, 1, 2)]
+    assert sum(weekend) / len(weekend) > sum(weekday) / len(weekday) > 0.3
+
+    for name in QUERIES:
+        rows = run(db, name)
+        assert rows, name
+        numbers = [v for row in rows for v in row.values() if isinstance(v, int | float)]
+        numbers += [v.to_decimal() for row in rows for v in row.values() if hasattr(v, "bid")]
+        assert any(numbers), (name, rows[:2])
