@@ -4,7 +4,10 @@ Starts `python run.py` exactly as `make run` does (embedded SecantusDB and Redis
 catalogue) in a temporary data directory, then measures:
 
   the seed: how soon the API serves, how soon a stay's nights are bookable, how long
-      the whole demo takes;
+      the whole demo year takes (inventory, history, KPIs);
+  (a) KPI reads: one hotel's month from the kept `occupancy_daily` rows, in pymongo and
+      in mongosh (when installed), against the same rows recomputed from inventory and
+      bookings (what the `occupancy_daily` view did on every read) in the same run;
   (b) 50 guests racing for the last 5 rooms of one room type: successes (must be 5),
       refusals, wall time and bookings/s.
 
@@ -18,6 +21,7 @@ import http.client
 import json
 import os
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,6 +39,7 @@ from identity import accounts  # noqa: E402
 from identity.tokens import issue_token  # noqa: E402
 from plumbing.embedded import free_port, mongo_uri  # noqa: E402
 from plumbing.values import today  # noqa: E402
+from reporting import kpis  # noqa: E402
 
 CITY = "Paris"
 RACERS, LAST_ROOMS = 50, 5
@@ -72,6 +77,51 @@ def start_server(data_dir, secret):
             time.sleep(0.3)
     process.kill()
     sys.exit("server did not start; see " + str(Path(data_dir) / "server.log"))
+
+
+def seed_line(data_dir):
+    lines = (Path(data_dir) / "server.log").read_text().splitlines()
+    return next((line for line in lines if "demo year: complete" in line), "(not logged)")
+
+
+def kpi_reads(db, mongo_port):
+    """(a) One hotel's month of KPIs: kept rows vs a recomputation from scratch."""
+    hotel = db.hotels.find_one({"address.city": CITY})["_id"]
+    month = {"$gte": today().plus(-30), "$lt": today()}
+    query = {"hotel": hotel, "date": month}
+    timings = []
+    for _ in range(20):
+        began = time.perf_counter()
+        rows = list(db.occupancy_daily.find(query))
+        timings.append(time.perf_counter() - began)
+    kept = statistics.median(timings)
+    began = time.perf_counter()
+    pipeline = kpis.occupancy_pipeline() + [{"$match": query}]
+    scratch_rows = list(db.inventory.aggregate(pipeline))
+    scratch = time.perf_counter() - began
+    print(
+        f"\n(a) KPIs of one hotel's last 30 nights: kept rows {kept * 1000:.1f} ms "
+        f"(pymongo, median of 20, {len(rows)} rows); recomputed from inventory and bookings "
+        f"{scratch:.2f} s ({len(scratch_rows)} rows); {scratch / kept:.0f}x"
+    )
+    mongosh = ROOT / ".tools" / "node_modules" / ".bin" / "mongosh"
+    if mongosh.exists():
+        since, until = today().plus(-30), today()
+        script = (
+            "const t = Date.now(); const n = db.occupancy_daily.find({"
+            f"hotel: ObjectId('{hotel}'), date: {{$gte: ISODate('{since}'), "
+            f"$lt: ISODate('{until}')}}}}).toArray().length; "
+            "print(n + ' rows in ' + (Date.now() - t) + ' ms')"
+        )
+        uri = f"mongodb://127.0.0.1:{mongo_port}/innkeeper?directConnection=true"
+        out = subprocess.run(
+            [str(mongosh), "--quiet", uri, "--eval", script],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        print(f"    mongosh: {(out.stdout or out.stderr).strip()}")
 
 
 def request(port, method, path, body=None, token=None):
@@ -117,13 +167,18 @@ def main():
                 f"{db.inventory.estimated_document_count()} inventory rows so far"
             )
             # Measure a quiet server: wait for the background seed to finish.
-            expected = db.room_types.count_documents({}) * 365
-            while db.inventory.estimated_document_count() < expected:
-                time.sleep(1)
+            while (db.seed_progress.find_one({"_id": "demo"}) or {}).get("state") != "complete":
+                time.sleep(0.5)
             print(
-                f"demo seed complete after {time.monotonic() - started:.1f} s "
-                f"({expected} inventory rows)"
+                f"demo year complete after {time.monotonic() - started:.1f} s "
+                f"({db.inventory.estimated_document_count()} inventory rows, "
+                f"{db.bookings.estimated_document_count()} bookings, "
+                f"{db.payments.estimated_document_count()} payments, "
+                f"{db.reviews.estimated_document_count()} reviews, "
+                f"{db.occupancy_daily.estimated_document_count()} hotel-night KPI rows); "
+                "seed's own figure: " + seed_line(data_dir)
             )
+            kpi_reads(db, ports["EMBEDDED_MONGO_PORT"])
 
             # (b) 50 guests race for the last 5 rooms of one room type.
             room_type = db.room_types.find_one(

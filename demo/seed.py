@@ -18,6 +18,7 @@ Documents get the domain's defaults (a field an admin added with one included).
 
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, timedelta
 from decimal import Decimal
 
@@ -362,11 +363,18 @@ class SeedRefused(RuntimeError):
     seed cannot invent (a required field without a default). The message says what."""
 
 
-def _insert_missing(collection, documents):
-    """Insert documents (with the domain's defaults for any field they lack); the ones a
-    stopped run already wrote are left as they are."""
-    schema = jsonschema.resource_schema(domain.build_domain()[collection.name])
-    documents = [jsonschema.fill_defaults(schema, document) for document in documents]
+def with_defaults(collection_name, documents):
+    """The documents with the domain's defaults for any field they lack, as Eve fills
+    them on a POST."""
+    schema = jsonschema.resource_schema(domain.build_domain()[collection_name])
+    return [jsonschema.fill_defaults(schema, document) for document in documents]
+
+
+def _insert_missing(collection, documents, defaults_filled=False):
+    """Insert documents (with the domain's defaults); the ones a stopped run already
+    wrote are left as they are."""
+    if not defaults_filled:
+        documents = with_defaults(collection.name, documents)
     try:
         collection.insert_many(documents, ordered=False)
     except BulkWriteError as error:
@@ -765,11 +773,12 @@ def load_year(db, plan, progress=False, log=None, batch_nights=BATCH_NIGHTS, on_
     bar = tqdm(total=plan["inventory_rows"], unit="rows", desc="year", disable=not progress)
     resume = plan.get("next_night", 0)
     bar.update(resume * len(plan["pricing"]))
-    for first in range(resume, len(order), batch_nights):
+
+    def prepare(first):
+        """A batch's documents, defaults filled: made in a thread while the database
+        writes the previous batch (the embedded server is the bottleneck)."""
         batch = batches.get(first // batch_nights, {})
-        for kind in ("bookings", "payments", "reviews"):  # a stopped run may have written some
-            if batch.get(kind):
-                _insert_missing(db[kind], batch[kind])
+        documents = {kind: with_defaults(kind, batch[kind]) for kind in batch}
         rows = [
             row
             for i in order[first : first + batch_nights]
@@ -777,14 +786,17 @@ def load_year(db, plan, progress=False, log=None, batch_nights=BATCH_NIGHTS, on_
                 plan, plan["from"].plus(i), {rt: taken[i] for rt, taken in booked.items()}
             )
         ]
-        _insert_missing(db.inventory, rows)
-        last = min(first + batch_nights, len(order))
-        db.seed_progress.update_one({"_id": PROGRESS_ID}, {"$set": {"next_night": last}})
-        if on_batch is not None:
-            on_batch()
-        bar.update(len(rows))
-        if log and (first // batch_nights) % 10 == 9:
-            log(f"demo year: {last}/{len(order)} nights written")
+        documents["inventory"] = with_defaults("inventory", rows)
+        return documents
+
+    starts = range(resume, len(order), batch_nights)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        upcoming = pool.submit(prepare, starts[0]) if starts else None
+        for first in starts:
+            documents = upcoming.result()
+            if first + batch_nights < len(order):
+                upcoming = pool.submit(prepare, first + batch_nights)
+            _write_batch(db, plan, first, batch_nights, documents, on_batch, bar, log)
     bar.close()
     _ratings(db, reviews)
     _kpis(db, plan, bookings)
@@ -802,6 +814,22 @@ def load_year(db, plan, progress=False, log=None, batch_nights=BATCH_NIGHTS, on_
         year_seconds=round(time.monotonic() - started, 1),
     )
     return plan["year_seconds"]
+
+
+def _write_batch(db, plan, first, batch_nights, documents, on_batch, bar, log):
+    """Bookings, payments and reviews, then the inventory rows counting them; then the
+    progress mark (a stopped run may have written some: those stay as they are)."""
+    for kind in ("bookings", "payments", "reviews", "inventory"):
+        if documents.get(kind):
+            _insert_missing(db[kind], documents[kind], defaults_filled=True)
+    rows = documents["inventory"]
+    last = min(first + batch_nights, plan["nights"])
+    db.seed_progress.update_one({"_id": PROGRESS_ID}, {"$set": {"next_night": last}})
+    if on_batch is not None:
+        on_batch()
+    bar.update(len(rows))
+    if log and (first // batch_nights) % 10 == 9:
+        log(f"demo year: {last}/{plan['nights']} nights written")
 
 
 def _kpis(db, plan, bookings):
