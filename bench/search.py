@@ -1,7 +1,8 @@
 """Search benchmark: Innkeeper under gunicorn against bare Flask + pymongo, same run.
 
-Starts the embedded SecantusDB and Redis in a data directory, seeds the demo (241,265
-inventory rows; reused when --data-dir already holds it), then serves, one at a time,
+Starts the embedded SecantusDB and Redis in a data directory, seeds the large demo
+catalogue (seed size "large": 216 hotels in 24 cities, 241,265 inventory rows; reused when
+--data-dir already holds it), then serves, one at a time,
 with the production gunicorn command (docker-compose.yml's: gthread, 2 workers x 8
 threads, access log on):
 
@@ -188,7 +189,7 @@ def main():
 def run(args, data_dir, client, mongo, redis):
     db = client.innkeeper
     began = time.monotonic()
-    report_ = seed.seed_demo(db)
+    report_ = seed.seed_demo(db, size="large")
     from plumbing.provisioning import provision
     from search import cards
 

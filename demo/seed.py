@@ -91,11 +91,12 @@ DEMO_CITIES = [
     "New York",
     "Sydney",
 ]
-# cities, hotels per city, room types per hotel, rooms per room type
+# cities, hotels per city, room types per hotel, rooms per room type, with a history
 SIZES = {
-    "small": (["Paris", "London", "Tokyo", "New York"], 2, (2, 3), (2, 4)),  # tests
-    "demo": (DEMO_CITIES, 4, (2, 3), (2, 4)),
-    "large": ([c[0] for c in CITIES], 9, (2, 4), (3, 25)),
+    "small": (["Paris", "London", "Tokyo", "New York"], 2, (2, 3), (2, 4), True),  # tests
+    "demo": (DEMO_CITIES, 4, (2, 3), (2, 4), True),
+    # The search benchmark's catalogue: 241,265 inventory rows, no bookings.
+    "large": ([c[0] for c in CITIES], 9, (2, 4), (3, 25), False),
 }
 PAST_NIGHTS = 60
 BATCH_NIGHTS = 8
@@ -248,6 +249,7 @@ def seed_catalogue(db, nights=365, past=PAST_NIGHTS, start=None, size="demo", no
             "from": start,
             "nights": nights,
             "now": now,
+            "size": size,
             "next_night": 0,
             "hotels": hotels,
             "room_types": room_types,
@@ -286,6 +288,7 @@ def _resume(db, stored, started):
         "to": start.plus(nights),
         "nights": nights,
         "now": stored["now"],
+        "history": SIZES[stored.get("size", "demo")][4],
         "next_night": stored["next_night"],
         "catalogue": {"hotels": stored["hotels"], "room_types": stored["room_types"]},
         "guests": [g["_id"] for g in stored["guests"]],
@@ -405,7 +408,7 @@ def _plan(accounts, size="demo"):
     """Every hotel, room type and price rule of the demo, from a fixed random seed."""
     now = utcnow()
     rng = random.Random(20261201)
-    cities, hotels_per_city, kinds, rooms = SIZES[size]
+    cities, hotels_per_city, kinds, rooms, _history = SIZES[size]
     hotels, room_types, pricing = [], [], []
     for city, country, lng, lat, currency, tz, level, fx, step in CITIES:
         if city not in cities:
@@ -545,6 +548,8 @@ def history(plan):
     live stays per room type and night index - made identically from the same plan."""
     rng = random.Random(20261124)
     start, count = plan["from"], plan["nights"]
+    if not plan.get("history", True):
+        return [], [], [], {}
     today_ = Day.of(plan["now"])
     hotels = {h["_id"]: h for h in plan["catalogue"]["hotels"]}
     room_types = {r["_id"]: r for r in plan["catalogue"]["room_types"]}
