@@ -27,6 +27,7 @@ same rows in one aggregation (the old view's pipeline): tests and `reconcile` co
 
 import os
 import socket
+import threading
 from collections import defaultdict
 from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -83,7 +84,8 @@ def pending(db):
 
 
 def _owner():
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This thread of this process on this machine: two refreshers never share a lease."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
 def take_lease(db, owner=None, seconds=LEASE_SECONDS):
