@@ -79,7 +79,9 @@ def test_a_seed_stopped_midway_is_finished_by_the_next_start(db, monkeypatch):
 
     monkeypatch.setattr(seed, "inventory_rows", dies_on_the_third_batch)
     with pytest.raises(KeyboardInterrupt):
-        plan = seed.seed_catalogue(db, nights=7, start=start, now=datetime(2030, 1, 3))
+        plan = seed.seed_catalogue(
+            db, nights=7, start=start, now=datetime(2030, 1, 3), size="small"
+        )
         seed.load_year(db, plan, batch_nights=2)
     monkeypatch.setattr(seed, "inventory_rows", real)
     room_types = db.room_types.count_documents({})
@@ -88,7 +90,7 @@ def test_a_seed_stopped_midway_is_finished_by_the_next_start(db, monkeypatch):
     again = seed.seed_demo(db)  # the next start
     assert again["skipped"] is False and again["resumed_at"] == 4
     assert "resuming at night 4" in seed.describe(again)
-    assert db.hotels.count_documents({}) == again["hotels"] == 32
+    assert db.hotels.count_documents({}) == again["hotels"] == 8
     assert db.room_types.count_documents({}) == room_types
     assert db.inventory.count_documents({}) == room_types * 7  # every night, none twice
     assert db.inventory.find_one(sort=[("date", -1)])["date"] == start.plus(6)
@@ -110,7 +112,7 @@ def test_a_seed_stopped_while_writing_the_catalogue_finishes_it(db, monkeypatch)
         ),
     )
     with pytest.raises(KeyboardInterrupt):
-        seed.seed_catalogue(db, nights=2)
+        seed.seed_catalogue(db, nights=2, size="small")
     monkeypatch.undo()
     assert db.hotels.count_documents({}) > 0 and db.room_types.count_documents({}) == 0
     plan = seed.seed_demo(db, nights=2)
@@ -125,7 +127,7 @@ def test_the_seed_follows_the_domain_new_defaults_included(db, monkeypatch):
     seed gives its documents the default, as Eve does for a POST."""
     require_region(monkeypatch, default="EU")
     provisioning.apply(db, log=lambda _: None)
-    plan = seed.seed_demo(db, nights=1)
+    plan = seed.seed_demo(db, nights=1, size="small")
     assert plan["hotels"] == db.hotels.count_documents({"region": "EU"}) > 0
     assert db.inventory.estimated_document_count() == plan["inventory_rows"]
 
