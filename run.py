@@ -19,7 +19,7 @@ import hooks
 import pages
 import routes
 import settings
-from payments.providers import SandboxProvider
+from payments import providers
 from plumbing import embedded, http, ratelimit, readcache, responses
 from plumbing.auth import BearerAuth
 from plumbing.datalayer import MongoLayer
@@ -49,7 +49,7 @@ def create_app(overrides=None):
     app.extensions["embedded_planned"] = planned
     if planned:
         app.before_request(lambda: embedded.start_planned(app))
-    app.extensions["payment_provider"] = SandboxProvider(config["PAYMENT_WEBHOOK_SECRET"])
+    app.extensions["payment_provider"] = providers.build(config)
     app.extensions["answers"] = AnswerCache(
         app.redis,
         prefix=f"innkeeper:{config['MONGO_DBNAME']}",

@@ -84,6 +84,11 @@ def load():
         "ADMIN_EMAIL": _str("ADMIN_EMAIL"),
         "ADMIN_PASSWORD": _str("ADMIN_PASSWORD"),
         "PAYMENT_WEBHOOK_SECRET": _str("PAYMENT_WEBHOOK_SECRET"),
+        "PAYMENT_PROVIDER": _str("PAYMENT_PROVIDER", "sandbox"),
+        "PAYMENT_SANDBOX_ALLOWED": _bool("PAYMENT_SANDBOX_ALLOWED", False),
+        "STRIPE_SECRET_KEY": _str("STRIPE_SECRET_KEY"),
+        "STRIPE_WEBHOOK_SECRET": _str("STRIPE_WEBHOOK_SECRET"),
+        "STRIPE_API_BASE": _str("STRIPE_API_BASE"),
         "BOOKING_HOLD_MINUTES": _int("BOOKING_HOLD_MINUTES", 15),
         "TOKEN_TTL_SECONDS": _int("TOKEN_TTL_SECONDS", 3600),
         "RATE_LIMIT": _str("RATE_LIMIT", "600/minute"),
@@ -114,10 +119,28 @@ def load():
     return config
 
 
+PROVIDER_SECRETS = {
+    "sandbox": ("PAYMENT_WEBHOOK_SECRET",),
+    "stripe": ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"),
+}
+
+
 def check(config):
     """Fail fast on a configuration that must not serve traffic."""
+    provider = config.get("PAYMENT_PROVIDER") or "sandbox"
+    if provider not in PROVIDER_SECRETS:
+        raise ConfigError(f"PAYMENT_PROVIDER must be sandbox or stripe, got {provider!r}")
+    if provider == "stripe":
+        missing = [k for k in PROVIDER_SECRETS["stripe"] if not config.get(k)]
+        if missing:
+            raise ConfigError(
+                "PAYMENT_PROVIDER is stripe but " + " and ".join(missing) + " is not set: "
+                "the secret key (sk_live_... or sk_test_...) and the webhook endpoint's "
+                "signing secret (whsec_...) from the Stripe dashboard"
+            )
     if config.get("MONGO_URI"):
-        missing = [k for k in ("SECRET_KEY", "PAYMENT_WEBHOOK_SECRET") if not config.get(k)]
+        needed = ("SECRET_KEY", *PROVIDER_SECRETS[provider])
+        missing = [k for k in needed if not config.get(k)]
         if missing:
             raise ConfigError(
                 "MONGO_URI is set (production mode) but "
@@ -128,6 +151,13 @@ def check(config):
             )
         if len(config["SECRET_KEY"]) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters in production mode")
+        if provider == "sandbox" and not config.get("PAYMENT_SANDBOX_ALLOWED"):
+            raise ConfigError(
+                "MONGO_URI is set (production mode) but PAYMENT_PROVIDER is sandbox, which "
+                "confirms bookings without taking any money: set PAYMENT_PROVIDER=stripe "
+                "(with STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET), or, for a staging "
+                "deployment that must not charge cards, PAYMENT_SANDBOX_ALLOWED=1"
+            )
     if config["BOOKING_HOLD_MINUTES"] < 1:
         raise ConfigError("BOOKING_HOLD_MINUTES must be at least 1")
     for name in ("RATE_LIMIT", "AUTH_RATE_LIMIT", "BOOKING_RATE_LIMIT"):

@@ -206,6 +206,7 @@ def run(args, data_dir, client, mongo, redis):
     env = {k: v for k, v in os.environ.items() if k not in ("DATA_DIR",)}
     env.update(
         MONGO_URI=embedded.mongo_uri(mongo.port),
+        PAYMENT_SANDBOX_ALLOWED="1",
         REDIS_URL=embedded.redis_url(redis.port),
         MONGO_DBNAME="innkeeper",
         SECRET_KEY=secrets.token_urlsafe(48),

@@ -16,6 +16,8 @@ payments = {
         "booking": index("booking"),
         "guest": index("guest", "_created"),
         "hotel": index("hotel", "_created"),
+        # A provider's refund event names its charge, not ours.
+        "provider_reference": index("provider_reference"),
         "idempotency_key": index("idempotency_key", unique=True, sparse=True),
     },
     "schema": {

@@ -3,7 +3,7 @@
 import json
 
 from bson import ObjectId
-from flask import current_app
+from flask import current_app, g
 
 from booking import reservations
 from payments import checkout
@@ -22,7 +22,9 @@ def scope_reads_to_caller(request, lookup):
 
 def charge_booking_total(documents):
     for payment in documents:
-        checkout.prepare(db(), provider(), payment, current_user(), utcnow())
+        charge = checkout.prepare(db(), provider(), payment, current_user(), utcnow())
+        if charge.client_secret:  # for the response only, never stored
+            g.setdefault("client_secrets", {})[str(payment["_id"])] = charge.client_secret
 
 
 def confirm_paid_bookings(session, documents):
@@ -30,10 +32,27 @@ def confirm_paid_bookings(session, documents):
 
 
 def answer_with_outcome_status(request, payload):
-    """201 succeeded, 402 declined, 202 requires_action, 409 paid too late (refunded)."""
-    if payload.status_code == 201:
-        created = ObjectId(json.loads(payload.get_data(as_text=True))["_id"])
-        payload.status_code = checkout.outcome_status_of(db(), created, current_user()) or 201
+    """201 succeeded, 402 declined (with the reason in plain words), 202 requires_action
+    (with what the client app needs to run 3-D Secure), 409 paid too late (refunded)."""
+    if payload.status_code != 201:
+        return
+    body = json.loads(payload.get_data(as_text=True))
+    created = ObjectId(body["_id"])
+    payload.status_code = checkout.outcome_status_of(db(), created, current_user()) or 201
+    if body.get("status") == "failed":
+        body["_error"] = {
+            "code": 402,
+            "message": checkout.decline_message(body.get("failure_reason")),
+        }
+    secret = g.get("client_secrets", {}).get(body["_id"])
+    if secret:
+        body["next_action"] = {
+            "type": "use_stripe_sdk",
+            "client_secret": secret,
+            "description": "pass client_secret to Stripe.js handleNextAction; the "
+            "booking is confirmed by Stripe's webhook when the guest succeeds",
+        }
+    payload.set_data(json.dumps(body))
 
 
 def refund_cancelled_booking(updates, original):

@@ -43,13 +43,48 @@ def payable_booking(db, booking_id, user, now):
     return booking
 
 
+DECLINES = {
+    "card_declined": "the card was declined",
+    "generic_decline": "the card was declined",
+    "do_not_honor": "the card was declined by its bank",
+    "insufficient_funds": "the card has insufficient funds",
+    "lost_card": "the card was reported lost",
+    "stolen_card": "the card was reported stolen",
+    "expired_card": "the card has expired",
+    "incorrect_cvc": "the card's security code is incorrect",
+    "incorrect_number": "the card number is incorrect",
+    "processing_error": "the card could not be processed; try again",
+    "authentication_required": "the bank requires authentication (3-D Secure)",
+    "authentication_failed": "3-D Secure authentication failed",
+    "card_velocity_exceeded": "the card has been used too often; try another",
+}
+
+
+def decline_message(reason):
+    """A decline in plain words, with the provider's code: what a guest can act on."""
+    words = DECLINES.get(reason, "the payment was declined")
+    return f"{words} ({reason}); the booking is still held: pay with another card"
+
+
+def provider_key(payment):
+    """The idempotency key sent to the provider: from the client's Idempotency-Key when
+    there is one (a retry after a lost answer reaches the same charge, never a second),
+    else from the new payment's id."""
+    return f"innkeeper-payment-{payment.get('idempotency_key') or payment['_id']}"
+
+
 def prepare(db, provider, payment, user, now):
-    """Fill a new payment from its booking and charge the provider; nothing is written."""
+    """Fill a new payment from its booking and charge the provider; nothing is written.
+    Returns the provider's Charge (its client_secret is for the response only)."""
     booking = payable_booking(db, payment["booking"], user, now)
     payment["_id"] = payment.get("_id") or ObjectId()
     amount = to_decimal(booking["total_price"])
     charge = provider.charge(
-        amount, booking["currency"], payment["payment_method"], str(payment["_id"])
+        amount,
+        booking["currency"],
+        payment["payment_method"],
+        provider_key(payment),
+        metadata={"booking": str(booking["_id"]), "payment": str(payment["_id"])},
     )
     payment.update(
         guest=booking["guest"],
@@ -63,7 +98,7 @@ def prepare(db, provider, payment, user, now):
     )
     if charge.failure_reason:
         payment["failure_reason"] = charge.failure_reason
-    return payment
+    return charge
 
 
 def settle(db, session, payments, provider, now):
@@ -128,7 +163,13 @@ def hotels_of_payment(db, payment_id):
 def apply_event(client, db, provider, event, now=None):
     """Apply a verified webhook event exactly once; returns what happened."""
     now = now or utcnow()
+    if event.type == "ignored":
+        return _record_only(client, db, event, now, f"ignored: {event.data.get('type')}")
+    if event.type == "refund.updated":
+        return _apply_refund(client, db, event, now)
     if not ObjectId.is_valid(event.payment_id):
+        if event.data.get("reference"):  # the provider's, for a payment we never recorded
+            return _refund_unrecorded(client, db, provider, event, now)
         raise Refusal(400, "data.payment is not a payment id")
     payment_id = ObjectId(event.payment_id)
 
@@ -148,6 +189,8 @@ def apply_event(client, db, provider, event, now=None):
     def unit(session):
         payment = db.payments.find_one({"_id": payment_id}, session=session)
         if payment is None:
+            if event.type == "payment.succeeded" and event.data.get("reference"):
+                return "unrecorded"
             return record(session, "unknown_payment")
         if payment["status"] != "requires_action":
             return record(session, f"ignored: payment already {payment['status']}")
@@ -183,7 +226,86 @@ def apply_event(client, db, provider, event, now=None):
         outcome = "refund"
     if outcome == "refund":
         return _refund_unconfirmable(client, db, provider, event, payment_id, now)
+    if outcome == "unrecorded":
+        return _refund_unrecorded(client, db, provider, event, now)
     return outcome
+
+
+def _record_only(client, db, event, now, outcome, payment=None):
+    """Record an event that changes nothing else (once: its id is the key)."""
+
+    def unit(session):
+        db.webhook_events.insert_one(
+            {
+                "_id": event.id,
+                "type": event.type,
+                "payment": payment,
+                "outcome": outcome,
+                "received_at": now,
+            },
+            session=session,
+        )
+        return outcome
+
+    try:
+        return transactions.run(client, unit)
+    except DuplicateKeyError:
+        return "duplicate event: already processed"
+
+
+def _refund_unrecorded(client, db, provider, event, now):
+    """Money taken for a payment Innkeeper never recorded (its request died between the
+    charge and the insert, and no retry came): give it back, in full, once."""
+    if db.webhook_events.find_one({"_id": event.id}, {"_id": 1}):
+        return "duplicate event: already processed"
+    provider.refund(
+        event.data["reference"],
+        Decimal(event.data["amount"]),
+        event.data["currency"],
+        f"refund-unrecorded-{event.data['reference']}",
+    )
+    return _record_only(client, db, event, now, "refunded: no payment recorded for this charge")
+
+
+def _apply_refund(client, db, event, now):
+    """A refund seen by the provider (ours, or one made in its dashboard): the payment's
+    refunded amount and status follow it. Absolute, so a repeat changes nothing."""
+    payment = db.payments.find_one({"provider_reference": event.data.get("reference")})
+    if payment is None:
+        return _record_only(client, db, event, now, "unknown_payment")
+    refunded = Decimal(event.data["refunded"])
+    total = to_decimal(payment["amount"])
+    status = "refunded" if refunded >= total else "partially_refunded" if refunded else None
+
+    def unit(session):
+        db.webhook_events.insert_one(
+            {
+                "_id": event.id,
+                "type": event.type,
+                "payment": payment["_id"],
+                "outcome": f"refunded {refunded}",
+                "received_at": now,
+            },
+            session=session,
+        )
+        if status is not None:
+            db.payments.update_one(
+                {"_id": payment["_id"], "guest": payment["guest"]},
+                {
+                    "$set": {
+                        "status": status,
+                        "refunded_amount": money(refunded, payment["currency"]),
+                        **stamp(now),
+                    }
+                },
+                session=session,
+            )
+        return f"refunded {refunded} {payment['currency']}"
+
+    try:
+        return transactions.run(client, unit)
+    except DuplicateKeyError:
+        return "duplicate event: already processed"
 
 
 def _mismatch(event, payment):

@@ -1,10 +1,9 @@
-"""Payment providers: the small interface Innkeeper needs, and the sandbox that is the default.
+"""Payment providers: the small interface Innkeeper needs, and the sandbox.
 
 A provider creates a charge for an amount with an idempotency key (a retried call returns
-the first result), refunds an amount of a charge, and verifies and parses a webhook.
-A Stripe adapter would be one module implementing the same three methods: charge ->
-PaymentIntents.create(confirm=True, idempotency_key=...), refund -> Refunds.create,
-parse_webhook -> stripe.Webhook.construct_event with the Stripe-Signature header.
+the first result), refunds an amount of a charge, and verifies and parses a webhook into
+an Event the checkout applies exactly once. `build(config)` picks the configured one:
+the sandbox (development, tests, staging) or Stripe (payments/stripe_provider.py).
 """
 
 import hashlib
@@ -27,6 +26,9 @@ class Charge:
     status: str  # succeeded | failed | requires_action
     reference: str
     failure_reason: str | None = None
+    # requires_action: what the client app hands to the provider's SDK (Stripe.js
+    # handleNextAction) to run 3-D Secure. Never stored: it goes back in the response.
+    client_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,16 @@ class PaymentProvider:
     """What a provider adapter implements."""
 
     name = "abstract"
+    signature_header = "Payment-Signature"  # the webhook's signature header
 
-    def charge(self, amount: Decimal, currency: str, payment_method: str, idempotency_key: str):
+    def charge(
+        self,
+        amount: Decimal,
+        currency: str,
+        payment_method: str,
+        idempotency_key: str,
+        metadata: dict | None = None,
+    ):
         raise NotImplementedError
 
     def refund(self, reference: str, amount: Decimal, currency: str, idempotency_key: str):
@@ -127,7 +137,7 @@ class SandboxProvider(PaymentProvider):
     def __init__(self, webhook_secret):
         self.webhook_secret = webhook_secret
 
-    def charge(self, amount, currency, payment_method, idempotency_key):
+    def charge(self, amount, currency, payment_method, idempotency_key, metadata=None):
         outcome = SANDBOX_OUTCOMES.get(payment_method)
         if outcome is None:
             raise Refusal(
@@ -157,3 +167,16 @@ class SandboxProvider(PaymentProvider):
             }
         ).encode()
         return body, sign(self.webhook_secret, body)
+
+
+def build(config):
+    """The provider PAYMENT_PROVIDER names (settings.check has refused what cannot run)."""
+    if config.get("PAYMENT_PROVIDER") == "stripe":
+        from payments.stripe_provider import StripeProvider
+
+        return StripeProvider(
+            config["STRIPE_SECRET_KEY"],
+            config["STRIPE_WEBHOOK_SECRET"],
+            api_base=config.get("STRIPE_API_BASE"),
+        )
+    return SandboxProvider(config["PAYMENT_WEBHOOK_SECRET"])

@@ -1,4 +1,7 @@
-"""POST /webhooks/payments: signed provider events, verified on the raw bytes, applied once."""
+"""POST /webhooks/payments: signed provider events, verified on the raw bytes, applied once.
+
+With PAYMENT_PROVIDER=stripe this is the endpoint to register in Stripe's dashboard
+(events payment_intent.succeeded, payment_intent.payment_failed, charge.refunded)."""
 
 from flask import Blueprint, current_app, request
 
@@ -26,7 +29,8 @@ def handle(raw_body, signature):
 @bp.post("/webhooks/payments")
 def payment_event():
     # The signature covers the exact bytes sent: read them before any JSON parsing.
-    return respond(handle(read_body(), request.headers.get("Payment-Signature")))
+    # The header is the configured provider's (Payment-Signature, Stripe-Signature).
+    return respond(handle(read_body(), request.headers.get(provider().signature_header)))
 
 
 OPENAPI = {
@@ -34,6 +38,10 @@ OPENAPI = {
         "post": {
             "tags": ["payments"],
             "summary": "Signed payment-provider events (no token)",
+            "description": "The sandbox's events, signed in Payment-Signature, as below. "
+            "With PAYMENT_PROVIDER=stripe: Stripe's event objects "
+            "(payment_intent.succeeded, payment_intent.payment_failed, charge.refunded; "
+            "other types are acknowledged and ignored), signed in Stripe-Signature.",
             "parameters": [
                 {
                     "name": "Payment-Signature",

@@ -20,6 +20,8 @@ from plumbing import embedded
 from plumbing.values import today
 from run import close_app, create_app
 from tests import recording  # noqa: F401 - registers the command recorder first
+from tests.stripe_server import API_KEY as STRIPE_API_KEY
+from tests.stripe_server import FakeStripe
 
 PASSWORD = "correct horse battery"
 # argon2's production cost is deliberately slow; the tests hash and verify thousands of
@@ -52,6 +54,8 @@ def _config(servers, data_dir, dbname):
         "DATA_DIR": str(data_dir),
         "SECRET_KEY": secrets.token_urlsafe(48),
         "PAYMENT_WEBHOOK_SECRET": secrets.token_urlsafe(32),
+        # Real servers, test cards: a staging deployment, as far as payments go.
+        "PAYMENT_SANDBOX_ALLOWED": True,
         "SEED_DEMO": False,
         "TESTING": True,
         # Generous limits so that only the rate-limit tests ever meet one.
@@ -113,6 +117,30 @@ def _empty(app, everything):
         db[name].delete_many({})
     WRITES.written.clear()
     app.redis.flushdb()
+
+
+@pytest.fixture(scope="session")
+def fake_stripe():
+    """A local server speaking Stripe's API (tests/stripe_server.py)."""
+    server = FakeStripe("whsec_" + secrets.token_hex(24)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stripe_app(servers, shared_app, fake_stripe, tmp_path_factory):
+    """An app with PAYMENT_PROVIDER=stripe on the shared app's database, its SDK pointed
+    at the local Stripe-speaking server."""
+    config = _config(servers, tmp_path_factory.mktemp("stripe"), shared_app.config["MONGO_DBNAME"])
+    config.update(
+        PAYMENT_PROVIDER="stripe",
+        STRIPE_SECRET_KEY=STRIPE_API_KEY,
+        STRIPE_WEBHOOK_SECRET=fake_stripe.webhook_secret,
+        STRIPE_API_BASE=fake_stripe.url,
+    )
+    app = create_app(config)
+    yield app
+    close_app(app)
 
 
 @pytest.fixture

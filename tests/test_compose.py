@@ -4,7 +4,10 @@ import configparser
 import re
 from pathlib import Path
 
+import pytest
 import yaml
+
+import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -45,8 +48,26 @@ def test_api_runs_gunicorn_gthread_after_healthy_dependencies():
 
 def test_secrets_are_required_not_defaulted():
     env = SERVICES["api"]["environment"]
-    for secret in ("SECRET_KEY", "PAYMENT_WEBHOOK_SECRET"):
-        assert env[secret].startswith(f"${{{secret}:?"), env[secret]
+    assert env["SECRET_KEY"].startswith("${SECRET_KEY:?"), env["SECRET_KEY"]
+    # The payment secrets depend on the provider: the API itself refuses to start
+    # without the chosen provider's (settings.check), and never with the sandbox unless
+    # a staging deployment says so.
+    assert env["PAYMENT_PROVIDER"] == "${PAYMENT_PROVIDER:-stripe}"
+    assert env["PAYMENT_SANDBOX_ALLOWED"] == "${PAYMENT_SANDBOX_ALLOWED:-0}"
+    for secret in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "PAYMENT_WEBHOOK_SECRET"):
+        assert env[secret] == f"${{{secret}:-}}", env[secret]
+
+
+def test_compose_defaults_would_refuse_to_start_without_stripe_keys(monkeypatch):
+    """What the api container does with compose's defaults and no Stripe keys."""
+    env = SERVICES["api"]["environment"]
+    monkeypatch.setenv("MONGO_URI", "mongodb://innkeeper:pw@mongo:27017/?replicaSet=rs0")
+    monkeypatch.setenv("SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("PAYMENT_PROVIDER", env["PAYMENT_PROVIDER"].split(":-")[1].rstrip("}"))
+    for secret in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "PAYMENT_SANDBOX_ALLOWED"):
+        monkeypatch.setenv(secret, "")
+    with pytest.raises(settings.ConfigError, match="STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET"):
+        settings.load()
 
 
 def test_worker_service_expires_holds_with_the_same_environment():
