@@ -3,6 +3,7 @@ made in its dashboard, money taken for a payment never recorded, its errors and 
 and its idempotency keys - through the official SDK against tests/stripe_server.py."""
 
 import pytest
+import stripe
 from bson import ObjectId
 
 import settings
@@ -22,7 +23,10 @@ def app(stripe_app):
 
 
 @pytest.fixture(autouse=True)
-def no_leftover_failures(fake_stripe):
+def no_leftover_failures(fake_stripe, monkeypatch):
+    # The SDK waits 0.5 s, then 1 s, between retries; the tests need the retries, not
+    # the waits.
+    monkeypatch.setattr(stripe._http_client.HTTPClient, "INITIAL_DELAY", 0.01)
     yield
     fake_stripe.failures.clear()
 
