@@ -2,6 +2,7 @@
 
 import copy
 
+from domain.bookings import CLIENT_PATCH as BOOKING_PATCH
 from domain.bookings import bookings
 from domain.hotels import hotels
 from domain.inventory import inventory
@@ -19,6 +20,10 @@ _DOMAIN = {
     "reviews": reviews,
     "users": users,
 }
+
+
+# PATCH bodies narrower than "any writable field": resource -> the one body allowed.
+CLIENT_PATCHES = {"bookings": BOOKING_PATCH}
 
 
 def build_domain():

@@ -3,6 +3,10 @@
 from domain.fields import currency, day, idempotency_key, index, money, ref, server_owned
 from domain.vocabulary import BOOKING_STATUSES
 
+# The only change a client may make to a booking (hooks/bookings.py refuses any other);
+# the OpenAPI document's PATCH body for bookings says exactly this.
+CLIENT_PATCH = {"status": "cancelled"}
+
 bookings = {
     "item_title": "booking",
     "description": "A reservation. Created pending_payment with a hold; a payment confirms it. "

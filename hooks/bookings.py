@@ -2,12 +2,13 @@
 
 from flask import current_app
 
+import domain
 from booking import reservations
 from plumbing.auth import answer_cache, current_user, db
 from plumbing.errors import Refusal
 from plumbing.values import utcnow
 
-CLIENT_PATCH = {"status": "cancelled"}
+CLIENT_PATCH = domain.CLIENT_PATCHES["bookings"]
 
 
 def scope_reads_to_caller(request, lookup):

@@ -6,7 +6,7 @@ document cannot drift from what the API validates or what MongoDB enforces.
 
 import copy
 
-from domain import build_domain
+from domain import CLIENT_PATCHES, build_domain
 from plumbing import jsonschema
 from plumbing.jsonschema import MONEY as MONEY  # re-exported for the routes
 from plumbing.jsonschema import OBJECT_ID as OBJECT_ID
@@ -124,9 +124,27 @@ def _title(resource):
     return "".join(part.title() for part in resource.split("_"))
 
 
+def patch_schema(resource, request):
+    """A PATCH body: the writable fields, none required (Eve merges them into the
+    document); a resource with one allowed change (CLIENT_PATCHES) gets exactly that."""
+    only = CLIENT_PATCHES.get(resource)
+    if only is not None:
+        return {
+            "type": "object",
+            "required": sorted(only),
+            "properties": {field: {"const": value} for field, value in only.items()},
+            "additionalProperties": False,
+        }
+    writable = {
+        field: rules for field, rules in request["properties"].items() if not rules.get("readOnly")
+    }
+    return _without_required({"type": "object", "properties": copy.deepcopy(writable)})
+
+
 def resource_paths(resource, settings):
     name = _title(resource)
     ref = {"$ref": f"#/components/schemas/{name}"}
+    patch = {"$ref": f"#/components/schemas/{name}Patch"}
     # Responses may be projected (?projection=), so their schema requires nothing.
     document = {"$ref": f"#/components/schemas/{name}Document"}
     url = f"/api/v1/{settings.get('url', resource)}"
@@ -166,7 +184,7 @@ def resource_paths(resource, settings):
             "summary": f"Create a {settings.get('item_title', resource)}",
             "parameters": parameters,
             "requestBody": {"required": True, "content": {"application/json": {"schema": ref}}},
-            "responses": _responses(*sorted(codes), ok=ref),
+            "responses": _responses(*sorted(codes), ok=document),
             "security": BEARER,
         }
     item = paths[f"{url}/{{id}}"]
@@ -177,7 +195,7 @@ def resource_paths(resource, settings):
                 "tags": [resource],
                 "summary": f"Get one {settings.get('item_title')}",
                 "parameters": [id_param, QUERY_PARAMETERS[4], QUERY_PARAMETERS[5]],
-                "responses": _responses(200, 400, 401, 403, 404, 429, 503, ok=ref),
+                "responses": _responses(200, 400, 401, 403, 404, 429, 503, ok=document),
                 **({} if "GET" in public_item else {"security": BEARER}),
             }
         elif method in ("PATCH", "PUT"):
@@ -187,10 +205,12 @@ def resource_paths(resource, settings):
                 "parameters": [id_param, IF_MATCH],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": ref}},
+                    "content": {
+                        "application/json": {"schema": patch if method == "PATCH" else ref}
+                    },
                 },
                 "responses": _responses(
-                    200, 400, 401, 403, 404, 409, 412, 413, 422, 428, 429, 503, ok=ref
+                    200, 400, 401, 403, 404, 409, 412, 413, 422, 428, 429, 503, ok=document
                 ),
                 "security": BEARER,
             }
@@ -215,6 +235,7 @@ def build(custom_paths, domain=None):
         response = _without_required(copy.deepcopy(request))
         schemas[_title(resource)] = request
         schemas[_title(resource) + "Document"] = response
+        schemas[_title(resource) + "Patch"] = patch_schema(resource, request)
         paths.update(resource_paths(resource, settings))
     paths.update(custom_paths)
     return {

@@ -161,11 +161,60 @@ def search():
     )
 
 
+_LINK = {
+    "type": "object",
+    "required": ["href"],
+    "properties": {
+        "title": {"type": "string"},
+        "href": {"type": "string"},
+        "method": {"type": "string"},
+    },
+}
 _OFFER = {
     "type": "object",
+    "required": [
+        "hotel",
+        "room_type",
+        "check_in",
+        "check_out",
+        "nights",
+        "nightly_prices",
+        "total_price",
+        "currency",
+        "rooms_left",
+        "_links",
+    ],
     "properties": {
-        "hotel": {"type": "object"},
-        "room_type": {"type": "object"},
+        "hotel": {
+            "type": "object",
+            "title": "OfferHotel",
+            "required": ["_id", "name", "city"],
+            "properties": {
+                "_id": openapi.OBJECT_ID,
+                "name": {"type": "string"},
+                "stars": {"type": ["integer", "null"]},
+                "city": {"type": "string"},
+                "rating": {
+                    "type": "object",
+                    "title": "OfferRating",
+                    "properties": {
+                        "average": {"type": "number"},
+                        "count": {"type": "integer"},
+                    },
+                },
+            },
+        },
+        "room_type": {
+            "type": "object",
+            "title": "OfferRoomType",
+            "required": ["_id", "name", "max_adults"],
+            "properties": {
+                "_id": openapi.OBJECT_ID,
+                "name": {"type": "string"},
+                "max_adults": {"type": "integer"},
+                "max_children": {"type": "integer"},
+            },
+        },
         "check_in": {"type": "string", "format": "date"},
         "check_out": {"type": "string", "format": "date"},
         "nights": {"type": "integer"},
@@ -183,7 +232,12 @@ _OFFER = {
         "currency": {"type": "string"},
         "rooms_left": {"type": "integer"},
         "distance_km": {"type": "number"},
-        "_links": {"type": "object"},
+        "_links": {
+            "type": "object",
+            "title": "OfferLinks",
+            "required": ["hotel", "room_type", "book"],
+            "properties": {"hotel": _LINK, "room_type": _LINK, "book": _LINK},
+        },
     },
 }
 OPENAPI = {

@@ -1,0 +1,123 @@
+"""A client generated from the live OpenAPI document with openapi-python-client (PyPI)
+searches, books, pays and cancels through its typed models alone: request bodies per
+operation (a booking's PATCH is only {"status": "cancelled"}), typed offers."""
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD, make_user
+
+GENERATOR = Path(sys.executable).with_name("openapi-python-client")
+
+
+@pytest.fixture
+def generated(client, tmp_path):
+    """The package generated from GET /api/v1/openapi.json, imported."""
+    document = client.get("openapi.json")
+    assert document.status_code == 200
+    spec = tmp_path / "openapi.json"
+    spec.write_text(json.dumps(document.json))
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"post_hooks": [], "project_name_override": "innkeeper"}))
+    done = subprocess.run(
+        [
+            str(GENERATOR),
+            "generate",
+            "--path",
+            str(spec),
+            "--meta",
+            "none",
+            "--config",
+            str(config),
+            "--output-path",
+            str(tmp_path / "innkeeper_client"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=dict(os.environ, PATH=f"{GENERATOR.parent}:{os.environ.get('PATH', '')}"),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Warning" not in done.stdout, done.stdout  # every schema became a model
+    sys.path.insert(0, str(tmp_path))
+    try:
+        yield lambda name: importlib.import_module(f"innkeeper_client.{name}")
+    finally:
+        sys.path.remove(str(tmp_path))
+        for module in [m for m in sys.modules if m.startswith("innkeeper_client")]:
+            del sys.modules[module]
+
+
+def test_a_generated_client_searches_books_pays_and_cancels(app, generated, stock, db):
+    room_type, start = stock(nights=3, allotment=2, price="120.00")
+    make_user(db, "guest", email="typed@example.com")
+    transport = httpx.WSGITransport(app=app)
+    base = "http://innkeeper.test"
+    client_module = generated("client")
+    anonymous = client_module.Client(base_url=base, httpx_args={"transport": transport})
+
+    token_api = generated("api.auth.post_api_v1_auth_token")
+    token_body = generated("models.post_api_v1_auth_token_body").PostApiV1AuthTokenBody
+    signed_in = token_api.sync(
+        client=anonymous,
+        body=token_body(email="typed@example.com", password=PASSWORD),
+    )
+    guest = client_module.AuthenticatedClient(
+        base_url=base, token=signed_in.access_token, httpx_args={"transport": transport}
+    )
+
+    search = generated("api.availability.get_api_v1_availability")
+    offers = search.sync(
+        client=anonymous, check_in=start.date(), check_out=start.plus(2).date(), city="Paris"
+    )
+    offer = next(o for o in offers.field_items if o.room_type.field_id == room_type["_id"])
+    assert offer.hotel.name and offer.room_type.max_adults == 2  # typed, not a dict
+    assert offer.total_price == "240.00" and offer.field_links.book.method == "POST"
+
+    create = generated("api.bookings.post_api_v1_bookings")
+    bookings_model = generated("models.bookings").Bookings
+    booked = create.sync_detailed(
+        client=guest,
+        body=bookings_model(
+            room_type=offer.room_type.field_id,
+            check_in=offer.check_in,
+            check_out=offer.check_out,
+        ),
+    )
+    assert booked.status_code == 201, booked.content
+    booking = booked.parsed
+    assert booking.status.value == "pending_payment" and booking.total_price == "240.00"
+
+    pay = generated("api.payments.post_api_v1_payments")
+    payments_model = generated("models.payments").Payments
+    method = generated("models.payments_payment_method").PaymentsPaymentMethod
+    paid = pay.sync_detailed(
+        client=guest,
+        body=payments_model(booking=booking.field_id, payment_method=method.PM_CARD_VISA),
+    )
+    assert paid.status_code == 201, paid.content
+    assert paid.parsed.status.value == "succeeded"
+
+    read = generated("api.bookings.get_api_v1_bookings_id")
+    confirmed = read.sync(client=guest, id=booking.field_id)
+    assert confirmed.status.value == "confirmed"
+
+    cancel = generated("api.bookings.patch_api_v1_bookings_id")
+    patch_model = generated("models.bookings_patch").BookingsPatch
+    cancelled = cancel.sync_detailed(
+        client=guest,
+        id=booking.field_id,
+        body=patch_model(status="cancelled"),
+        if_match=confirmed.field_etag,
+    )
+    assert cancelled.status_code == 200, cancelled.content
+    assert cancelled.parsed.status.value == "cancelled"
+    assert db.bookings.find_one()["status"] == "cancelled"
