@@ -1,8 +1,8 @@
 """Eve event hooks, one module per area; each module's init_app registers its own."""
 
-from hooks import bookings, catalogue, idempotency, messages, payments, reviews, users
+from hooks import bookings, catalogue, idempotency, links, messages, payments, reviews, users
 
-AREAS = (messages, catalogue, idempotency, bookings, payments, reviews, users)
+AREAS = (messages, catalogue, idempotency, bookings, payments, reviews, users, links)
 
 
 def init_app(app):

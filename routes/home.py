@@ -46,7 +46,12 @@ def index():
         "_links": {
             "self": {"title": "home", "href": f"{prefix}/"},
             "child": resources,
-            "availability": {"title": "search offers", "href": f"{prefix}/availability"},
+            # A URI template (RFC 6570), as HAL marks one: fill it in to search.
+            "availability": {
+                "title": "search offers",
+                "href": f"{prefix}/availability{{?check_in,check_out,city,adults}}",
+                "templated": True,
+            },
             "docs": {"title": "API documentation", "href": f"{prefix}/docs"},
             "openapi": {"title": "OpenAPI document", "href": f"{prefix}/openapi.json"},
             "admin": {"title": "admin panel", "href": "/admin/"},

@@ -1,0 +1,99 @@
+"""Links that lead somewhere for the caller who receives them.
+
+Eve links every reference (`related.guest` -> users/<id>, `related.managers`,
+`related.booking`), whoever asks; most of those answer 403 or 404 to the caller. Here
+each document's links are fitted to the caller before the answer leaves: a guest's own
+`guest` link becomes `me`; a link the caller could not follow is left out; and a
+booking carries the actions its owner can take now - `pay` and `cancel` while it is
+pending payment, `cancel` once confirmed - with the method and body to send.
+"""
+
+import json
+
+from flask import current_app, g
+
+from plumbing.auth import current_user
+
+USERS_ONLY_FOR_ADMINS = ("guest", "managers")
+PRIVATE = {"booking": ("reviews",)}  # a review's booking is its guest's business
+
+
+def caller():
+    """The signed-in user, also on public reads (which Eve does not authenticate)."""
+    user = current_user()
+    if user is None and "caller_checked" not in g:
+        g.caller_checked = True
+        if current_app.auth.authorized([], None, "GET"):
+            user = current_user()
+    return user
+
+
+def fit(resource, document, user):
+    """The document's _links, fitted to `user` (None: anonymous)."""
+    links = document.get("_links")
+    if not isinstance(links, dict):
+        return
+    related = links.get("related") or {}
+    admin = user is not None and user.get("role") == "admin"
+    owner = user is not None and str(document.get("guest")) == str(user["_id"])
+    for field in USERS_ONLY_FOR_ADMINS:
+        if field in related and not admin:
+            if field == "guest" and owner:
+                related[field] = {"title": "me", "href": "me"}
+            else:
+                del related[field]
+    for field, resources in PRIVATE.items():
+        if field in related and resource in resources and not (admin or owner):
+            del related[field]
+    if resource == "bookings" and (owner or admin):
+        links.update(actions(document))
+
+
+def actions(booking):
+    """What the booking's owner can do with it now."""
+    href = f"bookings/{booking['_id']}"
+    cancel = {
+        "title": "cancel",
+        "href": href,
+        "method": "PATCH",
+        "body": {"status": "cancelled"},
+        "headers": {"If-Match": booking.get("_etag")},
+    }
+    if booking.get("status") == "pending_payment":
+        pay = {
+            "title": "pay",
+            "href": "payments",
+            "method": "POST",
+            "body": {"booking": str(booking["_id"]), "payment_method": "<payment method id>"},
+        }
+        return {"pay": pay, "cancel": cancel}
+    if booking.get("status") == "confirmed":
+        return {"cancel": cancel}
+    return {}
+
+
+def fetched_item(resource, document):
+    fit(resource, document, caller())
+
+
+def fetched_resource(resource, response):
+    user = caller()
+    for document in response.get("_items") or ():
+        fit(resource, document, user)
+
+
+def written(resource, request, payload):  # noqa: ARG001 - Eve's signature
+    """POST and PATCH answers are built by Eve from the stored document: fit them too."""
+    if payload.status_code >= 400 or payload.mimetype != "application/json":
+        return
+    body = json.loads(payload.get_data(as_text=True))
+    if isinstance(body, dict) and "_links" in body:
+        fit(resource, body, caller())
+        payload.set_data(json.dumps(body))
+
+
+def init_app(app):
+    app.on_fetched_item += fetched_item
+    app.on_fetched_resource += fetched_resource
+    app.on_post_POST += written
+    app.on_post_PATCH += written
