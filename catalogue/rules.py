@@ -317,3 +317,23 @@ def refuse_inventory_delete(db, user, row):
     require_manager(user, hotel)
     if row.get("booked", 0) > 0:
         raise Refusal(409, "this night has booked rooms; close it instead of deleting it")
+
+
+def inventory_nights(db, room_type_id, first, end):
+    """A room type's rows for the nights in [first, end), by night (the calendar)."""
+    rows = db.inventory.find(
+        {"room_type": room_type_id, "date": {"$gte": first, "$lt": end}},
+        {"date": 1, "price": 1, "allotment": 1, "booked": 1, "closed": 1, "min_stay": 1},
+    )
+    return {Day.of(row["date"]): row for row in rows}
+
+
+def room_types_with_hotels(db, hotels=None):
+    """[(room type, hotel name)] of every hotel, or of `hotels`, by hotel then name."""
+    query = {} if hotels is None else {"_id": {"$in": list(hotels)}}
+    names = {h["_id"]: h["name"] for h in db.hotels.find(query, {"name": 1})}
+    found = []
+    for hotel_id, name in sorted(names.items(), key=lambda item: item[1]):
+        for room_type in db.room_types.find({"hotel": hotel_id}, {"name": 1, "hotel": 1}):
+            found.append((room_type, name))
+    return found

@@ -8,13 +8,15 @@ from domain/, and carry CSRF tokens; sign-in is a session cookie (SameSite=Stric
 
 import json
 
+from bson import ObjectId
 from eve.methods.delete import deleteitem_internal
 from eve.methods.patch import patch_internal
 from eve.methods.post import post_internal
-from flask import flash, g, redirect, request, session, url_for
-from flask_admin import Admin, AdminIndexView, expose
+from flask import current_app, flash, g, redirect, request, session, url_for
+from flask_admin import Admin, AdminIndexView, BaseView, expose
 from flask_admin.contrib.pymongo import ModelView, filters
 from flask_admin.form import SecureForm
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from wtforms import (
     BooleanField,
@@ -26,9 +28,13 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
+from catalogue import rules
 from identity import accounts
 from plumbing import jsonschema
 from plumbing.auth import db
+from plumbing.errors import Refusal
+from plumbing.values import Day, today
+from reporting import dashboard
 
 ADMIN_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -57,7 +63,27 @@ class AdminOnly:
 class HomeView(AdminOnly, AdminIndexView):
     @expose("/")
     def index(self):
-        return super().index()
+        """The dashboard: today's arrivals and departures, the next 30 days' occupancy,
+        ADR and RevPAR (from the kept KPIs), the latest bookings and payments."""
+        database, hotels = db(), None
+        arriving, leaving = dashboard.arrivals_and_departures(database, hotels)
+        days, figures = dashboard.next_days(database, hotels)
+        latest = dashboard.recent(database, "bookings", hotels)
+        payments = dashboard.recent(database, "payments", hotels)
+        names = dashboard.hotel_names(
+            database, {b["hotel"] for b in arriving + leaving + latest + payments}
+        )
+        return self.render(
+            "admin_dashboard.html",
+            arriving=arriving,
+            leaving=leaving,
+            days=days,
+            figures=figures,
+            latest=latest,
+            payments=payments,
+            names=names,
+            chart=occupancy_chart(days),
+        )
 
     @expose("/login", methods=["GET", "POST"])
     def login(self):
@@ -81,6 +107,131 @@ class HomeView(AdminOnly, AdminIndexView):
         if request.endpoint in ("admin.login", "admin.logout"):
             return True
         return super().is_accessible()
+
+
+BAR = Markup(
+    '<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="#2f6f9f">'
+    "<title>{}</title></rect>"
+)
+CHART = Markup(
+    '<svg role="img" aria-label="Occupancy of the next {} nights" viewBox="0 0 {} {}" '
+    'width="100%" height="{}">{}</svg>'
+)
+
+
+def occupancy_chart(days, width=600, height=120):
+    """An SVG bar chart of occupancy per night (no script, no CDN); each bar titled.
+    Markup.format escapes every value it is given."""
+    step = width / max(len(days), 1)
+    bars = []
+    for i, day in enumerate(days):
+        share = day["occupancy"] or 0
+        bar = max(share * height, 1)
+        label = f"{day['date']}: {share:.0%} ({day['rooms_sold']}/{day['rooms_available']})"
+        bars.append(BAR.format(i * step + 1, height - bar, step - 2, bar, label))
+    return CHART.format(len(days), width, height, height, Markup("").join(bars))
+
+
+class CalendarForm(SecureForm):
+    """A range of nights to set at once, as PUT /room-types/<id>/inventory does."""
+
+    room_type = StringField("room type")
+    first = StringField("first night", render_kw={"type": "date"})
+    last = StringField("last night", render_kw={"type": "date"})
+    price = StringField("price")
+    allotment = IntegerField("rooms to sell", validators=[Optional()])
+    closed = BooleanField("closed")
+    min_stay = IntegerField("minimum stay", validators=[Optional()])
+
+
+class CalendarView(AdminOnly, BaseView):
+    """The inventory calendar: a month of one room type's nights (price, rooms to sell,
+    booked, closed) and a range edit through the same service as the range PUT."""
+
+    @expose("/", methods=["GET", "POST"])
+    def index(self):
+        database = db()
+        choices = rules.room_types_with_hotels(database)
+        chosen = request.values.get("room_type") or (str(choices[0][0]["_id"]) if choices else "")
+        form = CalendarForm(request.form)
+        if request.method == "POST" and form.validate():
+            self._set_range(database, form)
+            return redirect(url_for(".index", room_type=chosen, month=request.values.get("month")))
+        month = _month(request.args.get("month"))
+        first, end = month, _next_month(month)
+        rows = (
+            rules.inventory_nights(database, ObjectId(chosen), first, end)
+            if ObjectId.is_valid(chosen)
+            else {}
+        )
+        return self.render(
+            "admin_calendar.html",
+            form=form,
+            choices=choices,
+            chosen=chosen,
+            month=month,
+            previous=_month_before(month),
+            following=end,
+            weeks=_weeks(first, end),
+            rows=rows,
+        )
+
+    def _set_range(self, database, form):
+        body = {
+            "from": form.first.data,
+            "to": _day_after(form.last.data),
+            "price": form.price.data,
+            "allotment": form.allotment.data,
+            "closed": bool(form.closed.data),
+            "min_stay": form.min_stay.data or 1,
+        }
+        try:
+            values = rules.parse_range(body)
+            if not ObjectId.is_valid(form.room_type.data or ""):
+                raise Refusal(422, "choose a room type", {"room_type": "required"})
+            result = rules.set_inventory_range(
+                database.client, database, ObjectId(form.room_type.data), values, g.user
+            )
+        except Refusal as refusal:
+            issues = "; ".join(f"{k}: {v}" for k, v in (refusal.issues or {}).items())
+            flash(
+                f"{refusal.status}: {refusal.message}" + (f" ({issues})" if issues else ""),
+                "error",
+            )
+            return
+        current_app.extensions["answers"].bump_hotels(database, [result["hotel"]])
+        counts = f"{result['created']} new, {result['updated']} changed"
+        flash(f"{result['nights']} nights set ({counts})", "success")
+
+
+def _month(text):
+    try:
+        day = Day.parse(f"{text}-01") if text else today()
+    except ValueError:
+        day = today()
+    return Day(day.year, day.month, 1)
+
+
+def _next_month(month):
+    return Day(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def _month_before(month):
+    return Day(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+
+
+def _weeks(first, end):
+    """Weeks (Monday first) of the month's nights; None pads the first and last."""
+    cells = [None] * first.weekday() + [first.plus(i) for i in range((end - first).days)]
+    cells += [None] * (-len(cells) % 7)
+    return [cells[i : i + 7] for i in range(0, len(cells), 7)]
+
+
+def _day_after(text):
+    try:
+        return Day.parse(text).plus(1).isoformat()
+    except (TypeError, ValueError):
+        return text  # parse_range names the field
 
 
 class LoginForm(SecureForm):
@@ -155,6 +306,11 @@ class DomainView(AdminOnly, ModelView):
             for field in settings.get("allowed_filters", [])
             if not field.startswith("_")
         ] or None
+        # Before Flask-Admin's constructor, which builds its caches from these.
+        self.column_searchable_list = SEARCHABLE.get(resource)
+        for option, value in LISTS.get(resource, {}).items():
+            setattr(self, option, value)
+        self.simple_list_pager = resource in UNCOUNTED
         super().__init__(collection, **kwargs)
 
     def scaffold_form(self):
@@ -223,6 +379,61 @@ class ReadOnlyView(DomainView):
     can_create = can_edit = can_delete = False
 
 
+def _day(view, context, model, name):  # noqa: ARG001 - Flask-Admin's formatter signature
+    value = model.get(name)
+    return Day.of(value).isoformat() if value else ""
+
+
+def _money(view, context, model, name):  # noqa: ARG001
+    value = model.get(name)
+    return f"{value} {model.get('currency', '')}" if value is not None else ""
+
+
+def _hotel(view, context, model, name):  # noqa: ARG001
+    hotel = db().hotels.find_one({"_id": model.get("hotel")}, {"name": 1})
+    return hotel["name"] if hotel else str(model.get("hotel", ""))
+
+
+def _guest(view, context, model, name):  # noqa: ARG001
+    user = db().users.find_one({"_id": model.get("guest")}, {"email": 1})
+    return user["email"] if user else str(model.get("guest", ""))
+
+
+LISTS = {
+    "bookings": {
+        "column_list": [
+            "confirmation_code",
+            "guest",
+            "hotel",
+            "check_in",
+            "check_out",
+            "nights",
+            "status",
+            "total_price",
+        ],
+        "column_formatters": {
+            "guest": _guest,
+            "hotel": _hotel,
+            "check_in": _day,
+            "check_out": _day,
+            "total_price": _money,
+        },
+        "column_sortable_list": ["check_in", "status", "confirmation_code"],
+    },
+    "payments": {
+        "column_list": ["_created", "guest", "hotel", "status", "amount", "failure_reason"],
+        "column_formatters": {"guest": _guest, "hotel": _hotel, "amount": _money},
+    },
+    "inventory": {
+        "column_list": ["room_type", "hotel", "date", "price", "allotment", "booked", "closed"],
+        "column_formatters": {"hotel": _hotel, "date": _day, "price": _money},
+    },
+    "users": {"column_list": ["email", "name", "role", "_created"]},
+}
+# Too big to count on every page: a pager without a total (no count of the collection).
+UNCOUNTED = {"inventory", "bookings", "payments", "reviews"}
+
+
 SEARCHABLE = {"hotels": ["name"], "room_types": ["name"], "users": ["email", "name"]}
 READ_ONLY = {"bookings", "payments", "reviews"}
 EDITABLE_ONLY = {"users": ["role", "name"]}
@@ -244,10 +455,12 @@ def init_app(app):
                 url=f"/admin/{settings.get('url', resource)}",
                 only=EDITABLE_ONLY.get(resource),
             )
-            view.column_searchable_list = SEARCHABLE.get(resource)
             if resource == "users":
                 view.can_create = view.can_delete = False
             admin.add_view(view)
+        admin.add_view(
+            CalendarView(name="inventory calendar", endpoint="calendar", url="/admin/calendar")
+        )
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Strict")
     app.config["SESSION_COOKIE_HTTPONLY"] = True
 

@@ -198,3 +198,92 @@ def test_invalid_json_in_a_nested_field_is_named(admin_panel, make_hotel, db):
     assert page.status_code == 200
     assert "not valid JSON" in page.text
     assert db.hotels.find_one({"_id": ObjectId(hotel["_id"])})["address"]["city"] == "Paris"
+
+
+def test_the_dashboard_shows_today_the_next_30_days_and_the_latest(admin_panel, db, stock, guest):
+    from datetime import datetime
+
+    from plumbing.values import today
+    from reporting import kpis
+    from tests.test_bookings import book
+    from tests.test_payments import pay
+
+    room_type, start = stock(nights=3, allotment=2, start=today())
+    booking = book(guest, room_type, start, nights=2).json
+    assert pay(guest, booking).status_code == 201
+    kpis.drain(db)
+    page = admin_panel.get("/admin/")
+    assert page.status_code == 200
+    html = page.text
+    arrivals = html.split('id="arrivals"')[1].split("</ul>")[0]
+    assert booking["confirmation_code"] in arrivals
+    assert "<svg" in html and "50%" in html  # tonight: one room of two sold
+    kpi_table = html.split('id="kpis"')[1].split("</table>")[0]
+    assert "EUR" in kpi_table and "100.00" in kpi_table  # ADR
+    assert booking["confirmation_code"] in html.split('id="latest-bookings"')[1]
+    assert "succeeded" in html.split('id="latest-payments"')[1]
+    assert datetime.utcnow().strftime("%Y-%m-%d") in html
+
+
+def test_the_calendar_shows_a_month_and_sets_a_range_through_the_rules(admin_panel, db, stock):
+    from plumbing.values import today
+
+    room_type, start = stock(nights=5, allotment=2, price="100.00")
+    month = start.strftime("%Y-%m")
+    url = f"/admin/calendar/?room_type={room_type['_id']}&month={month}"
+    page = admin_panel.get(url)
+    assert page.status_code == 200
+    cell = page.text.split(f'id="night-{start.isoformat()}"')[1].split("</td>")[0]
+    assert "100.00" in cell and "0/2 booked" in cell
+    form = {
+        "csrf_token": csrf(page.text),
+        "room_type": room_type["_id"],
+        "month": month,
+        "first": start.isoformat(),
+        "last": start.plus(1).isoformat(),
+        "price": "135.00",
+        "allotment": "4",
+        "min_stay": "1",
+    }
+    saved = admin_panel.post(url, data=form, follow_redirects=True)
+    assert "2 nights set" in saved.text
+    rows = sorted(
+        db.inventory.find({"room_type": ObjectId(room_type["_id"])}), key=lambda r: r["date"]
+    )
+    assert [str(r["price"]) for r in rows[:3]] == ["135.00", "135.00", "100.00"]
+    assert rows[0]["allotment"] == 4 and db.kpi_changes.count_documents({}) > 0
+    refused = admin_panel.post(
+        url,
+        data={**form, "price": "abc", "first": today().plus(-400).isoformat()},
+        follow_redirects=True,
+    )
+    assert "422" in refused.text and "price" in refused.text
+    assert (
+        str(
+            db.inventory.find_one({"room_type": ObjectId(room_type["_id"])}, sort=[("date", 1)])[
+                "price"
+            ]
+        )
+        == "135.00"
+    )
+
+
+def test_lists_show_what_an_operator_needs(admin_panel, db, stock, guest):
+    from tests.test_bookings import book
+
+    room_type, start = stock(nights=2)
+    booking = book(guest, room_type, start).json
+    page = admin_panel.get("/admin/bookings/")
+    assert page.status_code == 200
+    for text in (
+        booking["confirmation_code"],
+        guest.user["email"],
+        "Hotel Test",
+        start.isoformat(),
+        "pending_payment",
+        f"{booking['total_price']} EUR",
+    ):
+        assert text in page.text, text
+    assert " 00:00:00" not in page.text
+    inventory = admin_panel.get("/admin/inventory/")
+    assert inventory.status_code == 200 and start.isoformat() in inventory.text

@@ -1,0 +1,108 @@
+"""The admin's home page: today's arrivals and departures, the next 30 days' KPIs, the
+latest bookings and payments - for every hotel, or a manager's own. Index reads only:
+bookings by arrival (`check_in`), the kept KPI rows by hotel or night, the newest
+documents by `_id`."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from booking.reservations import MAX_NIGHTS
+from plumbing.values import Day, minor_units, today
+from reporting import kpis
+
+DAYS_AHEAD = 30
+RECENT = 10
+
+
+def _in_scope(document, hotels):
+    return hotels is None or document["hotel"] in hotels
+
+
+def arrivals_and_departures(db, hotels=None, day=None):
+    """Confirmed stays arriving and leaving on `day` (default today). Read by arrival
+    date only (its index), then narrowed here: a second predicate beside the index key
+    would make the embedded engine scan the collection."""
+    day = day or today()
+    arriving = [
+        b
+        for b in db.bookings.find({"check_in": day})
+        if b["status"] == "confirmed" and _in_scope(b, hotels)
+    ]
+    stays = db.bookings.find({"check_in": {"$gte": day.plus(-MAX_NIGHTS), "$lt": day}})
+    leaving = [
+        b
+        for b in stays
+        if b["status"] == "confirmed" and Day.of(b["check_out"]) == day and _in_scope(b, hotels)
+    ]
+    return arriving, leaving
+
+
+def next_days(db, hotels=None, start=None, days=DAYS_AHEAD):
+    """The nights from `start` (default today), summed over the hotels in scope:
+    ([{date, rooms_available, rooms_sold, occupancy}], {currency: {occupancy, adr,
+    revpar}} over the whole period). Money never adds across currencies."""
+    start = start or today()
+    nights = {"$gte": start, "$lt": start.plus(days)}
+    if hotels is None:
+        rows = list(db[kpis.CITY_DAILY].find({"date": nights}))
+    else:
+        rows = [
+            row
+            for hotel in hotels
+            for row in db[kpis.HOTEL_DAILY].find({"hotel": hotel, "date": nights})
+        ]
+    daily = defaultdict(lambda: [0, 0])
+    period = defaultdict(lambda: [0, 0, Decimal(0)])
+    for row in rows:
+        day = daily[Day.of(row["date"])]
+        day[0] += row["rooms_available"]
+        day[1] += row["rooms_sold"]
+        money = period[row["currency"]]
+        money[0] += row["rooms_available"]
+        money[1] += row["rooms_sold"]
+        money[2] += row["room_revenue"].to_decimal()
+    out = []
+    for offset in range(days):
+        day = start.plus(offset)
+        available, sold = daily.get(day, (0, 0))
+        out.append(
+            {
+                "date": day,
+                "rooms_available": available,
+                "rooms_sold": sold,
+                "occupancy": round(sold / available, 4) if available else None,
+            }
+        )
+    figures = {
+        currency: {
+            "occupancy": round(sold / available, 4) if available else None,
+            "adr": _ratio(revenue, sold, currency),
+            "revpar": _ratio(revenue, available, currency),
+            "revenue": revenue,
+        }
+        for currency, (available, sold, revenue) in sorted(period.items())
+    }
+    return out, figures
+
+
+def _ratio(amount, count, currency):
+    if not count:
+        return None
+    step = Decimal(1).scaleb(-minor_units(currency))
+    return (amount / count).quantize(step)
+
+
+def recent(db, collection, hotels=None, limit=RECENT):
+    """The newest documents (by `_created`) in scope: one indexed read per hotel."""
+    if hotels is None:
+        return list(db[collection].find({}).sort("_id", -1).limit(limit))
+    found = [
+        document
+        for hotel in hotels
+        for document in db[collection].find({"hotel": hotel}).sort("_created", -1).limit(limit)
+    ]
+    return sorted(found, key=lambda d: d["_created"], reverse=True)[:limit]
+
+
+def hotel_names(db, ids):
+    return {h["_id"]: h["name"] for h in db.hotels.find({"_id": {"$in": list(ids)}}, {"name": 1})}
