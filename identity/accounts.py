@@ -110,13 +110,15 @@ def user_for_claims(db, claims):
     return user
 
 
-def user_for_session(db, user_id, token_version, role):
-    """The user an admin-panel session names, while it still has the role and has not
-    changed its password since signing in; else None."""
+def user_for_session(db, user_id, token_version, roles):
+    """The user an admin-panel session names, while it still has one of `roles` and has
+    not changed its password since signing in; else None."""
     if not user_id or not ObjectId.is_valid(user_id):
         return None
     user = db.users.find_one({"_id": ObjectId(user_id)})
-    if user is None or user.get("role") != role or user.get("token_version", 0) != token_version:
+    if user is None or user.get("role") not in roles:
+        return None
+    if user.get("token_version", 0) != token_version:
         return None
     return user
 

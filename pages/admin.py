@@ -1,4 +1,8 @@
-"""/admin: Flask-Admin over pymongo, for role admin only.
+"""/admin: Flask-Admin over pymongo, for admins and hotel managers.
+
+Managers sign in too and see only their hotels, their room types, their inventory (the
+calendar) and their hotels' bookings and payments (read-only), by the same rules as the
+API; users and the raw inventory list are for admins.
 
 Lists, filters and search come from Flask-Admin; every write goes through Eve's own
 post/patch/delete (post_internal and friends), so the admin meets the same Cerberus
@@ -12,7 +16,7 @@ from bson import ObjectId
 from eve.methods.delete import deleteitem_internal
 from eve.methods.patch import patch_internal
 from eve.methods.post import post_internal
-from flask import current_app, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_admin import Admin, AdminIndexView, BaseView, expose
 from flask_admin.contrib.pymongo import ModelView, filters
 from flask_admin.form import SecureForm
@@ -42,30 +46,51 @@ ADMIN_CSP = (
 )
 
 
-def current_admin():
-    """The signed-in admin (session), re-read so a demotion or password change ends it."""
+OPERATORS = ("admin", "manager")
+
+
+def current_operator():
+    """The signed-in admin or manager (session), re-read so a demotion or a password
+    change ends the session."""
     return accounts.user_for_session(
-        db(), session.get("admin_id"), session.get("admin_tv"), role="admin"
+        db(), session.get("admin_id"), session.get("admin_tv"), OPERATORS
     )
 
 
+def managed(user):
+    """The hotel ids a manager runs; None (every hotel) for an admin."""
+    return None if user["role"] == "admin" else set(rules.managed_hotel_ids(db(), user))
+
+
 class AdminOnly:
+    """Who may open a view: `roles` (admins only unless a view says managers too)."""
+
+    roles = ("admin",)
+
     def is_accessible(self):
-        user = current_admin()
+        user = current_operator()
         if user is not None:
             g.user = user
-        return user is not None
+        return user is not None and user["role"] in self.roles
+
+    def is_visible(self):
+        user = g.get("user") or current_operator()
+        return user is not None and user["role"] in self.roles
 
     def inaccessible_callback(self, name, **kwargs):
+        if current_operator() is not None:  # signed in, but not for this page
+            abort(403, description="this page is for admins")
         return redirect(url_for("admin.login", next=request.path))
 
 
 class HomeView(AdminOnly, AdminIndexView):
+    roles = OPERATORS
+
     @expose("/")
     def index(self):
         """The dashboard: today's arrivals and departures, the next 30 days' occupancy,
         ADR and RevPAR (from the kept KPIs), the latest bookings and payments."""
-        database, hotels = db(), None
+        database, hotels = db(), managed(g.user)
         arriving, leaving = dashboard.arrivals_and_departures(database, hotels)
         days, figures = dashboard.next_days(database, hotels)
         latest = dashboard.recent(database, "bookings", hotels)
@@ -90,12 +115,16 @@ class HomeView(AdminOnly, AdminIndexView):
         form = LoginForm(request.form)
         if request.method == "POST" and form.validate():
             user = accounts.authenticate(db(), form.email.data, form.password.data)
-            if user is not None and user.get("role") == "admin":
+            if user is not None and user.get("role") in OPERATORS:
                 session.clear()
                 session["admin_id"] = str(user["_id"])
                 session["admin_tv"] = user.get("token_version", 0)
                 return redirect(url_for("admin.index"))
-            flash("email or password is incorrect, or the account is not an admin", "error")
+            flash(
+                "email or password is incorrect, or the account is neither an admin nor a "
+                "hotel manager",
+                "error",
+            )
         return self.render("admin_login.html", form=form)
 
     @expose("/logout")
@@ -148,10 +177,12 @@ class CalendarView(AdminOnly, BaseView):
     """The inventory calendar: a month of one room type's nights (price, rooms to sell,
     booked, closed) and a range edit through the same service as the range PUT."""
 
+    roles = OPERATORS
+
     @expose("/", methods=["GET", "POST"])
     def index(self):
         database = db()
-        choices = rules.room_types_with_hotels(database)
+        choices = rules.room_types_with_hotels(database, managed(g.user))
         chosen = request.values.get("room_type") or (str(choices[0][0]["_id"]) if choices else "")
         form = CalendarForm(request.form)
         if request.method == "POST" and form.validate():
@@ -159,11 +190,9 @@ class CalendarView(AdminOnly, BaseView):
             return redirect(url_for(".index", room_type=chosen, month=request.values.get("month")))
         month = _month(request.args.get("month"))
         first, end = month, _next_month(month)
-        rows = (
-            rules.inventory_nights(database, ObjectId(chosen), first, end)
-            if ObjectId.is_valid(chosen)
-            else {}
-        )
+        if choices and chosen not in {str(rt["_id"]) for rt, _hotel in choices}:
+            abort(404, description=f"room type {chosen} not found among yours")
+        rows = rules.inventory_nights(database, ObjectId(chosen), first, end) if choices else {}
         return self.render(
             "admin_calendar.html",
             form=form,
@@ -316,6 +345,25 @@ class DomainView(AdminOnly, ModelView):
     def scaffold_form(self):
         return domain_form(self._fields)
 
+    def _scope(self):
+        """A manager's rows: their hotels, or what belongs to them; None for an admin."""
+        hotels = managed(g.user)
+        if hotels is None:
+            return None
+        key = "_id" if self.resource == "hotels" else "hotel"
+        return {key: {"$in": sorted(hotels)}}
+
+    def get_query(self):
+        return self._scope() or {}
+
+    def get_one(self, id):  # noqa: A002 - Flask-Admin's name
+        found = super().get_one(id)
+        scope = self._scope()
+        if found is None or scope is None:
+            return found
+        key = next(iter(scope))
+        return found if found.get(key) in scope[key]["$in"] else None
+
     def _payload(self, form):
         payload = {}
         for spec in self._fields:
@@ -435,6 +483,8 @@ UNCOUNTED = {"inventory", "bookings", "payments", "reviews"}
 
 
 SEARCHABLE = {"hotels": ["name"], "room_types": ["name"], "users": ["email", "name"]}
+# What managers see (scoped to their hotels); the rest is for admins.
+FOR_MANAGERS = {"hotels", "room_types", "bookings", "payments", "reviews"}
 READ_ONLY = {"bookings", "payments", "reviews"}
 EDITABLE_ONLY = {"users": ["role", "name"]}
 
@@ -455,6 +505,8 @@ def init_app(app):
                 url=f"/admin/{settings.get('url', resource)}",
                 only=EDITABLE_ONLY.get(resource),
             )
+            if resource in FOR_MANAGERS:
+                view.roles = OPERATORS
             if resource == "users":
                 view.can_create = view.can_delete = False
             admin.add_view(view)

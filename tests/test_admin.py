@@ -29,16 +29,43 @@ def admin_panel(app, db):
     return client
 
 
-@pytest.mark.parametrize("role", [None, "guest", "manager"])
-def test_only_admins_get_in(app, db, role):
+@pytest.mark.parametrize("role", [None, "guest"])
+def test_only_admins_and_managers_get_in(app, db, role):
     client = app.test_client()
     if role:
         user = make_user(db, role)
         response = sign_in(client, user["email"])
-        assert "not an admin" in response.text
-    for path in ("/admin/", "/admin/hotels/", "/admin/users/"):
+        assert "neither an admin nor a hotel manager" in response.text
+    for path in ("/admin/", "/admin/hotels/", "/admin/users/", "/admin/calendar/"):
         response = client.get(path)
         assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+
+
+def test_a_manager_sees_and_changes_only_their_hotels(app, db, manager, make_hotel, admin):
+    """The same rules as the API: their hotels, room types, calendar and bookings; not
+    another manager's, not users."""
+    mine = make_hotel(name="Managed Manor")
+    theirs = admin.post(
+        "hotels",
+        {
+            "name": "Someone Else's Inn",
+            "address": {"city": "Paris", "country": "FR"},
+            "currency": "EUR",
+            "timezone": "Europe/Paris",
+        },
+    ).json
+    client = app.test_client()
+    assert sign_in(client, manager.user["email"]).status_code == 302
+    assert client.get("/admin/").status_code == 200
+    hotels = client.get("/admin/hotels/").text
+    assert "Managed Manor" in hotels and "Someone Else" not in hotels
+    assert client.get(f"/admin/hotels/edit/?id={theirs['_id']}").status_code in (302, 404)
+    edit_page = client.get(f"/admin/hotels/edit/?id={mine['_id']}")
+    assert edit_page.status_code == 200
+    for path in ("/admin/users/", "/admin/inventory/"):
+        assert client.get(path).status_code == 403, path
+    menu = client.get("/admin/").text
+    assert "/admin/users/" not in menu and "/admin/calendar/" in menu
 
 
 def test_wrong_password_and_missing_csrf_are_refused(app, db):
