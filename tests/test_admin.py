@@ -1,6 +1,5 @@
 """/admin: admins only; writes go through the API's validation and hooks."""
 
-import json
 import re
 from html.parser import HTMLParser
 
@@ -99,11 +98,11 @@ def test_admin_writes_meet_the_api_validation(admin_panel, db):
             "csrf_token": csrf(form.text),
             "name": "Bad",
             "stars": "9",
-            "address": '{"city": "Paris", "country": "XX"}',
+            "address-country": "FR",  # and no city
         },
         follow_redirects=True,
     )
-    assert "max value is 5" in refused.text and "ISO 3166" in refused.text
+    assert "max value is 5" in refused.text and "address: {&#39;city&#39;" in refused.text
     assert db.hotels.count_documents({}) == 0
     created = admin_panel.post(
         "/admin/hotels/new/",
@@ -112,13 +111,20 @@ def test_admin_writes_meet_the_api_validation(admin_panel, db):
             "name": "Good",
             "stars": "4",
             "currency": "EUR",
-            "address": '{"city": "Paris", "country": "FR"}',
+            "address-city": "Paris",
+            "address-country": "FR",
+            "location-latitude": "48.8606",
+            "location-longitude": "2.3376",
+            "amenities": ["wifi", "spa"],
         },
         follow_redirects=True,
     )
     assert created.status_code == 200
     hotel = db.hotels.find_one({"name": "Good"})
     assert hotel["timezone"] == "UTC" and hotel["_etag"]  # Eve's defaults and meta applied
+    assert hotel["address"] == {"city": "Paris", "country": "FR"}
+    assert hotel["location"] == {"type": "Point", "coordinates": [2.3376, 48.8606]}
+    assert hotel["amenities"] == ["wifi", "spa"]
 
 
 def test_admin_cannot_bypass_a_booking_rule(admin_panel, stock, db):
@@ -164,27 +170,45 @@ def test_a_demoted_admin_is_signed_out(admin_panel, db):
 
 
 class _Form(HTMLParser):
-    """The values a browser would submit from the page's edit form, unchanged."""
+    """The values a browser would submit from the page's edit form, unchanged: a name
+    checked or selected several times (checkboxes, multi-selects) submits a list."""
 
     def __init__(self):
         super().__init__()
         self.values, self._textarea, self._select = {}, None, None
+        self.multiple = set()
+
+    def _add(self, name, value):
+        if name in self.values and name in self.multiple:
+            self.values[name].append(value)
+        elif name in self.multiple:
+            self.values[name] = [value]
+        else:
+            self.values[name] = value
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         name = attrs.get("name")
-        if tag == "input" and name and attrs.get("type") not in ("submit", "checkbox"):
+        if tag == "input" and name and attrs.get("type") == "checkbox":
+            if attrs.get("value", "y") != "y":  # one of a list of checkboxes
+                self.multiple.add(name)
+                self.values.setdefault(name, [])
+            if "checked" in attrs:
+                self._add(name, attrs.get("value", "y"))
+        elif tag == "input" and name and attrs.get("type") != "submit":
             self.values[name] = attrs.get("value", "")
-        elif tag == "input" and name and "checked" in attrs:
-            self.values[name] = attrs.get("value", "y")
         elif tag == "textarea" and name:
             self._textarea = name
             self.values[name] = ""
         elif tag == "select" and name:
             self._select = name
-            self.values.setdefault(name, "")
+            if "multiple" in attrs:
+                self.multiple.add(name)
+                self.values.setdefault(name, [])
+            else:
+                self.values.setdefault(name, "")
         elif tag == "option" and self._select and "selected" in attrs:
-            self.values[self._select] = attrs.get("value", "")
+            self._add(self._select, attrs.get("value", ""))
 
     def handle_endtag(self, tag):
         if tag == "textarea":
@@ -197,34 +221,59 @@ class _Form(HTMLParser):
             self.values[self._textarea] += data
 
 
-def test_an_unchanged_save_of_a_hotel_succeeds_and_nested_fields_are_json(
-    admin_panel, make_hotel, db
+def test_an_unchanged_save_of_a_hotel_succeeds_with_typed_sub_forms(
+    admin_panel, make_hotel, db, manager
 ):
-    hotel = make_hotel(name="Unchanged Palace")
+    hotel = make_hotel(name="Unchanged Palace", amenities=["wifi", "spa"])
     url = f"/admin/hotels/edit/?id={hotel['_id']}"
     form = _Form()
-    form.feed(admin_panel.get(url).text)
-    address = json.loads(form.values["address"])  # JSON, never Python's repr
-    assert address == {"line1": "1 Rue de Rivoli", "city": "Paris", "country": "FR"}
-    assert json.loads(form.values["managers"]) == hotel["managers"]
+    page = admin_panel.get(url).text
+    form.feed(page)
+    # Typed boxes, never Python's repr or a JSON blob.
+    assert form.values["address-city"] == "Paris" and form.values["address-country"] == "FR"
+    assert form.values["location-latitude"] == "48.8606"
+    assert sorted(form.values["amenities"]) == ["spa", "wifi"]
+    assert form.values["managers"] == [str(manager.user["_id"])]
+    assert manager.user["email"] in page  # managers by email, not ids
+    assert form.values["cancellation_policy-free_until_hours"]
     before = db.hotels.find_one({"_id": ObjectId(hotel["_id"])})
     saved = admin_panel.post(url, data=form.values)
     assert saved.status_code == 302, saved.text
     after = db.hotels.find_one({"_id": ObjectId(hotel["_id"])})
-    for field in ("name", "address", "location", "managers", "cancellation_policy", "stars"):
+    fields = (
+        "name",
+        "address",
+        "location",
+        "managers",
+        "cancellation_policy",
+        "stars",
+        "amenities",
+    )
+    for field in fields:
         assert after[field] == before[field], field
+    assert after["amenities"] == before["amenities"]
+    # A real change: the city and one amenity.
+    form.values["address-city"] = "Lyon"
+    form.values["amenities"] = ["wifi"]
+    assert admin_panel.post(url, data=form.values).status_code == 302
+    changed = db.hotels.find_one({"_id": ObjectId(hotel["_id"])})
+    assert changed["address"]["city"] == "Lyon" and changed["amenities"] == ["wifi"]
 
 
-def test_invalid_json_in_a_nested_field_is_named(admin_panel, make_hotel, db):
-    hotel = make_hotel(name="Broken Json Inn")
-    url = f"/admin/hotels/edit/?id={hotel['_id']}"
+def test_a_room_types_hotel_is_chosen_by_name_and_invalid_json_is_named(
+    admin_panel, make_room_type, db
+):
+    room_type = make_room_type(name="Garden Double")
+    url = f"/admin/room-types/edit/?id={room_type['_id']}"
     form = _Form()
-    form.feed(admin_panel.get(url).text)
-    form.values["address"] = "{'city': 'Paris'}"
-    page = admin_panel.post(url, data=form.values)
-    assert page.status_code == 200
-    assert "not valid JSON" in page.text
-    assert db.hotels.find_one({"_id": ObjectId(hotel["_id"])})["address"]["city"] == "Paris"
+    page = admin_panel.get(url).text
+    form.feed(page)
+    assert form.values["hotel"] == room_type["hotel"] and "Hotel Test</option>" in page
+    assert admin_panel.post(url, data=form.values).status_code == 302  # unchanged save
+    form.values["beds"] = "[{'type': 'queen'}]"
+    refused = admin_panel.post(url, data=form.values)
+    assert refused.status_code == 200 and "not valid JSON" in refused.text
+    assert db.room_types.find_one({"_id": ObjectId(room_type["_id"])})["name"] == "Garden Double"
 
 
 def test_the_dashboard_shows_today_the_next_30_days_and_the_latest(admin_panel, db, stock, guest):
