@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MONGOSH := .tools/node_modules/.bin/mongosh
+AXE := .tools/node_modules/axe-core/axe.min.js
 
 .PHONY: run test lint format install lock tools worker bench clean
 
@@ -33,7 +34,11 @@ run: $(STAMP)
 $(MONGOSH):
 	-command -v npm >/dev/null && npm install --silent --no-audit --no-fund --prefix .tools mongosh@2.12.0
 
-tools: $(MONGOSH)
+# axe-core (npm) is injected into the pages the browser tests open: the accessibility check.
+$(AXE):
+	-command -v npm >/dev/null && npm install --silent --no-audit --no-fund --prefix .tools axe-core@4.14.1
+
+tools: $(MONGOSH) $(AXE)
 
 # One pytest worker per core (pytest-xdist), each with its own embedded servers and
 # database; the slowest tests are printed so the next change keeps the suite fast.

@@ -18,6 +18,7 @@ from eve.methods.patch import patch_internal
 from eve.methods.post import post_internal
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_admin import Admin, AdminIndexView, BaseView, expose
+from flask_admin.theme import Bootstrap4Theme
 from flask_admin.contrib.pymongo import ModelView, filters
 from flask_admin.form import SecureForm
 from markupsafe import Markup
@@ -609,7 +610,12 @@ EDITABLE_ONLY = {"users": ["role", "name"]}
 
 def init_app(app):
     """Mount /admin with a view per domain resource."""
-    admin = Admin(app, name="Innkeeper admin", index_view=HomeView(url="/admin"))
+    admin = Admin(
+        app,
+        name="Innkeeper admin",
+        index_view=HomeView(url="/admin"),
+        theme=Bootstrap4Theme(base_template="admin_base.html"),
+    )
     with app.app_context():
         db = app.data.driver.db
         for resource, settings in app.config["DOMAIN"].items():
@@ -638,6 +644,11 @@ def init_app(app):
     def admin_csp(response):
         if request.path.startswith("/admin"):
             response.headers["Content-Security-Policy"] = ADMIN_CSP
+            if response.mimetype == "text/html" and not response.direct_passthrough:
+                # Flask-Admin's base template has no lang (screen readers need one)
+                # and no block to give it one.
+                html = response.get_data(as_text=True)
+                response.set_data(html.replace("<html>", '<html lang="en">', 1))
         return response
 
     return admin

@@ -69,15 +69,36 @@ def page(live):
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        context = browser.new_context(base_url=live["base"])
+        # bypass_csp: the accessibility check injects axe-core into pages whose CSP
+        # would refuse a script the server did not send.
+        context = browser.new_context(base_url=live["base"], bypass_csp=True)
         page = context.new_page()
         yield page
         context.close()
         browser.close()
 
 
+AXE = ROOT / ".tools" / "node_modules" / "axe-core" / "axe.min.js"
+
+
 def shot(page, name):
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def accessible(page, name):
+    """axe-core (npm, installed by `make test`) finds no serious or critical violation."""
+    if not AXE.exists():
+        if os.environ.get("CI"):
+            pytest.fail("axe-core is not installed; make test installs it with npm")
+        return
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], (name, bad)
 
 
 def token_for(live):
@@ -154,3 +175,76 @@ def test_admin_sign_in(page, live):
     page.goto("/admin/hotels/")
     assert "Hotel Test" in page.content()
     shot(page, "admin-hotels")
+
+
+def sign_in_to_admin(page, email):
+    page.goto("/admin/login")
+    page.fill("#admin-email", email)
+    page.fill("#admin-password", PASSWORD)
+    page.click("#admin-submit")
+    page.wait_for_url("**/admin/")
+
+
+def test_admin_operator_walk_dashboard_edits_calendar_and_a_managers_view(page, live, manager):
+    """The flows of issue 14 in one browser session: the dashboard, an unchanged save and
+    a real change of a hotel and a room type, a calendar range edit, then a manager's
+    restricted view; axe-core on each page."""
+    from playwright.sync_api import expect
+
+    sign_in_to_admin(page, live["admin"]["email"])
+    expect(page.locator("#occupancy-chart svg")).to_be_visible()
+    accessible(page, "dashboard")
+    shot(page, "admin-dashboard")
+
+    page.goto("/admin/hotels/")
+    page.locator("a[title='Edit Record']").first.click()
+    expect(page.locator("#address-city")).to_have_value("Paris")
+    accessible(page, "hotel edit")
+    page.click("input[type=submit][value='Save']")
+    expect(page.locator(".alert-success")).to_be_visible()
+    page.locator("a[title='Edit Record']").first.click()
+    page.fill("#address-postal_code", "75001")
+    page.check("input[name=amenities][value=spa]")
+    page.click("input[type=submit][value='Save']")
+    expect(page.locator(".alert-success")).to_be_visible()
+    shot(page, "admin-hotel-saved")
+
+    page.goto("/admin/room-types/")
+    page.locator("a[title='Edit Record']").first.click()
+    expect(page.locator("#hotel option[selected]")).to_have_text("Hotel Test")
+    page.fill("#name", "Double Deluxe")
+    page.click("input[type=submit][value='Save']")
+    expect(page.locator("text=Double Deluxe").first).to_be_visible()
+
+    start = live["start"]
+    page.goto(f"/admin/calendar/?month={start.strftime('%Y-%m')}")
+    cell = page.locator(f"#night-{start.isoformat()}")
+    expect(cell).to_contain_text("100.00")
+    accessible(page, "calendar")
+    page.fill("#range-first", start.isoformat())
+    page.fill("#range-last", start.plus(2).isoformat())
+    page.fill("#range-price", "149.00")
+    page.fill("#range-allotment", "3")
+    page.click("#range-submit")
+    expect(page.locator(".alert-success")).to_contain_text("3 nights set")
+    expect(page.locator(f"#night-{start.isoformat()}")).to_contain_text("149.00")
+    shot(page, "admin-calendar")
+
+    page.goto("/admin/logout")
+    sign_in_to_admin(page, manager.user["email"])
+    page.goto("/admin/hotels/")
+    assert "Hotel Test" in page.content()
+    menu = page.locator("nav").inner_text()
+    assert "users" not in menu.lower() and "calendar" in menu.lower()
+    assert page.goto("/admin/users/").status == 403
+    shot(page, "admin-manager-hotels")
+
+
+def test_the_front_door_in_a_browser(page, live):
+    response = page.goto("/")
+    assert response.ok and page.url.endswith("/api/v1/")
+    assert "hotels" in page.locator("#body").inner_text()
+    accessible(page, "front door")
+    page.goto("/api/v1/hotels")
+    accessible(page, "browsable hotels")
+    shot(page, "front-door")
