@@ -18,9 +18,9 @@ from eve.methods.patch import patch_internal
 from eve.methods.post import post_internal
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_admin import Admin, AdminIndexView, BaseView, expose
-from flask_admin.theme import Bootstrap4Theme
 from flask_admin.contrib.pymongo import ModelView, filters
 from flask_admin.form import SecureForm
+from flask_admin.theme import Bootstrap4Theme
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from wtforms import (
@@ -361,7 +361,7 @@ def _field(field):
         return BooleanField(label, description=field["description"])
     if kind == "object" and field.get("fields"):
         return FormField(sub_form(field["fields"]), label, description=field["description"])
-    if kind == "point":
+    if field["kind"] == "geojson-point":
         return PointField(label, description=field["description"])
     if kind == "reference" and field.get("resource") in CHOICES:
         return ReferenceField(label, field["resource"], **described)
