@@ -136,14 +136,17 @@ def test_docs_page_login_and_try_it_out_search(page, live):
     shot(page, "docs-try-it-out")
 
 
-def test_browsable_walk_from_the_root_to_a_hotels_room_types(page, live):
-    page.goto("/api/v1/")
+def test_browsable_walk_from_the_front_door_to_a_hotels_room_types(page, live):
+    response = page.goto("/")  # the front door sends a browser to the browsable index
+    assert response.ok and page.url.endswith("/api/v1/")
+    accessible(page, "front door")
     page.click('text="hotels"')
     page.wait_for_url("**/api/v1/hotels")
     page.locator("#body a[href*='/api/v1/hotels/']").first.click()
     page.wait_for_selector("nav.related")
     page.click("text=room types of this hotel")
     assert "Double" in page.locator("#body").inner_text()
+    accessible(page, "browsable room types")
     shot(page, "browsable-room-types")
 
 
@@ -165,18 +168,6 @@ def test_browsable_form_shows_validation_errors_by_field(page, live):
     shot(page, "browsable-validation-error")
 
 
-def test_admin_sign_in(page, live):
-    page.goto("/admin/")
-    page.wait_for_url("**/admin/login**")
-    page.fill("#admin-email", live["admin"]["email"])
-    page.fill("#admin-password", PASSWORD)
-    page.click("#admin-submit")
-    page.wait_for_url("**/admin/")
-    page.goto("/admin/hotels/")
-    assert "Hotel Test" in page.content()
-    shot(page, "admin-hotels")
-
-
 def sign_in_to_admin(page, email):
     page.goto("/admin/login")
     page.fill("#admin-email", email)
@@ -191,6 +182,8 @@ def test_admin_operator_walk_dashboard_edits_calendar_and_a_managers_view(page, 
     restricted view; axe-core on each page."""
     from playwright.sync_api import expect
 
+    page.goto("/admin/")  # signed out: the sign-in page first
+    page.wait_for_url("**/admin/login**")
     sign_in_to_admin(page, live["admin"]["email"])
     expect(page.locator("#occupancy-chart svg")).to_be_visible()
     accessible(page, "dashboard")
@@ -238,13 +231,3 @@ def test_admin_operator_walk_dashboard_edits_calendar_and_a_managers_view(page, 
     assert "users" not in menu.lower() and "calendar" in menu.lower()
     assert page.goto("/admin/users/").status == 403
     shot(page, "admin-manager-hotels")
-
-
-def test_the_front_door_in_a_browser(page, live):
-    response = page.goto("/")
-    assert response.ok and page.url.endswith("/api/v1/")
-    assert "hotels" in page.locator("#body").inner_text()
-    accessible(page, "front door")
-    page.goto("/api/v1/hotels")
-    accessible(page, "browsable hotels")
-    shot(page, "front-door")
