@@ -289,22 +289,43 @@ def make_hotel(admin, manager):
     """make_hotel(**overrides) -> a hotel created through the API, managed by `manager`."""
 
     def _make(**overrides):
-        body = {
-            "name": "Hotel Test",
-            "address": {"line1": "1 Rue de Rivoli", "city": "Paris", "country": "FR"},
-            "location": {"type": "Point", "coordinates": [2.3376, 48.8606]},
-            "stars": 4,
-            "amenities": ["wifi"],
-            "currency": "EUR",
-            "timezone": "Europe/Paris",
-            "managers": [str(manager.user["_id"])],
-        }
-        body.update(overrides)
-        response = admin.post("hotels", body)
-        assert response.status_code == 201, response.json
-        return response.json
+        return create_hotel(admin, manager.user, **overrides)
 
     return _make
+
+
+def create_hotel(admin, manager, **overrides):
+    """A Paris hotel created through the API by `admin`, managed by `manager`."""
+    body = {
+        "name": "Hotel Test",
+        "address": {"line1": "1 Rue de Rivoli", "city": "Paris", "country": "FR"},
+        "location": {"type": "Point", "coordinates": [2.3376, 48.8606]},
+        "stars": 4,
+        "amenities": ["wifi"],
+        "currency": "EUR",
+        "timezone": "Europe/Paris",
+        "managers": [str(manager["_id"])],
+    }
+    body.update(overrides)
+    response = admin.post("hotels", body)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def stock_room_type(admin, room_type, nights=3, allotment=2, price="100.00", start=None):
+    """Inventory for `nights` nights from `start` (default 10 days ahead), by range PUT."""
+    start = start or today().plus(10)
+    response = admin.put(
+        f"room-types/{room_type['_id']}/inventory",
+        {
+            "from": start.isoformat(),
+            "to": start.plus(nights).isoformat(),
+            "allotment": allotment,
+            "price": price,
+        },
+    )
+    assert response.status_code == 200, response.json
+    return start
 
 
 @pytest.fixture
@@ -326,17 +347,6 @@ def stock(admin, make_room_type):
 
     def _stock(nights=3, allotment=2, price="100.00", start=None, room_type=None, **rt):
         room_type = room_type or make_room_type(**{"total_rooms": max(5, allotment), **rt})
-        start = start or today().plus(10)
-        response = admin.put(
-            f"room-types/{room_type['_id']}/inventory",
-            {
-                "from": start.isoformat(),
-                "to": start.plus(nights).isoformat(),
-                "allotment": allotment,
-                "price": price,
-            },
-        )
-        assert response.status_code == 200, response.json
-        return room_type, start
+        return room_type, stock_room_type(admin, room_type, nights, allotment, price, start)
 
     return _stock

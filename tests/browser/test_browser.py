@@ -9,12 +9,23 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
 
+import cli
+from identity.tokens import issue_token
 from plumbing.embedded import free_port
-from tests.conftest import PASSWORD, make_user
+from run import close_app, create_app
+from tests.conftest import (
+    PASSWORD,
+    ApiClient,
+    _config,
+    create_hotel,
+    make_user,
+    stock_room_type,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -30,16 +41,32 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture
-def live(app_config, db, stock, make_hotel):
-    """`python run.py` on the test database, with one admin and a stocked hotel."""
+@pytest.fixture(scope="module")
+def live(servers, tmp_path_factory):
+    """`python run.py` on a database of this module's own, with an admin, a manager and a
+    stocked hotel they run; one server for every browser test (each start costs seconds).
+    """
     if CHROMIUM is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed; .ci/run installs Debian's package")
         pytest.skip("chromium not installed (apt-get install chromium)")
-    admin = make_user(db, "admin", email="browser-admin@example.com")
-    room_type, start = stock(nights=10)
-    env = dict(os.environ, **{k: str(v) for k, v in app_config.items() if k != "TESTING"})
+    config = _config(servers, tmp_path_factory.mktemp("browser"), f"test_{uuid.uuid4().hex[:12]}")
+    app = create_app(config)
+    cli.provision(app)
+    with app.app_context():
+        db = app.data.driver.db
+        admin = make_user(db, "admin", email="browser-admin@example.com")
+        manager = make_user(db, "manager", email="browser-manager@example.com")
+        token = issue_token(admin, app.config["SECRET_KEY"], 3600)
+        as_admin = ApiClient(app.test_client(), token, admin)
+        hotel = create_hotel(as_admin, manager)
+        created = as_admin.post(
+            "room-types",
+            {"hotel": hotel["_id"], "name": "Double", "max_adults": 2, "total_rooms": 5},
+        )
+        room_type = created.json
+        start = stock_room_type(as_admin, room_type, nights=10)
+    env = dict(os.environ, **{k: str(v) for k, v in config.items() if k != "TESTING"})
     env.update(SEED_DEMO="0", PORT=str(free_port()))
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "run.py")],
@@ -57,9 +84,18 @@ def live(app_config, db, stock, make_hotel):
         except OSError:
             assert process.poll() is None and time.monotonic() < deadline
             time.sleep(0.2)
-    yield {"base": base, "admin": admin, "room_type": room_type, "start": start}
+    yield {
+        "base": base,
+        "admin": admin,
+        "manager": manager,
+        "room_type": room_type,
+        "start": start,
+    }
     process.terminate()
     process.wait(20)
+    with app.app_context():
+        app.data.driver.db.client.drop_database(config["MONGO_DBNAME"])
+    close_app(app)
 
 
 @pytest.fixture
@@ -176,7 +212,7 @@ def sign_in_to_admin(page, email):
     page.wait_for_url("**/admin/")
 
 
-def test_admin_operator_walk_dashboard_edits_calendar_and_a_managers_view(page, live, manager):
+def test_admin_operator_walk_dashboard_edits_calendar_and_a_managers_view(page, live):
     """The flows of issue 14 in one browser session: the dashboard, an unchanged save and
     a real change of a hotel and a room type, a calendar range edit, then a manager's
     restricted view; axe-core on each page."""
@@ -224,7 +260,7 @@ def test_admin_operator_walk_dashboard_edits_calendar_and_a_managers_view(page, 
     shot(page, "admin-calendar")
 
     page.goto("/admin/logout")
-    sign_in_to_admin(page, manager.user["email"])
+    sign_in_to_admin(page, live["manager"]["email"])
     page.goto("/admin/hotels/")
     assert "Hotel Test" in page.content()
     menu = page.locator("nav").inner_text()
