@@ -14,6 +14,8 @@ from urllib.parse import quote
 from flask import current_app, render_template, request
 from markupsafe import Markup, escape
 
+from domain import CLIENT_PATCHES
+from domain.vocabulary import PAYMENT_METHODS
 from plumbing import jsonschema
 from plumbing.http import wants_html
 
@@ -129,6 +131,37 @@ def form_fields(resource, for_patch=False):
     return fields
 
 
+def actions(payload):
+    """The action links of the answer (a booking's pay and cancel, an offer's book), each
+    with what its form needs: [{title, method, href, body, headers, choose, label}]."""
+    documents = [payload] if isinstance(payload, dict) else []
+    if isinstance(payload, dict) and isinstance(payload.get("_items"), list):
+        documents = payload["_items"]
+    found = []
+    for document in documents:
+        links = document.get("_links") if isinstance(document, dict) else None
+        for link in (links or {}).values():
+            if isinstance(link, dict) and link.get("method") in ("POST", "PATCH", "DELETE"):
+                body = link.get("body") or {}
+                choose = {k for k, v in body.items() if isinstance(v, str) and v.startswith("<")}
+                found.append(
+                    {
+                        **link,
+                        "label": _label(document),
+                        "choose": sorted(choose),
+                    }
+                )
+    return found
+
+
+def _label(document):
+    """What an action's button says it acts on: an offer's hotel and room, a booking's code."""
+    if isinstance(document.get("hotel"), dict) and isinstance(document.get("room_type"), dict):
+        total = f"{document.get('total_price')} {document.get('currency')}"
+        return f"{document['hotel'].get('name')} - {document['room_type'].get('name')}, {total}"
+    return document.get("confirmation_code") or ""
+
+
 def render_page(response):
     """after_request: turn an API JSON answer into the browsable page when HTML is wanted."""
     if (
@@ -160,9 +193,15 @@ def render_page(response):
         post_fields=form_fields(resource)
         if resource and not item_id and "POST" in methods
         else [],
+        # A resource with one allowed change (a booking: cancel) offers its action links
+        # as buttons instead of a generic PATCH form.
         patch_fields=form_fields(resource, True)
-        if resource and item_id and "PATCH" in methods
+        if resource and item_id and "PATCH" in methods and resource not in CLIENT_PATCHES
         else [],
+        actions=actions(payload),
+        payment_methods=PAYMENT_METHODS,
+        search=request.path.rstrip("/").endswith("/availability"),
+        query=request.args,
         etag=payload.get("_etag") if isinstance(payload, dict) else None,
         meta=meta,
         links=(payload.get("_links") or {}) if isinstance(payload, dict) else {},

@@ -168,6 +168,7 @@ _LINK = {
         "title": {"type": "string"},
         "href": {"type": "string"},
         "method": {"type": "string"},
+        "body": {"type": "object", "description": "what to send, for an action link"},
     },
 }
 _OFFER = {

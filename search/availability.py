@@ -256,7 +256,18 @@ def offer(found, query):
         "_links": {
             "hotel": {"title": "hotel", "href": f"hotels/{card['hotel']}"},
             "room_type": {"title": "room type", "href": f"room-types/{card['_id']}"},
-            "book": {"title": "book", "href": "bookings", "method": "POST"},
+            "book": {
+                "title": "book",
+                "href": "bookings",
+                "method": "POST",
+                "body": {
+                    "room_type": str(card["_id"]),
+                    "check_in": query["check_in"].isoformat(),
+                    "check_out": query["check_out"].isoformat(),
+                    "adults": query["adults"],
+                    "children": query["children"],
+                },
+            },
         },
     }
     if found["_distance"] is not None:

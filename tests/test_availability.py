@@ -79,7 +79,16 @@ def test_only_the_room_type_sellable_every_night_for_the_party(client, paris):
     assert offer["nightly_prices"][0]["date"] == paris["start"].isoformat()
     assert offer["rooms_left"] == 1 and offer["nights"] == 3
     assert offer["hotel"]["name"] == "Paris Central" and offer["hotel"]["city"] == "Paris"
-    assert offer["_links"]["book"] == {"title": "book", "href": "bookings", "method": "POST"}
+    book = offer["_links"]["book"]
+    assert (book["href"], book["method"]) == ("bookings", "POST")
+    # The body to send, as the offer was searched: posting it books this offer.
+    assert book["body"] == {
+        "room_type": offer["room_type"]["_id"],
+        "check_in": offer["check_in"],
+        "check_out": offer["check_out"],
+        "adults": 2,
+        "children": 0,
+    }
     assert offer["_links"]["hotel"]["href"] == f"hotels/{paris['hotel']['_id']}"
     assert response.json["_meta"] == {"page": 1, "max_results": 25, "total": 1}
 

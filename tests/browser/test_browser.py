@@ -57,6 +57,7 @@ def live(servers, tmp_path_factory):
         db = app.data.driver.db
         admin = make_user(db, "admin", email="browser-admin@example.com")
         manager = make_user(db, "manager", email="browser-manager@example.com")
+        guest = make_user(db, "guest", email="browser-guest@example.com")
         token = issue_token(admin, app.config["SECRET_KEY"], 3600)
         as_admin = ApiClient(app.test_client(), token, admin)
         hotel = create_hotel(as_admin, manager)
@@ -88,6 +89,7 @@ def live(servers, tmp_path_factory):
         "base": base,
         "admin": admin,
         "manager": manager,
+        "guest": guest,
         "room_type": room_type,
         "start": start,
     }
@@ -193,8 +195,11 @@ def test_browsable_form_shows_validation_errors_by_field(page, live):
     page.fill("#login-email", live["admin"]["email"])
     page.fill("#login-password", PASSWORD)
     page.click("#login button[type=submit]")
-    # Exactly "signed in": "not signed in" contains it, and the sign-in reloads the page.
-    expect(page.locator("#login-state")).to_have_text("signed in")
+    # The header says who is signed in, and as what; the sign-in boxes are gone.
+    expect(page.locator("#login-state")).to_have_text(
+        "signed in as browser-admin@example.com (admin)"
+    )
+    expect(page.locator("#login-email")).to_be_hidden()
     form = page.locator("form.api-form[data-method=POST]")
     form.locator("#f-name").fill("Browser Hotel")
     form.locator("#f-stars").fill("9")
@@ -267,3 +272,40 @@ def test_admin_operator_walk_dashboard_edits_calendar_and_a_managers_view(page, 
     assert "users" not in menu.lower() and "calendar" in menu.lower()
     assert page.goto("/admin/users/").status == 403
     shot(page, "admin-manager-hotels")
+
+
+def test_browsable_search_book_pay_and_cancel(page, live):
+    """A client developer's walk in the browsable API: sign in, search, book an offer,
+    pay it, cancel it - through the action buttons, never a hand-written body."""
+    from playwright.sync_api import expect
+
+    page.goto("/api/v1/availability")
+    page.fill("#login-email", live["guest"]["email"])
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#login-state")).to_contain_text("(guest)")
+    start = live["start"]
+    page.fill("#s-check_in", start.isoformat())
+    page.fill("#s-check_out", start.plus(2).isoformat())
+    page.fill("#s-city", "Paris")
+    page.click("#search button[type=submit]")
+    book = page.locator("form.action[data-title=book]").first
+    expect(book).to_contain_text("Hotel Test")
+    accessible(page, "search results")
+    shot(page, "browsable-search")
+    book.locator("button").click()
+    page.wait_for_url("**/api/v1/bookings/*")
+    expect(page.locator("#body")).to_contain_text("pending_payment")
+    assert page.locator("form.api-form[data-method=PATCH]").count() == 0  # no generic form
+    pay = page.locator("form.action[data-title=pay]")
+    pay.locator("select").select_option("pm_card_visa")
+    accessible(page, "booking")
+    pay.locator("button").click()
+    # The page reloads: paid, only cancelling is left.
+    expect(page.locator("form.action[data-title=pay]")).to_have_count(0)
+    expect(page.locator("#body")).to_contain_text('"confirmed"')
+    page.locator("form.action[data-title=cancel] button").click()
+    expect(page.locator("form.action")).to_have_count(0)  # cancelled: nothing left to do
+    page.wait_for_load_state()
+    assert '"cancelled_at"' in page.locator("#body").inner_text()
+    shot(page, "browsable-cancelled")
