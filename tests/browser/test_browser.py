@@ -41,11 +41,11 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live(servers, tmp_path_factory):
-    """`python run.py` on a database of this module's own, with an admin, a manager and a
-    stocked hotel they run; one server for every browser test (each start costs seconds).
-    """
+    """`python run.py` on a database of its own, with an admin, a manager, a guest and a
+    stocked hotel; one server for the browser tests of each xdist worker (a start costs
+    seconds)."""
     if CHROMIUM is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed; .ci/run installs Debian's package")
