@@ -46,7 +46,22 @@ class ErrorHandler(SingleErrorAsStringErrorHandler):
             constraint = error.constraint
             if isinstance(constraint, str) and constraint in TYPE_MESSAGES:
                 return TYPE_MESSAGES[constraint]
+        if error.code in (errors.UNALLOWED_VALUE.code, errors.UNALLOWED_VALUES.code):
+            # "unallowed value MARS" says what is wrong, not what is right.
+            value = error.value if error.code == errors.UNALLOWED_VALUE.code else error.info[0]
+            return f"unallowed value {value}: must be {allowed_list(error.constraint)}"
         return super()._format_message(field, error)
+
+
+def allowed_list(allowed, shown=20):
+    """`one of a, b, c` - the first `shown` of a long vocabulary, and how many more."""
+    allowed = [str(value) for value in allowed]
+    if len(allowed) <= shown:
+        return "one of " + ", ".join(allowed)
+    return (
+        f"one of {', '.join(allowed[:shown])}, ... ({len(allowed)} values; the OpenAPI "
+        "document lists them all)"
+    )
 
 
 class Validator(EveValidator):

@@ -329,3 +329,28 @@ def test_an_item_404_names_the_resource_and_the_id(client, guest):
         answer = (guest if title == "booking" else client).get(path)
         assert answer.status_code == 404
         assert answer.json["_error"]["message"] == f"{title} {missing} not found", answer.json
+
+
+def test_a_value_outside_a_vocabulary_is_refused_with_what_is_allowed(admin):
+    response = admin.post(
+        "hotels",
+        {
+            "name": "Vocabulary Inn",
+            "address": {"city": "Paris", "country": "FR"},
+            "status": "MARS",
+            "amenities": ["wifi", "pool-table"],
+        },
+    )
+    assert response.status_code == 422
+    issues = response.json["_issues"]
+    assert issues["status"] == "unallowed value MARS: must be one of active, inactive"
+    assert "unallowed value pool-table: must be one of wifi, parking" in issues["amenities"]["1"]
+    assert "gym" in issues["amenities"]["1"] and "..." not in issues["amenities"]["1"]
+
+
+def test_a_long_vocabulary_is_shortened_and_says_where_the_whole_list_is():
+    from plumbing.validation import allowed_list
+
+    assert allowed_list(["a", "b"]) == "one of a, b"
+    long = allowed_list([f"v{i}" for i in range(30)])
+    assert long.startswith("one of v0, v1") and "v19, ... (30 values;" in long
