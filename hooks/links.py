@@ -10,22 +10,10 @@ pending payment, `cancel` once confirmed - with the method and body to send.
 
 import json
 
-from flask import current_app, g
-
-from plumbing.auth import current_user
+from plumbing.auth import optional_user
 
 USERS_ONLY_FOR_ADMINS = ("guest", "managers")
 PRIVATE = {"booking": ("reviews",)}  # a review's booking is its guest's business
-
-
-def caller():
-    """The signed-in user, also on public reads (which Eve does not authenticate)."""
-    user = current_user()
-    if user is None and "caller_checked" not in g:
-        g.caller_checked = True
-        if current_app.auth.authorized([], None, "GET"):
-            user = current_user()
-    return user
 
 
 def fit(resource, document, user):
@@ -73,11 +61,11 @@ def actions(booking):
 
 
 def fetched_item(resource, document):
-    fit(resource, document, caller())
+    fit(resource, document, optional_user())
 
 
 def fetched_resource(resource, response):
-    user = caller()
+    user = optional_user()
     for document in response.get("_items") or ():
         fit(resource, document, user)
 
@@ -88,7 +76,7 @@ def written(resource, request, payload):  # noqa: ARG001 - Eve's signature
         return
     body = json.loads(payload.get_data(as_text=True))
     if isinstance(body, dict) and "_links" in body:
-        fit(resource, body, caller())
+        fit(resource, body, optional_user())
         payload.set_data(json.dumps(body))
 
 

@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 from domain import CLIENT_PATCHES
 from domain.vocabulary import PAYMENT_METHODS
 from plumbing import jsonschema
+from plumbing.auth import optional_user
 from plumbing.http import wants_html
 
 _OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
@@ -131,6 +132,16 @@ def form_fields(resource, for_patch=False):
     return fields
 
 
+def may_write(settings, user, item):
+    """Whether the caller's role may write here (the resource's roles, as Eve checks
+    them): forms are offered only to those whose request would be allowed."""
+    if user is None:
+        return False
+    key = "allowed_item_write_roles" if item else "allowed_write_roles"
+    roles = settings.get(key) or settings.get("allowed_roles") or []
+    return not roles or user.get("role") in roles
+
+
 def actions(payload):
     """The action links of the answer (a booking's pay and cancel, an offer's book), each
     with what its form needs: [{title, method, href, body, headers, choose, label}]."""
@@ -180,6 +191,7 @@ def render_page(response):
     settings = current_app.config["DOMAIN"].get(resource, {}) if resource else {}
     methods = settings.get("item_methods" if item_id else "resource_methods", ["GET"])
     nonce = secrets.token_urlsafe(16)
+    user = optional_user()
     meta = payload.get("_meta") if isinstance(payload, dict) else None
     html = render_template(
         "browsable.html",
@@ -191,13 +203,18 @@ def render_page(response):
         item_id=item_id,
         methods=methods,
         post_fields=form_fields(resource)
-        if resource and not item_id and "POST" in methods
+        if resource and not item_id and "POST" in methods and may_write(settings, user, False)
         else [],
         # A resource with one allowed change (a booking: cancel) offers its action links
         # as buttons instead of a generic PATCH form.
         patch_fields=form_fields(resource, True)
-        if resource and item_id and "PATCH" in methods and resource not in CLIENT_PATCHES
+        if resource
+        and item_id
+        and "PATCH" in methods
+        and resource not in CLIENT_PATCHES
+        and may_write(settings, user, True)
         else [],
+        read_only=bool(resource) and not may_write(settings, user, bool(item_id)),
         actions=actions(payload),
         payment_methods=PAYMENT_METHODS,
         search=request.path.rstrip("/").endswith("/availability"),

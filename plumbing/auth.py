@@ -25,6 +25,17 @@ def current_user():
     return g.get("user")
 
 
+def optional_user():
+    """The user this request's credentials name, also on public reads (which Eve does not
+    authenticate); None for an anonymous caller or a bad token. Resolved from the request
+    itself (and kept on it), never from a `g.user` an earlier request may have left in a
+    shared app context."""
+    if "innkeeper.user" not in request.environ:
+        authorized = current_app.auth.authorized([], None, "GET")
+        request.environ["innkeeper.user"] = g.user if authorized else None
+    return request.environ["innkeeper.user"]
+
+
 def bearer_token():
     header = request.headers.get("Authorization", "")
     return header[7:].strip() if header.lower().startswith("bearer ") else None

@@ -3,6 +3,7 @@
 import copy
 
 import domain as domain_package
+from identity.tokens import issue_token
 from run import close_app, create_app
 from tests.conftest import make_user
 from tests.test_admin import sign_in
@@ -17,9 +18,9 @@ def test_json_stays_the_default(client, make_hotel):
     assert client.get("hotels", headers={"Accept": "*/*"}).mimetype == "application/json"
 
 
-def test_collection_page_has_links_pagination_methods_and_a_post_form(client, make_hotel):
+def test_collection_page_has_links_pagination_methods_and_a_post_form(admin, make_hotel):
     hotel = make_hotel()
-    page = client.get("hotels?max_results=1", headers=HTML)
+    page = admin.get("hotels?max_results=1", headers=HTML)
     assert page.status_code == 200 and page.mimetype == "text/html"
     text = page.text
     assert f'href="/api/v1/hotels/{hotel["_id"]}"' in text
@@ -29,13 +30,13 @@ def test_collection_page_has_links_pagination_methods_and_a_post_form(client, ma
     assert 'name="_id"' not in text
     assert 'option value="FR"' not in text  # countries are free text, not a 249-item list
     make_hotel(name="Second")
-    paged = client.get("hotels?max_results=1", headers=HTML).text
+    paged = admin.get("hotels?max_results=1", headers=HTML).text
     assert 'rel="next"' in paged and "(2 items)" in paged
 
 
-def test_item_page_links_references_and_patches_with_if_match(client, make_room_type):
+def test_item_page_links_references_and_patches_with_if_match(admin, make_room_type):
     room_type = make_room_type()
-    page = client.get(f"room-types/{room_type['_id']}", headers=HTML).text
+    page = admin.get(f"room-types/{room_type['_id']}", headers=HTML).text
     assert f'href="/api/v1/hotels/{room_type["hotel"]}"' in page
     assert 'data-method="PATCH"' in page and f'data-etag="{room_type["_etag"]}"' in page
 
@@ -90,12 +91,14 @@ def test_a_field_added_to_the_domain_appears_in_the_forms(app_config, monkeypatc
     monkeypatch.setattr(domain_package, "_DOMAIN", extended)
     app = create_app(app_config)
     try:
-        text = app.test_client().get("/api/v1/hotels", headers=HTML).text
+        with app.app_context():
+            admin = make_user(app.data.driver.db, "admin")
+        token = issue_token(admin, app.config["SECRET_KEY"], 3600)
+        signed_in = {**HTML, "Authorization": f"Bearer {token}"}
+        text = app.test_client().get("/api/v1/hotels", headers=signed_in).text
         assert 'name="region"' in text and '<option value="EU">EU</option>' in text
         spec = app.test_client().get("/api/v1/openapi.json").json
         assert "region" in spec["components"]["schemas"]["Hotels"]["properties"]
-        with app.app_context():
-            admin = make_user(app.data.driver.db, "admin")
         panel = app.test_client()
         sign_in(panel, admin["email"])
         form = panel.get("/admin/hotels/new/").text
@@ -108,3 +111,14 @@ def test_the_favicon_is_an_icon(client):
     icon = client.get("/favicon.ico")
     assert icon.status_code == 200 and icon.mimetype == "image/vnd.microsoft.icon"
     assert icon.data[:4] == b"\x00\x00\x01\x00" and b"PNG" in icon.data[:40]
+
+
+def test_forms_only_for_what_the_caller_may_do(client, guest, admin, make_hotel):
+    hotel = make_hotel()
+    anonymous = client.get("hotels", headers=HTML).text
+    assert 'data-method="POST"' not in anonymous and 'id="read-only"' in anonymous
+    as_guest = guest.get(f"hotels/{hotel['_id']}", headers=HTML).text
+    assert 'data-method="PATCH"' not in as_guest  # hotels are changed by their managers
+    as_admin = admin.get(f"hotels/{hotel['_id']}", headers=HTML).text
+    assert 'data-method="PATCH"' in as_admin and 'id="read-only"' not in as_admin
+    assert 'data-method="POST"' in guest.get("bookings", headers=HTML).text  # guests book
