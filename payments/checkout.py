@@ -174,17 +174,7 @@ def apply_event(client, db, provider, event, now=None):
     payment_id = ObjectId(event.payment_id)
 
     def record(session, outcome):
-        db.webhook_events.insert_one(
-            {
-                "_id": event.id,
-                "type": event.type,
-                "payment": payment_id,
-                "outcome": outcome,
-                "received_at": now,
-            },
-            session=session,
-        )
-        return outcome
+        return _record_event(db, session, event, payment_id, outcome, now)
 
     def unit(session):
         payment = db.payments.find_one({"_id": payment_id}, session=session)
@@ -231,21 +221,27 @@ def apply_event(client, db, provider, event, now=None):
     return outcome
 
 
+def _record_event(db, session, event, payment_id, outcome, now):
+    """The event's id recorded with what it did, inside the transaction that did it: a
+    second delivery meets the duplicate key and changes nothing."""
+    db.webhook_events.insert_one(
+        {
+            "_id": event.id,
+            "type": event.type,
+            "payment": payment_id,
+            "outcome": outcome,
+            "received_at": now,
+        },
+        session=session,
+    )
+    return outcome
+
+
 def _record_only(client, db, event, now, outcome, payment=None):
     """Record an event that changes nothing else (once: its id is the key)."""
 
     def unit(session):
-        db.webhook_events.insert_one(
-            {
-                "_id": event.id,
-                "type": event.type,
-                "payment": payment,
-                "outcome": outcome,
-                "received_at": now,
-            },
-            session=session,
-        )
-        return outcome
+        return _record_event(db, session, event, payment, outcome, now)
 
     try:
         return transactions.run(client, unit)
@@ -278,16 +274,7 @@ def _apply_refund(client, db, event, now):
     status = "refunded" if refunded >= total else "partially_refunded" if refunded else None
 
     def unit(session):
-        db.webhook_events.insert_one(
-            {
-                "_id": event.id,
-                "type": event.type,
-                "payment": payment["_id"],
-                "outcome": f"refunded {refunded}",
-                "received_at": now,
-            },
-            session=session,
-        )
+        _record_event(db, session, event, payment["_id"], f"refunded {refunded}", now)
         if status is not None:
             db.payments.update_one(
                 {"_id": payment["_id"], "guest": payment["guest"]},

@@ -11,6 +11,7 @@ from bson import Decimal128, ObjectId
 from tests.conftest import WRITES, _empty
 from tests.test_bookings import book, booked
 from tests.test_concurrency import _race
+from tests.test_payments import pay, unpaid_booking
 
 
 @pytest.fixture(params=["sandbox", "stripe"])
@@ -60,14 +61,7 @@ class Journey:
 
 @pytest.fixture
 def pending(guest, stock):
-    room_type, start = stock(nights=2, allotment=2, price="150.25")
-    response = book(guest, room_type, start, nights=2)
-    assert response.status_code == 201
-    return response.json
-
-
-def pay(client, booking, method="pm_card_visa", **kw):
-    return client.post("payments", {"booking": booking["_id"], "payment_method": method}, **kw)
+    return unpaid_booking(guest, stock)
 
 
 def status_of(db, booking):

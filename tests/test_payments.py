@@ -11,12 +11,17 @@ from tests.test_bookings import book, booked
 from tests.test_concurrency import _race
 
 
-@pytest.fixture
-def pending(guest, stock):
+def unpaid_booking(guest, stock):
+    """Two nights at 150.25 (300.50 in all), booked by `guest`, waiting for payment."""
     room_type, start = stock(nights=2, allotment=2, price="150.25")
     response = book(guest, room_type, start, nights=2)
     assert response.status_code == 201
     return response.json
+
+
+@pytest.fixture
+def pending(guest, stock):
+    return unpaid_booking(guest, stock)
 
 
 def pay(client, booking, method="pm_card_visa", **kw):
