@@ -113,20 +113,36 @@ _TEMPLATE_INPUTS = {
     "integer": "number",
     "date": "date",
     "password": "password",
-    "multiselect": "json",
-    "object": "json",
-    "point": "json",
+    "multiselect": "checkboxes",
+    "object": "object",
+    "point": "point",
     "list": "json",
 }
 
 
+LONGEST_SELECT = 100
+
+
 def form_fields(resource, for_patch=False):
-    """Inputs for every field a client may send, from the one converter's field metadata."""
-    fields = jsonschema.form_fields(_schema(resource), for_patch)
+    """Inputs for every field a client may send, from the one converter's field metadata:
+    a nested document as a fieldset of its own inputs, a location as latitude and
+    longitude, a vocabulary as checkboxes; JSON text only for lists of objects."""
+    return _template_fields(jsonschema.form_fields(_schema(resource), for_patch))
+
+
+def _template_fields(fields, prefix=""):
     for field in fields:
+        field["path"] = prefix + field["name"]
         if field["input"] == "boolean":
             field["options"] = ["true", "false"]
-        field["input"] = _TEMPLATE_INPUTS.get(field["input"], "text")
+        kind = _TEMPLATE_INPUTS.get(field["input"], "text")
+        if kind == "object" and not field.get("fields"):
+            kind = "json"
+        if kind == "select" and len(field["options"]) > LONGEST_SELECT:
+            kind = "text"  # 249 countries: type "FR"; a refusal lists what is allowed
+        field["input"] = kind
+        if kind == "object":
+            _template_fields(field["fields"], field["path"] + ".")
         if isinstance(field["example"], (dict, list)):
             field["example"] = json.dumps(field["example"])
     return fields

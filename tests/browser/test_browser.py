@@ -203,10 +203,23 @@ def test_browsable_form_shows_validation_errors_by_field(page, live):
     form = page.locator("form.api-form[data-method=POST]")
     form.locator("#f-name").fill("Browser Hotel")
     form.locator("#f-stars").fill("9")
-    form.locator("#f-address").fill('{"city": "Paris", "country": "FR"}')
+    # Nested fields are their own inputs; their errors land beside them.
+    form.locator("#f-address-city").fill("Paris")
+    form.locator("#f-address-country").fill("XX")
+    form.locator("#f-location-lat").fill("48.86")
+    form.locator("#f-location-lng").fill("2.34")
+    form.locator("input[name=amenities][value=spa]").check()
     form.locator("button[type=submit]").click()
     expect(form.locator("[data-error=stars]")).to_contain_text("max value is 5")
+    expect(form.locator('[data-error="address.country"]')).to_contain_text("ISO 3166-1")
+    accessible(page, "browsable form with errors")
     shot(page, "browsable-validation-error")
+    form.locator("#f-stars").fill("4")
+    form.locator("#f-address-country").fill("FR")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/api/v1/hotels/*")
+    body = page.locator("#body").inner_text()
+    assert '"Browser Hotel"' in body and '"spa"' in body and "48.86" in body
 
 
 def sign_in_to_admin(page, email):
