@@ -115,6 +115,7 @@ class HomeView(AdminOnly, AdminIndexView):
             payments=payments,
             names=names,
             chart=occupancy_chart(days),
+            money=money_charts(figures),
         )
 
     @expose("/login", methods=["GET", "POST"])
@@ -150,22 +151,48 @@ BAR = Markup(
     "<title>{}</title></rect>"
 )
 CHART = Markup(
-    '<svg role="img" aria-label="Occupancy of the next {} nights" viewBox="0 0 {} {}" '
-    'width="100%" height="{}">{}</svg>'
+    '<svg role="img" aria-label="{}" viewBox="0 0 {} {}" width="100%" height="{}">{}</svg>'
 )
 
 
-def occupancy_chart(days, width=600, height=120):
-    """An SVG bar chart of occupancy per night (no script, no CDN); each bar titled.
-    Markup.format escapes every value it is given."""
-    step = width / max(len(days), 1)
+def bar_chart(points, title, width=600, height=120):
+    """An SVG bar chart (no script, no CDN) of [(label, value or None)], each bar titled
+    with its label; Markup.format escapes every value it is given."""
+    top = max((float(v) for _label, v in points if v is not None), default=0) or 1
+    step = width / max(len(points), 1)
     bars = []
-    for i, day in enumerate(days):
-        share = day["occupancy"] or 0
-        bar = max(share * height, 1)
-        label = f"{day['date']}: {share:.0%} ({day['rooms_sold']}/{day['rooms_available']})"
+    for i, (label, value) in enumerate(points):
+        bar = max(float(value or 0) / top * height, 1)
         bars.append(BAR.format(i * step + 1, height - bar, step - 2, bar, label))
-    return CHART.format(len(days), width, height, height, Markup("").join(bars))
+    return CHART.format(title, width, height, height, Markup("").join(bars))
+
+
+def occupancy_chart(days):
+    points = [
+        (
+            f"{d['date']}: {(d['occupancy'] or 0):.0%} ({d['rooms_sold']}/{d['rooms_available']})",
+            d["occupancy"],
+        )
+        for d in days
+    ]
+    return bar_chart(points, f"Occupancy of the next {len(days)} nights")
+
+
+def money_charts(figures):
+    """{currency: (ADR chart, RevPAR chart)} night by night."""
+    charts = {}
+    for currency, figure in figures.items():
+        adr = [
+            (f"{night}: ADR {value} {currency}", value) for night, value, _r in figure["nights"]
+        ]
+        revpar = [
+            (f"{night}: RevPAR {value} {currency}", value) for night, _a, value in figure["nights"]
+        ]
+        charts[currency] = (
+            bar_chart(adr, f"ADR per night in {currency}", height=80),
+            bar_chart(revpar, f"RevPAR per night in {currency}", height=80),
+        )
+    return charts
 
 
 class CalendarForm(SecureForm):
@@ -469,6 +496,10 @@ class DomainView(AdminOnly, ModelView):
     def get_query(self):
         return self._scope() or {}
 
+    def search_placeholder(self):
+        fields = ", ".join(f.replace("_", " ") for f in self.column_searchable_list or ())
+        return f"search by {fields}" if fields else None
+
     def get_one(self, id):  # noqa: A002 - Flask-Admin's name
         found = super().get_one(id)
         scope = self._scope()
@@ -601,7 +632,12 @@ LISTS = {
 UNCOUNTED = {"inventory", "bookings", "payments", "reviews"}
 
 
-SEARCHABLE = {"hotels": ["name"], "room_types": ["name"], "users": ["email", "name"]}
+SEARCHABLE = {
+    "hotels": ["name"],
+    "room_types": ["name"],
+    "users": ["email", "name"],
+    "bookings": ["confirmation_code"],
+}
 # What managers see (scoped to their hotels); the rest is for admins.
 FOR_MANAGERS = {"hotels", "room_types", "bookings", "payments", "reviews"}
 READ_ONLY = {"bookings", "payments", "reviews"}

@@ -53,14 +53,15 @@ def next_days(db, hotels=None, start=None, days=DAYS_AHEAD):
         ]
     daily = defaultdict(lambda: [0, 0])
     period = defaultdict(lambda: [0, 0, Decimal(0)])
+    nightly = defaultdict(lambda: [0, 0, Decimal(0)])  # (night, currency)
     for row in rows:
         day = daily[Day.of(row["date"])]
         day[0] += row["rooms_available"]
         day[1] += row["rooms_sold"]
-        money = period[row["currency"]]
-        money[0] += row["rooms_available"]
-        money[1] += row["rooms_sold"]
-        money[2] += row["room_revenue"].to_decimal()
+        for totals in (period[row["currency"]], nightly[(Day.of(row["date"]), row["currency"])]):
+            totals[0] += row["rooms_available"]
+            totals[1] += row["rooms_sold"]
+            totals[2] += row["room_revenue"].to_decimal()
     out = []
     for offset in range(days):
         day = start.plus(offset)
@@ -79,6 +80,23 @@ def next_days(db, hotels=None, start=None, days=DAYS_AHEAD):
             "adr": _ratio(revenue, sold, currency),
             "revpar": _ratio(revenue, available, currency),
             "revenue": revenue,
+            # Night by night, for the charts: (night, ADR, RevPAR).
+            "nights": [
+                (
+                    start.plus(offset),
+                    _ratio(
+                        nightly[(start.plus(offset), currency)][2],
+                        nightly[(start.plus(offset), currency)][1],
+                        currency,
+                    ),
+                    _ratio(
+                        nightly[(start.plus(offset), currency)][2],
+                        nightly[(start.plus(offset), currency)][0],
+                        currency,
+                    ),
+                )
+                for offset in range(days)
+            ],
         }
         for currency, (available, sold, revenue) in sorted(period.items())
     }

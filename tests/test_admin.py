@@ -296,6 +296,8 @@ def test_the_dashboard_shows_today_the_next_30_days_and_the_latest(admin_panel, 
     assert "<svg" in html and "50%" in html  # tonight: one room of two sold
     kpi_table = html.split('id="kpis"')[1].split("</table>")[0]
     assert "EUR" in kpi_table and "100.00" in kpi_table  # ADR
+    charts = html.split('id="money-EUR"')[1].split("</div>")[0]
+    assert f"{start}: ADR 100.00 EUR" in charts and f"{start}: RevPAR 50.00 EUR" in charts
     assert booking["confirmation_code"] in html.split('id="latest-bookings"')[1]
     assert "succeeded" in html.split('id="latest-payments"')[1]
     assert datetime.utcnow().strftime("%Y-%m-%d") in html
@@ -363,3 +365,14 @@ def test_lists_show_what_an_operator_needs(admin_panel, db, stock, guest):
     assert " 00:00:00" not in page.text
     inventory = admin_panel.get("/admin/inventory/")
     assert inventory.status_code == 200 and start.isoformat() in inventory.text
+
+
+def test_bookings_are_found_by_confirmation_code(admin_panel, stock, guest):
+    from tests.test_bookings import book
+
+    room_type, start = stock(nights=2, allotment=3)
+    first = book(guest, room_type, start).json
+    second = book(guest, room_type, start).json
+    page = admin_panel.get(f"/admin/bookings/?search={first['confirmation_code']}").text
+    assert first["confirmation_code"] in page and second["confirmation_code"] not in page
+    assert 'placeholder="search by confirmation code"' in page
