@@ -136,6 +136,71 @@ def answer(query):
     return total, items, "miss" if cache.enabled else "off"
 
 
+CALENDAR_DAYS = 62
+
+
+def parse_calendar(args):
+    """The calendar's own parameters (from, to, nights), then the search's filters, checked
+    by parse_query on the first stay of the span."""
+    issues = {}
+    span = parse_days(args, ("from", "to"), issues)
+    nights = _int(args, "nights", 1, 1, 30, issues)
+    if "from" in span and "to" in span:
+        days = (span["to"] - span["from"]).days
+        if not 1 <= days <= CALENDAR_DAYS:
+            issues["to"] = f"must be 1 to {CALENDAR_DAYS} days after from"
+    if issues:
+        raise Refusal(400, "invalid price calendar: " + ", ".join(sorted(issues)), issues)
+    filters = {k: v for k, v in args.items() if k not in ("from", "to", "nights")}
+    stay = {
+        "check_in": span["from"].isoformat(),
+        "check_out": span["from"].plus(nights).isoformat(),
+    }
+    query = parse_query({**filters, **stay})
+    return query, span["from"], span["to"], nights
+
+
+@bp.get("/availability/calendar")
+def price_calendar():
+    """The lowest total for each check-in night of a span (a hotel's or a city's), for a
+    stay of `nights` and the party: which dates are cheapest. From the answer cache under
+    the same generations as a search, else computed in one pass over the span."""
+    args = request.args.to_dict()
+    query, first, end, nights = parse_calendar(args)
+    cache = current_app.extensions["answers"]
+    key_query = {**query, "calendar": [first, end, nights]}
+    cached, key = cache.lookup(key_query)
+    state = "hit"
+    if cached is None:
+        days = availability.calendar(db(), query, first, end, nights)
+        cached = json.dumps(
+            [availability.calendar_day(day, nights, lowest) for day, lowest in days],
+            separators=(",", ":"),
+        )
+        cache.store(key, cached)
+        state = "miss" if cache.enabled else "off"
+    items = json.loads(cached)
+    for item in items:
+        search = {k: v for k, v in args.items() if k not in ("from", "to", "nights")}
+        search.update(check_in=item["check_in"], check_out=item["check_out"])
+        item["_links"] = {
+            "search": {"title": "offers", "href": "availability?" + urlencode(search)}
+        }
+    return respond(
+        {
+            "_items": items,
+            "_links": {
+                "self": {
+                    "title": "price calendar",
+                    "href": "availability/calendar?" + urlencode(args),
+                },
+                "parent": {"title": "home", "href": "/"},
+            },
+        },
+        headers={"X-Search-Cache": state},
+    )
+
+
 @bp.get("/availability")
 def search():
     args = request.args.to_dict()
@@ -281,6 +346,76 @@ OPENAPI = {
             ),
         }
     },
+}
+
+_CALENDAR_DAY = {
+    "type": "object",
+    "title": "CalendarDay",
+    "required": ["check_in", "check_out", "nights", "lowest"],
+    "properties": {
+        "check_in": {"type": "string", "format": "date"},
+        "check_out": {"type": "string", "format": "date"},
+        "nights": {"type": "integer"},
+        "lowest": {
+            "type": "array",
+            "description": "the cheapest sellable stay in each currency, cheapest first; "
+            "empty when nothing sells for that check-in",
+            "items": {
+                "type": "object",
+                "title": "CalendarPrice",
+                "properties": {
+                    "total_price": openapi.MONEY,
+                    "currency": {"type": "string"},
+                    "hotel": {
+                        "type": "object",
+                        "title": "CalendarHotel",
+                        "properties": {"_id": openapi.OBJECT_ID, "name": {"type": "string"}},
+                    },
+                    "room_type": {
+                        "type": "object",
+                        "title": "CalendarRoomType",
+                        "properties": {"_id": openapi.OBJECT_ID, "name": {"type": "string"}},
+                    },
+                },
+            },
+        },
+        "_links": {"type": "object"},
+    },
+}
+OPENAPI["/api/v1/availability/calendar"] = {
+    "get": {
+        "tags": ["availability"],
+        "summary": "Price calendar: the lowest total for each check-in night of a span",
+        "parameters": [
+            openapi.query("from", {"type": "string", "format": "date"}, required=True),
+            openapi.query(
+                "to",
+                {"type": "string", "format": "date"},
+                "the night after the last check-in",
+                required=True,
+            ),
+            openapi.query("nights", {"type": "integer", "minimum": 1, "maximum": 30}),
+            *[
+                p
+                for p in OPENAPI["/api/v1/availability"]["get"]["parameters"]
+                if p["name"] not in ("check_in", "check_out", "page", "max_results", "sort")
+            ],
+        ],
+        "responses": openapi.responses(
+            200,
+            400,
+            422,
+            429,
+            503,
+            ok={
+                "type": "object",
+                "properties": {
+                    "_items": {"type": "array", "items": _CALENDAR_DAY},
+                    "_links": {"type": "object"},
+                },
+            },
+        ),
+    }
 }
 
 OPENAPI["/api/v1/availability"]["get"]["responses"]["200"]["headers"] = {

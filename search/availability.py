@@ -20,7 +20,7 @@ from collections import defaultdict
 from decimal import ROUND_FLOOR
 
 from plumbing.errors import Refusal
-from plumbing.values import minor_text, minor_units, to_minor
+from plumbing.values import Day, minor_text, minor_units, to_minor
 from search import cards as search_cards
 
 SORTS = {
@@ -217,6 +217,60 @@ def search(db, query):
     offers.sort(key=SORTS[query["sort"]])
     skip = (query["page"] - 1) * query["max_results"]
     return [offer(o, query) for o in offers[skip : skip + query["max_results"]]], len(offers)
+
+
+def calendar(db, query, first, end, nights):
+    """The lowest total of a `nights`-night stay for each check-in night in [first, end),
+    per currency, over the cards in scope: [(night, {currency: (total in minor units,
+    card)})]. One read of the cards and one of each city's nights for the whole span;
+    each stay is then priced in the API process, as a search prices one."""
+    span = {**query, "check_in": first, "check_out": end.plus(nights - 1)}
+    distances = None
+    if query.get("near"):
+        distances = hotels_near(db, query["near"], query["max_km"])
+        if not distances:
+            return [(first.plus(i), {}) for i in range((end - first).days)]
+    cards = candidates(db, span, distances)
+    by_room = defaultdict(dict)
+    cities = {c["city"] for c in cards.values()}
+    for row in stay_rows(db, cities, first, span["check_out"]):
+        if row["room_type"] in cards:
+            by_room[row["room_type"]][Day.of(row["date"])] = row
+    days = []
+    for offset in range((end - first).days):
+        check_in, lowest = first.plus(offset), {}
+        for room_type_id, card in cards.items():
+            nightly = by_room.get(room_type_id, {})
+            rows = [nightly.get(check_in.plus(i)) for i in range(nights)]
+            if None in rows:
+                continue
+            cap = query.get("max_price")
+            cap = None if cap is None else max_minor(cap, card["currency"])
+            sold = sellable(rows, check_in, nights, cap)
+            best = lowest.get(card["currency"])
+            if sold is not None and (best is None or sold[0] < best[0]):
+                lowest[card["currency"]] = (sold[0], card)
+        days.append((check_in, lowest))
+    return days
+
+
+def calendar_day(check_in, nights, lowest):
+    """One night of the calendar as plain values, cheapest currency first."""
+    prices = [
+        {
+            "total_price": minor_text(total, currency),
+            "currency": currency,
+            "hotel": {"_id": str(card["hotel"]), "name": card["hotel_name"]},
+            "room_type": {"_id": str(card["_id"]), "name": card["name"]},
+        }
+        for currency, (total, card) in sorted(lowest.items(), key=lambda item: item[1][0])
+    ]
+    return {
+        "check_in": check_in.isoformat(),
+        "check_out": check_in.plus(nights).isoformat(),
+        "nights": nights,
+        "lowest": prices,
+    }
 
 
 def max_minor(max_price, currency):
