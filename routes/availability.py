@@ -226,6 +226,7 @@ def search():
     )
 
 
+SEARCH_STATUSES = (200, 400, 422, 429, 503)
 _LINK = {
     "type": "object",
     "required": ["href"],
@@ -330,11 +331,7 @@ OPENAPI = {
                 openapi.query("max_results", {"type": "integer", "minimum": 1, "maximum": 100}),
             ],
             "responses": openapi.responses(
-                200,
-                400,
-                422,
-                429,
-                503,
+                *SEARCH_STATUSES,
                 ok={
                     "type": "object",
                     "properties": {
@@ -402,11 +399,7 @@ OPENAPI["/api/v1/availability/calendar"] = {
             ],
         ],
         "responses": openapi.responses(
-            200,
-            400,
-            422,
-            429,
-            503,
+            *SEARCH_STATUSES,
             ok={
                 "type": "object",
                 "properties": {
