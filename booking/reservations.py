@@ -11,10 +11,21 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from booking import rate_plans
 from catalogue.rules import managed_hotel_ids
 from plumbing import sharding, transactions
 from plumbing.errors import Refusal
-from plumbing.values import Day, money, nights, quantize, stamp, to_decimal, utcnow
+from plumbing.values import (
+    Day,
+    minor_units,
+    money,
+    nights,
+    quantize,
+    stamp,
+    to_decimal,
+    to_minor,
+    utcnow,
+)
 from reporting.changes import record_stay
 
 MAX_NIGHTS = 30
@@ -28,11 +39,16 @@ def confirmation_code():
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
+def local_today(timezone, now=None):
+    """Today's date in a time zone."""
+    now = now or utcnow()
+    local = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(timezone or "UTC"))
+    return Day(local.year, local.month, local.day)
+
+
 def hotel_today(hotel, now):
     """Today's date where the hotel is: a stay 'in the past' is judged locally."""
-    tz = ZoneInfo(hotel.get("timezone") or "UTC")
-    local = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz)
-    return Day(local.year, local.month, local.day)
+    return local_today(hotel.get("timezone") or "UTC", now)
 
 
 def check_stay(check_in, check_out, today):
@@ -59,83 +75,197 @@ def check_stay(check_in, check_out, today):
         )
 
 
-def check_party(adults, children, room_type):
+def check_party(adults, children, room_type, field=""):
     issues = {}
     if adults > room_type["max_adults"]:
-        issues["adults"] = f"this room type sleeps at most {room_type['max_adults']} adults"
+        issues[field + "adults"] = (
+            f"{room_type['name']} sleeps at most {room_type['max_adults']} adults"
+        )
     if children > room_type.get("max_children", 0):
-        issues["children"] = (
-            f"this room type takes at most {room_type.get('max_children', 0)} children"
+        issues[field + "children"] = (
+            f"{room_type['name']} takes at most {room_type.get('max_children', 0)} children"
         )
     if issues:
         raise Refusal(422, "the party does not fit this room type", issues)
 
 
-def prepare(db, booking, user, now, hold_minutes):
-    """Check the request's own rules and fill the server-owned fields but the prices."""
-    room_type = db.room_types.find_one({"_id": booking["room_type"]})
-    hotel = db.hotels.find_one({"_id": room_type["hotel"]}) if room_type else None
-    if hotel is None:
-        raise Refusal(422, "no such room type", {"room_type": "no room type has this id"})
+MAX_ROOMS = 8
+
+
+def requested_rooms(booking):
+    """The rooms a booking body asks for: its `rooms`, or the one room of a single-room
+    body (room_type, rate_plan, adults, children at the top level)."""
+    if booking.get("rooms"):
+        return booking["rooms"]
+    return [
+        {
+            "room_type": booking["room_type"],
+            "rate_plan": booking.get("rate_plan"),
+            "adults": booking.get("adults", 1),
+            "children": booking.get("children", 0),
+        }
+    ]
+
+
+def rooms_of(booking):
+    """A stored booking's rooms, also for bookings made before `rooms` existed."""
+    if booking.get("rooms"):
+        return booking["rooms"]
+    return [
+        {
+            "room_type": booking["room_type"],
+            "adults": booking.get("adults", 1),
+            "children": booking.get("children", 0),
+            "nightly_prices": booking.get("nightly_prices", []),
+            "total_price": booking.get("total_price"),
+            "cancellation_policy": booking.get("cancellation_policy"),
+        }
+    ]
+
+
+def room_counts(booking):
+    """{room type: rooms of it} in a booking (a family may take two of one type)."""
+    counts = {}
+    for room in rooms_of(booking):
+        counts[room["room_type"]] = counts.get(room["room_type"], 0) + 1
+    return counts
+
+
+def refuse_mixed_body(booking):
+    if booking.get("rooms") and any(
+        field in booking for field in ("room_type", "rate_plan", "adults", "children")
+    ):
+        fields = [f for f in ("room_type", "rate_plan", "adults", "children") if f in booking]
+        raise Refusal(
+            422,
+            "a booking names its rooms either in rooms or at the top level, not both",
+            {field: "give it inside each of rooms[] instead" for field in fields},
+        )
+
+
+def choose_rooms(db, booking, now):
+    """Check every requested room (one hotel, the party fits, the plan exists and its
+    conditions hold) -> (hotel, [(room type, plan, room request)])."""
+    refuse_mixed_body(booking)
+    wanted = requested_rooms(booking)
+    if len(wanted) > MAX_ROOMS:
+        raise Refusal(
+            422, f"a booking holds at most {MAX_ROOMS} rooms", {"rooms": f"at most {MAX_ROOMS}"}
+        )
+    ids = list({room["room_type"] for room in wanted})
+    room_types = {r["_id"]: r for r in db.room_types.find({"_id": {"$in": ids}})}
+    multi = bool(booking.get("rooms"))
+    chosen, hotel = [], None
+    for i, room in enumerate(wanted):
+        field = f"rooms.{i}." if multi else ""
+        room_type = room_types.get(room["room_type"])
+        if room_type is None:
+            raise Refusal(
+                422, "no such room type", {field + "room_type": "no room type has this id"}
+            )
+        if hotel is None:
+            hotel = db.hotels.find_one({"_id": room_type["hotel"]})
+            if hotel is None:
+                raise Refusal(422, "no such room type", {field + "room_type": "its hotel is gone"})
+        elif room_type["hotel"] != hotel["_id"]:
+            raise Refusal(
+                422,
+                "every room of a booking must be in the same hotel",
+                {field + "room_type": f"is not a room type of {hotel['name']}"},
+            )
+        check_party(room.get("adults", 1), room.get("children", 0), room_type, field)
+        try:
+            plan = rate_plans.plan_named(room_type, room.get("rate_plan"))
+        except Refusal as refusal:
+            refusal.issues = {field + k: v for k, v in refusal.issues.items()}
+            raise
+        chosen.append((room_type, plan, room))
     if hotel.get("status", "active") != "active":
         raise Refusal(409, f"{hotel['name']} is not taking bookings")
+    return hotel, chosen
+
+
+def prepare(db, booking, user, now, hold_minutes):
+    """Check the request's own rules and fill the server-owned fields but the prices."""
+    hotel, chosen = choose_rooms(db, booking, now)
     check_in, check_out = Day.of(booking["check_in"]), Day.of(booking["check_out"])
-    check_stay(check_in, check_out, hotel_today(hotel, now))
-    check_party(booking.get("adults", 1), booking.get("children", 0), room_type)
-    booking.update(check_in=check_in, check_out=check_out)
+    today = hotel_today(hotel, now)
+    check_stay(check_in, check_out, today)
+    stay = (check_out - check_in).days
+    currency = hotel.get("currency", "EUR")
+    rooms = []
+    for room_type, plan, room in chosen:
+        terms = rate_plans.card_plan(plan, currency)
+        rate_plans.check_conditions(terms, stay, (check_in - today).days)
+        rooms.append(
+            {
+                "room_type": room_type["_id"],
+                "rate_plan": plan["code"],
+                "adults": room.get("adults", 1),
+                "children": room.get("children", 0),
+                "rate_plan_terms": rate_plans.snapshot(plan, currency),
+                "cancellation_policy": rate_plans.policy(plan, hotel),
+            }
+        )
+    city = hotel["address"]["city"]
+    booking.update(check_in=check_in, check_out=check_out, city=city)
+    if len(rooms) == 1:  # the booking's own policy below is the room's
+        del rooms[0]["cancellation_policy"]
+    booking.pop("rooms", None)
+    booking.update(rooms=rooms)
     # A cheap read first: when the rooms are gone, the answer is a 409 without a
     # transaction. It decides nothing; the guarded writes in reserve_nights do.
-    _rows, missing = stay_rows(db, booking, city=hotel["address"]["city"])
-    if missing:
-        raise not_available(missing)
-    policy = hotel.get("cancellation_policy") or {"free_until_hours": 0, "penalty_percent": 100}
+    for room_type_id, count in room_counts(booking).items():
+        _rows, missing = stay_rows(db, booking, city=city, room_type=room_type_id, count=count)
+        if missing:
+            raise not_available(missing)
+    first = rooms[0]
     booking.update(
-        check_in=check_in,
-        check_out=check_out,
+        room_type=first["room_type"],
+        rate_plan=first["rate_plan"],
+        rate_plan_terms=first["rate_plan_terms"],
+        adults=sum(room["adults"] for room in rooms),
+        children=sum(room["children"] for room in rooms),
         guest=user["_id"],
         hotel=hotel["_id"],
-        city=hotel["address"]["city"],
         status=PENDING,
-        nights=(check_out - check_in).days,
-        currency=hotel.get("currency", "EUR"),
+        nights=stay,
+        currency=currency,
         hold_expires_at=now + timedelta(minutes=hold_minutes),
         confirmation_code=confirmation_code(),
-        cancellation_policy={
-            "free_until_hours": policy["free_until_hours"],
-            "penalty_percent": policy["penalty_percent"],
-            "timezone": hotel.get("timezone", "UTC"),
-            "check_in_time": hotel.get("check_in_time", "15:00"),
-        },
+        cancellation_policy=first.get("cancellation_policy")
+        or rate_plans.policy(chosen[0][1], hotel),
     )
     return booking
 
 
-def _stay_rows(db, booking, session=None, city=None):
-    """The filter of a stay's inventory rows: the shard-key prefix (city, room type)
-    and the nights, served by the (city, room_type, date) index. The city is the
-    hotel's as it is now (inventory rows follow a hotel that moves)."""
+def _stay_rows(db, booking, session=None, city=None, room_type=None):
+    """The filter of a stay's inventory rows of one room type (the booking's first when
+    not given): the shard-key prefix (city, room type) and the nights, served by the
+    (city, room_type, date) index. The city is the hotel's as it is now (inventory rows
+    follow a hotel that moves)."""
     city = city or booking.get("city")
     if city is None:  # a booking made before bookings carried their city
         hotel = db.hotels.find_one({"_id": booking["hotel"]}, {"address.city": 1}, session=session)
         city = hotel["address"]["city"] if hotel else None
     return {
         "city": city,
-        "room_type": booking["room_type"],
+        "room_type": room_type or booking["room_type"],
         "date": {"$gte": booking["check_in"], "$lt": booking["check_out"]},
     }
 
 
-def stay_rows(db, booking, session=None, city=None):
-    """The stay's inventory rows by night, and the nights that cannot be sold (missing,
-    closed or full)."""
-    found = db.inventory.find(_stay_rows(db, booking, session, city), session=session)
+def stay_rows(db, booking, session=None, city=None, room_type=None, count=1):
+    """A room type's inventory rows of the stay by night, and the nights on which
+    `count` rooms of it cannot be sold (missing, closed or too few left)."""
+    found = db.inventory.find(_stay_rows(db, booking, session, city, room_type), session=session)
     rows = {Day.of(r["date"]): r for r in found}
     missing = [
         night
         for night in nights(Day.of(booking["check_in"]), Day.of(booking["check_out"]))
         if night not in rows
         or rows[night].get("closed")
-        or rows[night]["booked"] >= rows[night]["allotment"]
+        or rows[night]["booked"] + count > rows[night]["allotment"]
     ]
     return rows, missing
 
@@ -148,26 +278,72 @@ def not_available(missing):
     )
 
 
+def check_pending_cap(db, session, guest, now):
+    # Touching the guest serializes their concurrent bookings, so the pending cap
+    # cannot be overrun by two requests that both counted two.
+    db.users.update_one({"_id": guest}, {"$inc": {"booking_seq": 1}}, session=session)
+    pending = db.bookings.count_documents(
+        {"guest": guest, "status": PENDING, "hold_expires_at": {"$gt": now}},
+        session=session,
+    )
+    if pending >= MAX_PENDING_PER_GUEST:
+        raise Refusal(
+            409,
+            f"you already have {pending} bookings pending payment; pay for or cancel "
+            f"one before booking again (at most {MAX_PENDING_PER_GUEST})",
+        )
+
+
 def reserve_nights(db, session, bookings, now):
-    """Inside the booking insert's transaction: take one room on every night, or fail."""
+    """Inside the booking insert's transaction: take every room on every night, or fail."""
     for booking in bookings:
-        # Touching the guest serializes their concurrent bookings, so the pending cap
-        # cannot be overrun by two requests that both counted two.
-        db.users.update_one(
-            {"_id": booking["guest"]}, {"$inc": {"booking_seq": 1}}, session=session
-        )
-        pending = db.bookings.count_documents(
-            {"guest": booking["guest"], "status": PENDING, "hold_expires_at": {"$gt": now}},
-            session=session,
-        )
-        if pending >= MAX_PENDING_PER_GUEST:
-            raise Refusal(
-                409,
-                f"you already have {pending} bookings pending payment; pay for or cancel "
-                f"one before booking again (at most {MAX_PENDING_PER_GUEST})",
-            )
-        stay = nights(booking["check_in"], booking["check_out"])
-        rows, missing = stay_rows(db, booking, session)
+        check_pending_cap(db, session, booking["guest"], now)
+        rows = take_stay(db, session, booking)
+        price_rooms(booking, rows)
+
+
+def price_rooms(booking, rows):
+    """Each room's nightly prices under its plan, from the rows taken ({room type:
+    {night: row}}), and the booking's totals: per night over its rooms, and in all."""
+    currency = booking["currency"]
+    stay = nights(Day.of(booking["check_in"]), Day.of(booking["check_out"]))
+    by_night = dict.fromkeys(stay, 0)
+    for room in booking["rooms"]:
+        terms = room["rate_plan_terms"]
+        plan = {
+            "discount_percent": terms["discount_percent"],
+            "supplement_minor": to_minor(to_decimal(terms["supplement_per_person"]), currency),
+        }
+        persons = room["adults"] + room["children"]
+        prices = {}
+        for night in stay:
+            base = to_minor(rows[room["room_type"]][night]["price"].to_decimal(), currency)
+            prices[night] = rate_plans.night_minor(base, plan, persons)
+            by_night[night] += prices[night]
+        room["nightly_prices"] = [
+            {"date": night, "price": from_minor(price, currency)}
+            for night, price in prices.items()
+        ]
+        room["total_price"] = from_minor(sum(prices.values()), currency)
+    booking["nightly_prices"] = [
+        {"date": night, "price": from_minor(price, currency)} for night, price in by_night.items()
+    ]
+    booking["total_price"] = from_minor(sum(by_night.values()), currency)
+
+
+def from_minor(amount, currency):
+    """Whole minor units -> Decimal128 money."""
+    return money(Decimal(amount).scaleb(-minor_units(currency)), currency)
+
+
+def take_stay(db, session, booking):
+    """Inside the caller's transaction: every room of the booking on every night of its
+    stay, or a 409 naming the nights (and 422 for an arrival's min_stay). Returns the
+    rows taken, {room type: {night: row}}."""
+    stay = nights(Day.of(booking["check_in"]), Day.of(booking["check_out"]))
+    taken = {}
+    for room_type_id, count in room_counts(booking).items():
+        rows, missing = stay_rows(db, booking, session, room_type=room_type_id, count=count)
         arrival = rows.get(Day.of(booking["check_in"]))
         if arrival and arrival.get("min_stay", 1) > len(stay):
             raise Refusal(
@@ -178,30 +354,27 @@ def reserve_nights(db, session, bookings, now):
             )
         if missing:
             raise not_available(missing)
-        _rows, missing = take_nights(db, session, booking, rows)
+        _rows, missing = take_nights(db, session, booking, rows, room_type_id, count)
         if missing:
             raise not_available(missing)
-        prices = [(night, rows[night]["price"].to_decimal()) for night in stay]
-        currency = booking["currency"]
-        booking["nightly_prices"] = [
-            {"date": night, "price": money(price, currency)} for night, price in prices
-        ]
-        booking["total_price"] = money(sum((p for _, p in prices), Decimal(0)), currency)
+        taken[room_type_id] = rows
+    return taken
 
 
-def take_nights(db, session, booking, rows=None):
-    """Take one room on every night of the stay, inside the caller's transaction.
+def take_nights(db, session, booking, rows=None, room_type=None, count=1):
+    """Take `count` rooms of one room type (the booking's first when not given) on every
+    night of the stay, inside the caller's transaction.
 
     Returns (rows by night, []) or (None, the nights that cannot be had). The rows (read
     here unless the caller passes the ones it read in this transaction) are found
     through the (room_type, date) index; each is then incremented by _id with a
-    guard (not closed, booked below the allotment read in this snapshot). A racing
-    transaction that moved the same row makes this one conflict and retry. The guard is
-    not one $expr over the range: the embedded server answers such a filter with a
-    collection scan (seconds on a year of inventory), while this shape is fast on both.
+    guard (not closed, booked at most the allotment read in this snapshot less count).
+    A racing transaction that moved the same row makes this one conflict and retry. The
+    guard is not one $expr over the range: the embedded server answers such a filter with
+    a collection scan (seconds on a year of inventory), while this shape is fast on both.
     """
     if rows is None:
-        rows, missing = stay_rows(db, booking, session)
+        rows, missing = stay_rows(db, booking, session, room_type=room_type, count=count)
         if missing:
             return None, missing
     stay = nights(Day.of(booking["check_in"]), Day.of(booking["check_out"]))
@@ -213,9 +386,9 @@ def take_nights(db, session, booking, rows=None):
                 **sharding.prefix_of("inventory", row),
                 "closed": False,
                 "allotment": row["allotment"],
-                "booked": {"$lt": row["allotment"]},
+                "booked": {"$lte": row["allotment"] - count},
             },
-            {"$inc": {"booked": 1}, "$set": stamp()},
+            {"$inc": {"booked": count}, "$set": stamp()},
             session=session,
         )
         if taken.matched_count != 1:
@@ -223,14 +396,26 @@ def take_nights(db, session, booking, rows=None):
     return rows, []
 
 
+def revive(db, session, booking):
+    """Take an expired booking's rooms again (a late payment); (None, []) or (None,
+    the nights that cannot be had)."""
+    for room_type_id, count in room_counts(booking).items():
+        _rows, missing = take_nights(db, session, booking, None, room_type_id, count)
+        if missing:
+            return None, missing
+    return None, []
+
+
 def _release(db, session, booking):
     # Exactly once by construction: only the guarded status transition calls this.
-    released = db.inventory.update_many(
-        _stay_rows(db, booking, session),
-        {"$inc": {"booked": -1}, "$set": stamp()},
-        session=session,
-    )
-    return released.modified_count
+    released = 0
+    for room_type_id, count in room_counts(booking).items():
+        released += db.inventory.update_many(
+            _stay_rows(db, booking, session, room_type=room_type_id),
+            {"$inc": {"booked": -count}, "$set": stamp()},
+            session=session,
+        ).modified_count
+    return released
 
 
 def transition(client, db, guard, changes, release=True):
@@ -264,17 +449,35 @@ def refund_due(booking, now):
     check_in_time, in its timezone); after that the total less penalty_percent,
     rounded half-up to the currency's minor unit.
     """
-    policy = booking["cancellation_policy"]
-    total = to_decimal(booking["total_price"])
-    if now < free_cancellation_deadline(booking):
+    rooms = booking.get("rooms") or [{"total_price": booking["total_price"]}]
+    return sum(
+        (
+            room_refund(
+                room.get("cancellation_policy") or booking["cancellation_policy"],
+                booking,
+                room["total_price"],
+                now,
+            )
+            for room in rooms
+        ),
+        Decimal(0),
+    )
+
+
+def room_refund(policy, booking, total, now):
+    """What cancelling now refunds of `total` under one policy snapshot."""
+    total = to_decimal(total)
+    if not policy.get("refundable", True):
+        return quantize(Decimal(0), booking["currency"])
+    if now < free_cancellation_deadline(booking, policy):
         return quantize(total, booking["currency"])
     kept = total * Decimal(policy["penalty_percent"]) / Decimal(100)
     return quantize(total - kept, booking["currency"])
 
 
-def free_cancellation_deadline(booking):
+def free_cancellation_deadline(booking, policy=None):
     """The UTC instant until which cancelling is free."""
-    policy = booking["cancellation_policy"]
+    policy = policy or booking["cancellation_policy"]
     hours, minutes = (int(x) for x in policy.get("check_in_time", "15:00").split(":"))
     check_in = Day.of(booking["check_in"])
     local = datetime(

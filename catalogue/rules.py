@@ -75,6 +75,22 @@ def check_allotment(allotment, room_type, field="allotment"):
         )
 
 
+def check_rate_plans(db, hotel_id, plans):
+    """Plans' codes are unique in their room type and supplements fit the hotel's
+    currency (Cerberus checks each plan's own fields)."""
+    if not plans:
+        return
+    seen = set()
+    for plan in plans:
+        if plan["code"] in seen:
+            raise invalid("rate_plans", f"codes must be unique: {plan['code']} appears twice")
+        seen.add(plan["code"])
+    hotel = db.hotels.find_one({"_id": hotel_id}, {"currency": 1})
+    currency = (hotel or {}).get("currency", "EUR")
+    for plan in plans:
+        check_price(plan.get("supplement_per_person"), currency, "rate_plans")
+
+
 def denormalized_from_hotel(hotel):
     """The hotel fields inventory rows copy so searches need one index, not a join."""
     return {

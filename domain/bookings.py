@@ -1,11 +1,121 @@
-"""Bookings: a guest's reservation of one room type for every night of a stay, or none."""
+"""Bookings: a guest's reservation of one or more rooms of one hotel for every night of a
+stay, or none."""
 
+from booking.rate_plans import MEALS
+from booking.reservations import MAX_ROOMS
 from domain.fields import currency, day, idempotency_key, index, money, ref, server_owned
 from domain.vocabulary import BOOKING_STATUSES
+
+NIGHTLY_PRICES = {
+    "type": "list",
+    "description": "The price of each night, taken from inventory at booking time.",
+    "example": [{"date": "2026-12-01", "price": "120.00"}],
+    "schema": {
+        "type": "dict",
+        "schema": {
+            "date": day("The night."),
+            "price": money("The night's price."),
+        },
+    },
+}
+RATE_PLAN_TERMS = {
+    "type": "dict",
+    "description": "The rate plan as it was when booked: prices and refunds follow this.",
+    "example": {
+        "code": "breakfast",
+        "name": "Breakfast included",
+        "discount_percent": 0,
+        "supplement_per_person": "18.00",
+        "meal": "breakfast",
+    },
+    "schema": {
+        "code": {"type": "string", "description": "The plan's code.", "example": "breakfast"},
+        "name": {"type": "string", "description": "Its name.", "example": "Breakfast included"},
+        "discount_percent": {
+            "type": "integer",
+            "description": "Percent off each night's price.",
+            "example": 0,
+        },
+        "supplement_per_person": {
+            "type": "string",
+            "description": "Added per guest per night (decimal string, booking's currency).",
+            "example": "18.00",
+        },
+        "meal": {
+            "type": "string",
+            "allowed": list(MEALS),
+            "description": "Meals included.",
+            "example": "breakfast",
+        },
+    },
+}
+CANCELLATION_POLICY = {
+    "type": "dict",
+    "description": "The policy when booked (the rate plan's, else the hotel's); refunds "
+    "follow this snapshot.",
+    "example": {"refundable": True, "free_until_hours": 48, "penalty_percent": 50},
+    "schema": {
+        "refundable": {
+            "type": "boolean",
+            "description": "false: nothing is refunded on cancellation.",
+            "example": True,
+        },
+        "free_until_hours": {
+            "type": "integer",
+            "description": "Hours before check-in until which cancelling is free.",
+            "example": 48,
+        },
+        "penalty_percent": {
+            "type": "integer",
+            "description": "Share of the total kept when cancelling later.",
+            "example": 50,
+        },
+        "timezone": {
+            "type": "string",
+            "description": "The hotel's time zone.",
+            "example": "Europe/Paris",
+        },
+        "check_in_time": {
+            "type": "string",
+            "description": "The hotel's check-in time.",
+            "example": "15:00",
+        },
+    },
+}
+RATE_PLAN_CODE = {
+    "type": "string",
+    "maxlength": 40,
+    "description": "The room type's rate plan to book (its `rate_plans[].code`); its first "
+    "plan when omitted ('standard' for a room type that declares none).",
+    "example": "flexible",
+}
+ADULTS = {
+    "type": "integer",
+    "min": 1,
+    "max": 20,
+    "default": 1,
+    "description": "Adults in the party.",
+    "example": 2,
+}
+CHILDREN = {
+    "type": "integer",
+    "min": 0,
+    "max": 20,
+    "default": 0,
+    "description": "Children in the party.",
+    "example": 0,
+}
 
 # The only change a client may make to a booking (hooks/bookings.py refuses any other);
 # the OpenAPI document's PATCH body for bookings says exactly this.
 CLIENT_PATCH = {"status": "cancelled"}
+
+
+def _top_level(field, description):
+    """A room's party field at the booking's top level: the whole party, for one room."""
+    field = {k: v for k, v in field.items() if k != "default"}
+    return dict(field, description=description, excludes="rooms")
+
 
 bookings = {
     "item_title": "booking",
@@ -30,34 +140,57 @@ bookings = {
         "confirmation_code": index("confirmation_code", unique=True),
         "status_hold": index("status", "hold_expires_at"),
         "check_in": index("check_in"),
-        # reconcile recounts one night's live bookings of a room type through it
+        # reconcile recounts one night's live bookings of a room type through these
         "room_type_check_in": index("room_type", "check_in"),
+        "rooms_room_type_check_in": index("rooms.room_type", "check_in"),
         "idempotency_key": index("idempotency_key", unique=True, sparse=True),
     },
     "schema": {
-        "room_type": ref("room_types", "The room type to book.", required=True),
+        "room_type": ref(
+            "room_types",
+            "The room type to book (one room). A booking of several rooms sends `rooms` "
+            "instead and stores its first room's type here.",
+            required=True,
+            excludes="rooms",
+        ),
+        "rate_plan": dict(RATE_PLAN_CODE, excludes="rooms"),
+        "rooms": {
+            "type": "list",
+            "required": True,
+            "excludes": "room_type",
+            "minlength": 1,
+            "maxlength": MAX_ROOMS,
+            "description": "Several rooms of one hotel in one booking, each with its party "
+            "and rate plan (instead of room_type, rate_plan, adults and children). Stored "
+            "on every booking, with each room's prices and policy.",
+            "example": [
+                {"room_type": "6740f0c2a1b2c3d4e5f60718", "adults": 2},
+                {"room_type": "6740f0c2a1b2c3d4e5f60719", "adults": 1, "children": 2},
+            ],
+            "schema": {
+                "type": "dict",
+                "schema": {
+                    "room_type": ref("room_types", "The room's type.", required=True),
+                    "rate_plan": RATE_PLAN_CODE,
+                    "adults": ADULTS,
+                    "children": CHILDREN,
+                    "rate_plan_terms": server_owned(RATE_PLAN_TERMS),
+                    "cancellation_policy": server_owned(CANCELLATION_POLICY),
+                    "nightly_prices": server_owned(NIGHTLY_PRICES),
+                    "total_price": server_owned(money("The room's total.", example="360.00")),
+                },
+            },
+        },
         "check_in": day("Arrival date (the first night).", required=True),
         "check_out": day(
             "Departure date (the morning after the last night).",
             required=True,
             example="2026-12-04",
         ),
-        "adults": {
-            "type": "integer",
-            "min": 1,
-            "max": 20,
-            "default": 1,
-            "description": "Adults in the party.",
-            "example": 2,
-        },
-        "children": {
-            "type": "integer",
-            "min": 0,
-            "max": 20,
-            "default": 0,
-            "description": "Children in the party.",
-            "example": 0,
-        },
+        # No defaults at the top level: Cerberus would add them to a body with `rooms`
+        # and then refuse the pair; reservations.prepare fills them.
+        "adults": _top_level(ADULTS, "Adults in the party (all rooms'; default 1)."),
+        "children": _top_level(CHILDREN, "Children in the party (all rooms'; default 0)."),
         "guest_name": {
             "type": "string",
             "maxlength": 200,
@@ -92,19 +225,9 @@ bookings = {
             {"type": "integer", "description": "Number of nights.", "example": 3}
         ),
         "nightly_prices": server_owned(
-            {
-                "type": "list",
-                "description": "The price of each night, taken from inventory at booking time.",
-                "example": [{"date": "2026-12-01", "price": "120.00"}],
-                "schema": {
-                    "type": "dict",
-                    "schema": {
-                        "date": day("The night."),
-                        "price": money("The night's price."),
-                    },
-                },
-            }
+            dict(NIGHTLY_PRICES, description="The price of each night (all rooms').")
         ),
+        "rate_plan_terms": server_owned(RATE_PLAN_TERMS),
         "total_price": server_owned(money("Sum of the nightly prices.", example="360.00")),
         "currency": server_owned(currency()),
         "hold_expires_at": server_owned(
@@ -121,35 +244,7 @@ bookings = {
                 "example": "K7M3QX9P",
             }
         ),
-        "cancellation_policy": server_owned(
-            {
-                "type": "dict",
-                "description": "The hotel's policy when booked; refunds follow this snapshot.",
-                "example": {"free_until_hours": 48, "penalty_percent": 50},
-                "schema": {
-                    "free_until_hours": {
-                        "type": "integer",
-                        "description": "Hours before check-in until which cancelling is free.",
-                        "example": 48,
-                    },
-                    "penalty_percent": {
-                        "type": "integer",
-                        "description": "Share of the total kept when cancelling later.",
-                        "example": 50,
-                    },
-                    "timezone": {
-                        "type": "string",
-                        "description": "The hotel's time zone.",
-                        "example": "Europe/Paris",
-                    },
-                    "check_in_time": {
-                        "type": "string",
-                        "description": "The hotel's check-in time.",
-                        "example": "15:00",
-                    },
-                },
-            }
-        ),
+        "cancellation_policy": server_owned(CANCELLATION_POLICY),
         "refund_amount": server_owned(money("Refunded on cancellation.", example="180.00")),
         "confirmed_at": server_owned(
             {

@@ -1,7 +1,89 @@
 """Room types: what a hotel sells; written by the hotel's managers and admins."""
 
-from domain.fields import index, ref
+from booking.rate_plans import MAX_PLANS, MEALS
+from domain.fields import index, money, ref
 from domain.vocabulary import BED_TYPES, ROOM_AMENITIES
+
+RATE_PLAN = {
+    "code": {
+        "type": "string",
+        "required": True,
+        "regex": "^[a-z][a-z0-9_-]{0,39}$",
+        "description": "The plan's code, unique in the room type: what a booking names.",
+        "example": "flexible",
+    },
+    "name": {
+        "type": "string",
+        "required": True,
+        "empty": False,
+        "maxlength": 80,
+        "description": "Name shown to guests.",
+        "example": "Flexible",
+    },
+    "discount_percent": {
+        "type": "integer",
+        "min": 0,
+        "max": 90,
+        "default": 0,
+        "description": "Percent off each night's price (rounded half-up to the minor unit).",
+        "example": 10,
+    },
+    "supplement_per_person": money(
+        "Added per guest (adults and children) per night, in the hotel's currency: "
+        "breakfast, for example.",
+        example="15.00",
+    ),
+    "meal": {
+        "type": "string",
+        "allowed": list(MEALS),
+        "default": "room_only",
+        "description": "Meals included.",
+        "example": "breakfast",
+    },
+    "min_stay": {
+        "type": "integer",
+        "min": 1,
+        "max": 30,
+        "default": 1,
+        "description": "Fewest nights this plan sells.",
+        "example": 1,
+    },
+    "min_days_ahead": {
+        "type": "integer",
+        "min": 0,
+        "max": 365,
+        "default": 0,
+        "description": "Days between booking and arrival at least (early-booking rates).",
+        "example": 0,
+    },
+    "cancellation": {
+        "type": "dict",
+        "description": "The plan's cancellation policy; absent, the hotel's applies.",
+        "example": {"refundable": True, "free_until_hours": 24, "penalty_percent": 100},
+        "schema": {
+            "refundable": {
+                "type": "boolean",
+                "default": True,
+                "description": "false: nothing is refunded on cancellation.",
+                "example": True,
+            },
+            "free_until_hours": {
+                "type": "integer",
+                "min": 0,
+                "max": 8760,
+                "description": "Hours before arrival until which cancelling is free.",
+                "example": 24,
+            },
+            "penalty_percent": {
+                "type": "integer",
+                "min": 0,
+                "max": 100,
+                "description": "Share of the total kept when cancelling later.",
+                "example": 100,
+            },
+        },
+    },
+}
 
 room_types = {
     "url": "room-types",
@@ -97,6 +179,29 @@ room_types = {
             "max": 10000,
             "description": "Rooms of this type in the hotel; no night's allotment may exceed it.",
             "example": 12,
+        },
+        "rate_plans": {
+            "type": "list",
+            "maxlength": MAX_PLANS,
+            "description": "How this room type is sold: each plan has its price rule, "
+            "cancellation policy and conditions; codes are unique. None declared: one "
+            "'standard' plan at the night's price under the hotel's policy.",
+            "example": [
+                {"code": "flexible", "name": "Flexible"},
+                {
+                    "code": "non-refundable",
+                    "name": "Non-refundable",
+                    "discount_percent": 15,
+                    "cancellation": {"refundable": False},
+                },
+                {
+                    "code": "breakfast",
+                    "name": "Breakfast included",
+                    "supplement_per_person": "18.00",
+                    "meal": "breakfast",
+                },
+            ],
+            "schema": {"type": "dict", "schema": RATE_PLAN},
         },
     },
 }

@@ -25,6 +25,16 @@ def refuse_room_type_of_unmanaged_hotel(documents):
         rules.require_manager_of_hotel(db(), current_user(), room_type["hotel"])
 
 
+def check_new_rate_plans(documents):
+    for room_type in documents:
+        rules.check_rate_plans(db(), room_type["hotel"], room_type.get("rate_plans"))
+
+
+def check_changed_rate_plans(updates, original):
+    if "rate_plans" in updates:
+        rules.check_rate_plans(db(), original["hotel"], updates["rate_plans"])
+
+
 def refuse_room_type_change_by_non_manager(request_, lookup):
     body = request_.get_json(silent=True)
     rules.refuse_room_type_change(db(), current_user(), lookup.get("_id"), body)
@@ -119,6 +129,9 @@ def init_app(app):
     app.on_update_hotels += refuse_currency_change_with_prices
     app.on_updated_hotels += copy_hotel_changes_to_inventory
     app.on_insert_room_types += refuse_room_type_of_unmanaged_hotel
+    app.on_insert_room_types += check_new_rate_plans
+    app.on_update_room_types += check_changed_rate_plans
+    app.on_replace_room_types += check_changed_rate_plans
     # Search cards and cached answers follow every committed catalogue write
     # (search/cards.py, search/answers.py).
     app.on_inserted_hotels += hotels_created

@@ -123,9 +123,14 @@ def object_schema(schema, meta=False):
     if meta:
         properties.update({name: dict(rules) for name, rules in META.items()})
     out = {"type": "object", "properties": properties}
-    required = sorted(n for n, r in schema.items() if r.get("required"))
+    required = sorted(n for n, r in schema.items() if r.get("required") and not r.get("excludes"))
     if required:
         out["required"] = required
+    # Fields required unless another stands in for them (Cerberus `required` with
+    # `excludes`, as a booking's room_type or rooms): at least one of them.
+    either = sorted(n for n, r in schema.items() if r.get("required") and r.get("excludes"))
+    if either:
+        out["anyOf"] = [{"required": [n]} for n in either]
     return out
 
 
@@ -191,6 +196,8 @@ def bson_schema(schema):
         }
     if schema.get("required"):
         out["required"] = list(schema["required"])
+    if schema.get("anyOf"):
+        out["anyOf"] = [dict(alternative) for alternative in schema["anyOf"]]
     if "items" in schema:
         out["items"] = bson_schema(schema["items"])
     return out

@@ -232,6 +232,10 @@ def build(custom_paths, domain=None):
     paths = {}
     for resource, settings in domain.items():
         request = jsonschema.resource_schema(settings)
+        # "one of these fields" (a booking's room_type or rooms) is said in their
+        # descriptions: code generators turn an anyOf of `required` lists into an
+        # untyped body.
+        request.pop("anyOf", None)
         response = _without_required(copy.deepcopy(request))
         schemas[_title(resource)] = request
         schemas[_title(resource) + "Document"] = response

@@ -19,6 +19,8 @@ import math
 from collections import defaultdict
 from decimal import ROUND_FLOOR
 
+from booking.rate_plans import condition_issue, night_minor
+from booking.reservations import local_today
 from plumbing.errors import Refusal
 from plumbing.values import Day, minor_text, minor_units, to_minor
 from search import cards as search_cards
@@ -180,8 +182,28 @@ def sellable(rows, check_in, nights, max_price):
     return total, left
 
 
+def priced_plans(card, rows, check_in, nights, party, cap, todays):
+    """[(plan, total in minor units)] for the card's plans that sell this stay: their
+    conditions met (nights, days ahead of the hotel's today) and within `cap`."""
+    tz = card["plans"][0]["policy"]["timezone"] if card["plans"] else "UTC"
+    if tz not in todays:
+        todays[tz] = local_today(tz)
+    ahead = (check_in - todays[tz]).days
+    priced = []
+    for plan in card["plans"]:
+        if condition_issue(plan, nights, ahead):
+            continue
+        if plan["discount_percent"] or plan["supplement_minor"]:
+            total = sum(night_minor(minor_price(row), plan, party) for row in rows)
+        else:
+            total = sum(minor_price(row) for row in rows)
+        if cap is None or total <= cap:
+            priced.append((plan, total))
+    return priced
+
+
 def search(db, query):
-    """(offers, total) for a parsed query."""
+    """(offers, total) for a parsed query: one offer per room type and rate plan."""
     distances = None
     if query.get("near"):
         distances = hotels_near(db, query["near"], query["max_km"])
@@ -192,28 +214,34 @@ def search(db, query):
         return [], 0
     check_in, check_out = query["check_in"], query["check_out"]
     nights = (check_out - check_in).days
+    party = query["adults"] + query["children"]
     by_room = defaultdict(list)
     for row in stay_rows(db, {c["city"] for c in cards.values()}, check_in, check_out):
         if row["room_type"] in cards:
             by_room[row["room_type"]].append(row)
-    offers = []
+    offers, todays = [], {}
     for room_type_id, rows in by_room.items():
         card = cards[room_type_id]
-        cap = query.get("max_price")
-        cap = None if cap is None else max_minor(cap, card["currency"])
-        sold = sellable(rows, check_in, nights, cap)
+        sold = sellable(rows, check_in, nights, None)
         if sold is None:
             continue
-        offers.append(
-            {
-                "_id": room_type_id,
-                "_card": card,
-                "_rows": rows,
-                "_total": sold[0],
-                "_left": sold[1],
-                "_distance": distances.get(card["hotel"]) if distances is not None else None,
-            }
-        )
+        cap = query.get("max_price")
+        cap = None if cap is None else max_minor(cap, card["currency"])
+        distance = distances.get(card["hotel"]) if distances is not None else None
+        for rank, (plan, total) in enumerate(
+            priced_plans(card, rows, check_in, nights, party, cap, todays)
+        ):
+            offers.append(
+                {
+                    "_id": (room_type_id, rank),
+                    "_card": card,
+                    "_plan": plan,
+                    "_rows": rows,
+                    "_total": total,
+                    "_left": sold[1],
+                    "_distance": distance,
+                }
+            )
     offers.sort(key=SORTS[query["sort"]])
     skip = (query["page"] - 1) * query["max_results"]
     return [offer(o, query) for o in offers[skip : skip + query["max_results"]]], len(offers)
@@ -236,20 +264,21 @@ def calendar(db, query, first, end, nights):
     for row in stay_rows(db, cities, first, span["check_out"]):
         if row["room_type"] in cards:
             by_room[row["room_type"]][Day.of(row["date"])] = row
-    days = []
+    days, todays = [], {}
+    party = query["adults"] + query["children"]
     for offset in range((end - first).days):
         check_in, lowest = first.plus(offset), {}
         for room_type_id, card in cards.items():
             nightly = by_room.get(room_type_id, {})
             rows = [nightly.get(check_in.plus(i)) for i in range(nights)]
-            if None in rows:
+            if None in rows or sellable(rows, check_in, nights, None) is None:
                 continue
             cap = query.get("max_price")
             cap = None if cap is None else max_minor(cap, card["currency"])
-            sold = sellable(rows, check_in, nights, cap)
-            best = lowest.get(card["currency"])
-            if sold is not None and (best is None or sold[0] < best[0]):
-                lowest[card["currency"]] = (sold[0], card)
+            for plan, total in priced_plans(card, rows, check_in, nights, party, cap, todays):
+                best = lowest.get(card["currency"])
+                if best is None or total < best[0]:
+                    lowest[card["currency"]] = (total, card, plan)
         days.append((check_in, lowest))
     return days
 
@@ -262,8 +291,9 @@ def calendar_day(check_in, nights, lowest):
             "currency": currency,
             "hotel": {"_id": str(card["hotel"]), "name": card["hotel_name"]},
             "room_type": {"_id": str(card["_id"]), "name": card["name"]},
+            "rate_plan": {"code": plan["code"], "name": plan["name"]},
         }
-        for currency, (total, card) in sorted(lowest.items(), key=lambda item: item[1][0])
+        for currency, (total, card, plan) in sorted(lowest.items(), key=lambda item: item[1][0])
     ]
     return {
         "check_in": check_in.isoformat(),
@@ -281,11 +311,20 @@ def max_minor(max_price, currency):
 def offer(found, query):
     """One offer, built from plain values (strings for ids, dates and money) so that
     encoding it is the JSON encoder's C path, not a Python hook per field."""
-    card, currency = found["_card"], found["_card"]["currency"]
+    card, plan, currency = found["_card"], found["_plan"], found["_card"]["currency"]
+    party = query["adults"] + query["children"]
+    plain = not (plan["discount_percent"] or plan["supplement_minor"])
     nightly = [
-        {"date": row["date"].strftime("%Y-%m-%d"), "price": minor_text(minor_price(row), currency)}
+        {
+            "date": row["date"].strftime("%Y-%m-%d"),
+            "price": minor_text(
+                minor_price(row) if plain else night_minor(minor_price(row), plan, party),
+                currency,
+            ),
+        }
         for row in sorted(found["_rows"], key=lambda row: row["date"])
     ]
+    policy = plan["policy"]
     item = {
         "hotel": {
             "_id": str(card["hotel"]),
@@ -299,6 +338,15 @@ def offer(found, query):
             "name": card["name"],
             "max_adults": card["max_adults"],
             "max_children": card["max_children"],
+        },
+        "rate_plan": {
+            "code": plan["code"],
+            "name": plan["name"],
+            "meal": plan["meal"],
+            "refundable": policy["refundable"],
+            "free_until_hours": policy["free_until_hours"],
+            "penalty_percent": policy["penalty_percent"],
+            "summary": plan["summary"],
         },
         "check_in": query["check_in"].isoformat(),
         "check_out": query["check_out"].isoformat(),
@@ -316,6 +364,7 @@ def offer(found, query):
                 "method": "POST",
                 "body": {
                     "room_type": str(card["_id"]),
+                    "rate_plan": plan["code"],
                     "check_in": query["check_in"].isoformat(),
                     "check_out": query["check_out"].isoformat(),
                     "adults": query["adults"],

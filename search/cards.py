@@ -16,6 +16,8 @@ is what makes a review one small write rather than a thousand.
 
 from pymongo import ASCENDING, DeleteMany, ReplaceOne
 
+from booking import rate_plans
+
 COLLECTION = "search_rooms"
 INDEXES = {
     "city": [("city", ASCENDING)],
@@ -31,8 +33,25 @@ HOTEL_FIELDS = {
     "stars": 1,
     "amenities": 1,
     "rating": 1,
+    "cancellation_policy": 1,
+    "timezone": 1,
+    "check_in_time": 1,
 }
-ROOM_TYPE_FIELDS = {"hotel": 1, "name": 1, "max_adults": 1, "max_children": 1}
+ROOM_TYPE_FIELDS = {"hotel": 1, "name": 1, "max_adults": 1, "max_children": 1, "rate_plans": 1}
+
+
+def plans(hotel, room_type):
+    """The room type's rate plans as a search prices and shows them: the price rule in
+    minor units, the policy a booking would snapshot, and both in plain words."""
+    currency = hotel.get("currency", "EUR")
+    kept = []
+    for plan in rate_plans.plans_of(room_type):
+        card_plan = rate_plans.card_plan(plan, currency)
+        card_plan["policy"] = rate_plans.policy(plan, hotel)
+        card_plan["summary"] = rate_plans.words(card_plan, card_plan["policy"], currency)
+        del card_plan["cancellation"]  # the policy above is what a booking keeps
+        kept.append(card_plan)
+    return kept
 
 
 def card(hotel, room_type):
@@ -53,6 +72,7 @@ def card(hotel, room_type):
         "name": room_type["name"],
         "max_adults": room_type["max_adults"],
         "max_children": room_type.get("max_children", 0),
+        "plans": plans(hotel, room_type),
     }
 
 

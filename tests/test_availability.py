@@ -84,6 +84,7 @@ def test_only_the_room_type_sellable_every_night_for_the_party(client, paris):
     # The body to send, as the offer was searched: posting it books this offer.
     assert book["body"] == {
         "room_type": offer["room_type"]["_id"],
+        "rate_plan": "standard",
         "check_in": offer["check_in"],
         "check_out": offer["check_out"],
         "adults": 2,

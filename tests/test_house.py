@@ -112,4 +112,10 @@ def test_bson_types_for_what_json_spells_as_strings():
         "check_in": True,
         "check_out": True,
         "nightly_prices": {"date": True},
+        "rooms": {"nightly_prices": {"date": True}},
     }
+    # A booking names its room either way; the validator wants at least one.
+    assert jsonschema.bson_schema(schema)["anyOf"] == [
+        {"required": ["room_type"]},
+        {"required": ["rooms"]},
+    ]
