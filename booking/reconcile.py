@@ -7,7 +7,7 @@ writes the same row and makes one of the two transactions conflict and retry: a 
 never "fixes" away a booking it did not see, so a room is never sold twice.
 """
 
-from booking.reservations import MAX_NIGHTS, PENDING
+from booking.reservations import MAX_NIGHTS, PENDING, room_counts
 from plumbing import transactions
 from plumbing.values import Day, nights, stamp
 
@@ -17,13 +17,15 @@ LIVE = (PENDING, "confirmed")
 def find_drift(db):
     """Rows whose `booked` differs from the live bookings counted a moment ago."""
     live = db.bookings.find(
-        {"status": {"$in": list(LIVE)}}, {"room_type": 1, "check_in": 1, "check_out": 1}
+        {"status": {"$in": list(LIVE)}},
+        {"room_type": 1, "rooms.room_type": 1, "check_in": 1, "check_out": 1},
     )
     expected = {}
     for booking in live:
-        for night in nights(Day.of(booking["check_in"]), Day.of(booking["check_out"])):
-            key = (booking["room_type"], night)
-            expected[key] = expected.get(key, 0) + 1
+        for room_type, count in room_counts(booking).items():
+            for night in nights(Day.of(booking["check_in"]), Day.of(booking["check_out"])):
+                key = (room_type, night)
+                expected[key] = expected.get(key, 0) + count
     drift = []
     for row in db.inventory.find({}, {"room_type": 1, "date": 1, "booked": 1}):
         key = (row["room_type"], Day.of(row["date"]))
@@ -42,14 +44,23 @@ def find_drift(db):
 
 
 def live_bookings_on(db, room_type, night, session=None):
-    """How many live bookings of a room type hold `night`, read through the
-    (room_type, check_in) index: a stay holding it began at most MAX_NIGHTS before."""
-    candidates = db.bookings.find(
-        {"room_type": room_type, "check_in": {"$gte": night.plus(-MAX_NIGHTS), "$lte": night}},
-        {"status": 1, "check_out": 1},
-        session=session,
+    """How many rooms of a room type live bookings hold on `night`, read through the
+    (rooms.room_type, check_in) and (room_type, check_in) indexes (the second finds
+    bookings made before `rooms` existed): a stay holding it began at most MAX_NIGHTS
+    before."""
+    arrivals = {"$gte": night.plus(-MAX_NIGHTS), "$lte": night}
+    fields = {"status": 1, "check_out": 1, "room_type": 1, "rooms.room_type": 1}
+    found = {}
+    for key in ("rooms.room_type", "room_type"):
+        for booking in db.bookings.find(
+            {key: room_type, "check_in": arrivals}, fields, session=session
+        ):
+            found[booking["_id"]] = booking
+    return sum(
+        room_counts(b).get(room_type, 0)
+        for b in found.values()
+        if b["status"] in LIVE and Day.of(b["check_out"]) > night
     )
-    return sum(1 for b in candidates if b["status"] in LIVE and Day.of(b["check_out"]) > night)
 
 
 def repair_row(client, db, row):

@@ -11,7 +11,7 @@ from decimal import Decimal
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from booking.reservations import PENDING, take_nights
+from booking.reservations import PENDING, revive
 from plumbing import transactions
 from plumbing.errors import Refusal
 from plumbing.values import money, quantize, stamp, to_decimal, utcnow
@@ -324,7 +324,7 @@ def _confirm_late(db, session, booking, payment, now):
         return "confirmed"
     if booking["status"] != "expired":
         return "refund"
-    _rows, missing = take_nights(db, session, booking)
+    _rows, missing = revive(db, session, booking)
     if missing:
         raise _Unavailable
     revived = db.bookings.update_one(

@@ -87,7 +87,27 @@ def ensure_indexes(db, log=print):
 # The analysts' views. Money stays Decimal128 and dates stay dates, so sums are exact.
 
 BOOKINGS_FLAT = [
-    {"$unwind": "$nightly_prices"},
+    # One document per room and night: a booking's rooms (one room, made of its top-level
+    # fields, for a booking made before `rooms` existed), then each room's nights.
+    {
+        "$addFields": {
+            "room": {
+                "$ifNull": [
+                    "$rooms",
+                    [{"room_type": "$room_type", "nightly_prices": "$nightly_prices"}],
+                ]
+            }
+        }
+    },
+    {"$unwind": "$room"},
+    {"$unwind": "$room.nightly_prices"},
+    {
+        "$addFields": {
+            "room_type": "$room.room_type",
+            "rate_plan": {"$ifNull": ["$room.rate_plan", "standard"]},
+            "night": "$room.nightly_prices",
+        }
+    },
     {"$lookup": {"from": "hotels", "localField": "hotel", "foreignField": "_id", "as": "h"}},
     {
         "$lookup": {
@@ -112,8 +132,9 @@ BOOKINGS_FLAT = [
             "country": "$h.address.country",
             "room_type": 1,
             "room_type_name": "$rt.name",
-            "date": "$nightly_prices.date",
-            "price": "$nightly_prices.price",
+            "rate_plan": 1,
+            "date": "$night.date",
+            "price": "$night.price",
             "currency": 1,
             "status": 1,
             "check_in": 1,

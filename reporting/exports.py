@@ -38,6 +38,7 @@ BOOKING_COLUMNS = [
     "country",
     "room_type",
     "room_type_name",
+    "rate_plan",
     "date",
     "price",
     "currency",
@@ -71,7 +72,7 @@ def kpi_rows(db, start, end, city=None, hotel=None):
 
 
 def booking_rows(db, start, end, city=None, hotel=None):
-    """bookings_flat's rows (one a booked night) for the hotels and nights in scope."""
+    """bookings_flat's rows (one a booked room and night) for the hotels and nights in scope."""
     nights = {"$gte": start, "$lt": end}
     for hotel_id, _city in hotels_in_scope(db, city, hotel):
         pipeline = [{"$match": _booked_in(hotel_id, start, end)}, *BOOKINGS_FLAT]

@@ -187,7 +187,7 @@ def hotel_rows(db, hotel, start, end, as_of):
     arrivals = {} if start is None else {"$gte": start - timedelta(days=MAX_NIGHTS), "$lt": end}
     bookings = db.bookings.find(
         {"hotel": hotel["_id"], **({"check_in": arrivals} if arrivals else {})},
-        {"hotel": 1, "status": 1, "nightly_prices": 1},
+        {"hotel": 1, "status": 1, "nightly_prices": 1, "rooms.nightly_prices": 1},
     )
     sold = count_nights(bookings, start, end).get(hotel["_id"], {})
     return hotel_kpis(hotel, available, sold, as_of)
@@ -201,12 +201,14 @@ def count_nights(bookings, start=None, end=None):
         if booking["status"] != "confirmed":
             continue
         nights = sold[booking["hotel"]]
-        for night in booking.get("nightly_prices") or ():
-            day = Day.of(night["date"])
-            if start is None or start <= day < end:
-                tally = nights.setdefault(day, [0, Decimal(0)])
-                tally[0] += 1
-                tally[1] += night["price"].to_decimal()
+        # Each room is a room sold; bookings made before `rooms` are one room.
+        for room in booking.get("rooms") or [booking]:
+            for night in room.get("nightly_prices") or ():
+                day = Day.of(night["date"])
+                if start is None or start <= day < end:
+                    tally = nights.setdefault(day, [0, Decimal(0)])
+                    tally[0] += 1
+                    tally[1] += night["price"].to_decimal()
     return sold
 
 
@@ -390,7 +392,8 @@ def occupancy_pipeline(inventory_match=None, bookings_match=None):
                             "currency": 1,
                             "date": "$nightly_prices.date",
                             "available": {"$literal": 0},
-                            "sold": {"$literal": 1},
+                            # a room each night per room booked (one before `rooms`)
+                            "sold": {"$size": {"$ifNull": ["$rooms", [0]]}},
                             "revenue": "$nightly_prices.price",
                         }
                     },
