@@ -100,6 +100,8 @@ def load():
         "SEED_DEMO": _bool("SEED_DEMO", embedded),
         "SEARCH_CACHE": _bool("SEARCH_CACHE", True),
         "SEARCH_CACHE_SECONDS": _int("SEARCH_CACHE_SECONDS", 60),
+        "LIVE_STREAMS": _int("LIVE_STREAMS", 4),
+        "LIVE_STREAM_SECONDS": _int("LIVE_STREAM_SECONDS", 55),
         "CORS_ORIGINS": _list("CORS_ORIGINS"),
         "EMBEDDED": embedded,
     }
@@ -162,6 +164,10 @@ def check(config):
             )
     if config["BOOKING_HOLD_MINUTES"] < 1:
         raise ConfigError("BOOKING_HOLD_MINUTES must be at least 1")
+    if config["LIVE_STREAMS"] < 0:
+        raise ConfigError("LIVE_STREAMS must be 0 (no live status) or more")
+    if not 1 <= config["LIVE_STREAM_SECONDS"] <= 3600:
+        raise ConfigError("LIVE_STREAM_SECONDS must be from 1 to 3600")
     for name in ("RATE_LIMIT", "AUTH_RATE_LIMIT", "BOOKING_RATE_LIMIT"):
         if not _is_rate(config[name]):
             raise ConfigError(f"{name} must look like '600/minute' or '10 per second'")

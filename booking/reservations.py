@@ -185,8 +185,9 @@ def choose_rooms(db, booking, now):
     return hotel, chosen
 
 
-def prepare(db, booking, user, now, hold_minutes):
-    """Check the request's own rules and fill the server-owned fields but the prices."""
+def prepare(db, booking, user, now, hold_minutes, check_free=True):
+    """Check the request's own rules and fill the server-owned fields but the prices
+    (`check_free`: a cheap read first refuses rooms already gone)."""
     hotel, chosen = choose_rooms(db, booking, now)
     check_in, check_out = Day.of(booking["check_in"]), Day.of(booking["check_out"])
     today = hotel_today(hotel, now)
@@ -215,7 +216,7 @@ def prepare(db, booking, user, now, hold_minutes):
     booking.update(rooms=rooms)
     # A cheap read first: when the rooms are gone, the answer is a 409 without a
     # transaction. It decides nothing; the guarded writes in reserve_nights do.
-    for room_type_id, count in room_counts(booking).items():
+    for room_type_id, count in room_counts(booking).items() if check_free else ():
         _rows, missing = stay_rows(db, booking, city=city, room_type=room_type_id, count=count)
         if missing:
             raise not_available(missing)

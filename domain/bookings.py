@@ -260,6 +260,13 @@ bookings = {
                 "example": "2026-12-02T09:00:00Z",
             }
         ),
+        "modified_at": server_owned(
+            {
+                "type": "datetime",
+                "description": "When its stay or rooms last changed (POST /bookings/<id>/change).",
+                "example": "2026-12-02T09:00:00Z",
+            }
+        ),
         "expired_at": server_owned(
             {
                 "type": "datetime",

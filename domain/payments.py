@@ -61,5 +61,14 @@ payments = {
             }
         ),
         "refunded_amount": server_owned(money("Refunded so far.", example="0.00")),
+        "purpose": server_owned(
+            {
+                "type": "string",
+                "allowed": ["booking", "change"],
+                "description": "What it pays: the booking's total (booking, also when absent) "
+                "or the difference a change of a confirmed booking cost (change).",
+                "example": "booking",
+            }
+        ),
     },
 }

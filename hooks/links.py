@@ -47,6 +47,17 @@ def actions(booking):
         "body": {"status": "cancelled"},
         "headers": {"If-Match": booking.get("_etag")},
     }
+    change = {
+        "title": "change",
+        "href": f"{href}/change",
+        "method": "POST",
+        "body": {
+            "check_in": "<YYYY-MM-DD>",
+            "check_out": "<YYYY-MM-DD>",
+            "payment_method": "<payment method id, charged when the change costs more>",
+        },
+        "headers": {"If-Match": booking.get("_etag")},
+    }
     if booking.get("status") == "pending_payment":
         pay = {
             "title": "pay",
@@ -54,9 +65,9 @@ def actions(booking):
             "method": "POST",
             "body": {"booking": str(booking["_id"]), "payment_method": "<payment method id>"},
         }
-        return {"pay": pay, "cancel": cancel}
+        return {"pay": pay, "change": change, "cancel": cancel}
     if booking.get("status") == "confirmed":
-        return {"cancel": cancel}
+        return {"change": change, "cancel": cancel}
     return {}
 
 

@@ -176,6 +176,8 @@ def actions(payload):
                         **link,
                         "label": _label(document),
                         "choose": sorted(choose),
+                        # a date to choose starts at the document's own (a change's stay)
+                        "defaults": {k: document[k] for k in choose if k in document},
                     }
                 )
     return found

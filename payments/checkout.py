@@ -124,7 +124,7 @@ def settle(db, session, payments, provider, now):
             session=session,
         )
         if confirmed.matched_count == 0:
-            _refund_in_full(provider, payment, "booking_no_longer_payable")
+            refund_in_full(provider, payment, "booking_no_longer_payable")
         else:
             booking = db.bookings.find_one(
                 {"_id": payment["booking"], "guest": payment["guest"]},
@@ -134,7 +134,7 @@ def settle(db, session, payments, provider, now):
             changes.record_stay(db, booking, session=session)
 
 
-def _refund_in_full(provider, payment, reason):
+def refund_in_full(provider, payment, reason):
     provider.refund(
         payment["provider_reference"],
         to_decimal(payment["amount"]),
@@ -338,7 +338,7 @@ def _confirm_late(db, session, booking, payment, now):
 
 def _refund_unconfirmable(client, db, provider, event, payment_id, now):
     payment = db.payments.find_one({"_id": payment_id})
-    _refund_in_full(provider, payment, "booking_no_longer_available")
+    refund_in_full(provider, payment, "booking_no_longer_available")
 
     def unit(session):
         moved = db.payments.update_one(
@@ -375,30 +375,47 @@ def _refund_unconfirmable(client, db, provider, event, payment_id, now):
 
 def refund_cancellation(db, provider, booking, refund_amount, now=None):
     """After a confirmed booking is cancelled: refund by its policy through the provider."""
+    return refund_booking(db, provider, booking, refund_amount, f"cancel-{booking['_id']}", now)
+
+
+def refund_booking(db, provider, booking, amount, key, now=None):
+    """Refund `amount` of what the booking's guest paid (its payment, and the payments of
+    changes that cost more), newest payment first, each up to what is left of it.
+    Each payment's update is guarded by the refunded amount it was read with."""
     now = now or utcnow()
-    payment = db.payments.find_one(
-        {"guest": booking["guest"], "booking": booking["_id"], "status": "succeeded"}
-    )
-    if payment is None:
-        return None
-    amount = quantize(refund_amount, payment["currency"])
-    if amount > 0:
-        provider.refund(
-            payment["provider_reference"], amount, payment["currency"], f"cancel-{booking['_id']}"
-        )
-    total = to_decimal(payment["amount"])
-    status = "refunded" if amount == total else "partially_refunded" if amount else "succeeded"
-    db.payments.update_one(
-        {"_id": payment["_id"], "guest": payment["guest"], "status": "succeeded"},
+    paid = db.payments.find(
         {
-            "$set": {
-                "status": status,
-                "refunded_amount": money(amount, payment["currency"]),
-                **stamp(now),
-            }
+            "guest": booking["guest"],
+            "booking": booking["_id"],
+            "status": {"$in": ["succeeded", "partially_refunded"]},
         },
+        sort=[("_created", -1)],
     )
-    return status
+    left = quantize(amount, booking["currency"])
+    for payment in list(paid):
+        total, refunded = to_decimal(payment["amount"]), to_decimal(payment["refunded_amount"])
+        part = min(left, total - refunded)
+        if part <= 0:
+            continue
+        left -= part
+        provider.refund(
+            payment["provider_reference"], part, payment["currency"], f"{key}-{payment['_id']}"
+        )
+        refunded += part
+        db.payments.update_one(
+            {
+                "_id": payment["_id"],
+                "guest": payment["guest"],
+                "refunded_amount": payment["refunded_amount"],
+            },
+            {
+                "$set": {
+                    "status": "refunded" if refunded == total else "partially_refunded",
+                    "refunded_amount": money(refunded, payment["currency"]),
+                    **stamp(now),
+                }
+            },
+        )
 
 
 def outcome_status_of(db, payment_id, user):

@@ -4,9 +4,20 @@ Each module is a blueprint `bp` and describes its own paths in `OPENAPI`; the do
 merges those into the document (pages/docs.py).
 """
 
-from routes import auth, availability, health, home, inventory, me, sandbox, webhooks
+from routes import (
+    auth,
+    availability,
+    changes,
+    health,
+    home,
+    inventory,
+    live,
+    me,
+    sandbox,
+    webhooks,
+)
 
-MOUNTED = (auth, me, inventory, availability, webhooks)
+MOUNTED = (auth, me, inventory, availability, changes, live, webhooks)
 
 
 def init_app(app):

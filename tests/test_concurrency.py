@@ -8,6 +8,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -105,17 +106,15 @@ def _http(base, path, body, token):
         return error.code
 
 
-@pytest.mark.slow
-def test_server_processes_race_for_the_last_rooms(app_config, login, stock, db, app):
-    from identity.tokens import issue_token
-
-    room_type, start = stock(nights=2, allotment=ROOMS)
+@contextmanager
+def server_processes(app_config, count=2, **extra_env):
+    """`count` `run.py` processes on the test's database: [base URL], healthy."""
     env = {k: v for k, v in os.environ.items()}
     env.update({k: str(v) for k, v in app_config.items() if k != "TESTING"})
-    env["SEED_DEMO"] = "0"
+    env.update(SEED_DEMO="0", **extra_env)
     servers = []
     try:
-        for _ in range(2):
+        for _ in range(count):
             port = free_port()
             process = subprocess.Popen(
                 [sys.executable, str(ROOT / "run.py")],
@@ -135,18 +134,28 @@ def test_server_processes_race_for_the_last_rooms(app_config, login, stock, db, 
                     assert process.poll() is None, "server process died"
                     assert time.monotonic() < deadline, "server never became healthy"
                     time.sleep(0.2)
+        yield [base for _process, base in servers]
+    finally:
+        for process, _ in servers:
+            process.terminate()
+        for process, _ in servers:
+            process.wait(20)
+
+
+@pytest.mark.slow
+def test_server_processes_race_for_the_last_rooms(app_config, login, stock, db, app):
+    from identity.tokens import issue_token
+
+    room_type, start = stock(nights=2, allotment=ROOMS)
+    with server_processes(app_config) as bases:
         body = stay(room_type, start, 2)
         tokens = [
             issue_token(login("guest").user, app.config["SECRET_KEY"], 600) for _ in range(RACERS)
         ]
         statuses = _race(
             [
-                lambda i=i: _http(servers[i % 2][1], "/api/v1/bookings", body, tokens[i])
+                lambda i=i: _http(bases[i % 2], "/api/v1/bookings", body, tokens[i])
                 for i in range(RACERS)
             ]
         )
         _assert_exactly_allotment_sold(statuses, db, 2)
-    finally:
-        for process, _ in servers:
-            process.terminate()
-            process.wait(20)

@@ -314,9 +314,29 @@ def test_browsable_search_book_pay_and_cancel(page, live):
     pay.locator("select").select_option("pm_card_visa")
     accessible(page, "booking")
     pay.locator("button").click()
-    # The page reloads: paid, only cancelling is left.
+    # The page reloads: paid, changing and cancelling are left.
     expect(page.locator("form.action[data-title=pay]")).to_have_count(0)
     expect(page.locator("#body")).to_contain_text('"confirmed"')
+    expect(page.locator("#live")).to_have_text("live status: confirmed")
+    # The front desk shortens the stay elsewhere: the open page hears it and reloads.
+    booking_id = page.url.rstrip("/").rsplit("/", 1)[1]
+    admin = {"Authorization": f"Bearer {token_for(live)}", "Content-Type": "application/json"}
+    with urllib.request.urlopen(  # noqa: S310
+        urllib.request.Request(f"{live['base']}/api/v1/bookings/{booking_id}", headers=admin),
+        timeout=10,
+    ) as response:
+        etag = json.loads(response.read())["_etag"]
+    changed = urllib.request.Request(
+        f"{live['base']}/api/v1/bookings/{booking_id}/change",
+        data=json.dumps({"check_out": start.plus(1).isoformat()}).encode(),
+        headers={**admin, "If-Match": etag},
+        method="POST",
+    )
+    with urllib.request.urlopen(changed, timeout=10) as response:  # noqa: S310
+        assert response.status == 200
+    expect(page.locator("#live")).to_contain_text("live status: modified, refunded")
+    expect(page.locator("#body")).to_contain_text(f'"check_out": "{start.plus(1).isoformat()}"')
+    expect(page.locator("#live")).to_have_text("live status: confirmed")
     page.locator("form.action[data-title=cancel] button").click()
     expect(page.locator("form.action")).to_have_count(0)  # cancelled: nothing left to do
     page.wait_for_load_state()

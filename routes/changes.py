@@ -1,0 +1,134 @@
+"""POST /bookings/<id>/change: new dates, room type, plan, party or rooms, all or nothing."""
+
+from eve.methods.common import serialize
+from eve.methods.get import getitem_internal
+from flask import Blueprint, current_app, request
+
+from booking import modify
+from plumbing import openapi
+from plumbing.auth import answer_cache, db, require_role
+from plumbing.errors import Refusal
+from plumbing.responses import json_body, respond
+from plumbing.values import utcnow
+
+bp = Blueprint("booking_changes", __name__)
+
+
+def if_match():
+    """The etag the client read (428 without one), unquoted."""
+    etag = request.headers.get("If-Match")
+    if not etag:
+        raise Refusal(428, "send If-Match with the booking's _etag: a change needs it")
+    return etag.removeprefix("W/").strip('"')
+
+
+def validated(wanted):
+    """The changed booking body through the bookings schema, as a POST would be: typed
+    values, or a 422 naming each bad field."""
+    settings = current_app.config["DOMAIN"]["bookings"]
+    document = serialize(dict(wanted), resource="bookings")
+    validator = current_app.validator(settings["schema"], resource="bookings")
+    if not validator.validate(document):
+        raise Refusal(
+            422,
+            "invalid change: " + ", ".join(sorted(validator.errors)),
+            {field: str(reason) for field, reason in validator.errors.items()},
+        )
+    return validator.document
+
+
+@bp.post("/bookings/<booking_id>/change")
+def change_booking(booking_id):
+    user = require_role("guest", "manager", "admin")
+    body = json_body()
+    etag = if_match()
+    now = utcnow()
+    original = modify.changeable(db(), booking_id, user, now)
+    wanted = validated(modify.requested(original, body))
+    payment_method = body.get("payment_method")
+    if payment_method is not None and not isinstance(payment_method, str):
+        raise Refusal(
+            422, "payment_method must be a string", {"payment_method": "must be a string"}
+        )
+    provider = current_app.extensions["payment_provider"]
+    fields, moved = modify.change(
+        db().client, db(), provider, original, wanted, etag, payment_method, now
+    )
+    answer_cache().bump_bookings(db(), [original, {**original, **fields}])
+    document = getitem_internal("bookings", _id=original["_id"])[0]
+    document["_change"] = {
+        "charged": moved["charged"],
+        "refunded": moved["refunded"],
+        **({"payment": moved["payment"]} if "payment" in moved else {}),
+    }
+    return respond({**document, "_status": "OK"}, headers={"ETag": f'"{document["_etag"]}"'})
+
+
+OPENAPI = {
+    "/api/v1/bookings/{id}/change": {
+        "post": {
+            "tags": ["bookings"],
+            "summary": "Change a pending or confirmed booking's stay or rooms, all or nothing",
+            "description": "The old nights are released and the new ones taken in one "
+            "transaction, or nothing changes (409 naming the night). A confirmed booking's "
+            "dearer change charges the difference to payment_method (402 when declined, "
+            "nothing changed); a cheaper one refunds the difference by its policy.",
+            "security": openapi.BEARER,
+            "parameters": [
+                {"name": "id", "in": "path", "required": True, "schema": openapi.OBJECT_ID},
+                {
+                    "name": "If-Match",
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "the booking's _etag as last read",
+                },
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "minProperties": 1,
+                            "properties": {
+                                "check_in": {"type": "string", "format": "date"},
+                                "check_out": {"type": "string", "format": "date"},
+                                "room_type": openapi.OBJECT_ID,
+                                "rate_plan": {"type": "string"},
+                                "adults": {"type": "integer", "minimum": 1, "maximum": 20},
+                                "children": {"type": "integer", "minimum": 0, "maximum": 20},
+                                "rooms": {
+                                    "type": "array",
+                                    "description": "every room as it should be (a booking "
+                                    "of several rooms changes its rooms this way)",
+                                    "items": {"type": "object"},
+                                },
+                                "payment_method": {
+                                    "type": "string",
+                                    "description": "charged the difference when a confirmed "
+                                    "booking's change costs more",
+                                },
+                            },
+                            "additionalProperties": False,
+                        }
+                    }
+                },
+            },
+            "responses": openapi.responses(
+                200,
+                400,
+                401,
+                402,
+                404,
+                409,
+                412,
+                422,
+                428,
+                429,
+                503,
+                ok={"$ref": "#/components/schemas/BookingsDocument"},
+            ),
+        }
+    },
+}

@@ -1,0 +1,152 @@
+"""Live status: a booking's changes pushed as Server-Sent Events from the change stream,
+in the app and across two server processes."""
+
+import json
+import threading
+import urllib.request
+
+import pytest
+
+from tests.test_booking_changes import change, make_booking
+
+
+def read_events(response, count):
+    """The next `count` events of a streamed test response: [(name, data, id)]."""
+    found, buffer = [], ""
+    for chunk in response.response:
+        buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
+        while "\n\n" in buffer:
+            block, buffer = buffer.split("\n\n", 1)
+            fields = dict(
+                line.split(": ", 1)
+                for line in block.splitlines()
+                if not line.startswith(":") and ": " in line
+            )
+            if "event" in fields:
+                found.append((fields["event"], json.loads(fields["data"]), fields.get("id")))
+                if len(found) == count:
+                    return found
+    return found
+
+
+def listen(guest, booking, **headers):
+    response = guest.get(f"bookings/{booking['_id']}/events", buffered=False, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "text/event-stream"
+    return response
+
+
+def test_a_listener_hears_each_status_change_once(stock, guest):
+    room_type, start = stock(nights=3)
+    booking = make_booking(guest, room_type, start)
+    stream = listen(guest, booking)
+    ((name, data, first_id),) = read_events(stream, 1)
+    assert name == "status" and data["status"] == "pending_payment"
+    assert data["booking"] == booking["_id"] and data["hold_expires_at"]
+    paid = guest.post("payments", {"booking": booking["_id"], "payment_method": "pm_card_visa"})
+    assert paid.status_code == 201
+    confirmed = guest.get(f"bookings/{booking['_id']}").json
+    moved = change(guest, confirmed, {"check_out": start.plus(1).isoformat()})
+    assert moved.status_code == 200
+    cancelled = guest.patch_item(f"bookings/{booking['_id']}", {"status": "cancelled"})
+    assert cancelled.status_code == 200
+    events = read_events(stream, 5)
+    names = [name for name, _data, _id in events]
+    assert names == ["confirmed", "modified", "refunded", "cancelled", "refunded"], names
+    assert events[1][1]["check_out"] == start.plus(1).isoformat()
+    assert events[2][1]["refunded_amount"] == "100.00"  # the night given back
+    assert events[3][1]["refund_amount"] == "100.00"
+    assert (
+        events[4][1]["refunded_amount"] == "200.00"
+        and events[4][1]["payment_status"] == "refunded"
+    )
+    stream.close()
+
+
+def test_resuming_after_an_event_misses_nothing(stock, guest):
+    room_type, start = stock(nights=3)
+    booking = make_booking(guest, room_type, start)
+    stream = listen(guest, booking)
+    ((_name, _data, opened),) = read_events(stream, 1)
+    stream.close()
+    # While nobody listens, it is paid; a listener resuming from the first id hears it.
+    guest.post("payments", {"booking": booking["_id"], "payment_method": "pm_card_visa"})
+    resumed = listen(guest, booking, **{"Last-Event-ID": opened})
+    ((name, data, _id),) = read_events(resumed, 1)
+    assert (name, data["status"]) == ("confirmed", "confirmed")
+    resumed.close()
+
+
+def test_only_the_bookings_own_people_listen(stock, guest, login, app):
+    room_type, start = stock(nights=3)
+    booking = make_booking(guest, room_type, start)
+    other = login("guest").get(f"bookings/{booking['_id']}/events")
+    assert other.status_code == 404
+    app.config["LIVE_STREAMS"] = 0
+    try:
+        from routes import live
+
+        live._slots.pop(app, None)
+        full = guest.get(f"bookings/{booking['_id']}/events")
+        assert full.status_code == 503 and full.headers["Retry-After"] == "5"
+    finally:
+        app.config["LIVE_STREAMS"] = 4
+        live._slots.pop(app, None)
+
+
+@pytest.mark.slow
+def test_a_change_through_one_process_reaches_a_listener_on_another(app_config, stock, guest, app):
+    from identity.tokens import issue_token
+    from tests.test_concurrency import server_processes
+
+    room_type, start = stock(nights=3)
+    booking = make_booking(guest, room_type, start)
+    token = issue_token(guest.user, app.config["SECRET_KEY"], 600)
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    heard, opened = [], threading.Event()
+
+    def listen_on(base):
+        request = urllib.request.Request(
+            f"{base}/api/v1/bookings/{booking['_id']}/events", headers=auth
+        )
+        with urllib.request.urlopen(request, timeout=30) as stream:
+            name = None
+            for raw in stream:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event: "):
+                    name = line[7:]
+                elif line.startswith("data: "):
+                    heard.append((name, json.loads(line[6:])))
+                    opened.set()
+                    if name == "cancelled":
+                        return
+
+    def call(base, method, path, body, **headers):
+        request = urllib.request.Request(
+            base + path, json.dumps(body).encode(), {**auth, **headers}, method=method
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    with server_processes(app_config, LIVE_STREAM_SECONDS="30") as (one, other):
+        listener = threading.Thread(target=listen_on, args=(one,), daemon=True)
+        listener.start()
+        assert opened.wait(20), "the stream never opened"
+        call(
+            other,
+            "POST",
+            "/api/v1/payments",
+            {"booking": booking["_id"], "payment_method": "pm_card_visa"},
+        )
+        etag = call(other, "GET", f"/api/v1/bookings/{booking['_id']}", None)["_etag"]
+        call(
+            other,
+            "PATCH",
+            f"/api/v1/bookings/{booking['_id']}",
+            {"status": "cancelled"},
+            **{"If-Match": etag},
+        )
+        listener.join(20)
+    names = [name for name, _data in heard]
+    assert names == ["status", "confirmed", "cancelled"], heard
+    assert heard[2][1]["refund_amount"] == "200.00"
