@@ -34,6 +34,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pymongo
+from bson.decimal128 import Decimal128
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -170,6 +171,13 @@ def main():
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--distinct", type=int, default=120)
     parser.add_argument("--data-dir", help="keep the seeded database here between runs")
+    parser.add_argument(
+        "--rate-plans",
+        action="store_true",
+        help="sell every room type under three plans (flexible, non-refundable at 15 %% "
+        "off, breakfast at 18.00 a guest): three offers a room type; without it, each "
+        "room type's plans as seeded (none: one standard offer)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="innkeeper-bench-") as scratch:
@@ -186,6 +194,23 @@ def main():
             mongo.stop()
 
 
+BENCH_PLANS = [
+    {"code": "flexible", "name": "Flexible"},
+    {
+        "code": "non-refundable",
+        "name": "Non-refundable",
+        "discount_percent": 15,
+        "cancellation": {"refundable": False},
+    },
+    {
+        "code": "breakfast",
+        "name": "Breakfast included",
+        "supplement_per_person": Decimal128("18.00"),
+        "meal": "breakfast",
+    },
+]
+
+
 def run(args, data_dir, client, mongo, redis):
     db = client.innkeeper
     began = time.monotonic()
@@ -194,7 +219,12 @@ def run(args, data_dir, client, mongo, redis):
     from search import cards
 
     provision(db, log=lambda *_: None)
+    if args.rate_plans:
+        db.room_types.update_many({}, {"$set": {"rate_plans": BENCH_PLANS}})
+    else:
+        db.room_types.update_many({}, {"$unset": {"rate_plans": ""}})
     cards.provision(db)
+    print(f"rate plans a room type: {len(BENCH_PLANS) if args.rate_plans else 1}")
     print(
         f"demo ready in {time.monotonic() - began:.0f} s: "
         f"{db.hotels.estimated_document_count()} hotels, "

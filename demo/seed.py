@@ -32,7 +32,7 @@ from domain.vocabulary import HOTEL_AMENITIES
 from identity import accounts
 from plumbing import jsonschema
 from plumbing.errors import DUPLICATE_KEY, refused_by_validator
-from plumbing.values import Day, created, quantize, to_minor, utcnow
+from plumbing.values import Day, created, minor_text, quantize, to_minor, utcnow
 from reporting import kpis
 from search import cards
 
@@ -166,6 +166,27 @@ _ROOM_TYPES = [
 ]
 _HOTEL_AMENITY_POOL = HOTEL_AMENITIES
 PROGRESS_ID = "demo"
+
+
+def demo_plans(fx, currency):
+    """The three plans every demo room type sells: flexible at the night's price,
+    non-refundable 15 % off, and breakfast for about 18 EUR a guest a night."""
+    breakfast = quantize((Decimal(18) * fx).quantize(Decimal(1)), currency)
+    return [
+        {"code": "flexible", "name": "Flexible"},
+        {
+            "code": "non-refundable",
+            "name": "Non-refundable",
+            "discount_percent": 15,
+            "cancellation": {"refundable": False},
+        },
+        {
+            "code": "breakfast",
+            "name": "Breakfast included",
+            "supplement_per_person": Decimal128(breakfast),
+            "meal": "breakfast",
+        },
+    ]
 
 
 def _meta(now):
@@ -474,6 +495,7 @@ def _plan(accounts, size="demo"):
                         "size_m2": size,
                         "amenities": amen,
                         "total_rooms": total,
+                        "rate_plans": demo_plans(Decimal(fx), currency),
                         **_meta(now),
                     }
                 )
@@ -615,27 +637,51 @@ class _Story:
         total = sum(prices, Decimal(0))
         # One booking in 40 is the demo guest's, so their /me has a history too.
         guest = self.guests[0] if rng.random() < 0.025 else rng.choice(self.guests[1:])
+        adults = rng.randint(1, room_type["max_adults"])
+        children = rng.randint(0, room_type.get("max_children", 0))
+        nightly = [
+            {"date": night, "price": Decimal128(price)}
+            for night, price in zip(stay, prices, strict=True)
+        ]
+        terms = {
+            "code": "flexible",
+            "name": "Flexible",
+            "discount_percent": 0,
+            "supplement_per_person": minor_text(0, currency),
+            "meal": "room_only",
+        }
         booking = {
             "_id": _object_id(created, rng),
             "room_type": room_type["_id"],
+            "rate_plan": "flexible",
+            "rate_plan_terms": terms,
+            "rooms": [
+                {
+                    "room_type": room_type["_id"],
+                    "rate_plan": "flexible",
+                    "adults": adults,
+                    "children": children,
+                    "rate_plan_terms": terms,
+                    "nightly_prices": nightly,
+                    "total_price": Decimal128(total),
+                }
+            ],
             "hotel": hotel["_id"],
             "guest": guest,
             "city": hotel["address"]["city"],
             "check_in": check_in,
             "check_out": check_in.plus(count),
-            "adults": rng.randint(1, room_type["max_adults"]),
-            "children": rng.randint(0, room_type.get("max_children", 0)),
+            "adults": adults,
+            "children": children,
             "nights": count,
             "status": status,
-            "nightly_prices": [
-                {"date": night, "price": Decimal128(price)}
-                for night, price in zip(stay, prices, strict=True)
-            ],
+            "nightly_prices": nightly,
             "total_price": Decimal128(total),
             "currency": currency,
             "hold_expires_at": created + timedelta(minutes=15),
             "confirmation_code": self._code(),
             "cancellation_policy": {
+                "refundable": True,
                 **hotel["cancellation_policy"],
                 "timezone": hotel["timezone"],
                 "check_in_time": hotel["check_in_time"],

@@ -242,6 +242,7 @@ _OFFER = {
     "required": [
         "hotel",
         "room_type",
+        "rate_plan",
         "check_in",
         "check_out",
         "nights",
@@ -282,6 +283,21 @@ _OFFER = {
                 "max_children": {"type": "integer"},
             },
         },
+        "rate_plan": {
+            "type": "object",
+            "title": "OfferRatePlan",
+            "description": "the plan this offer sells under; its total is the plan's",
+            "required": ["code", "name", "refundable", "summary"],
+            "properties": {
+                "code": {"type": "string"},
+                "name": {"type": "string"},
+                "meal": {"type": "string"},
+                "refundable": {"type": "boolean"},
+                "free_until_hours": {"type": "integer"},
+                "penalty_percent": {"type": "integer"},
+                "summary": {"type": "string", "description": "the plan and its policy in words"},
+            },
+        },
         "check_in": {"type": "string", "format": "date"},
         "check_out": {"type": "string", "format": "date"},
         "nights": {"type": "integer"},
@@ -311,7 +327,8 @@ OPENAPI = {
     "/api/v1/availability": {
         "get": {
             "tags": ["availability"],
-            "summary": "Offers: one per room type sellable on every night, for the party",
+            "summary": "Offers: one per room type and rate plan sellable on every night, "
+            "for the party",
             "parameters": [
                 openapi.query("check_in", {"type": "string", "format": "date"}, required=True),
                 openapi.query("check_out", {"type": "string", "format": "date"}, required=True),
@@ -372,6 +389,11 @@ _CALENDAR_DAY = {
                         "type": "object",
                         "title": "CalendarRoomType",
                         "properties": {"_id": openapi.OBJECT_ID, "name": {"type": "string"}},
+                    },
+                    "rate_plan": {
+                        "type": "object",
+                        "title": "CalendarRatePlan",
+                        "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
                     },
                 },
             },
