@@ -100,20 +100,27 @@ def live(servers, tmp_path_factory):
     close_app(app)
 
 
-@pytest.fixture
-def page(live):
+@pytest.fixture(scope="session")
+def browser(live):
+    """One Chromium per xdist worker (a launch costs a second or two); each test gets a
+    fresh context, so no cookie or storage crosses tests."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        # bypass_csp: the accessibility check injects axe-core into pages whose CSP
-        # would refuse a script the server did not send.
-        context = browser.new_context(base_url=live["base"], bypass_csp=True)
-        page = context.new_page()
-        yield page
-        context.close()
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser, live):
+    # bypass_csp: the accessibility check injects axe-core into pages whose CSP
+    # would refuse a script the server did not send.
+    context = browser.new_context(base_url=live["base"], bypass_csp=True)
+    page = context.new_page()
+    yield page
+    context.close()
 
 
 AXE = ROOT / ".tools" / "node_modules" / "axe-core" / "axe.min.js"
