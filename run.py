@@ -20,7 +20,7 @@ import pages
 import routes
 import settings
 from payments import providers
-from plumbing import embedded, http, ratelimit, readcache, responses
+from plumbing import embedded, http, logs, ratelimit, readcache, responses
 from plumbing.auth import BearerAuth
 from plumbing.datalayer import MongoLayer
 from plumbing.eve_settings import eve_settings
@@ -46,6 +46,10 @@ def create_app(overrides=None):
             config["REDIS_URL"], socket_timeout=0.5, socket_connect_timeout=0.5
         ),
     )
+    # First, so its before_request runs first and its after_request last: every line and
+    # every answer, refusals included, carries the request's id.
+    logs.init_app(app)
+    app.extensions["draining"] = threading.Event()  # set on SIGTERM: not ready any more
     app.extensions["embedded_planned"] = planned
     if planned:
         app.before_request(lambda: embedded.start_planned(app))

@@ -1,5 +1,6 @@
 """Every environment variable Innkeeper reads, read once here, with a cast and a default."""
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -103,6 +104,11 @@ def load():
         "LIVE_STREAMS": _int("LIVE_STREAMS", 4),
         "LIVE_STREAM_SECONDS": _int("LIVE_STREAM_SECONDS", 55),
         "CORS_ORIGINS": _list("CORS_ORIGINS"),
+        "LOG_FORMAT": _str("LOG_FORMAT", "console" if embedded else "json"),
+        "LOG_LEVEL": _str("LOG_LEVEL", "INFO").upper(),
+        "METRICS_NETWORKS": _list("METRICS_NETWORKS") or ["127.0.0.1/32", "::1/128"],
+        "METRICS_TOKEN": _str("METRICS_TOKEN"),
+        "SHUTDOWN_SECONDS": _int("SHUTDOWN_SECONDS", 25),
         "EMBEDDED": embedded,
     }
     if os.environ.get("TRUSTED_PROXIES"):
@@ -171,6 +177,21 @@ def check(config):
     for name in ("RATE_LIMIT", "AUTH_RATE_LIMIT", "BOOKING_RATE_LIMIT"):
         if not _is_rate(config[name]):
             raise ConfigError(f"{name} must look like '600/minute' or '10 per second'")
+    if config["LOG_FORMAT"] not in ("console", "json"):
+        raise ConfigError("LOG_FORMAT must be console or json")
+    if config["LOG_LEVEL"] not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+    for network in config["METRICS_NETWORKS"]:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"METRICS_NETWORKS: {network!r} is not a network such as 10.0.0.0/8"
+            ) from None
+    if config["METRICS_TOKEN"] and len(config["METRICS_TOKEN"]) < 16:
+        raise ConfigError("METRICS_TOKEN must be at least 16 characters")
+    if not 1 <= config["SHUTDOWN_SECONDS"] <= 600:
+        raise ConfigError("SHUTDOWN_SECONDS must be from 1 to 600")
     if config["TRUSTED_PROXY_COUNT"] < 0:
         raise ConfigError("TRUSTED_PROXY_COUNT must be 0 or more")
     if not config["HOST"]:

@@ -8,6 +8,7 @@ and never to a booking that was paid meanwhile.
 """
 
 from booking.reservations import PENDING, transition
+from plumbing import logs
 from plumbing.values import stamp, utcnow
 
 
@@ -32,6 +33,8 @@ def expire_due(client, db, now=None, limit=500, on_expired=None):
             {"status": "expired", "expired_at": now, **stamp(now)},
         )
         expired += changed is not None
+        if changed is not None:
+            logs.event("booking.expired", booking=str(booking["_id"]))
         if changed is not None and on_expired is not None:
             on_expired(changed)
     return expired

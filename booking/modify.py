@@ -21,7 +21,7 @@ from bson import ObjectId
 from booking import reservations
 from booking.reservations import PENDING
 from payments import checkout
-from plumbing import transactions
+from plumbing import logs, transactions
 from plumbing.errors import Refusal
 from plumbing.values import Day, created, money, quantize, stamp, to_decimal
 from reporting.changes import record_stay
@@ -207,6 +207,15 @@ def change(client, db, provider, original, wanted, etag, payment_method, now):
             db, provider, original, refund, f"change-{original['_id']}-{original['_etag']}", now
         )
         moved["refunded"] = money(refund, currency)
+    logs.event(
+        "booking.modified",
+        booking=str(original["_id"]),
+        check_in=Day.of(fields["check_in"]).isoformat(),
+        check_out=Day.of(fields["check_out"]).isoformat(),
+        total_price=str(fields["total_price"]),
+        charged=str(moved["charged"]),
+        refunded=str(moved["refunded"]),
+    )
     return fields, moved
 
 

@@ -8,7 +8,7 @@ never "fixes" away a booking it did not see, so a room is never sold twice.
 """
 
 from booking.reservations import MAX_NIGHTS, PENDING, room_counts
-from plumbing import transactions
+from plumbing import logs, transactions
 from plumbing.values import Day, nights, stamp
 
 LIVE = (PENDING, "confirmed")
@@ -91,4 +91,13 @@ def reconcile(db, fix=False):
             repaired = repair_row(db.client, db, row)
             if repaired is not None:
                 row["expected"] = repaired[1]
+    for row in drift:
+        logs.event(
+            "reconcile.drift",
+            room_type=str(row["room_type"]),
+            date=row["date"].isoformat(),
+            booked=row["booked"],
+            expected=row["expected"],
+            repaired=fix,
+        )
     return drift

@@ -7,6 +7,7 @@ from flask import current_app, g
 
 from booking import reservations
 from payments import checkout
+from plumbing import logs
 from plumbing.auth import current_user, db
 from plumbing.values import utcnow
 
@@ -39,6 +40,18 @@ def answer_with_outcome_status(request, payload):
     body = json.loads(payload.get_data(as_text=True))
     created = ObjectId(body["_id"])
     payload.status_code = checkout.outcome_status_of(db(), created, current_user()) or 201
+    status = body.get("status")
+    fields = {"payment": body["_id"], "booking": body.get("booking")}
+    if status in ("succeeded", "failed", "requires_action"):  # refunds log themselves
+        logs.event(
+            f"payment.{status}",
+            amount=body.get("amount"),
+            currency=body.get("currency"),
+            reason=body.get("failure_reason"),
+            **fields,
+        )
+    if status == "succeeded" and payload.status_code == 201:
+        logs.event("booking.confirmed", **fields)
     if body.get("status") == "failed":
         body["_error"] = {
             "code": 402,

@@ -12,7 +12,7 @@ from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from booking.reservations import PENDING, revive
-from plumbing import transactions
+from plumbing import logs, transactions
 from plumbing.errors import Refusal
 from plumbing.values import money, quantize, stamp, to_decimal, utcnow
 from reporting import changes
@@ -142,6 +142,14 @@ def refund_in_full(provider, payment, reason):
         f"refund-{payment['_id']}",
     )
     payment.update(status="refunded", refunded_amount=payment["amount"], failure_reason=reason)
+    logs.event(
+        "payment.refunded",
+        payment=str(payment["_id"]),
+        booking=str(payment.get("booking")),
+        amount=str(payment["amount"]),
+        currency=payment["currency"],
+        reason=reason,
+    )
 
 
 def outcome_status(payment):
@@ -161,7 +169,24 @@ def hotels_of_payment(db, payment_id):
 
 
 def apply_event(client, db, provider, event, now=None):
-    """Apply a verified webhook event exactly once; returns what happened."""
+    """Apply a verified webhook event exactly once; returns what happened (and logs it)."""
+    outcome = _apply_event(client, db, provider, event, now)
+    fields = {"provider_event": event.id, "type": event.type, "outcome": outcome}
+    if outcome.startswith("duplicate"):
+        logs.event("webhook.duplicate", **fields)
+        return outcome
+    logs.event("webhook.applied", payment=event.payment_id, **fields)
+    if outcome == "confirmed":
+        logs.event("payment.succeeded", payment=event.payment_id, via="webhook")
+        logs.event("booking.confirmed", payment=event.payment_id, via="webhook")
+    elif outcome.startswith("failed"):
+        logs.event("payment.failed", payment=event.payment_id, reason=outcome, via="webhook")
+    elif outcome.startswith("refunded"):
+        logs.event("payment.refunded", payment=event.payment_id, reason=outcome, via="webhook")
+    return outcome
+
+
+def _apply_event(client, db, provider, event, now=None):
     now = now or utcnow()
     if event.type == "ignored":
         return _record_only(client, db, event, now, f"ignored: {event.data.get('type')}")
@@ -415,6 +440,13 @@ def refund_booking(db, provider, booking, amount, key, now=None):
                     **stamp(now),
                 }
             },
+        )
+        logs.event(
+            "payment.refunded",
+            payment=str(payment["_id"]),
+            booking=str(booking["_id"]),
+            amount=str(part),
+            currency=payment["currency"],
         )
 
 

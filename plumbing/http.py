@@ -8,7 +8,7 @@ from flask_cors import CORS
 from pymongo.server_type import SERVER_TYPE
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from plumbing import jsonbody, queries
+from plumbing import jsonbody, metrics, queries
 from plumbing.errors import Refusal
 from plumbing.ratelimit import LIMITER_RETRY_AFTER
 
@@ -117,6 +117,7 @@ def refuse_when_database_down():
     if request.blueprint == "health":
         return
     if database_known_down(current_app.data.driver.db.client):
+        metrics.backend_error("mongo", "unreachable")
         raise Refusal(
             503, "the database is unreachable; retry shortly", headers={"Retry-After": "5"}
         )
@@ -170,6 +171,7 @@ def answer_outages(response):
     if outage is None or response.status_code >= 500:
         return response
     current_app.logger.error("database failure during validation: %s", outage)
+    metrics.backend_error("mongo", "unreachable")
     body = {
         "_status": "ERR",
         "_error": {"code": 503, "message": "the database is unreachable; retry shortly"},

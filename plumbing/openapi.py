@@ -19,7 +19,15 @@ ERROR = {
         "_error": {
             "type": "object",
             "required": ["code", "message"],
-            "properties": {"code": {"type": "integer"}, "message": {"type": ["string", "null"]}},
+            "properties": {
+                "code": {"type": "integer"},
+                "message": {"type": ["string", "null"]},
+                "request_id": {
+                    "type": "string",
+                    "description": "The request's id (also its X-Request-ID header): "
+                    "quote it to support, it leads to the request's log lines.",
+                },
+            },
         },
         "_issues": {"type": "object", "description": "field -> what is wrong with it"},
     },

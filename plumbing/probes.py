@@ -25,3 +25,22 @@ def mongo(db, logger):
 
 def redis(client, logger):
     return _check(client.ping, logger)
+
+
+def provisioning(db, expected):
+    """ "ok" when the database was provisioned for this build's domain."""
+    from plumbing import provisioning as steps
+
+    try:
+        with pymongo.timeout(PROBE_SECONDS):
+            found = steps.provisioned_for(db)
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        return "down"
+    if found is None:
+        return "not provisioned: run flask --app run provision"
+    if found != expected:
+        return (
+            "provisioned for another domain: run flask --app run domain apply, or "
+            "deploy the build that matches"
+        )
+    return "ok"

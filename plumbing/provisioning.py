@@ -12,8 +12,11 @@
   database (`flask --app run domain diff`) and `apply` carries it out (`domain apply`).
 """
 
+import hashlib
 import importlib
+import json
 import pkgutil
+from datetime import UTC, datetime
 
 from bson import Decimal128
 from pymongo.errors import OperationFailure
@@ -46,7 +49,37 @@ def provision(db, log=print):
     ensure_views(db)
     kpis.provision(db)
     idempotency.ensure_indexes(db)
+    mark_provisioned(db)
     return conflicts
+
+
+MARKER = "provisioning"  # one document: the domain the database was last provisioned for
+
+
+def fingerprint():
+    """A digest of the domain as the database enforces it (validators and indexes): two
+    builds with the same domain agree; a changed field, rule or index changes it."""
+    domain = build_domain()
+    shape = {
+        resource: [json_schema(resource, settings), settings.get("mongo_indexes") or {}]
+        for resource, settings in sorted(domain.items())
+    }
+    text = json.dumps(shape, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def mark_provisioned(db):
+    db[MARKER].replace_one(
+        {"_id": "domain"},
+        {"_id": "domain", "fingerprint": fingerprint(), "at": datetime.now(UTC)},
+        upsert=True,
+    )
+
+
+def provisioned_for(db):
+    """The fingerprint of the domain the database was last provisioned for, or None."""
+    marker = db[MARKER].find_one({"_id": "domain"}, {"fingerprint": 1})
+    return marker and marker.get("fingerprint")
 
 
 def _index_spec(spec):
@@ -340,6 +373,7 @@ def apply(db, set_defaults=None, run_migrations=(), log=print):
                 "domain (drop it by hand if nobody needs it)"
             )
     ensure_views(db)
+    mark_provisioned(db)
     return changes
 
 

@@ -14,7 +14,7 @@ import time
 from flask import request
 from flask_limiter import HeaderNames, Limit, Limiter
 
-from plumbing import ratelimit_storage
+from plumbing import metrics, ratelimit_storage
 from plumbing.auth import bearer_token, token_claims
 from plumbing.errors import Refusal
 
@@ -74,7 +74,8 @@ def init_app(app):
         swallow_errors=True,
         key_prefix=f"innkeeper:{config['MONGO_DBNAME']}",
     )
-    limiter.exempt(app.view_functions["health.health"])
+    for probe in ("health", "live", "ready", "scrape"):  # orchestrators and Prometheus
+        limiter.exempt(app.view_functions[f"health.{probe}"])
     limiter.exempt(app.view_functions["favicon"])  # browsers fetch it with every page
 
     health = {"ok": True, "checked": 0.0}
@@ -89,6 +90,7 @@ def init_app(app):
             health["checked"] = now
             if not health["ok"]:
                 app.logger.warning("rate-limit storage (Redis) unreachable")
+                metrics.backend_error("redis", "unreachable")
         return health["ok"]
 
     @app.before_request

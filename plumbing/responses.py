@@ -14,7 +14,7 @@ from werkzeug.exceptions import (
     RequestEntityTooLarge,
 )
 
-from plumbing import jsonbody
+from plumbing import jsonbody, metrics
 from plumbing.errors import Refusal, refused_by_validator, rules_changed
 
 
@@ -66,21 +66,25 @@ def render_unexpected(exc):
         exc = original
     if refused_by_validator(exc):  # any other write path: the same 503
         current_app.logger.warning("write refused by MongoDB's validator: %s", exc)
+        metrics.backend_error("mongo", "validator")
         return render_refusal(rules_changed())
     if isinstance(exc, HTTPException):
         return render_http_error(exc)
     if isinstance(exc, ServerSelectionTimeoutError):
         current_app.logger.error("database unreachable: %s", exc)
+        metrics.backend_error("mongo", "unreachable")
         return error(
             503, "the database is unreachable; retry shortly", headers={"Retry-After": "5"}
         )
     if isinstance(exc, PyMongoError) and exc.timeout:
         current_app.logger.warning("database deadline passed: %s", exc)
+        metrics.backend_error("mongo", "deadline")
         return error(
             503, "the database did not answer in time; retry shortly", headers={"Retry-After": "2"}
         )
     if isinstance(exc, ConnectionFailure):
         current_app.logger.error("database unreachable: %s", exc)
+        metrics.backend_error("mongo", "unreachable")
         return error(
             503, "the database is unreachable; retry shortly", headers={"Retry-After": "5"}
         )

@@ -9,8 +9,32 @@ this module had before: the same exact outcomes (5 of 50 racers booked the last 
 50 of 50 when there was room for all) and 15 % less wall time under contention.
 """
 
+from pymongo.errors import PyMongoError
+
+from plumbing import metrics
+
 
 def run(client, unit):
-    """unit(session) inside a transaction; its return value once committed."""
-    with client.start_session() as session:
-        return session.with_transaction(unit)
+    """unit(session) inside a transaction; its return value once committed. Counts the
+    units run again after a conflict, and the outcome (metrics)."""
+    runs = 0
+
+    def counted(session):
+        nonlocal runs
+        runs += 1
+        if runs > 1:
+            metrics.TRANSACTION_RETRIES.inc()
+        return unit(session)
+
+    try:
+        with client.start_session() as session:
+            result = session.with_transaction(counted)
+    except PyMongoError as error:
+        conflict = error.has_error_label("TransientTransactionError")
+        metrics.TRANSACTIONS.labels("conflict" if conflict else "aborted").inc()
+        raise
+    except Exception:
+        metrics.TRANSACTIONS.labels("aborted").inc()
+        raise
+    metrics.TRANSACTIONS.labels("committed").inc()
+    return result

@@ -21,6 +21,7 @@ MOUNTED = (auth, me, inventory, availability, changes, live, webhooks)
 
 
 def init_app(app):
+    health.init_app(app)
     app.register_blueprint(health.bp)
     home.init_app(app)
     for module in MOUNTED:

@@ -25,6 +25,8 @@ import logging
 
 import redis
 
+from plumbing import metrics
+
 LOG = logging.getLogger(__name__)
 EVERYTHING = None  # the scope of a search that is not by city
 _LOOKUP = """
@@ -80,6 +82,7 @@ class AnswerCache:
             key, cached = self._lookup(keys=keys, args=[base])
         except redis.RedisError as error:
             LOG.warning("search answer cache unreachable: %s", error)
+            metrics.backend_error("redis", "unreachable")
             return None, None
         if cached is not None:
             self.hits += 1
@@ -94,9 +97,11 @@ class AnswerCache:
             self.client.set(key, answer_text, ex=self.ttl)
         except redis.RedisError as error:
             LOG.warning("search answer not cached: %s", error)
+            metrics.backend_error("redis", "unreachable")
 
     def _not_invalidated(self, error):
         LOG.warning("search answers not invalidated (they expire in %s s): %s", self.ttl, error)
+        metrics.backend_error("redis", "unreachable")
 
     def bump(self, cities, catalogue=False):
         """After a committed change to these cities' offers: their answers are stale

@@ -16,7 +16,7 @@ from pymongo import monitoring
 import cli
 from identity import accounts
 from identity.tokens import issue_token
-from plumbing import embedded
+from plumbing import embedded, provisioning
 from plumbing.values import today
 from run import close_app, create_app
 from tests import recording  # noqa: F401 - registers the command recorder first
@@ -114,7 +114,8 @@ def _empty(app, everything):
     else:
         names = {name for database, name in WRITES.written if database == db.name}
     for name in names:
-        db[name].delete_many({})
+        if name != provisioning.MARKER:  # provisioning state, like indexes and validators
+            db[name].delete_many({})
     WRITES.written.clear()
     app.redis.flushdb()
 

@@ -75,9 +75,14 @@ def test_debug_is_off_and_errors_carry_no_internals(app, guest, stock, monkeypat
         },
     )
     assert response.status_code == 500
+    # The request id is what a support ticket quotes to find the logged traceback.
     assert response.json == {
         "_status": "ERR",
-        "_error": {"code": 500, "message": "internal error; it has been logged"},
+        "_error": {
+            "code": 500,
+            "message": "internal error; it has been logged",
+            "request_id": response.headers["X-Request-ID"],
+        },
     }
 
 

@@ -1,0 +1,188 @@
+"""Structured logs: one line per request and per business event, each carrying the id of
+the request (or job) that caused it.
+
+structlog renders every record, ours and the libraries' (stdlib logging goes through the
+same processors): JSON lines in production (`LOG_FORMAT=json`, one object a line, for
+Loki, CloudWatch, Elasticsearch), aligned readable lines in development. A request's id
+is taken from `X-Request-ID` when a trusted proxy sent it (`TRUSTED_PROXY_COUNT` > 0 and
+a sane value), generated otherwise; it is bound to the request's context, so every line
+the request causes - hooks, transactions, payment handling - carries it, and it is
+returned in the `X-Request-ID` header and in error bodies (`_error.request_id`).
+
+No line carries a secret: `scrub` drops the values of keys that name one (passwords,
+tokens, authorization, card data, client secrets) wherever they appear.
+"""
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+
+import structlog
+from flask import g, request
+
+from plumbing import metrics
+
+LOG = structlog.get_logger("innkeeper")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+SECRET_KEYS = re.compile(
+    r"pass(word)?|token|secret|authorization|cookie|card|cvc|cvv|pan$|api_key|signature",
+    re.IGNORECASE,
+)
+# Libraries whose every-request chatter the request line replaces.
+QUIET = ("werkzeug", "gunicorn.access")
+
+
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a line is written (a test's capture, a
+    redirected stream), like logging's last-resort handler."""
+
+    def __init__(self):
+        super().__init__()
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def scrub(_logger, _method, event_dict):
+    """Never log a secret, however a caller named it."""
+    for key in list(event_dict):
+        if key != "event" and SECRET_KEYS.search(key):
+            event_dict[key] = "[redacted]"
+    return event_dict
+
+
+def configure(fmt="console", level="INFO", stream=None):
+    """Route structlog and stdlib logging through one set of processors to `stream`."""
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        scrub,
+    ]
+    if fmt == "json":
+        renderer = structlog.processors.JSONRenderer(sort_keys=False)
+        shared.append(structlog.processors.format_exc_info)
+    else:
+        # Plain tracebacks: a rich one with locals is slow and could print a secret.
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = StderrHandler() if stream is None else logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    handler.set_name("innkeeper")
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "innkeeper"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    return handler
+
+
+def event(name, count=1, **fields):
+    """A business event (booking.created, payment.succeeded, ...) once it has committed:
+    one log line and the events counter."""
+    metrics.event(name, count)
+    LOG.info(name, **({"count": count} if count != 1 else {}), **fields)
+
+
+def bind_job(kind):
+    """A job outside any request (the sweeper, a command) gets an id of its own."""
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=f"{kind}-{uuid.uuid4().hex[:16]}")
+
+
+def request_id():
+    return g.get("request_id")
+
+
+def start_request(app):
+    def start():
+        structlog.contextvars.clear_contextvars()  # worker threads are reused
+        sent = request.headers.get("X-Request-ID", "")
+        trusted = app.config["TRUSTED_PROXY_COUNT"] and REQUEST_ID.match(sent)
+        g.request_id = sent if trusted else uuid.uuid4().hex
+        g.request_started = time.perf_counter()
+        structlog.contextvars.bind_contextvars(request_id=g.request_id)
+
+    return start
+
+
+def route_of():
+    """The matched route's template (/api/v1/bookings/<regex(...):_id>), so lines and
+    metrics group by endpoint, not by id; unmatched paths share one label."""
+    rule = request.url_rule
+    return rule.rule if rule is not None else "<unmatched>"
+
+
+def finish_request(response):
+    """after_request, run last: the request id on the answer and the request's line."""
+    rid = g.get("request_id")
+    if rid is None:  # a response made before start_request ran
+        return response
+    response.headers["X-Request-ID"] = rid
+    if response.status_code >= 400 and response.mimetype == "application/json":
+        _stamp_error(response, rid)
+    started = g.get("request_started")
+    seconds = time.perf_counter() - started if started else 0.0
+    route = route_of()
+    user = request.environ.get("innkeeper.user") or g.get("user")
+    search_cache = response.headers.get("X-Search-Cache")
+    metrics.observe_request(
+        request.method, route, response.status_code, seconds, request.endpoint, search_cache
+    )
+    line = LOG.warning if response.status_code >= 500 else LOG.info
+    line(
+        "request",
+        method=request.method,
+        route=route,
+        path=request.path,
+        status=response.status_code,
+        duration_ms=round(seconds * 1000, 1),
+        user=str(user["_id"]) if isinstance(user, dict) and "_id" in user else None,
+        client_ip=request.remote_addr,
+        **({"search_cache": search_cache} if search_cache else {}),
+    )
+    return response
+
+
+def _stamp_error(response, rid):
+    if response.direct_passthrough or response.is_streamed:
+        return
+    try:
+        body = json.loads(response.get_data(as_text=True))
+    except ValueError:
+        return
+    if isinstance(body, dict) and isinstance(body.get("_error"), dict):
+        body["_error"]["request_id"] = rid
+        response.set_data(json.dumps(body))
+
+
+def init_app(app):
+    configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+    app.before_request(start_request(app))
+    app.after_request(finish_request)

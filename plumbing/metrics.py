@@ -1,0 +1,119 @@
+"""Prometheus metrics: requests by route and status, their latency, and the business
+figures (searches and cache hits, bookings by outcome, payments, expired holds,
+transaction retries, rate-limit refusals, MongoDB and Redis errors).
+
+Under gunicorn every worker is a process of its own: with `PROMETHEUS_MULTIPROC_DIR` set
+(gunicorn.conf.py sets it before any worker starts) each process writes its samples to
+files there and `/metrics` adds them up, so the figures are the node's whichever worker
+answers the scrape. Without it (`make run`, one process) the default registry is used.
+"""
+
+import ipaddress
+import os
+import secrets
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+REQUESTS = Counter(
+    "innkeeper_http_requests_total",
+    "HTTP requests answered, by method, route template and status.",
+    ["method", "route", "status"],
+)
+LATENCY = Histogram(
+    "innkeeper_http_request_duration_seconds",
+    "Time to answer (to the headers, for a stream), by method and route template.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+SEARCHES = Counter(
+    "innkeeper_searches_total",
+    "Searches answered (kind: offers or calendar) by answer cache result (hit, miss, off).",
+    ["kind", "cache"],
+)
+BOOKINGS = Counter(
+    "innkeeper_booking_requests_total",
+    "POST /bookings answers by status: 201 booked, 409 unavailable, 422 refused, ...",
+    ["outcome"],
+)
+EVENTS = Counter(
+    "innkeeper_events_total",
+    "Business events committed: booking.created, booking.confirmed, booking.expired, "
+    "booking.cancelled, booking.modified, payment.succeeded, payment.failed, "
+    "payment.refunded, webhook.applied, webhook.duplicate, reconcile.drift.",
+    ["event"],
+)
+TRANSACTIONS = Counter(
+    "innkeeper_transactions_total",
+    "MongoDB transactions by outcome: committed; aborted (the unit refused by a rule or "
+    "failed); conflict (still conflicting when the request's deadline came).",
+    ["outcome"],
+)
+TRANSACTION_RETRIES = Counter(
+    "innkeeper_transaction_retries_total",
+    "Transaction units run again after a write conflict with a racing transaction.",
+)
+RATE_LIMITED = Counter(
+    "innkeeper_rate_limited_total", "Requests refused with 429, by route template.", ["route"]
+)
+BACKEND_ERRORS = Counter(
+    "innkeeper_backend_errors_total",
+    "MongoDB and Redis failures met while answering (unreachable, deadline, refused).",
+    ["backend", "kind"],
+)
+# Which requests count as which business outcome (Flask endpoint -> counter).
+OUTCOME_OF = {("POST", "bookings|resource"): BOOKINGS}
+
+
+SEARCH_KINDS = {"availability.search": "offers", "availability.price_calendar": "calendar"}
+
+
+def observe_request(method, route, status, seconds, endpoint=None, search_cache=None):
+    REQUESTS.labels(method, route, str(status)).inc()
+    if search_cache and endpoint in SEARCH_KINDS:
+        SEARCHES.labels(SEARCH_KINDS[endpoint], search_cache).inc()
+    LATENCY.labels(method, route).observe(seconds)
+    counter = OUTCOME_OF.get((method, endpoint))
+    if counter is not None:
+        counter.labels(str(status)).inc()
+    if status == 429:
+        RATE_LIMITED.labels(route).inc()
+
+
+def event(name, count=1):
+    EVENTS.labels(name).inc(count)
+
+
+def backend_error(backend, kind):
+    BACKEND_ERRORS.labels(backend, kind).inc()
+
+
+def exposition():
+    """(body, content type) of every metric of this node."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def may_scrape(config, client_ip, authorization):
+    """From a configured network (METRICS_NETWORKS), or with METRICS_TOKEN as a bearer."""
+    token = config.get("METRICS_TOKEN")
+    if token and authorization.startswith("Bearer "):
+        return secrets.compare_digest(authorization[7:].strip(), token)
+    try:
+        address = ipaddress.ip_address(client_ip or "")
+    except ValueError:
+        return False
+    return any(
+        address in ipaddress.ip_network(net, strict=False) for net in config["METRICS_NETWORKS"]
+    )
