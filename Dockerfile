@@ -4,7 +4,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY setup.cfg pyproject.toml README.md requirements.lock ./
-COPY settings.py run.py cli.py ./
+COPY settings.py run.py cli.py gunicorn.conf.py ./
 COPY domain ./domain
 COPY hooks ./hooks
 COPY routes ./routes
@@ -21,3 +21,6 @@ COPY reporting ./reporting
 RUN pip install --no-cache-dir -c requirements.lock . && useradd --system --uid 10001 innkeeper
 USER innkeeper
 EXPOSE 5000
+# Liveness: the process answers (readiness, /health/ready, is the load balancer's).
+HEALTHCHECK --interval=15s --timeout=3s --retries=3 \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5000/health/live', timeout=2)"]

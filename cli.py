@@ -12,13 +12,14 @@ import sys
 import threading
 
 import click
+import prometheus_client
 from bson import ObjectId
 from tqdm import tqdm
 
 from booking import holds, reconcile
 from demo import seed
 from identity import accounts
-from plumbing import embedded, provisioning
+from plumbing import embedded, logs, provisioning
 from plumbing.values import Day
 from reporting import changes, exports, kpis
 from search import cards
@@ -59,6 +60,7 @@ def run_jobs(app, stop, interval, once=False, log=print):
 
         while True:
             for name, job in (("hold sweep", expire), ("KPI refresh", refresh_kpis)):
+                logs.bind_job(name.replace(" ", "-").lower())  # its lines share an id
                 try:
                     job()
                 except Exception as error:  # noqa: BLE001 - keep going; the next pass retries
@@ -164,6 +166,9 @@ def init_app(app):
         provision(app, log=click.echo)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        if app.config["WORKER_METRICS_PORT"]:  # its own metrics: expired holds, retries
+            prometheus_client.start_http_server(app.config["WORKER_METRICS_PORT"])
+            click.echo(f"worker: metrics on :{app.config['WORKER_METRICS_PORT']}/metrics")
         click.echo(f"worker: holds and KPIs every {interval:g} s; Ctrl-C or SIGTERM stops it")
         with contextlib.suppress(KeyboardInterrupt):
             run_jobs(app, stop, interval, once=once, log=click.echo)

@@ -92,9 +92,55 @@ def refuse_busy_port(host, port):
             ) from None
 
 
+class InFlight:
+    """WSGI middleware counting the requests being answered (a streamed body counts until
+    it is closed), so a shutdown can wait for them."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+        self.count = 0
+        self.idle = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.idle:
+            self.count += 1
+        try:
+            body = self.wsgi_app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        return _Closing(body, self._done)
+
+    def _done(self):
+        with self.idle:
+            self.count -= 1
+            self.idle.notify_all()
+
+    def wait_idle(self, seconds):
+        """True when every request finished within `seconds`."""
+        with self.idle:
+            return self.idle.wait_for(lambda: self.count == 0, timeout=seconds)
+
+
+class _Closing:
+    def __init__(self, body, on_close):
+        self.body, self.on_close = body, on_close
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self):
+        try:
+            if hasattr(self.body, "close"):
+                self.body.close()
+        finally:
+            self.on_close()
+
+
 def main():
-    """Serve on HOST:PORT; stop the embedded servers on Ctrl-C or SIGTERM."""
-    from werkzeug.serving import run_simple
+    """Serve on HOST:PORT. On SIGTERM (or Ctrl-C): stop accepting, answer the requests in
+    flight within SHUTDOWN_SECONDS, stop the jobs, then the embedded servers."""
+    from werkzeug.serving import make_server
 
     try:
         config = settings.load()
@@ -102,25 +148,39 @@ def main():
         started = embedded.ensure_servers(config)
     except (settings.ConfigError, embedded.EmbeddedServerError) as error:
         sys.exit(f"innkeeper: {error}")
-
-    def stop(signum, frame):  # noqa: ARG001
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
+    log = logs.LOG
+    stopping = threading.Event()
     try:
         app = create_app(config)
         cli.provision(app)
         if config["SEED_DEMO"]:
             cli.seed_in_background(app)
-        sweeper = threading.Thread(
-            target=cli.run_jobs, args=(app, threading.Event(), 5), daemon=True
-        )
+        sweeper = threading.Thread(target=cli.run_jobs, args=(app, stopping, 5), daemon=True)
         sweeper.name = "worker-jobs"
         sweeper.start()
+        in_flight = InFlight(app)
+        server = make_server(config["HOST"], config["PORT"], in_flight, threaded=True)
+
+        def stop(signum, frame):  # noqa: ARG001
+            if stopping.is_set():
+                return
+            stopping.set()
+            app.extensions["draining"].set()  # /health/ready says 503 from now on
+            log.info("shutdown: draining", signal=signal.Signals(signum).name)
+            # shutdown() waits for serve_forever, which runs in this (the main) thread.
+            threading.Thread(target=server.shutdown, name="shutdown").start()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
         print(cli.banner(config), flush=True)
-        run_simple(config["HOST"], config["PORT"], app, threaded=True, use_reloader=False)
-    except KeyboardInterrupt:
-        pass
+        server.serve_forever()
+        finished = in_flight.wait_idle(config["SHUTDOWN_SECONDS"])
+        log.info(
+            "shutdown: done" if finished else "shutdown: deadline passed",
+            in_flight=in_flight.count,
+        )
+        server.server_close()
+        sweeper.join(10)  # a sweep in progress finishes its transaction
     finally:
         for server in reversed(started):
             server.stop()

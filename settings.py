@@ -109,6 +109,7 @@ def load():
         "METRICS_NETWORKS": _list("METRICS_NETWORKS") or ["127.0.0.1/32", "::1/128"],
         "METRICS_TOKEN": _str("METRICS_TOKEN"),
         "SHUTDOWN_SECONDS": _int("SHUTDOWN_SECONDS", 25),
+        "WORKER_METRICS_PORT": _int("WORKER_METRICS_PORT", 0),
         "EMBEDDED": embedded,
     }
     if os.environ.get("TRUSTED_PROXIES"):

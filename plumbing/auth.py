@@ -59,6 +59,7 @@ class BearerAuth(TokenAuth):
         if user is None:
             return False
         g.user = user
+        request.environ["innkeeper.authenticated"] = user  # for the request's log line
         if allowed_roles and user.get("role") not in allowed_roles:
             abort(
                 403,

@@ -15,6 +15,7 @@ tokens, authorization, card data, client secrets) wherever they appear.
 
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -59,6 +60,12 @@ def scrub(_logger, _method, event_dict):
     return event_dict
 
 
+def add_pid(_logger, _method, event_dict):
+    """Which process wrote the line (gunicorn runs several workers)."""
+    event_dict["pid"] = os.getpid()
+    return event_dict
+
+
 def configure(fmt="console", level="INFO", stream=None):
     """Route structlog and stdlib logging through one set of processors to `stream`."""
     shared = [
@@ -66,6 +73,7 @@ def configure(fmt="console", level="INFO", stream=None):
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_pid,
         scrub,
     ]
     if fmt == "json":
@@ -150,7 +158,9 @@ def finish_request(response):
     started = g.get("request_started")
     seconds = time.perf_counter() - started if started else 0.0
     route = route_of()
-    user = request.environ.get("innkeeper.user") or g.get("user")
+    # Who the request proved to be; a public read does not check a token, so has none.
+    environ = request.environ
+    user = environ.get("innkeeper.user") or environ.get("innkeeper.authenticated")
     search_cache = response.headers.get("X-Search-Cache")
     metrics.observe_request(
         request.method, route, response.status_code, seconds, request.endpoint, search_cache

@@ -76,7 +76,8 @@ def booking_events(booking_id):
                 token = stream.resume_token
                 yield frame(*tracker.first(booking), token["_data"] if token else None)
             started = beat = time.monotonic()
-            while stream.alive and time.monotonic() - started < seconds:
+            draining = app.extensions["draining"]  # shutting down: the client reconnects
+            while stream.alive and time.monotonic() - started < seconds and not draining.is_set():
                 change = stream.try_next()
                 if change is not None:
                     for name, data in tracker.events(change):

@@ -43,7 +43,19 @@ def test_api_runs_gunicorn_gthread_after_healthy_dependencies():
     assert '"run:create_app()"' in command
     for dependency in ("mongo", "redis"):
         assert api["depends_on"][dependency]["condition"] == "service_healthy"
-    assert "/health" in " ".join(api["healthcheck"]["test"])
+    # Readiness decides traffic (and the worker's start); the image's own check is
+    # liveness; the grace period outlasts the drain.
+    assert "/health/ready" in " ".join(api["healthcheck"]["test"])
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^HEALTHCHECK .*\n?.*/health/live", dockerfile, re.M)
+    drain = int(api["environment"]["SHUTDOWN_SECONDS"].split(":-")[1].rstrip("}"))
+    for name in ("api", "worker"):
+        grace = SERVICES[name]["stop_grace_period"]
+        assert int(grace.rstrip("s")) > drain, name
+    # gunicorn reads ./gunicorn.conf.py (metrics directory, drain): it is in the image,
+    # and no command-line access log repeats the app's request lines.
+    assert "gunicorn.conf.py" in dockerfile
+    assert "--access-logfile" not in " ".join(api["command"])
 
 
 def test_secrets_are_required_not_defaulted():

@@ -1,0 +1,45 @@
+"""gunicorn's settings for Innkeeper (gunicorn reads ./gunicorn.conf.py by itself): the
+workers share one metrics directory, and a worker told to stop drains first.
+
+- PROMETHEUS_MULTIPROC_DIR: every worker writes its samples there and /metrics adds
+  them up (prometheus_client's multiprocess mode); emptied at start, a dead worker's
+  gauges are dropped.
+- SIGTERM: gunicorn stops accepting, lets the workers finish their requests within
+  graceful_timeout (SHUTDOWN_SECONDS), then exits. Each worker also marks itself
+  draining, so /health/ready answers 503 and live status streams end (clients
+  reconnect elsewhere) instead of holding the shutdown to its deadline.
+"""
+
+import os
+import shutil
+import signal
+import tempfile
+
+metrics_dir = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), "innkeeper-metrics")
+)
+shutil.rmtree(metrics_dir, ignore_errors=True)
+os.makedirs(metrics_dir, exist_ok=True)
+
+graceful_timeout = int(os.environ.get("SHUTDOWN_SECONDS", "25"))
+# One JSON line per request comes from the app (plumbing/logs.py); gunicorn's own
+# access line would repeat it without the request id.
+accesslog = None
+
+
+def post_worker_init(worker):
+    app = worker.wsgi
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def drain(signum, frame):
+        app.extensions["draining"].set()
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, drain)
+
+
+def child_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
