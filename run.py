@@ -93,48 +93,64 @@ def refuse_busy_port(host, port):
 
 
 class InFlight:
-    """WSGI middleware counting the requests being answered (a streamed body counts until
-    it is closed), so a shutdown can wait for them."""
+    """WSGI middleware keeping the requests being answered (a streamed body counts until
+    it is closed), so a shutdown can wait for them and name those it gave up on."""
 
     def __init__(self, wsgi_app):
         self.wsgi_app = wsgi_app
-        self.count = 0
+        self.requests = {}
         self.idle = threading.Condition()
 
+    @property
+    def count(self):
+        return len(self.requests)
+
     def __call__(self, environ, start_response):
+        key = object()
         with self.idle:
-            self.count += 1
+            self.requests[key] = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
         try:
             body = self.wsgi_app(environ, start_response)
         except BaseException:
-            self._done()
+            self._done(key)
             raise
-        return _Closing(body, self._done)
+        return _Closing(body, lambda: self._done(key))
 
-    def _done(self):
+    def _done(self, key):
         with self.idle:
-            self.count -= 1
+            self.requests.pop(key, None)
             self.idle.notify_all()
 
     def wait_idle(self, seconds):
         """True when every request finished within `seconds`."""
         with self.idle:
-            return self.idle.wait_for(lambda: self.count == 0, timeout=seconds)
+            return self.idle.wait_for(lambda: not self.requests, timeout=seconds)
 
 
 class _Closing:
-    def __init__(self, body, on_close):
-        self.body, self.on_close = body, on_close
+    """The app's body; the request is done when the body is exhausted or closed,
+    whichever comes first (Werkzeug skips close() when the client left early)."""
+
+    def __init__(self, body, on_done):
+        self.body, self.on_done, self.done = body, on_done, False
+
+    def _finish(self):
+        if not self.done:
+            self.done = True
+            self.on_done()
 
     def __iter__(self):
-        return iter(self.body)
+        try:
+            yield from self.body
+        finally:
+            self._finish()
 
     def close(self):
         try:
             if hasattr(self.body, "close"):
                 self.body.close()
         finally:
-            self.on_close()
+            self._finish()
 
 
 def main():
@@ -174,10 +190,13 @@ def main():
         signal.signal(signal.SIGINT, stop)
         print(cli.banner(config), flush=True)
         server.serve_forever()
+        # No new connection is taken from here: those waiting in the backlog are refused
+        # at once (the client may retry elsewhere) rather than left to time out.
+        server.socket.close()
         finished = in_flight.wait_idle(config["SHUTDOWN_SECONDS"])
         log.info(
             "shutdown: done" if finished else "shutdown: deadline passed",
-            in_flight=in_flight.count,
+            unfinished=sorted(in_flight.requests.values()),
         )
         server.server_close()
         sweeper.join(10)  # a sweep in progress finishes its transaction

@@ -1,0 +1,206 @@
+"""Real processes: /metrics adds up two gunicorn workers (prometheus_client's
+multiprocess mode, gunicorn.conf.py), and SIGTERM drains a node - it stops taking
+connections, finishes the requests in flight, exits 0 - leaving every booking either
+committed or absent."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from identity.tokens import issue_token
+from plumbing.embedded import free_port
+from tests.test_concurrency import stay
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env(app_config, **extra):
+    env = dict(os.environ)
+    env.update({k: str(v) for k, v in app_config.items() if k != "TESTING"})
+    env.update(SEED_DEMO="0", LOG_FORMAT="json")
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def _wait_live(process, base):
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/health/live", timeout=2)  # noqa: S310
+            return
+        except OSError:
+            assert process.poll() is None, "the server died"
+            assert time.monotonic() < deadline, "the server never answered"
+            time.sleep(0.2)
+
+
+@contextmanager
+def serving(command, env, log_path):
+    """Start `command`, wait until /health/live answers; yield (process, base URL)."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+        base = f"http://127.0.0.1:{env['PORT']}"
+        try:
+            _wait_live(process, base)
+            yield process, base
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(30)
+
+
+def _get(url, headers=None):
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _total(text, name, **labels):
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+@pytest.mark.slow
+def test_metrics_add_up_across_two_gunicorn_workers(app_config, stock, tmp_path):
+    room_type, start = stock(nights=6, allotment=3)
+    port = free_port()
+    env = _env(app_config, PORT=port, PROMETHEUS_MULTIPROC_DIR=tmp_path / "metrics")
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        str(ROOT / "gunicorn.conf.py"),
+        "--worker-class",
+        "gthread",
+        "--workers",
+        "2",
+        "--threads",
+        "2",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "run:create_app()",
+    ]
+    requests = 60
+    with serving(command, env, tmp_path / "gunicorn.log") as (_process, base):
+        paths = [
+            f"/api/v1/availability?hotel={room_type['hotel']}"
+            f"&check_in={start.plus(i % 3).isoformat()}&check_out={start.plus(3).isoformat()}"
+            for i in range(requests)
+        ]
+        statuses = []
+        threads = [
+            threading.Thread(
+                target=lambda chunk=paths[i::6]: statuses.extend(_get(base + p)[0] for p in chunk)
+            )
+            for i in range(6)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert statuses == [200] * requests
+        # Whichever worker answers the scrape, the figures are the node's.
+        for _ in range(3):
+            status, body = _get(base + "/metrics")
+            assert status == 200
+            text = body.decode()
+            assert _total(text, "innkeeper_searches_total", kind="offers") == requests
+            assert _total(text, "innkeeper_searches_total", cache="miss") == 3  # 3 queries
+            assert (
+                _total(
+                    text,
+                    "innkeeper_http_requests_total",
+                    route="/api/v1/availability",
+                    status="200",
+                )
+                == requests
+            )
+    lines = [
+        json.loads(line)
+        for line in (tmp_path / "gunicorn.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
+    searches = [line for line in lines if line.get("route") == "/api/v1/availability"]
+    assert len(searches) == requests
+    assert len({line["pid"] for line in searches}) == 2, "one worker answered everything"
+    assert len({line["request_id"] for line in searches}) == requests
+
+
+def _book(base, body, token, outcomes):
+    request = urllib.request.Request(
+        base + "/api/v1/bookings",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            outcomes.append(response.status)
+    except urllib.error.HTTPError as error:
+        outcomes.append(error.code)
+    except (ConnectionRefusedError, ConnectionResetError) as error:
+        outcomes.append(type(error).__name__)  # never accepted: nothing was done
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        outcomes.append(type(reason).__name__)
+
+
+@pytest.mark.slow
+def test_sigterm_drains_in_flight_bookings_then_exits(app_config, app, login, stock, db, tmp_path):
+    """Guests keep booking while the node gets SIGTERM: it exits 0 within its deadline,
+    every answered booking is in the database, no request is cut mid-answer, and every
+    night's `booked` equals the live bookings (nothing half-written)."""
+    room_type, start = stock(nights=2, allotment=12)
+    body = stay(room_type, start, 2)
+    tokens = [issue_token(login("guest").user, app.config["SECRET_KEY"], 600) for _ in range(30)]
+    port = free_port()
+    env = _env(app_config, PORT=port, SHUTDOWN_SECONDS=15)
+    command = [sys.executable, str(ROOT / "run.py")]
+    outcomes = []
+    with serving(command, env, tmp_path / "run.log") as (process, base):
+        threads = [
+            threading.Thread(target=_book, args=(base, body, token, outcomes)) for token in tokens
+        ]
+        for thread in threads:
+            thread.start()
+            time.sleep(0.01)
+        time.sleep(0.15)  # some answered, some in flight, some not yet sent
+        began = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        for thread in threads:
+            thread.join(60)
+        assert process.wait(30) == 0
+        assert time.monotonic() - began < 15 + 5
+    answered = [o for o in outcomes if isinstance(o, int)]
+    assert len(outcomes) == len(tokens)
+    assert set(answered) <= {201, 409}, (outcomes, log[-3000:])
+    refused = [o for o in outcomes if not isinstance(o, int)]
+    assert set(refused) <= {"ConnectionRefusedError", "ConnectionResetError"}, (
+        outcomes,
+        log[-3000:],
+    )
+    booked = db.bookings.count_documents({"status": "pending_payment"})
+    assert booked == answered.count(201) >= 1
+    for row in db.inventory.find({"room_type": db.room_types.find_one()["_id"]}):
+        assert row["booked"] == booked
+    log = (tmp_path / "run.log").read_text()
+    assert '"shutdown: draining"' in log and '"shutdown: done"' in log
