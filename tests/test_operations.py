@@ -192,12 +192,9 @@ def test_sigterm_drains_in_flight_bookings_then_exits(app_config, app, login, st
         assert time.monotonic() - began < 15 + 5
     answered = [o for o in outcomes if isinstance(o, int)]
     assert len(outcomes) == len(tokens)
-    assert set(answered) <= {201, 409}, (outcomes, log[-3000:])
+    assert set(answered) <= {201, 409}, outcomes
     refused = [o for o in outcomes if not isinstance(o, int)]
-    assert set(refused) <= {"ConnectionRefusedError", "ConnectionResetError"}, (
-        outcomes,
-        log[-3000:],
-    )
+    assert set(refused) <= {"ConnectionRefusedError", "ConnectionResetError"}, outcomes
     booked = db.bookings.count_documents({"status": "pending_payment"})
     assert booked == answered.count(201) >= 1
     for row in db.inventory.find({"room_type": db.room_types.find_one()["_id"]}):
