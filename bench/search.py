@@ -70,7 +70,11 @@ def workload(db, distinct, rng):
 
 
 def serve(app_spec, port, env, log_path):
+    """gunicorn as production runs it (gunicorn.conf.py: metrics directory, drain). Each
+    server writes one line a request: the baseline gunicorn's access line, Innkeeper its
+    own JSON request line (so no access log)."""
     log = open(log_path, "a")  # noqa: SIM115 - closed with the process
+    access = ["--access-logfile", "-"] if app_spec.startswith("baseline") else []
     process = subprocess.Popen(
         [
             sys.executable,
@@ -79,8 +83,7 @@ def serve(app_spec, port, env, log_path):
             *GUNICORN,
             "--bind",
             f"127.0.0.1:{port}",
-            "--access-logfile",
-            "-",
+            *access,
             app_spec,
         ],
         cwd=ROOT,
