@@ -239,3 +239,23 @@ def test_readiness_says_what_is_missing_while_liveness_stays_up(client, app, db)
         app.extensions["draining"].clear()
         provisioning.mark_provisioned(db)
     assert client.flask.get("/health/ready").status_code == 200
+
+
+def test_the_sweeper_logs_each_expiry_under_its_own_job_id(
+    app, client, guest, stock, db, json_logs
+):
+    import threading
+    from datetime import timedelta
+
+    import cli
+    from plumbing.values import utcnow
+
+    room_type, start = stock(nights=2, allotment=2)
+    booking = book(guest, room_type, start, nights=2).json
+    db.bookings.update_one({}, {"$set": {"hold_expires_at": utcnow() - timedelta(minutes=1)}})
+    before = sample(client, "innkeeper_events_total", event="booking.expired")
+    cli.run_jobs(app, threading.Event(), 0, once=True, log=lambda *_: None)
+    (expired,) = [line for line in lines(json_logs) if line["event"] == "booking.expired"]
+    assert expired["booking"] == booking["_id"]
+    assert expired["request_id"].startswith("hold-sweep-")
+    assert sample(client, "innkeeper_events_total", event="booking.expired") == before + 1

@@ -104,16 +104,27 @@ def test_rate_limit_answers_429_with_headers_per_user(app_config, login, servers
         def get(token):
             return http.get("/api/v1/hotels", headers={"Authorization": f"Bearer {token}"})
 
+        from prometheus_client import REGISTRY
+
+        def refusals():
+            counted = REGISTRY.get_sample_value(
+                "innkeeper_rate_limited_total", {"route": "/api/v1/hotels"}
+            )
+            return counted or 0
+
+        before = refusals()
         statuses = [get(tokens[0]).status_code for _ in range(5)]
         assert statuses == [200, 200, 200, 200, 429]
         limited = get(tokens[0])
+        assert refusals() == before + 2  # each 429 is counted for /metrics
         assert limited.json["_error"]["code"] == 429
         assert int(limited.headers["Retry-After"]) > 0
         assert limited.headers["X-RateLimit-Limit"] == "4"
         assert limited.headers["X-RateLimit-Remaining"] == "0"
         # Bearer tokens are not one bucket: the second user is untouched.
         assert get(tokens[1]).status_code == 200
-        assert http.get("/health").status_code == 200  # health is never limited
+        for probe in ("/health", "/health/live", "/health/ready", "/metrics"):
+            assert http.get(probe).status_code == 200, probe  # never limited
     finally:
         close_app(app)
 
