@@ -30,11 +30,11 @@ import sys
 import tempfile
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pymongo
-from bson.decimal128 import Decimal128
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -197,21 +197,7 @@ def main():
             mongo.stop()
 
 
-BENCH_PLANS = [
-    {"code": "flexible", "name": "Flexible"},
-    {
-        "code": "non-refundable",
-        "name": "Non-refundable",
-        "discount_percent": 15,
-        "cancellation": {"refundable": False},
-    },
-    {
-        "code": "breakfast",
-        "name": "Breakfast included",
-        "supplement_per_person": Decimal128("18.00"),
-        "meal": "breakfast",
-    },
-]
+BENCH_PLANS = seed.demo_plans(Decimal(1), "EUR")  # the demo's three plans, in euros
 
 
 def run(args, data_dir, client, mongo, redis):

@@ -15,6 +15,23 @@ from plumbing.values import minor_text, to_minor
 
 MAX_PLANS = 10
 STANDARD = {"code": "standard", "name": "Standard rate"}
+# What most hotels sell (the domain's example, the demo's plans, the benchmark's):
+# the night's price, 15 % off without refunds, and breakfast per guest per night.
+EXAMPLE_PLANS = (
+    {"code": "flexible", "name": "Flexible"},
+    {
+        "code": "non-refundable",
+        "name": "Non-refundable",
+        "discount_percent": 15,
+        "cancellation": {"refundable": False},
+    },
+    {
+        "code": "breakfast",
+        "name": "Breakfast included",
+        "supplement_per_person": "18.00",
+        "meal": "breakfast",
+    },
+)
 MEALS = ("room_only", "breakfast", "half_board", "full_board")
 MEAL_WORDS = {
     "breakfast": "breakfast",

@@ -27,6 +27,7 @@ from pymongo.errors import BulkWriteError
 from tqdm import tqdm
 
 import domain
+from booking.rate_plans import EXAMPLE_PLANS
 from booking.reservations import CODE_ALPHABET, refund_due
 from domain.vocabulary import HOTEL_AMENITIES
 from identity import accounts
@@ -169,24 +170,15 @@ PROGRESS_ID = "demo"
 
 
 def demo_plans(fx, currency):
-    """The three plans every demo room type sells: flexible at the night's price,
-    non-refundable 15 % off, and breakfast for about 18 EUR a guest a night."""
-    breakfast = quantize((Decimal(18) * fx).quantize(Decimal(1)), currency)
-    return [
-        {"code": "flexible", "name": "Flexible"},
-        {
-            "code": "non-refundable",
-            "name": "Non-refundable",
-            "discount_percent": 15,
-            "cancellation": {"refundable": False},
-        },
-        {
-            "code": "breakfast",
-            "name": "Breakfast included",
-            "supplement_per_person": Decimal128(breakfast),
-            "meal": "breakfast",
-        },
-    ]
+    """The example plans (booking/rate_plans.py) in the hotel's currency: flexible,
+    non-refundable 15 % off, breakfast for about 18 EUR a guest a night."""
+    plans = []
+    for plan in EXAMPLE_PLANS:
+        if "supplement_per_person" in plan:
+            local = (Decimal(plan["supplement_per_person"]) * fx).quantize(Decimal(1))
+            plan = {**plan, "supplement_per_person": Decimal128(quantize(local, currency))}
+        plans.append(plan)
+    return plans
 
 
 def _meta(now):

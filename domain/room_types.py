@@ -1,6 +1,6 @@
 """Room types: what a hotel sells; written by the hotel's managers and admins."""
 
-from booking.rate_plans import MAX_PLANS, MEALS
+from booking.rate_plans import EXAMPLE_PLANS, MAX_PLANS, MEALS
 from domain.fields import index, money, ref
 from domain.vocabulary import BED_TYPES, ROOM_AMENITIES
 
@@ -186,21 +186,7 @@ room_types = {
             "description": "How this room type is sold: each plan has its price rule, "
             "cancellation policy and conditions; codes are unique. None declared: one "
             "'standard' plan at the night's price under the hotel's policy.",
-            "example": [
-                {"code": "flexible", "name": "Flexible"},
-                {
-                    "code": "non-refundable",
-                    "name": "Non-refundable",
-                    "discount_percent": 15,
-                    "cancellation": {"refundable": False},
-                },
-                {
-                    "code": "breakfast",
-                    "name": "Breakfast included",
-                    "supplement_per_person": "18.00",
-                    "meal": "breakfast",
-                },
-            ],
+            "example": list(EXAMPLE_PLANS),
             "schema": {"type": "dict", "schema": RATE_PLAN},
         },
     },

@@ -1,23 +1,14 @@
 """Rate plans: one offer per room type and plan, priced by the plan's rule; a booking
 keeps its plan, and refunds follow that snapshot."""
 
+from booking.rate_plans import EXAMPLE_PLANS
 from plumbing.values import today
 
+FLEXIBLE, NON_REFUNDABLE, BREAKFAST = EXAMPLE_PLANS
 PLANS = [
-    {"code": "flexible", "name": "Flexible"},
-    {
-        "code": "non-refundable",
-        "name": "Non-refundable",
-        "discount_percent": 15,
-        "cancellation": {"refundable": False},
-    },
-    {
-        "code": "breakfast",
-        "name": "Breakfast included",
-        "supplement_per_person": "18.00",
-        "meal": "breakfast",
-        "cancellation": {"free_until_hours": 24, "penalty_percent": 30},
-    },
+    FLEXIBLE,
+    NON_REFUNDABLE,
+    {**BREAKFAST, "cancellation": {"free_until_hours": 24, "penalty_percent": 30}},
     {"code": "long-stay", "name": "Week and more", "discount_percent": 20, "min_stay": 7},
     {"code": "early", "name": "Early bird", "discount_percent": 25, "min_days_ahead": 60},
 ]
