@@ -85,14 +85,27 @@ def _responses(*codes, ok=None):
     return out
 
 
-def query(name, schema, description=None, required=False):
-    """An OpenAPI query parameter."""
-    parameter = {"name": name, "in": "query", "schema": schema}
+def parameter(name, where, schema, description=None, required=False):
+    """An OpenAPI parameter (in query, header or path)."""
+    described = {"name": name, "in": where, "schema": schema}
     if required:
-        parameter["required"] = True
+        described["required"] = True
     if description:
-        parameter["description"] = description
-    return parameter
+        described["description"] = description
+    return described
+
+
+def query(name, schema, description=None, required=False):
+    return parameter(name, "query", schema, description, required)
+
+
+def header(name, description, required=False, schema=None):
+    return parameter(name, "header", schema or {"type": "string"}, description, required)
+
+
+def json_body(schema):
+    """A required JSON request body of this schema."""
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 QUERY_PARAMETERS = [
@@ -112,19 +125,13 @@ QUERY_PARAMETERS = [
     query("embedded", {"type": "string"}, 'References to expand, as JSON: {"hotel": 1}.'),
 ]
 
-IF_MATCH = {
-    "name": "If-Match",
-    "in": "header",
-    "required": True,
-    "schema": {"type": "string"},
-    "description": "The _etag you read; stale is 412, missing is 428.",
-}
-IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "schema": {"type": "string", "maxLength": 255},
-    "description": "Same key and body replay the first response for 24 h.",
-}
+IF_MATCH = header("If-Match", "The _etag you read; stale is 412, missing is 428.", required=True)
+IDEMPOTENCY_KEY = header(
+    "Idempotency-Key",
+    "Same key and body replay the first response for 24 h.",
+    schema={"type": "string", "maxLength": 255},
+)
+ID_PARAMETER = parameter("id", "path", OBJECT_ID, required=True)
 BEARER = [{"bearer": []}]
 
 
@@ -191,18 +198,17 @@ def resource_paths(resource, settings):
             "tags": [resource],
             "summary": f"Create a {settings.get('item_title', resource)}",
             "parameters": parameters,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": ref}}},
+            "requestBody": json_body(ref),
             "responses": _responses(*sorted(codes), ok=document),
             "security": BEARER,
         }
     item = paths[f"{url}/{{id}}"]
-    id_param = {"name": "id", "in": "path", "required": True, "schema": OBJECT_ID}
     for method in settings.get("item_methods", []):
         if method == "GET":
             item["get"] = {
                 "tags": [resource],
                 "summary": f"Get one {settings.get('item_title')}",
-                "parameters": [id_param, QUERY_PARAMETERS[4], QUERY_PARAMETERS[5]],
+                "parameters": [ID_PARAMETER, QUERY_PARAMETERS[4], QUERY_PARAMETERS[5]],
                 "responses": _responses(200, 400, 401, 403, 404, 429, 503, ok=document),
                 **({} if "GET" in public_item else {"security": BEARER}),
             }
@@ -210,13 +216,8 @@ def resource_paths(resource, settings):
             item[method.lower()] = {
                 "tags": [resource],
                 "summary": f"{method} one {settings.get('item_title')}",
-                "parameters": [id_param, IF_MATCH],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": patch if method == "PATCH" else ref}
-                    },
-                },
+                "parameters": [ID_PARAMETER, IF_MATCH],
+                "requestBody": json_body(patch if method == "PATCH" else ref),
                 "responses": _responses(
                     200, 400, 401, 403, 404, 409, 412, 413, 422, 428, 429, 503, ok=document
                 ),
@@ -226,7 +227,7 @@ def resource_paths(resource, settings):
             item["delete"] = {
                 "tags": [resource],
                 "summary": f"Delete one {settings.get('item_title')}",
-                "parameters": [id_param, IF_MATCH],
+                "parameters": [ID_PARAMETER, IF_MATCH],
                 "responses": _responses(204, 401, 403, 404, 409, 412, 428, 429, 503),
                 "security": BEARER,
             }

@@ -92,22 +92,17 @@ OPENAPI = {
         "post": {
             "tags": ["auth"],
             "summary": "Create a guest account",
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["email", "password", "name"],
-                            "properties": {
-                                "email": {"type": "string", "format": "email"},
-                                "password": {"type": "string", "minLength": 10, "maxLength": 256},
-                                "name": {"type": "string", "minLength": 1, "maxLength": 200},
-                            },
-                        }
-                    }
-                },
-            },
+            "requestBody": openapi.json_body(
+                {
+                    "type": "object",
+                    "required": ["email", "password", "name"],
+                    "properties": {
+                        "email": {"type": "string", "format": "email"},
+                        "password": {"type": "string", "minLength": 10, "maxLength": 256},
+                        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                    },
+                }
+            ),
             "responses": openapi.responses(201, 400, 409, 413, 422, 429, 503, ok=_USER),
         }
     },
@@ -115,10 +110,7 @@ OPENAPI = {
         "post": {
             "tags": ["auth"],
             "summary": "Sign in: a bearer token",
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _CREDENTIALS}},
-            },
+            "requestBody": openapi.json_body(_CREDENTIALS),
             "responses": openapi.responses(
                 200,
                 400,
@@ -143,21 +135,16 @@ OPENAPI = {
             "tags": ["auth"],
             "summary": "Change your password (revokes earlier tokens)",
             "security": openapi.BEARER,
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["current_password", "new_password"],
-                            "properties": {
-                                "current_password": {"type": "string"},
-                                "new_password": {"type": "string", "minLength": 10},
-                            },
-                        }
-                    }
-                },
-            },
+            "requestBody": openapi.json_body(
+                {
+                    "type": "object",
+                    "required": ["current_password", "new_password"],
+                    "properties": {
+                        "current_password": {"type": "string"},
+                        "new_password": {"type": "string", "minLength": 10},
+                    },
+                }
+            ),
             "responses": openapi.responses(
                 200, 400, 401, 403, 422, 429, 503, ok={"type": "object"}
             ),

@@ -75,46 +75,35 @@ OPENAPI = {
             "nothing changed); a cheaper one refunds the difference by its policy.",
             "security": openapi.BEARER,
             "parameters": [
-                {"name": "id", "in": "path", "required": True, "schema": openapi.OBJECT_ID},
-                {
-                    "name": "If-Match",
-                    "in": "header",
-                    "required": True,
-                    "schema": {"type": "string"},
-                    "description": "the booking's _etag as last read",
-                },
+                openapi.ID_PARAMETER,
+                openapi.IF_MATCH,
             ],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "minProperties": 1,
-                            "properties": {
-                                "check_in": {"type": "string", "format": "date"},
-                                "check_out": {"type": "string", "format": "date"},
-                                "room_type": openapi.OBJECT_ID,
-                                "rate_plan": {"type": "string"},
-                                "adults": {"type": "integer", "minimum": 1, "maximum": 20},
-                                "children": {"type": "integer", "minimum": 0, "maximum": 20},
-                                "rooms": {
-                                    "type": "array",
-                                    "description": "every room as it should be (a booking "
-                                    "of several rooms changes its rooms this way)",
-                                    "items": {"type": "object"},
-                                },
-                                "payment_method": {
-                                    "type": "string",
-                                    "description": "charged the difference when a confirmed "
-                                    "booking's change costs more",
-                                },
-                            },
-                            "additionalProperties": False,
-                        }
-                    }
-                },
-            },
+            "requestBody": openapi.json_body(
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "properties": {
+                        "check_in": {"type": "string", "format": "date"},
+                        "check_out": {"type": "string", "format": "date"},
+                        "room_type": openapi.OBJECT_ID,
+                        "rate_plan": {"type": "string"},
+                        "adults": {"type": "integer", "minimum": 1, "maximum": 20},
+                        "children": {"type": "integer", "minimum": 0, "maximum": 20},
+                        "rooms": {
+                            "type": "array",
+                            "description": "every room as it should be (a booking "
+                            "of several rooms changes its rooms this way)",
+                            "items": {"type": "object"},
+                        },
+                        "payment_method": {
+                            "type": "string",
+                            "description": "charged the difference when a confirmed "
+                            "booking's change costs more",
+                        },
+                    },
+                    "additionalProperties": False,
+                }
+            ),
             "responses": openapi.responses(
                 200,
                 400,

@@ -26,15 +26,16 @@ def _backends():
     }
 
 
+def _verdict(report, up, down, fine=("ok",)):
+    """200 with `up` when every check is fine, else 503 with `down` and Retry-After."""
+    failing = [name for name, state in report.items() if state not in fine]
+    headers = dict(NO_STORE, **({"Retry-After": "5"} if failing else {}))
+    return respond({"status": down if failing else up, **report}, 503 if failing else 200, headers)
+
+
 @bp.get("/health")
 def health():
-    report = _backends()
-    down = [name for name, state in report.items() if state != "ok"]
-    report = {"status": "down" if down else "ok", **report}
-    headers = dict(NO_STORE)
-    if down:
-        headers["Retry-After"] = "5"
-    return respond(report, 503 if down else 200, headers)
+    return _verdict(_backends(), "ok", "down")
 
 
 @bp.get("/health/live")
@@ -50,12 +51,7 @@ def ready():
             current_app.data.driver.db, current_app.extensions["domain_fingerprint"]
         )
     report["shutdown"] = "draining" if current_app.extensions["draining"].is_set() else "no"
-    not_ready = [name for name, state in report.items() if state not in ("ok", "no")]
-    report = {"status": "not ready" if not_ready else "ready", **report}
-    headers = dict(NO_STORE)
-    if not_ready:
-        headers["Retry-After"] = "5"
-    return respond(report, 503 if not_ready else 200, headers)
+    return _verdict(report, "ready", "not ready", fine=("ok", "no"))
 
 
 @bp.get("/metrics")

@@ -29,36 +29,29 @@ OPENAPI = {
             "tags": ["inventory"],
             "summary": "Set every night in [from, to) at once",
             "security": openapi.BEARER,
-            "parameters": [
-                {"name": "id", "in": "path", "required": True, "schema": openapi.OBJECT_ID}
-            ],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["from", "to", "allotment", "price"],
-                            "properties": {
-                                "from": {
-                                    "type": "string",
-                                    "format": "date",
-                                    "examples": ["2027-02-01"],
-                                },
-                                "to": {
-                                    "type": "string",
-                                    "format": "date",
-                                    "examples": ["2027-02-15"],
-                                },
-                                "allotment": {"type": "integer", "minimum": 0},
-                                "price": openapi.MONEY,
-                                "closed": {"type": "boolean"},
-                                "min_stay": {"type": "integer", "minimum": 1, "maximum": 30},
-                            },
-                        }
-                    }
-                },
-            },
+            "parameters": [openapi.ID_PARAMETER],
+            "requestBody": openapi.json_body(
+                {
+                    "type": "object",
+                    "required": ["from", "to", "allotment", "price"],
+                    "properties": {
+                        "from": {
+                            "type": "string",
+                            "format": "date",
+                            "examples": ["2027-02-01"],
+                        },
+                        "to": {
+                            "type": "string",
+                            "format": "date",
+                            "examples": ["2027-02-15"],
+                        },
+                        "allotment": {"type": "integer", "minimum": 0},
+                        "price": openapi.MONEY,
+                        "closed": {"type": "boolean"},
+                        "min_stay": {"type": "integer", "minimum": 1, "maximum": 30},
+                    },
+                }
+            ),
             "responses": openapi.responses(
                 200,
                 400,

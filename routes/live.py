@@ -109,14 +109,10 @@ OPENAPI = {
             "reconnects); 503 with Retry-After when the server has no free stream slot.",
             "security": openapi.BEARER,
             "parameters": [
-                {"name": "id", "in": "path", "required": True, "schema": openapi.OBJECT_ID},
-                {
-                    "name": "Last-Event-ID",
-                    "in": "header",
-                    "required": False,
-                    "schema": {"type": "string"},
-                    "description": "the id of the last event received, to resume after it",
-                },
+                openapi.ID_PARAMETER,
+                openapi.header(
+                    "Last-Event-ID", "the id of the last event received, to resume after it"
+                ),
             ],
             "responses": {
                 "200": {

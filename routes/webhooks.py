@@ -43,35 +43,28 @@ OPENAPI = {
             "(payment_intent.succeeded, payment_intent.payment_failed, charge.refunded; "
             "other types are acknowledged and ignored), signed in Stripe-Signature.",
             "parameters": [
-                {
-                    "name": "Payment-Signature",
-                    "in": "header",
-                    "required": True,
-                    "schema": {"type": "string"},
-                    "description": "t=<unix>,v1=<hex HMAC-SHA256(secret, '<t>.<raw body>')>",
-                }
+                openapi.header(
+                    "Payment-Signature",
+                    "t=<unix>,v1=<hex HMAC-SHA256(secret, '<t>.<raw body>')>",
+                    required=True,
+                )
             ],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
+            "requestBody": openapi.json_body(
+                {
+                    "type": "object",
+                    "required": ["id", "type", "created", "data"],
+                    "properties": {
+                        "id": {"type": "string", "pattern": "^evt_"},
+                        "type": {"enum": ["payment.succeeded", "payment.failed"]},
+                        "created": {"type": "integer"},
+                        "data": {
                             "type": "object",
-                            "required": ["id", "type", "created", "data"],
-                            "properties": {
-                                "id": {"type": "string", "pattern": "^evt_"},
-                                "type": {"enum": ["payment.succeeded", "payment.failed"]},
-                                "created": {"type": "integer"},
-                                "data": {
-                                    "type": "object",
-                                    "required": ["payment"],
-                                    "properties": {"payment": openapi.OBJECT_ID},
-                                },
-                            },
-                        }
-                    }
-                },
-            },
+                            "required": ["payment"],
+                            "properties": {"payment": openapi.OBJECT_ID},
+                        },
+                    },
+                }
+            ),
             "responses": openapi.responses(200, 400, 413, 503, ok={"type": "object"}),
         }
     },

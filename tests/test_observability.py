@@ -28,14 +28,17 @@ def lines(stream):
     return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
 
 
-def sample(client, name, **labels):
-    """The value of one metric sample on /metrics (0 when not yet counted)."""
-    text = client.flask.get("/metrics").get_data(as_text=True)
+def value(text, name, **labels):
+    """One sample's value in a /metrics text (0 when not yet counted)."""
     for family in text_string_to_metric_families(text):
         for s in family.samples:
             if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
                 return s.value
     return 0
+
+
+def sample(client, name, **labels):
+    return value(client.flask.get("/metrics").get_data(as_text=True), name, **labels)
 
 
 def test_every_answer_carries_a_request_id_and_errors_quote_it(client, app, monkeypatch):
@@ -139,6 +142,22 @@ def test_webhooks_log_applied_then_duplicate_and_count_them(client, app, guest, 
     assert sample(client, "innkeeper_events_total", event="webhook.duplicate") == before + 1
 
 
+def figures(client):
+    """The figures one search, booking and refusal should move (one scrape)."""
+    text = client.flask.get("/metrics").get_data(as_text=True)
+    search = {"method": "GET", "route": "/api/v1/availability"}
+    return {
+        "requests": value(text, "innkeeper_http_requests_total", status="200", **search),
+        "miss": value(text, "innkeeper_searches_total", kind="offers", cache="miss"),
+        "hit": value(text, "innkeeper_searches_total", kind="offers", cache="hit"),
+        "201": value(text, "innkeeper_booking_requests_total", outcome="201"),
+        "409": value(text, "innkeeper_booking_requests_total", outcome="409"),
+        "created": value(text, "innkeeper_events_total", event="booking.created"),
+        "committed": value(text, "innkeeper_transactions_total", outcome="committed"),
+        "timed": value(text, "innkeeper_http_request_duration_seconds_count", **search),
+    }
+
+
 def test_metrics_count_requests_searches_bookings_and_transactions(client, guest, stock):
     room_type, start = stock(nights=2, allotment=1)
     query = {
@@ -146,41 +165,12 @@ def test_metrics_count_requests_searches_bookings_and_transactions(client, guest
         "check_in": start.isoformat(),
         "check_out": start.plus(2).isoformat(),
     }
-    route = {"method": "GET", "route": "/api/v1/availability", "status": "200"}
-    before = {
-        "requests": sample(client, "innkeeper_http_requests_total", **route),
-        "miss": sample(client, "innkeeper_searches_total", kind="offers", cache="miss"),
-        "hit": sample(client, "innkeeper_searches_total", kind="offers", cache="hit"),
-        "201": sample(client, "innkeeper_booking_requests_total", outcome="201"),
-        "409": sample(client, "innkeeper_booking_requests_total", outcome="409"),
-        "created": sample(client, "innkeeper_events_total", event="booking.created"),
-        "committed": sample(client, "innkeeper_transactions_total", outcome="committed"),
-        "timed": sample(
-            client,
-            "innkeeper_http_request_duration_seconds_count",
-            method="GET",
-            route="/api/v1/availability",
-        ),
-    }
+    before = figures(client)
     assert guest.get("availability", query_string=query).headers["X-Search-Cache"] == "miss"
     assert guest.get("availability", query_string=query).headers["X-Search-Cache"] == "hit"
     assert book(guest, room_type, start, nights=2).status_code == 201
     assert book(guest, room_type, start, nights=2).status_code == 409  # the last room went
-    after = {
-        "requests": sample(client, "innkeeper_http_requests_total", **route),
-        "miss": sample(client, "innkeeper_searches_total", kind="offers", cache="miss"),
-        "hit": sample(client, "innkeeper_searches_total", kind="offers", cache="hit"),
-        "201": sample(client, "innkeeper_booking_requests_total", outcome="201"),
-        "409": sample(client, "innkeeper_booking_requests_total", outcome="409"),
-        "created": sample(client, "innkeeper_events_total", event="booking.created"),
-        "committed": sample(client, "innkeeper_transactions_total", outcome="committed"),
-        "timed": sample(
-            client,
-            "innkeeper_http_request_duration_seconds_count",
-            method="GET",
-            route="/api/v1/availability",
-        ),
-    }
+    after = figures(client)
     delta = {name: after[name] - before[name] for name in before}
     assert delta == {
         "requests": 2,
