@@ -7,6 +7,8 @@ each role. A test that changes the schema asks for a database of its own with
 
 import os
 import secrets
+import time
+import urllib.request
 import uuid
 
 import pytest
@@ -351,3 +353,16 @@ def stock(admin, make_room_type):
         return room_type, stock_room_type(admin, room_type, nights, allotment, price, start)
 
     return _stock
+
+
+def wait_until_serving(process, base, path="/health", seconds=60):
+    """Until `base + path` answers: a server process the test started is up."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(base + path, timeout=2)  # noqa: S310 - a local server
+            return
+        except OSError:
+            assert process.poll() is None, "the server process died"
+            assert time.monotonic() < deadline, "the server never answered"
+            time.sleep(0.2)

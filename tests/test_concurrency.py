@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from plumbing.embedded import free_port
+from tests.conftest import wait_until_serving
 from tests.test_bookings import stay
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,15 +125,7 @@ def server_processes(app_config, count=2, **extra_env):
             )
             servers.append((process, f"http://127.0.0.1:{port}"))
         for process, base in servers:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(base + "/health", timeout=2)
-                    break
-                except OSError:
-                    assert process.poll() is None, "server process died"
-                    assert time.monotonic() < deadline, "server never became healthy"
-                    time.sleep(0.2)
+            wait_until_serving(process, base)
         yield [base for _process, base in servers]
     finally:
         for process, _ in servers:

@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from identity.tokens import issue_token
 from plumbing.embedded import free_port
+from tests.conftest import wait_until_serving
 from tests.test_concurrency import stay
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,18 +34,6 @@ def _env(app_config, **extra):
     return env
 
 
-def _wait_live(process, base):
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/health/live", timeout=2)  # noqa: S310
-            return
-        except OSError:
-            assert process.poll() is None, "the server died"
-            assert time.monotonic() < deadline, "the server never answered"
-            time.sleep(0.2)
-
-
 @contextmanager
 def serving(command, env, log_path):
     """Start `command`, wait until /health/live answers; yield (process, base URL)."""
@@ -52,7 +41,7 @@ def serving(command, env, log_path):
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
         base = f"http://127.0.0.1:{env['PORT']}"
         try:
-            _wait_live(process, base)
+            wait_until_serving(process, base, path="/health/live")
             yield process, base
         finally:
             if process.poll() is None:

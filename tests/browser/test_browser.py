@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -25,6 +24,7 @@ from tests.conftest import (
     create_hotel,
     make_user,
     stock_room_type,
+    wait_until_serving,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,14 +77,7 @@ def live(servers, tmp_path_factory):
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{env['PORT']}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/health", timeout=2)  # noqa: S310
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.2)
+    wait_until_serving(process, base)
     yield {
         "base": base,
         "admin": admin,
