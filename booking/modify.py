@@ -17,6 +17,7 @@ Money, for a confirmed booking (a pending one is simply re-priced before it is p
 """
 
 from bson import ObjectId
+from pymongo.errors import PyMongoError
 
 from booking import reservations
 from booking.reservations import PENDING
@@ -193,9 +194,9 @@ def change(client, db, provider, original, wanted, etag, payment_method, now):
 
     try:
         fields = transactions.run(client, unit)
-    except Refusal:
+    except Exception:  # a refusal, or the database failing: the charge goes back
         if charge is not None:
-            checkout.refund_in_full(provider, charge, "booking_change_failed")
+            give_back(db, provider, charge)
         raise
     moved = {"charged": money(0, currency), "refunded": money(0, currency)}
     if charge is not None:
@@ -223,6 +224,16 @@ def change_refund(original, difference, now):
     """What a cheaper change gives back: the difference as a cancellation of that much
     would refund it, by the booking's policy snapshot."""
     return reservations.room_refund(original["cancellation_policy"], original, difference, now)
+
+
+def give_back(db, provider, charge):
+    """The change failed after its difference was charged: refund it in full and keep
+    the payment, refunded, so the ledger shows both movements."""
+    checkout.refund_in_full(provider, charge, "booking_change_failed")
+    try:
+        db.payments.insert_one(charge)
+    except PyMongoError:
+        logs.LOG.error("refunded change charge not recorded", payment=str(charge["_id"]))
 
 
 def charge_difference(db, provider, booking, amount, payment_method):

@@ -80,17 +80,26 @@ def test_if_match_and_who_may_change(stock, guest, login):
     assert missing.status_code == 428 and "If-Match" in missing.json["_error"]["message"]
     stale = change(guest, booking, body, etag="0" * 40)
     assert stale.status_code == 412
+    assert stale.json["_error"]["message"] == (
+        "the booking changed since you read it; fetch it again"
+    )
     other = change(login("guest"), booking, body)
     assert other.status_code == 404
-    for bad, field in (
-        ({"status": "confirmed"}, "status"),
-        ({"check_out": "tomorrow"}, "check_out"),
-        ({"adults": 9}, "adults"),
-        ({"rate_plan": "nope"}, "rate_plan"),
+    for bad, field, message in (
+        (
+            {"status": "confirmed"},
+            "status",
+            "a change may set check_in, check_out, rooms, room_type, rate_plan, adults, "
+            "children (and payment_method)",
+        ),
+        ({"check_out": "tomorrow"}, "check_out", "invalid change: check_out"),
+        ({"adults": 9}, "adults", "the party does not fit this room type"),
+        ({"rate_plan": "nope"}, "rate_plan", "Double has no rate plan 'nope'"),
+        ({}, "check_in", "nothing to change"),
     ):
         refused = change(guest, booking, bad)
         assert refused.status_code == 422 and field in refused.json["_issues"], (bad, refused.json)
-    assert change(guest, booking, {}).status_code == 422
+        assert refused.json["_error"]["message"] == message
     guest.patch_item(f"bookings/{booking['_id']}", {"status": "cancelled"})
     current = guest.get(f"bookings/{booking['_id']}").json
     gone = change(guest, current, body)
@@ -157,6 +166,9 @@ def test_changing_the_room_type_and_plan(admin, make_hotel, make_room_type, gues
     elsewhere = make_room_type(name="Elsewhere")
     moved = change(guest, upgraded.json, {"room_type": elsewhere["_id"], "adults": 2})
     assert moved.status_code == 422 and "room_type" in moved.json["_issues"]
+    assert moved.json["_error"]["message"] == (
+        "a booking changes within its hotel; book the other hotel anew"
+    )
 
 
 def test_racing_changes_apply_once(stock, guest, db):
@@ -191,6 +203,9 @@ def test_a_booking_of_several_rooms_changes_its_rooms(
     ).json
     alone = change(guest, created, {"room_type": double["_id"]})
     assert alone.status_code == 422 and "room_type" in alone.json["_issues"]
+    assert alone.json["_error"]["message"] == (
+        "this booking names its rooms in rooms: send rooms with every room as it should be"
+    )
     two_doubles = change(guest, created, {"rooms": [{"room_type": double["_id"]}] * 2})
     assert two_doubles.status_code == 200, two_doubles.json
     assert two_doubles.json["total_price"] == "400.00"
@@ -198,3 +213,42 @@ def test_a_booking_of_several_rooms_changes_its_rooms(
     shorter = change(guest, two_doubles.json, {"check_out": start.plus(1).isoformat()})
     assert shorter.status_code == 200 and shorter.json["total_price"] == "200.00"
     assert booked(db, double["_id"]) == [2, 0]
+
+
+def test_a_lapsed_hold_cannot_change(stock, guest, db):
+    from datetime import timedelta
+
+    from plumbing.values import utcnow
+
+    room_type, start = stock(nights=3)
+    booking = make_booking(guest, room_type, start)
+    db.bookings.update_one({}, {"$set": {"hold_expires_at": utcnow() - timedelta(seconds=1)}})
+    refused = change(guest, booking, {"check_out": start.plus(3).isoformat()})
+    assert refused.status_code == 409
+    assert refused.json["_error"]["message"] == "this booking's hold has expired; book again"
+    assert booked(db, room_type["_id"]) == [1, 1, 0]
+
+
+def test_a_price_moving_between_charge_and_commit_refunds_and_changes_nothing(
+    stock, guest, db, monkeypatch
+):
+    """The difference is charged before the transaction; if the transaction prices the
+    new stay otherwise, the change is refused and the charge given back in full."""
+    from booking import modify
+
+    room_type, start = stock(nights=3, price="100.00")
+    booking = pay(guest, make_booking(guest, room_type, start, nights=2))
+    estimate = modify.estimate
+    monkeypatch.setattr(modify, "estimate", lambda *a: estimate(*a) - 1)  # a stale price
+    moved = change(
+        guest, booking, {"check_out": start.plus(3).isoformat(), "payment_method": "pm_card_visa"}
+    )
+    assert moved.status_code == 409
+    assert moved.json["_error"]["message"] == (
+        "a night's price changed meanwhile; fetch the booking and retry"
+    )
+    charge = db.payments.find_one({"purpose": "change"})
+    assert charge["status"] == "refunded" and charge["refunded_amount"] == charge["amount"]
+    assert booked(db, room_type["_id"]) == [1, 1, 0]
+    kept = db.bookings.find_one({"_id": ObjectId(booking["_id"])})
+    assert kept["_etag"] == booking["_etag"] and kept["nights"] == 2

@@ -89,6 +89,9 @@ def test_only_the_bookings_own_people_listen(stock, guest, login, app):
         live._slots.pop(app, None)
         full = guest.get(f"bookings/{booking['_id']}/events")
         assert full.status_code == 503 and full.headers["Retry-After"] == "5"
+        assert full.json["_error"]["message"] == (
+            "too many live status listeners on this server; retry shortly"
+        )
     finally:
         app.config["LIVE_STREAMS"] = 4
         live._slots.pop(app, None)

@@ -109,6 +109,7 @@ def test_refusals_name_the_plan_and_its_condition(stock, guest, admin):
     }
     unknown = guest.post("bookings", {**body, "rate_plan": "weekend"})
     assert unknown.status_code == 422
+    assert unknown.json["_error"]["message"] == "Double has no rate plan 'weekend'"
     assert unknown.json["_issues"]["rate_plan"] == (
         "must be one of flexible, non-refundable, breakfast, long-stay, early"
     )

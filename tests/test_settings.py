@@ -106,3 +106,41 @@ def test_a_negative_proxy_count_is_refused(monkeypatch, tmp_path):
     monkeypatch.setenv("TRUSTED_PROXY_COUNT", "-1")
     with pytest.raises(settings.ConfigError, match="TRUSTED_PROXY_COUNT must be 0 or more"):
         settings.load()
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        ("LIVE_STREAMS", "-1", "LIVE_STREAMS must be 0 (no live status) or more"),
+        ("LIVE_STREAM_SECONDS", "0", "LIVE_STREAM_SECONDS must be from 1 to 3600"),
+        ("LIVE_STREAM_SECONDS", "3601", "LIVE_STREAM_SECONDS must be from 1 to 3600"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT must be console or json"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR"),
+        (
+            "METRICS_NETWORKS",
+            "10.0.0.0/8,intranet",
+            "METRICS_NETWORKS: 'intranet' is not a network such as 10.0.0.0/8",
+        ),
+        ("METRICS_TOKEN", "short", "METRICS_TOKEN must be at least 16 characters"),
+        ("SHUTDOWN_SECONDS", "0", "SHUTDOWN_SECONDS must be from 1 to 600"),
+        ("SHUTDOWN_SECONDS", "601", "SHUTDOWN_SECONDS must be from 1 to 600"),
+    ],
+)
+def test_operations_settings_out_of_range_refuse_to_start(
+    monkeypatch, tmp_path, name, raw, message
+):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(settings.ConfigError) as refused:
+        settings.load()
+    assert str(refused.value) == message
+
+
+def test_operations_settings_defaults(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    embedded = settings.load()
+    assert embedded["LOG_FORMAT"] == "console" and embedded["LOG_LEVEL"] == "INFO"
+    assert embedded["METRICS_NETWORKS"] == ["127.0.0.1/32", "::1/128"]
+    assert (embedded["SHUTDOWN_SECONDS"], embedded["WORKER_METRICS_PORT"]) == (25, 0)
+    monkeypatch.setenv("LOG_LEVEL", "warning")  # any case
+    assert settings.load()["LOG_LEVEL"] == "WARNING"
