@@ -10,7 +10,8 @@ nights, including the ones the new stay shares with the old.
 Money, for a confirmed booking (a pending one is simply re-priced before it is paid):
 - dearer: the difference is charged with the `payment_method` sent, before the
   transaction; a decline is a 402 and changes nothing; if the transaction then fails,
-  the charge is refunded in full. The charge is a payment with `purpose: "change"`.
+  the charge is refunded in full and kept as a refunded payment. The charge is a payment
+  with `purpose: "change"`.
 - cheaper: the difference is refunded by the booking's policy snapshot, as a
   cancellation of that much would be (in full until the free-cancellation deadline, less
   the penalty after it, nothing for a non-refundable plan).
