@@ -42,9 +42,6 @@ class StderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is when a line is written (a test's capture, a
     redirected stream), like logging's last-resort handler."""
 
-    def __init__(self):
-        super().__init__()
-
     @property
     def stream(self):
         return sys.stderr
@@ -144,10 +141,6 @@ def bind_job(kind):
     """A job outside any request (the sweeper, a command) gets an id of its own."""
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=f"{kind}-{uuid.uuid4().hex[:16]}")
-
-
-def request_id():
-    return g.get("request_id")
 
 
 def start_request(app):
