@@ -189,7 +189,7 @@ def main():
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         print(cli.banner(config), flush=True)
-        server.serve_forever()
+        server.serve_forever(poll_interval=0.1)  # a drain starts within 0.1 s
         # No new connection is taken from here: those waiting in the backlog are refused
         # at once (the client may retry elsewhere) rather than left to time out.
         server.socket.close()

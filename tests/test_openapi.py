@@ -100,7 +100,7 @@ def test_every_operation_honours_the_contract(app, stock, admin_token):
         operation = result.ok()
 
         @settings(
-            max_examples=8,
+            max_examples=5,
             deadline=None,
             derandomize=True,
             database=None,

@@ -169,12 +169,13 @@ def _book(base, body, token, outcomes):
 
 @pytest.mark.slow
 def test_sigterm_drains_in_flight_bookings_then_exits(app_config, app, login, stock, db, tmp_path):
-    """Guests keep booking while the node gets SIGTERM: it exits 0 within its deadline,
-    every answered booking is in the database, no request is cut mid-answer, and every
+    """Sixteen guests race for six rooms while the node gets SIGTERM: it exits 0 within
+    its deadline, every answered booking is in the database, requests in flight at the
+    signal are answered (their lines come after it), none is cut mid-answer, and every
     night's `booked` equals the live bookings (nothing half-written)."""
-    room_type, start = stock(nights=2, allotment=12)
+    room_type, start = stock(nights=2, allotment=6)
     body = stay(room_type, start, 2)
-    tokens = [issue_token(login("guest").user, app.config["SECRET_KEY"], 600) for _ in range(30)]
+    tokens = [issue_token(login("guest").user, app.config["SECRET_KEY"], 600) for _ in range(16)]
     port = free_port()
     env = _env(app_config, PORT=port, SHUTDOWN_SECONDS=15)
     command = [sys.executable, str(ROOT / "run.py")]
@@ -202,5 +203,12 @@ def test_sigterm_drains_in_flight_bookings_then_exits(app_config, app, login, st
     assert booked == answered.count(201) >= 1
     for row in db.inventory.find({"room_type": db.room_types.find_one()["_id"]}):
         assert row["booked"] == booked
-    log = (tmp_path / "run.log").read_text()
-    assert '"shutdown: draining"' in log and '"shutdown: done"' in log
+    lines = [
+        json.loads(line)
+        for line in (tmp_path / "run.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
+    events = [line["event"] for line in lines]
+    assert "shutdown: draining" in events and "shutdown: done" in events
+    after = events[events.index("shutdown: draining") :]
+    assert "request" in after, "no request was in flight at the signal"
