@@ -1,18 +1,64 @@
 """Is MongoDB reachable, is Redis reachable: "ok" or "down" (details go to the log), each
-answered within PROBE_SECONDS whatever the server does."""
+answered within PROBE_SECONDS whatever the server does.
+
+Health checks are public and not rate limited, so a flood of them during an outage must
+not hold every worker thread for PROBE_SECONDS: one probe of a backend runs at a time in
+a process (the others answer with its last verdict), and a failure is remembered for
+FAILURE_SECONDS (answered at once as "down").
+"""
+
+import threading
+import time
 
 import pymongo
 
+from plumbing import provisioning as steps
+
 PROBE_SECONDS = 1.5
+FAILURE_SECONDS = 1.0
 
 
-def _check(probe, logger):
-    try:
-        probe()
-        return "ok"
-    except Exception:  # noqa: BLE001 - any failure means down
-        logger.warning("health probe failed", exc_info=True)
-        return "down"
+class Guard:
+    """One backend's probes in this process: one at a time, failures remembered."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.last = None
+        self.failed_at = None
+
+    def check(self, probe, logger):
+        if self.failed_at is not None and time.monotonic() - self.failed_at < FAILURE_SECONDS:
+            return "down"
+        # Another thread is probing: its last verdict (a first probe waits for it).
+        taken = (
+            self.lock.acquire(timeout=PROBE_SECONDS * 2)
+            if self.last is None
+            else self.lock.acquire(blocking=False)
+        )
+        if not taken:
+            return self.last or "down"
+        try:
+            probe()
+            self.failed_at, self.last = None, "ok"
+        except Exception:  # noqa: BLE001 - any failure means down
+            logger.warning("health probe failed", exc_info=True)
+            self.failed_at, self.last = time.monotonic(), "down"
+        finally:
+            self.lock.release()
+        return self.last
+
+
+_guards_lock = threading.Lock()
+
+
+def guard_of(target):
+    """The guard of one backend client (a MongoClient, a Redis client), kept on it."""
+    with _guards_lock:
+        guard = getattr(target, "_innkeeper_probe_guard", None)
+        if guard is None:
+            guard = Guard()
+            target._innkeeper_probe_guard = guard
+        return guard
 
 
 def mongo(db, logger):
@@ -20,17 +66,15 @@ def mongo(db, logger):
         with pymongo.timeout(PROBE_SECONDS):
             db.command("ping")
 
-    return _check(ping, logger)
+    return guard_of(db.client).check(ping, logger)
 
 
 def redis(client, logger):
-    return _check(client.ping, logger)
+    return guard_of(client).check(client.ping, logger)
 
 
 def provisioning(db, expected):
     """ "ok" when the database was provisioned for this build's domain."""
-    from plumbing import provisioning as steps
-
     try:
         with pymongo.timeout(PROBE_SECONDS):
             found = steps.provisioned_for(db)

@@ -249,3 +249,37 @@ def test_the_sweeper_logs_each_expiry_under_its_own_job_id(
     assert expired["booking"] == booking["_id"]
     assert expired["request_id"].startswith("hold-sweep-")
     assert sample(client, "innkeeper_events_total", event="booking.expired") == before + 1
+
+
+def test_a_flood_of_health_checks_during_an_outage_holds_no_worker():
+    """One probe of a backend at a time: the others answer with its last verdict at
+    once; after a failure, checks answer "down" at once for FAILURE_SECONDS."""
+    import logging
+    import threading
+    import time
+
+    from plumbing import probes
+
+    guard, log = probes.Guard(), logging.getLogger("test")
+    assert guard.check(lambda: None, log) == "ok"
+    entered, release = threading.Event(), threading.Event()
+
+    def hanging():
+        entered.set()
+        release.wait(5)
+        raise TimeoutError("the database hangs")
+
+    slow = threading.Thread(target=guard.check, args=(hanging, log))
+    slow.start()
+    entered.wait(5)
+    began = time.monotonic()
+    assert guard.check(lambda: None, log) == "ok"  # the last verdict, not a second probe
+    assert time.monotonic() - began < 0.1
+    release.set()
+    slow.join(5)
+    calls = []
+    began = time.monotonic()
+    assert guard.check(lambda: calls.append(1), log) == "down"  # remembered
+    assert calls == [] and time.monotonic() - began < 0.1
+    time.sleep(probes.FAILURE_SECONDS)
+    assert guard.check(lambda: calls.append(1), log) == "ok" and calls == [1]
