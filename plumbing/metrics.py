@@ -109,7 +109,8 @@ def may_scrape(config, client_ip, authorization):
     """From a configured network (METRICS_NETWORKS), or with METRICS_TOKEN as a bearer."""
     token = config.get("METRICS_TOKEN")
     if token and authorization.startswith("Bearer "):
-        return secrets.compare_digest(authorization[7:].strip(), token)
+        sent = authorization[7:].strip().encode("utf-8", "surrogateescape")
+        return secrets.compare_digest(sent, token.encode())  # any bytes a client sends
     try:
         address = ipaddress.ip_address(client_ip or "")
     except ValueError:

@@ -195,6 +195,8 @@ def test_metrics_are_served_to_the_configured_network_or_a_token(client, app, mo
     monkeypatch.setitem(app.config, "METRICS_TOKEN", "scrape-token-0123456789")
     wrong = {"Authorization": "Bearer scrape-token-wrong-000000"}
     assert client.flask.get("/metrics", environ_base=outside, headers=wrong).status_code == 403
+    odd = {"Authorization": "Bearer \u00e9t\u00e9-not-ascii-000000"}  # no 500 either
+    assert client.flask.get("/metrics", environ_base=outside, headers=odd).status_code == 403
     right = {"Authorization": "Bearer scrape-token-0123456789"}
     assert client.flask.get("/metrics", environ_base=outside, headers=right).status_code == 200
     monkeypatch.setitem(app.config, "METRICS_NETWORKS", ["10.0.0.0/8"])
