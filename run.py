@@ -200,9 +200,11 @@ def main():
         )
         server.server_close()
         sweeper.join(10)  # a sweep in progress finishes its transaction
+    except KeyboardInterrupt:  # Ctrl-C before serving began
+        pass
     finally:
-        for server in reversed(started):
-            server.stop()
+        for child in reversed(started):
+            child.stop()
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from flask import g, request
 from plumbing import metrics
 
 LOG = structlog.get_logger()
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")  # whole value: fullmatch
 SECRET_KEYS = re.compile(
     r"pass(word)?|token|secret|authorization|cookie|card|cvc|cvv|pan$|api_key|signature",
     re.IGNORECASE,
@@ -147,7 +147,7 @@ def start_request(app):
     def start():
         structlog.contextvars.clear_contextvars()  # worker threads are reused
         sent = request.headers.get("X-Request-ID", "")
-        trusted = app.config["TRUSTED_PROXY_COUNT"] and REQUEST_ID.match(sent)
+        trusted = app.config["TRUSTED_PROXY_COUNT"] and REQUEST_ID.fullmatch(sent)
         g.request_id = sent if trusted else uuid.uuid4().hex
         g.request_started = time.perf_counter()
         structlog.contextvars.bind_contextvars(request_id=g.request_id)
