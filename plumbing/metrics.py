@@ -68,10 +68,7 @@ BACKEND_ERRORS = Counter(
     "MongoDB and Redis failures met while answering (unreachable, deadline, refused).",
     ["backend", "kind"],
 )
-# Which requests count as which business outcome (Flask endpoint -> counter).
-OUTCOME_OF = {("POST", "bookings|resource"): BOOKINGS}
-
-
+BOOKING_ENDPOINT = "bookings|resource"  # Eve's endpoint for POST /bookings
 SEARCH_KINDS = {"availability.search": "offers", "availability.price_calendar": "calendar"}
 
 
@@ -80,9 +77,8 @@ def observe_request(method, route, status, seconds, endpoint=None, search_cache=
     if search_cache and endpoint in SEARCH_KINDS:
         SEARCHES.labels(SEARCH_KINDS[endpoint], search_cache).inc()
     LATENCY.labels(method, route).observe(seconds)
-    counter = OUTCOME_OF.get((method, endpoint))
-    if counter is not None:
-        counter.labels(str(status)).inc()
+    if method == "POST" and endpoint == BOOKING_ENDPOINT:
+        BOOKINGS.labels(str(status)).inc()
     if status == 429:
         RATE_LIMITED.labels(route).inc()
 
