@@ -72,13 +72,24 @@ BOOKING_ENDPOINT = "bookings|resource"  # Eve's endpoint for POST /bookings
 SEARCH_KINDS = {"availability.search": "offers", "availability.price_calendar": "calendar"}
 
 
+# Every label value comes from a closed set: a client's made-up method (or a cache header
+# value) must not mint a new time series, or a flood of them grows /metrics without bound.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+CACHE_RESULTS = frozenset({"hit", "miss", "off"})
+OTHER = "other"
+
+
 def observe_request(method, route, status, seconds, endpoint=None, search_cache=None):
-    REQUESTS.labels(method, route, str(status)).inc()
+    """`route` is a rule template of the app or "<unmatched>" (plumbing/logs.route_of)."""
+    method = method if method in METHODS else OTHER
+    code = str(status) if 100 <= status <= 599 else OTHER
+    REQUESTS.labels(method, route, code).inc()
     if search_cache and endpoint in SEARCH_KINDS:
-        SEARCHES.labels(SEARCH_KINDS[endpoint], search_cache).inc()
+        cache = search_cache if search_cache in CACHE_RESULTS else OTHER
+        SEARCHES.labels(SEARCH_KINDS[endpoint], cache).inc()
     LATENCY.labels(method, route).observe(seconds)
     if method == "POST" and endpoint == BOOKING_ENDPOINT:
-        BOOKINGS.labels(str(status)).inc()
+        BOOKINGS.labels(code).inc()
     if status == 429:
         RATE_LIMITED.labels(route).inc()
 

@@ -55,10 +55,14 @@ def refuse(issue, field="where"):
     raise Refusal(400, f"invalid query: {field} - {issue}", {field: issue})
 
 
+ABSENT = object()  # `?where=null` is JSON null, present: it is checked, never skipped
+
+
 def parse_json_arg(args, name):
+    """The JSON of a query argument, ABSENT when the argument is not given."""
     raw = args.get(name)
     if raw is None:
-        return None
+        return ABSENT
     if len(raw) > MAX_WHERE_LENGTH:
         refuse(f"at most {MAX_WHERE_LENGTH} characters", name)
     try:
@@ -255,10 +259,10 @@ def check_collection_query(args, settings, schema, day_fields, item=False):
     fields = set(schema["properties"])
     if not item:
         where = parse_json_arg(args, "where")
-        if where is not None:
+        if where is not ABSENT:
             check_where(where, filterable, day_fields)
         if args.get("sort") is not None:
             check_sort(args["sort"], filterable)
     projection = parse_json_arg(args, "projection")
-    if projection is not None:
+    if projection is not ABSENT:
         check_projection(projection, fields)

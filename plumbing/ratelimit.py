@@ -9,10 +9,12 @@ When Redis is unreachable, reads carry on (logged) and the writes worth protecti
 sign-in, sign-up, creating bookings and payments - answer 503 until it is back.
 """
 
+import math
 import time
 
 from flask import request
 from flask_limiter import HeaderNames, Limit, Limiter
+from limits import parse_many
 
 from plumbing import metrics, ratelimit_storage
 from plumbing.auth import bearer_token, token_claims
@@ -51,6 +53,7 @@ def init_app(app):
     # POSTs to /bookings and /payments. (Decorating Eve's view function instead would not
     # do: every collection shares it, and Flask-Limiter would then skip its middleware
     # check for all of them.)
+    prefix = f"innkeeper:{config['MONGO_DBNAME']}"
     limiter = Limiter(
         key_func=client_key,
         app=app,
@@ -72,7 +75,7 @@ def init_app(app):
         # window's end; Innkeeper sets Retry-After itself where it means "wait".
         header_name_mapping={HeaderNames.RETRY_AFTER: LIMITER_RETRY_AFTER},
         swallow_errors=True,
-        key_prefix=f"innkeeper:{config['MONGO_DBNAME']}",
+        key_prefix=prefix,
     )
     for probe in ("health", "live", "ready", "scrape"):  # orchestrators and Prometheus
         limiter.exempt(app.view_functions[f"health.{probe}"])
@@ -101,6 +104,29 @@ def init_app(app):
                 "rate limiting is unavailable, so sign-in and new bookings and payments "
                 "are paused; retry shortly",
                 headers={"Retry-After": "5"},
+            )
+
+    unmatched_limits = parse_many(config["RATE_LIMIT"])
+
+    @app.before_request
+    def limit_unmatched_requests():
+        """Flask-Limiter exempts requests that match no route (a 404, or a 405 for a
+        made-up method): they count against the client's default limit here, so a
+        flood of them is refused like any other."""
+        if request.endpoint is not None or not limiter.enabled:
+            return
+        key = (prefix, "unmatched", client_key())
+        try:
+            refused = next((i for i in unmatched_limits if not limiter.limiter.hit(i, *key)), None)
+            reset = refused and limiter.limiter.get_window_stats(refused, *key).reset_time
+        except Exception:  # noqa: BLE001 - Redis down: reads carry on, as for matched routes
+            return
+        if refused is not None:
+            retry = max(1, math.ceil(reset - time.time()))
+            raise Refusal(
+                429,
+                f"too many requests: the limit is {refused}; retry in {retry} s",
+                headers={"Retry-After": str(retry)},
             )
 
     limiter.limit(config["AUTH_RATE_LIMIT"], key_func=ip_key, override_defaults=True)(

@@ -1,0 +1,52 @@
+"""What the third black-box attack and fault run found (issue 30), one test per finding.
+
+The findings that need real server processes (Ctrl-C to `make run`, a kill -9 before a
+restart) are in tests/test_run.py; live status in tests/test_live_status.py.
+"""
+
+import pytest
+from prometheus_client import REGISTRY
+
+from run import close_app, create_app
+
+RESOURCES = ["hotels", "room-types", "inventory", "reviews", "bookings", "payments", "users"]
+
+
+@pytest.mark.parametrize("resource", RESOURCES)
+@pytest.mark.parametrize("argument", ["where", "projection"])
+@pytest.mark.parametrize("value", ["null", "true", "7", '"stars"', "[]"])
+def test_a_json_query_argument_that_is_not_an_object_is_a_400(admin, resource, argument, value):
+    response = admin.get(f"{resource}?{argument}={value}")
+    assert response.status_code == 400, (response.status_code, response.text)
+    message = response.json["_error"]["message"]
+    assert message.startswith(f"invalid query: {argument} - "), message
+    assert "JSON object" in message
+
+
+def series(name, **labels):
+    """How many time series of `name` the default registry holds (optionally matching)."""
+    found = 0
+    for metric in REGISTRY.collect():
+        for sample in metric.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                found += 1
+    return found
+
+
+def test_made_up_methods_mint_no_metric_series_and_are_rate_limited(app_config):
+    app = create_app(dict(app_config, RATE_LIMIT="20/minute"))
+    try:
+        http = app.test_client()
+        before = series("innkeeper_http_requests_total")
+        statuses = [http.open("/api/v1/hotels", method=f"BREW{n}").status_code for n in range(25)]
+        assert statuses[:20] == [405] * 20, statuses
+        assert statuses[20:] == [429] * 5, statuses  # unmatched requests count too
+        refused = http.open("/nowhere", method="GET")
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert "the limit is 20 per 1 minute" in refused.json["_error"]["message"]
+        # 25 made-up methods are one "other" series per status, not 25 new ones.
+        assert series("innkeeper_http_requests_total") - before <= 3
+        assert series("innkeeper_http_requests_total", method="BREW3") == 0
+        assert series("innkeeper_http_requests_total", method="other", status="405") == 1
+    finally:
+        close_app(app)
