@@ -87,6 +87,15 @@ def authenticate(db, email, password):
     return user
 
 
+def password_change(user, password):
+    """The fields that change `user`'s password and revoke every token issued before,
+    for a write that is guarded by the user's current etag (an admin's PATCH)."""
+    return {
+        "password_hash": hash_password(password),
+        "token_version": user.get("token_version", 0) + 1,
+    }
+
+
 def set_password(db, user_id, password):
     """Change a password and revoke every token issued before."""
     db.users.update_one(

@@ -22,7 +22,7 @@ from plumbing.errors import (
     rules_changed,
     write_error_codes,
 )
-from plumbing.values import Day, decode_days, parse_int, parse_money
+from plumbing.values import Day, decode_days, parse_money
 
 _DAY_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
@@ -169,13 +169,9 @@ def is_duplicate(error):
 
 
 def strict_integer(value):
-    """Eve's serializer runs int() on anything, silently turning 4.5 into 4; we only cast
-    whole-number strings and leave everything else for validation to refuse."""
-    if isinstance(value, str):
-        try:
-            return parse_int(value)
-        except ValueError:
-            return value  # validation names it
+    """Eve's serializer runs int() on anything, silently turning 4.5 into 4 and "2" into
+    2; an integer field takes a JSON integer, as the OpenAPI document says. Everything
+    else is left for validation to refuse with the field's name."""
     if isinstance(value, float | bool):
         raise ValueError("not a whole number")
     return value

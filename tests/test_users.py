@@ -61,3 +61,28 @@ def test_duplicate_email_refused(admin, guest):
     response = admin.post("users", {"email": guest.user["email"], "name": "dup"})
     assert response.status_code == 422
     assert "not unique" in str(response.json["_issues"]["email"])
+
+
+def test_admin_patch_of_a_password_and_a_name_applies_both_once(admin, client, db):
+    created = admin.post(
+        "users",
+        {"email": "ada@example.com", "name": "Ada", "password": "the first password"},
+    )
+    assert created.status_code == 201, created.json
+    path = f"users/{created.json['_id']}"
+    signed_in = client.post(
+        "auth/token", {"email": "ada@example.com", "password": "the first password"}
+    )
+    assert signed_in.status_code == 200
+    old_token = {"Authorization": f"Bearer {signed_in.json['access_token']}"}
+    response = admin.patch_item(path, {"password": "the second password", "name": "Ada L."})
+    assert response.status_code == 200, response.json  # once a 412, though applied
+    stored = db.users.find_one({"email": "ada@example.com"})
+    assert stored["name"] == "Ada L." and stored["_etag"] == response.json["_etag"]
+    assert stored["token_version"] == 1
+    assert client.get("me", headers=old_token).status_code == 401
+    assert not accounts.authenticate(db, "ada@example.com", "the first password")
+    assert accounts.authenticate(db, "ada@example.com", "the second password")
+    # The answer's etag is the stored one: the next careful PATCH goes through.
+    again = admin.patch(path, {"name": "Ada"}, etag=response.json["_etag"])
+    assert again.status_code == 200

@@ -50,3 +50,33 @@ def test_made_up_methods_mint_no_metric_series_and_are_rate_limited(app_config):
         assert series("innkeeper_http_requests_total", method="other", status="405") == 1
     finally:
         close_app(app)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"adults": "2"}, "adults"),
+        ({"children": "0"}, "children"),
+        ({"rooms": [{"adults": "1"}]}, "rooms"),
+    ],
+)
+def test_integer_fields_take_json_integers_only(guest, stock, db, body, field):
+    room_type, start = stock(nights=2)
+    stay = {"check_in": start.isoformat(), "check_out": start.plus(2).isoformat()}
+    if "rooms" in body:
+        body = {"rooms": [{"room_type": room_type["_id"], **body["rooms"][0]}]}
+    else:
+        body = {"room_type": room_type["_id"], **body}
+    response = guest.post("bookings", {**stay, **body})
+    assert response.status_code == 422, response.json
+    assert "must be a whole number" in str(response.json["_issues"][field])
+    assert db.bookings.count_documents({}) == 0
+
+
+def test_an_integer_field_in_a_catalogue_write_refuses_a_string(admin, make_hotel, db):
+    hotel = make_hotel()
+    body = {"hotel": hotel["_id"], "name": "Double", "max_adults": "2", "total_rooms": 5}
+    response = admin.post("room-types", body)
+    assert response.status_code == 422
+    assert response.json["_issues"] == {"max_adults": "must be a whole number"}
+    assert db.room_types.count_documents({}) == 0
