@@ -19,7 +19,9 @@ def claim_or_replay(resource, request):
     if resource not in CREATED_STATUS or key is None:
         return
     user = current_user()
-    request_hash = idempotency.fingerprint(request.method, request.path, request.get_json())
+    request_hash = idempotency.fingerprint(
+        request.method, request.path, request.get_json(silent=True)
+    )
     outcome, found = idempotency.claim(db(), user["_id"], key, request_hash, resource)
     if outcome == "replay":
         headers = dict(found["headers"], **{"Idempotent-Replayed": "true"})

@@ -8,7 +8,7 @@ from flask_cors import CORS
 from pymongo.server_type import SERVER_TYPE
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from plumbing import jsonbody, metrics, queries
+from plumbing import jsonbody, metrics, queries, responses
 from plumbing.errors import Refusal
 from plumbing.ratelimit import LIMITER_RETRY_AFTER
 
@@ -96,7 +96,7 @@ def refuse_unreadable_bodies():
     if not raw:
         return
     if not request.is_json:
-        raise Refusal(400, "send the body as JSON with Content-Type: application/json")
+        raise Refusal(400, responses.NOT_JSON)
     body = jsonbody.parse(raw)
     if not isinstance(body, dict):
         raise Refusal(400, "the body must be a JSON object")

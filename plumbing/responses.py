@@ -12,6 +12,7 @@ from werkzeug.exceptions import (
     InternalServerError,
     NotFound,
     RequestEntityTooLarge,
+    UnsupportedMediaType,
 )
 
 from plumbing import jsonbody, metrics
@@ -104,6 +105,15 @@ def render_rate_limited(exc):
     )
 
 
+NOT_JSON = "send the body as JSON with Content-Type: application/json"
+
+
+def render_not_json(exc):  # noqa: ARG001 - Flask's get_json() on a body that is not JSON
+    """One answer for a body that is not JSON, whoever reads it: the 400 the request
+    guard gives (plumbing/http.py), never an undocumented 415."""
+    return error(400, NOT_JSON)
+
+
 def render_too_large(exc):  # noqa: ARG001 - Werkzeug's MAX_CONTENT_LENGTH, on any route
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     return error(413, f"the body exceeds {limit} bytes (MAX_BODY_BYTES)")
@@ -120,6 +130,7 @@ def _allow(exc):
 def init_app(app):
     app.register_error_handler(Refusal, render_refusal)
     app.register_error_handler(RequestEntityTooLarge, render_too_large)
+    app.register_error_handler(UnsupportedMediaType, render_not_json)
     app.register_error_handler(RateLimitExceeded, render_rate_limited)
     app.register_error_handler(Exception, render_unexpected)
     # Replaces Eve's handler for 500, which would render Werkzeug's text.

@@ -80,3 +80,37 @@ def test_an_integer_field_in_a_catalogue_write_refuses_a_string(admin, make_hote
     assert response.status_code == 422
     assert response.json["_issues"] == {"max_adults": "must be a whole number"}
     assert db.room_types.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("resource", ["bookings", "payments"])
+@pytest.mark.parametrize("content_type", [None, "text/plain"])
+def test_a_keyed_post_without_a_json_body_is_the_documented_400(guest, resource, content_type):
+    headers = {"Idempotency-Key": "k-0123456789"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    response = guest.flask.post(
+        f"/api/v1/{resource}",
+        data=b"" if content_type is None else b"x",
+        headers={**guest._headers(headers)},
+    )
+    assert response.status_code == 400, (response.status_code, response.text)
+    assert response.json["_status"] == "ERR"
+
+
+def test_a_non_json_body_read_anywhere_is_a_400_not_a_415(app_config):
+    from flask import request
+
+    app = create_app(app_config)
+    try:
+
+        @app.route("/probe-get-json", methods=["POST"])  # a route reading get_json() itself
+        def probe():
+            return {"got": request.get_json()}
+
+        response = app.test_client().post("/probe-get-json", data=b"a=1")
+        assert response.status_code == 400
+        assert response.json["_error"]["message"] == (
+            "send the body as JSON with Content-Type: application/json"
+        )
+    finally:
+        close_app(app)
