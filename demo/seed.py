@@ -19,7 +19,7 @@ Documents get the domain's defaults (a field an admin added with one included).
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from bson import Decimal128, ObjectId
@@ -571,7 +571,10 @@ def history(plan):
         h["_id"]: Decimal(str(round(rng.uniform(0.45, 0.8), 2)))
         for h in plan["catalogue"]["hotels"]
     }
-    story = _Story(rng, plan)
+    # The history is told as of the start of the seed's UTC day, not its second: which
+    # draws the story makes (a booking made "in the future" moved back, a refund's
+    # moment) must not depend on the time of day, or two seeds on one day differ.
+    story = _Story(rng, {**plan, "now": datetime.combine(today_, datetime.min.time())})
     booked = {}
     for p in plan["pricing"]:
         hotel, room_type = hotels[p["denorm"]["hotel"]], room_types[p["room_type"]]
