@@ -26,6 +26,13 @@ _DOMAIN = {
 CLIENT_PATCHES = {"bookings": BOOKING_PATCH}
 
 
+# Lists a client may ask for only with one of these fields pinned in `where` (a value or
+# an $in list): the collection grows by a row per room type and night, so a page of it
+# unfiltered costs the database a read through all of it (plumbing/queries.py). A room
+# type's nights, or one night of every room type, is what a client or a manager reads.
+NARROW_LISTS = {"inventory": ("room_type", "date")}
+
+
 def build_domain():
     """A deep copy: Eve mutates the settings it is handed."""
     return copy.deepcopy(_DOMAIN)

@@ -5,7 +5,10 @@ from domain.fields import currency, day, index, money, ref, server_owned
 inventory = {
     "item_title": "inventory row",
     "description": "Rooms sellable and the nightly price for one room type on one night. "
-    "A night is sellable when its row exists, is not closed and booked < allotment.",
+    "A night is sellable when its row exists, is not closed and booked < allotment. "
+    'A list names a room type or a night in `where` (`{"room_type": "<id>"}`, '
+    '`{"date": "2026-12-01"}`, or an `$in` list of either): the collection holds a row '
+    "per room type and night, too many to page through unfiltered.",
     "resource_methods": ["GET", "POST"],
     "item_methods": ["GET", "PATCH", "DELETE"],
     "public_methods": ["GET"],

@@ -8,6 +8,7 @@ from flask_cors import CORS
 from pymongo.server_type import SERVER_TYPE
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import domain
 from plumbing import jsonbody, metrics, queries, responses
 from plumbing.errors import Refusal
 from plumbing.ratelimit import LIMITER_RETRY_AFTER
@@ -63,7 +64,12 @@ def refuse_unsafe_queries():
     if settings is not None:
         schema = current_app.data.json_schema(resource)
         queries.check_collection_query(
-            args, settings, schema, current_app.data.day_paths(resource), kind != "resource"
+            args,
+            settings,
+            schema,
+            current_app.data.day_paths(resource),
+            kind != "resource",
+            domain.NARROW_LISTS.get(resource, ()),
         )
 
 

@@ -253,8 +253,39 @@ def check_projection(projection, fields):
             refuse(f"{field}: give 1 to include the field or 0 to leave it out", "projection")
 
 
-def check_collection_query(args, settings, schema, day_fields, item=False):
-    """The query string of a GET on an Eve resource (`item`: one document)."""
+def pinned(where, field):
+    """Whether `where` (checked) holds `field` to one value or a short list at its top
+    level or in a top-level $and: a lookup the field's index answers."""
+    clauses = [where] + [c for c in where.get("$and", ()) if isinstance(c, dict)]
+    for clause in clauses:
+        condition = clause.get(field, _NOT_GIVEN)
+        if condition is _NOT_GIVEN:
+            continue
+        if not isinstance(condition, dict):
+            return True
+        if set(condition) <= {"$eq", "$in"}:
+            return True
+    return False
+
+
+_NOT_GIVEN = object()
+
+
+def check_narrowed(where, narrow_by):
+    """A list of a collection too large to page unfiltered names one of `narrow_by`:
+    without it, the database would read through the whole collection for any page
+    (count and skip included) - on every engine a scan, and seconds on a large one."""
+    if narrow_by and not (where is not ABSENT and any(pinned(where, f) for f in narrow_by)):
+        shown = " or ".join(narrow_by)
+        refuse(
+            f"this list is too large to page unfiltered; give {shown} as a value or "
+            f'an $in list, e.g. {{"{narrow_by[0]}": "..."}}'
+        )
+
+
+def check_collection_query(args, settings, schema, day_fields, item=False, narrow_by=()):
+    """The query string of a GET on an Eve resource (`item`: one document); a list of a
+    resource with `narrow_by` fields must pin one of them (check_narrowed)."""
     filterable = set(settings.get("allowed_filters") or ()) | {"_id"}
     fields = set(schema["properties"])
     if not item:
@@ -266,3 +297,5 @@ def check_collection_query(args, settings, schema, day_fields, item=False):
     projection = parse_json_arg(args, "projection")
     if projection is not ABSENT:
         check_projection(projection, fields)
+    if not item:
+        check_narrowed(where, narrow_by)

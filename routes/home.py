@@ -7,12 +7,16 @@ at `/` is sent to `/api/v1/`, which the browsable API renders as a page (its lin
 to every collection). The catalogue is public, so the index is too: no token needed.
 """
 
+import json
+
 from flask import Blueprint, current_app, redirect
 
+from domain import NARROW_LISTS
 from plumbing import openapi
 from plumbing.auth import bearer_token, current_user
 from plumbing.http import wants_html
 from plumbing.responses import respond
+from plumbing.values import today
 
 bp = Blueprint("home", __name__)
 
@@ -31,13 +35,27 @@ def _may_list(settings, role):
     return role is not None and (not roles or role in roles)
 
 
+def _child(prefix, name, settings):
+    """A resource's link; a list that must be narrowed (domain.NARROW_LISTS) links to
+    one night of it - tonight, a page a client can follow - instead of a 400."""
+    href = f"{prefix}/{settings['url']}"
+    narrow_by = NARROW_LISTS.get(name)
+    if narrow_by and "date" in narrow_by:
+        where = json.dumps({"date": today().isoformat()}, separators=(",", ":"))
+        return {
+            "title": f"{settings['resource_title']} (tonight)",
+            "href": f"{href}?where={where}",
+        }
+    return {"title": settings["resource_title"], "href": href}
+
+
 def index():
     prefix = current_app.api_prefix
     domain = current_app.config["DOMAIN"]
     role = _caller_role()
     resources = [
-        {"title": settings["resource_title"], "href": f"{prefix}/{settings['url']}"}
-        for settings in domain.values()
+        _child(prefix, name, settings)
+        for name, settings in domain.items()
         if not settings.get("internal_resource") and _may_list(settings, role)
     ]
     return {

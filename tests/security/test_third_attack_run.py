@@ -114,3 +114,29 @@ def test_a_non_json_body_read_anywhere_is_a_400_not_a_415(app_config):
         )
     finally:
         close_app(app)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [None, '{"city": "Paris"}', '{"room_type": {"$ne": "6740f0c2a1b2c3d4e5f60718"}}', "{}"],
+)
+def test_an_inventory_list_must_name_a_room_type_or_a_night(client, where):
+    query = f"inventory?max_results=1&where={where}" if where else "inventory?max_results=1"
+    response = client.get(query)
+    assert response.status_code == 400, response.json
+    message = response.json["_error"]["message"]
+    assert "too large to page unfiltered; give room_type or date" in message
+
+
+def test_an_inventory_list_of_a_room_type_or_a_night_is_served(client, stock):
+    room_type, start = stock(nights=3)
+    rid = room_type["_id"]
+    for where, rows in [
+        (f'{{"room_type": "{rid}"}}', 3),
+        (f'{{"room_type": {{"$in": ["{rid}"]}}, "date": {{"$gte": "{start}"}}}}', 3),
+        (f'{{"$and": [{{"room_type": "{rid}"}}, {{"city": "Paris"}}]}}', 3),
+        (f'{{"date": "{start}"}}', 1),
+    ]:
+        response = client.get(f"inventory?where={where}")
+        assert response.status_code == 200, (where, response.json)
+        assert response.json["_meta"]["total"] == rows, where
