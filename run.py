@@ -69,6 +69,9 @@ def create_app(overrides=None):
 
 def close_app(app):
     """Release the app's MongoDB and Redis connections (tests, CLI commands)."""
+    served = app.extensions.get("live_streams")
+    if served is not None:
+        served.feed.stop()
     for client, _db in app.extensions.get("pymongo", {}).values():
         client.close()
     app.redis.close()

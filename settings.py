@@ -101,7 +101,8 @@ def load():
         "SEED_DEMO": _bool("SEED_DEMO", embedded),
         "SEARCH_CACHE": _bool("SEARCH_CACHE", True),
         "SEARCH_CACHE_SECONDS": _int("SEARCH_CACHE_SECONDS", 60),
-        "LIVE_STREAMS": _int("LIVE_STREAMS", 4),
+        "LIVE_STREAMS": _int("LIVE_STREAMS", 256),
+        "LIVE_STREAMS_PER_USER": _int("LIVE_STREAMS_PER_USER", 4),
         "LIVE_STREAM_SECONDS": _int("LIVE_STREAM_SECONDS", 55),
         "CORS_ORIGINS": _list("CORS_ORIGINS"),
         "LOG_FORMAT": _str("LOG_FORMAT", "console" if embedded else "json"),
@@ -173,6 +174,8 @@ def check(config):
         raise ConfigError("BOOKING_HOLD_MINUTES must be at least 1")
     if config["LIVE_STREAMS"] < 0:
         raise ConfigError("LIVE_STREAMS must be 0 (no live status) or more")
+    if config["LIVE_STREAMS_PER_USER"] < 1:
+        raise ConfigError("LIVE_STREAMS_PER_USER must be 1 or more")
     if not 1 <= config["LIVE_STREAM_SECONDS"] <= 3600:
         raise ConfigError("LIVE_STREAM_SECONDS must be from 1 to 3600")
     for name in ("RATE_LIMIT", "AUTH_RATE_LIMIT", "BOOKING_RATE_LIMIT"):

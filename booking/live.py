@@ -1,8 +1,9 @@
 """Live status: a booking's change stream events as the events a guest cares about.
 
-A listener (routes/live.py) watches the database's change stream for updates to one
-booking and to the payments of that booking, from whichever API process or worker made
-them: MongoDB delivers every committed change to every watcher. `Tracker` turns each
+Each process watches the database's change stream once (plumbing/changefeed.py) for
+updates to bookings and payments, from whichever API process or worker made them:
+MongoDB delivers every committed change to every watcher, and the fanout hands each to
+the listeners of its booking (routes/live.py). `Tracker` turns each
 change into zero or more named events, once each: the same status written twice (a hook
 and Eve's own write) is one event.
 """
@@ -19,19 +20,38 @@ from plumbing.values import Day
 EVENTS = ("confirmed", "expired", "cancelled", "refunded", "modified")
 
 
-def pipeline(booking_id):
-    """The change stream stages that keep only this booking and its payments."""
-    return [
-        {
-            "$match": {
-                "operationType": {"$in": ["insert", "update", "replace"]},
-                "$or": [
-                    {"ns.coll": "bookings", "documentKey._id": booking_id},
-                    {"ns.coll": "payments", "fullDocument.booking": booking_id},
-                ],
-            }
+# One change stream per process serves every listener (plumbing/changefeed.py): every
+# committed write to a booking or a payment, keyed by the booking it concerns.
+FEED_PIPELINE = [
+    {
+        "$match": {
+            "operationType": {"$in": ["insert", "update", "replace"]},
+            "ns.coll": {"$in": ["bookings", "payments"]},
         }
-    ]
+    }
+]
+
+
+def booking_of(change):
+    """The booking a change stream event concerns: its key in the fanout."""
+    if change["ns"]["coll"] == "bookings":
+        return change["documentKey"]["_id"]
+    return (change.get("fullDocument") or {}).get("booking")
+
+
+def watcher(db):
+    """`watch(resume_after)` for the fanout: the feed's change stream on `db`."""
+
+    def watch(resume_after):
+        options = {"full_document": "updateLookup", "max_await_time_ms": 1000}
+        if resume_after is not None:
+            try:
+                return db.watch(FEED_PIPELINE, resume_after=resume_after, **options)
+            except OperationFailure:
+                pass  # too old to resume: carry on from now (listeners start afresh)
+        return db.watch(FEED_PIPELINE, **options)
+
+    return watch
 
 
 class Tracker:
@@ -131,16 +151,3 @@ def visible_booking(db, booking_id, user):
     if booking is None:
         raise Refusal(404, f"booking {booking_id} not found")
     return booking
-
-
-def open_stream(db, booking_id, token):
-    """The change stream of this booking and its payments, resumed after `token` when the
-    server still has it (else from now: the first event then says where it stands).
-    Returns (stream, resumed)."""
-    options = {"full_document": "updateLookup", "max_await_time_ms": 1000}
-    if token is not None:
-        try:
-            return db.watch(pipeline(booking_id), resume_after=token, **options), True
-        except OperationFailure:
-            pass  # too old or not ours: start afresh with a status event
-    return db.watch(pipeline(booking_id), **options), False

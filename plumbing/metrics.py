@@ -17,6 +17,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -67,6 +68,11 @@ BACKEND_ERRORS = Counter(
     "innkeeper_backend_errors_total",
     "MongoDB and Redis failures met while answering (unreachable, deadline, refused).",
     ["backend", "kind"],
+)
+LIVE_STREAMS = Gauge(
+    "innkeeper_live_streams",
+    "Live status streams open now (each holds a server thread, no database cursor).",
+    multiprocess_mode="livesum",
 )
 BOOKING_ENDPOINT = "bookings|resource"  # Eve's endpoint for POST /bookings
 SEARCH_KINDS = {"availability.search": "offers", "availability.price_calendar": "calendar"}

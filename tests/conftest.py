@@ -355,6 +355,14 @@ def stock(admin, make_room_type):
     return _stock
 
 
+def wait_for(condition, seconds=10, what="the condition"):
+    """Until condition() is true, polling; fails after `seconds` naming `what`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
 def wait_until_serving(process, base, path="/health", seconds=60):
     """Until `base + path` answers: a server process the test started is up."""
     deadline = time.monotonic() + seconds

@@ -2,7 +2,9 @@
 in the app and across two server processes."""
 
 import json
+import socket
 import threading
+import urllib.error
 import urllib.request
 
 import pytest
@@ -86,15 +88,16 @@ def test_only_the_bookings_own_people_listen(stock, guest, login, app):
     try:
         from routes import live
 
-        live._slots.pop(app, None)
+        app.extensions.pop("live_streams", None)
         full = guest.get(f"bookings/{booking['_id']}/events")
         assert full.status_code == 503 and full.headers["Retry-After"] == "5"
         assert full.json["_error"]["message"] == (
             "too many live status listeners on this server; retry shortly"
         )
     finally:
-        app.config["LIVE_STREAMS"] = 4
-        live._slots.pop(app, None)
+        app.config["LIVE_STREAMS"] = 256
+        live.streams(app).feed.stop()
+        app.extensions.pop("live_streams", None)
 
 
 @pytest.mark.slow
@@ -153,3 +156,99 @@ def test_a_change_through_one_process_reaches_a_listener_on_another(app_config, 
     names = [name for name, _data in heard]
     assert names == ["status", "confirmed", "cancelled"], heard
     assert heard[2][1]["refund_amount"] == "200.00"
+
+
+def test_head_and_closed_streams_give_their_slot_back(stock, guest, app):
+    from routes import live
+
+    room_type, start = stock(nights=3)
+    booking = make_booking(guest, room_type, start)
+    path = f"bookings/{booking['_id']}/events"
+    served = live.streams(app)
+    for _ in range(served.per_user + 2):  # werkzeug reads no body of a HEAD: no stream
+        head = guest.request("HEAD", path)
+        assert head.status_code == 200 and head.data == b""
+        assert head.mimetype == "text/event-stream"
+    assert served.users == {}
+    opened = [listen(guest, booking) for _ in range(served.per_user)]
+    refused = guest.get(path)
+    assert refused.status_code == 429, refused.json
+    assert refused.json["_error"]["message"] == (
+        "you already follow 4 live status streams (LIVE_STREAMS_PER_USER); close one first"
+    )
+    opened.pop().close()  # a client that hangs up, even before reading a byte
+    again = listen(guest, booking)
+    ((name, data, _id),) = read_events(again, 1)
+    assert (name, data["status"]) == ("status", "pending_payment")
+    for stream in [again, *opened]:
+        stream.close()
+    assert served.users == {} and served.feed.listeners() == 0
+
+
+def _open_stream(port, path, token):
+    """A raw socket that has sent the stream's GET: the server holds it open."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+    )
+    return sock
+
+
+def _read_until(sock, marker, buffer=b""):
+    while marker not in buffer:
+        chunk = sock.recv(65536)
+        assert chunk, "the stream closed"
+        buffer += chunk
+    return buffer[buffer.index(marker) + len(marker) :]
+
+
+def _gauge(base):
+    text = urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode()  # noqa: S310
+    line = next(line for line in text.splitlines() if line.startswith("innkeeper_live_streams "))
+    return float(line.split()[1])
+
+
+@pytest.mark.slow
+def test_one_process_serves_200_streams_from_one_change_stream(app_config, stock, guest, app):
+    from identity.tokens import issue_token
+    from tests.test_concurrency import server_processes
+
+    room_type, start = stock(nights=3)
+    booking = make_booking(guest, room_type, start)
+    token = issue_token(guest.user, app.config["SECRET_KEY"], 600)
+    path = f"/api/v1/bookings/{booking['_id']}/events"
+    env = {"LIVE_STREAMS": "200", "LIVE_STREAMS_PER_USER": "201"}
+    with server_processes(app_config, count=1, **env) as (base,):
+        port = int(base.rsplit(":", 1)[1])
+        sockets = []
+        try:
+            _serve_200(base, port, path, token, guest, booking, sockets)
+        finally:
+            for sock in sockets:
+                sock.close()
+
+
+def _serve_200(base, port, path, token, guest, booking, sockets):
+    from tests.conftest import wait_for
+
+    sockets += [_open_stream(port, path, token) for _ in range(200)]
+    rest = [_read_until(s, b"event: status") for s in sockets]
+    assert _gauge(base) == 200
+    over = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
+    with pytest.raises(urllib.error.HTTPError) as full:
+        urllib.request.urlopen(over, timeout=10)  # noqa: S310
+    assert full.value.code == 503
+    # Another client is served meanwhile, and one payment reaches all 200.
+    hotels = urllib.request.urlopen(f"{base}/api/v1/hotels", timeout=10)  # noqa: S310
+    assert hotels.status == 200
+    paid = guest.post("payments", {"booking": booking["_id"], "payment_method": "pm_card_visa"})
+    assert paid.status_code == 201
+    for sock, buffer in zip(sockets, rest, strict=True):
+        _read_until(sock, b"event: confirmed", buffer)
+    for sock in sockets:  # clients hang up: every slot comes back within seconds
+        sock.close()
+    wait_for(lambda: _gauge(base) == 0, seconds=10, what="slots given back")
+    head = urllib.request.Request(base + path, method="HEAD", headers=over.headers)
+    for _ in range(5):
+        assert urllib.request.urlopen(head, timeout=10).status == 200  # noqa: S310
+    assert _gauge(base) == 0
