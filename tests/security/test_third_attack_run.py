@@ -140,3 +140,30 @@ def test_an_inventory_list_of_a_room_type_or_a_night_is_served(client, stock):
         response = client.get(f"inventory?where={where}")
         assert response.status_code == 200, (where, response.json)
         assert response.json["_meta"]["total"] == rows, where
+
+
+@pytest.mark.slow
+def test_a_413_closes_the_connection_without_waiting_for_the_body(app_config):
+    import socket
+
+    from tests.test_concurrency import server_processes
+
+    with server_processes(app_config, count=1) as (base,):
+        port = int(base.rsplit(":", 1)[1])
+        for connection in ("close", "keep-alive"):
+            # 5 MB announced, 100 kB sent, and the client waits for the answer.
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(
+                    "POST /api/v1/hotels HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Content-Type: application/json\r\nContent-Length: 5000000\r\n"
+                    f"Connection: {connection}\r\n\r\n".encode()
+                    + b"{"
+                    + b" " * 100_000
+                )
+                answer = b""
+                while chunk := sock.recv(65536):  # a socket.timeout here: the thread held
+                    answer += chunk
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 413"), head
+            assert b"Connection: close" in head
+            assert b"MAX_BODY_BYTES" in body
