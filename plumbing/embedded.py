@@ -72,6 +72,9 @@ class ChildServer:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # Their own session: Ctrl-C (or a signal to make run's process group) reaches
+            # the API, which drains its requests first and then stops them itself.
+            start_new_session=True,
             preexec_fn=_die_with_parent,  # noqa: PLW1509
         )
         log.close()
@@ -86,7 +89,8 @@ class ChildServer:
                 )
             if self._ready(self.port):
                 self.pid_path.parent.mkdir(parents=True, exist_ok=True)
-                self.pid_path.write_text(f"{self.process.pid} {self.port}\n")
+                # Which process serves which port, and for which parent (_recorded).
+                self.pid_path.write_text(f"{self.process.pid} {self.port} {os.getpid()}\n")
                 return self
             time.sleep(0.1)
         self.stop()
@@ -238,16 +242,45 @@ def redis_server(data_dir, port, persist=True):
     )
 
 
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, under another user
+    return True
+
+
+def _recorded(data_dir, kind, port):
+    """What this data directory's record says of `port`: "ours" (its embedded `kind`
+    server, whose API process still runs), "orphan" (its API process died - a kill -9 -
+    so the server is exiting on its own, told by the death signal), or None."""
+    try:
+        fields = [int(x) for x in (Path(data_dir) / "run" / f"{kind}.pid").read_text().split()]
+    except (OSError, ValueError):
+        return None
+    pid, recorded = fields[:2]
+    if recorded != port or not _alive(pid):
+        return None
+    if len(fields) > 2 and not _alive(fields[2]):
+        return "orphan"
+    return "ours"
+
+
 def _ours(data_dir, kind, port):
     """True when this data directory's embedded `kind` server is the one on `port`."""
-    try:
-        pid, recorded = (
-            int(x) for x in (Path(data_dir) / "run" / f"{kind}.pid").read_text().split()
-        )
-        os.kill(pid, 0)  # alive?
-    except (OSError, ValueError):
-        return False
-    return recorded == port
+    return _recorded(data_dir, kind, port) == "ours"
+
+
+def _wait_for_exit(data_dir, kind, port, seconds=20):
+    """An orphaned server of ours is exiting: wait until it has and its port is free."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _recorded(data_dir, kind, port) != "orphan" and not port_open(port):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _not_ours(port, data_dir, port_variable, uri_variable):
@@ -309,6 +342,9 @@ def ensure_servers(config, log=print):
             continue
         port_key = f"EMBEDDED_{kind.upper()}_PORT"
         port = config[port_key]
+        if _recorded(data_dir, kind, port) == "orphan":
+            log(f"waiting for the last run's embedded {kind} server to exit")
+            _wait_for_exit(data_dir, kind, port)
         if not port_open(port):
             started.append(make(data_dir, port).start())
         elif _ours(data_dir, kind, port) and ready(port):

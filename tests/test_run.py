@@ -34,7 +34,8 @@ def _call(base, path, body=None, token=None):
         return error.code, json.loads(error.read())
 
 
-def _start(env):
+def _start(env, session=False):
+    """run.py, healthy; `session`: in a process group of its own, as a terminal runs it."""
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "run.py")],
         env=env,
@@ -42,6 +43,7 @@ def _start(env):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=session,
     )
     base = f"http://127.0.0.1:{env['PORT']}"
     deadline = time.monotonic() + 90
@@ -234,7 +236,7 @@ def test_stopping_a_dead_server_keeps_the_record_of_its_successor(tmp_path):
     try:
         first.stop()
         record = (tmp_path / "run" / "redis.pid").read_text().split()
-        assert record == [str(second.process.pid), str(port)]
+        assert record[:2] == [str(second.process.pid), str(port)]
         assert embedded._ours(tmp_path, "redis", port)
     finally:
         second.stop()
@@ -262,3 +264,31 @@ def test_domain_check_starts_no_database(tmp_path):
     assert "domain OK" in checked.stdout
     assert not port_open(mongo_port) and not port_open(redis_port)
     assert not (tmp_path / "mongo").exists()
+
+
+@pytest.mark.slow
+def test_a_restart_right_after_kill_9_and_ctrl_c_to_the_process_group(tmp_path):
+    env = _env(tmp_path)
+    mongo, redis = int(env["EMBEDDED_MONGO_PORT"]), int(env["EMBEDDED_REDIS_PORT"])
+    process, base = _start(env, session=True)
+    process.kill()  # kill -9: the servers are told by their death signal, and exit
+    process.communicate(timeout=10)
+    # Started again at once, while the old servers may still be exiting: it waits for
+    # them (no "not the embedded server of this data directory") and serves.
+    process, base = _start(env, session=True)
+    try:
+        assert _call(base, "/health")[0] == 200
+        run = tmp_path / "var" / "run"
+        servers = [int((run / f"{k}.pid").read_text().split()[0]) for k in ("mongo", "redis")]
+        # Ctrl-C signals the terminal's whole process group; the servers are not in it,
+        # so they outlive the API's drain and are stopped by it afterwards.
+        assert all(os.getpgid(pid) != os.getpgid(process.pid) for pid in servers)
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+        assert process.returncode == 0, output
+        assert "shutdown: draining" in output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert not port_open(mongo) and not port_open(redis)
