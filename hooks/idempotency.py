@@ -22,7 +22,10 @@ def claim_or_replay(resource, request):
     request_hash = idempotency.fingerprint(
         request.method, request.path, request.get_json(silent=True)
     )
-    outcome, found = idempotency.claim(db(), user["_id"], key, request_hash, resource)
+    lease = current_app.config["QUERY_TIMEOUT_MS"] / 1000 + idempotency.LEASE_MARGIN_SECONDS
+    outcome, found = idempotency.claim(
+        db(), user["_id"], key, request_hash, resource, lease_seconds=lease
+    )
     if outcome == "replay":
         headers = dict(found["headers"], **{"Idempotent-Replayed": "true"})
         abort(Response(found["body"], status=found["status"], headers=headers))

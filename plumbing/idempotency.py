@@ -7,10 +7,18 @@ flight (409). The document the request creates carries the key's fingerprint
 committing but before recording the response, a retry once the lease has passed finds
 the document and replays it; when it died before committing, the retry takes the claim
 over and performs the request. Either way one key makes at most one document.
+
+A claim names its process (host, pid and the process's start time), so a retry that
+reaches the same host after a crash - a restarted server, or its surviving sibling
+workers - sees at once that the claim's process is gone and takes it over; from another
+host it waits out the lease, which is the request's deadline (QUERY_TIMEOUT_MS) and a
+little more, not a fixed half-minute.
 """
 
 import hashlib
 import json
+import os
+import socket
 from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
@@ -19,10 +27,47 @@ from plumbing.errors import Refusal
 from plumbing.values import utcnow
 
 TTL_SECONDS = 24 * 3600
-# Longer than any request may run (its database deadline is QUERY_TIMEOUT_MS): past it,
-# a claim still in flight belongs to a process that died.
-LEASE_SECONDS = 30
+# The default lease; the API passes its request deadline (QUERY_TIMEOUT_MS) plus
+# LEASE_MARGIN_SECONDS: past it, a claim still in flight belongs to a process that died.
+LEASE_SECONDS = 12
+LEASE_MARGIN_SECONDS = 2
 MAX_KEY_LENGTH = 255
+_HOST = socket.gethostname()
+
+
+def _started(pid):
+    """The start time of process `pid` (Linux /proc, in clock ticks), None if it is gone;
+    "?" where /proc cannot tell, if the pid is alive."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except OSError:
+        pass
+    return "?"
+
+
+def this_process():
+    """host:pid:start time of the calling process (a forked worker has its own)."""
+    pid = os.getpid()
+    return f"{_HOST}:{pid}:{_started(pid)}"
+
+
+def owner_gone(owner):
+    """True when `owner` (this_process() of a claim) is a process of this host that no
+    longer runs; False when it runs or when it is another host's (the lease decides)."""
+    if not isinstance(owner, str) or owner.count(":") < 2:
+        return False
+    host, pid, started = owner.rsplit(":", 2)
+    if host != _HOST or not pid.isdigit():
+        return False
+    now = _started(int(pid))
+    return now is None or (started not in ("?", "None") and now not in ("?", started))
 
 
 def ensure_indexes(db):
@@ -38,7 +83,7 @@ def record_id(user_id, key):
     return hashlib.sha256(f"{user_id}:{key}".encode()).hexdigest()
 
 
-def claim(db, user_id, key, request_hash, collection, now=None):
+def claim(db, user_id, key, request_hash, collection, now=None, lease_seconds=LEASE_SECONDS):
     """Claim a key for this request.
 
     Returns ("run", None) to perform it, ("replay", stored response) for a finished one,
@@ -52,7 +97,8 @@ def claim(db, user_id, key, request_hash, collection, now=None):
         )
     now = now or utcnow()
     rid = record_id(user_id, key)
-    lease = now + timedelta(seconds=LEASE_SECONDS)
+    lease = now + timedelta(seconds=lease_seconds)
+    owner = this_process()
     try:
         db.idempotency_keys.insert_one(
             {
@@ -62,6 +108,7 @@ def claim(db, user_id, key, request_hash, collection, now=None):
                 "state": "in_flight",
                 "created_at": now,
                 "lease_until": lease,
+                "owner": owner,
             }
         )
         return "run", None
@@ -69,7 +116,7 @@ def claim(db, user_id, key, request_hash, collection, now=None):
         pass
     existing = db.idempotency_keys.find_one({"_id": rid})
     if existing is None:  # expired between the insert and the read: run again
-        return claim(db, user_id, key, request_hash, collection, now)
+        return claim(db, user_id, key, request_hash, collection, now, lease_seconds)
     if existing["request_hash"] != request_hash:
         raise Refusal(
             422,
@@ -78,7 +125,7 @@ def claim(db, user_id, key, request_hash, collection, now=None):
         )
     if existing["state"] == "done":
         return "replay", existing["response"]
-    if existing.get("lease_until", now) > now:
+    if existing.get("lease_until", now) > now and not owner_gone(existing.get("owner")):
         raise Refusal(
             409,
             "a request with this Idempotency-Key is still in progress; retry shortly",
@@ -89,7 +136,7 @@ def claim(db, user_id, key, request_hash, collection, now=None):
         return "recover", created
     taken = db.idempotency_keys.update_one(
         {"_id": rid, "state": "in_flight", "lease_until": existing.get("lease_until")},
-        {"$set": {"lease_until": lease}},
+        {"$set": {"lease_until": lease, "owner": owner}},
     )
     if taken.matched_count != 1:  # another retry took it over first
         raise Refusal(

@@ -7,6 +7,7 @@ restart) are in tests/test_run.py; live status in tests/test_live_status.py.
 import pytest
 from prometheus_client import REGISTRY
 
+from plumbing.values import utcnow
 from run import close_app, create_app
 
 RESOURCES = ["hotels", "room-types", "inventory", "reviews", "bookings", "payments", "users"]
@@ -167,3 +168,68 @@ def test_a_413_closes_the_connection_without_waiting_for_the_body(app_config):
             assert head.startswith(b"HTTP/1.1 413"), head
             assert b"Connection: close" in head
             assert b"MAX_BODY_BYTES" in body
+
+
+def test_a_key_claimed_by_a_process_that_died_is_taken_over_at_once(guest, stock, db, app):
+    import subprocess
+    import sys
+
+    from plumbing import idempotency
+    from tests.test_bookings import stay
+
+    room_type, start = stock(nights=1)
+    body = stay(room_type, start, 1)
+    request_hash = idempotency.fingerprint("POST", "/api/v1/bookings", body)
+    # A real process claims the key, then dies before it commits (kill -9 mid-request).
+    crash = (
+        "import os, sys, pymongo; from bson import ObjectId; from plumbing import idempotency; "
+        "db = pymongo.MongoClient(sys.argv[1])[sys.argv[2]]; "
+        "idempotency.claim(db, ObjectId(sys.argv[3]), 'cut-off', sys.argv[4], 'bookings'); "
+        "os._exit(9)"
+    )
+    args = [app.config["MONGO_URI"], db.name, str(guest.user["_id"]), request_hash]
+    died = subprocess.run([sys.executable, "-c", crash, *args], check=False, cwd=app.root_path)
+    assert died.returncode == 9
+    claimed = db.idempotency_keys.find_one({"user": guest.user["_id"]})
+    assert claimed["state"] == "in_flight" and claimed["lease_until"] > utcnow()
+    retried = guest.post("bookings", body, headers={"Idempotency-Key": "cut-off"})
+    assert retried.status_code == 201, retried.json  # not 409 "still in progress"
+    again = guest.post("bookings", body, headers={"Idempotency-Key": "cut-off"})
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert db.bookings.count_documents({}) == 1
+
+
+def test_a_claim_of_another_host_waits_out_a_lease_of_the_request_deadline(guest, stock, db, app):
+    from datetime import timedelta
+
+    from plumbing import idempotency
+    from tests.test_bookings import stay
+
+    room_type, start = stock(nights=1)
+    body = stay(room_type, start, 1)
+    hashed = idempotency.fingerprint("POST", "/api/v1/bookings", body)
+    db.idempotency_keys.insert_one(
+        {
+            "_id": idempotency.record_id(guest.user["_id"], "elsewhere"),
+            "user": guest.user["_id"],
+            "request_hash": hashed,
+            "state": "in_flight",
+            "created_at": utcnow(),
+            "lease_until": utcnow() + timedelta(seconds=5),
+            "owner": "another-host:4242:123456",
+        }
+    )
+    busy = guest.post("bookings", body, headers={"Idempotency-Key": "elsewhere"})
+    assert busy.status_code == 409 and "still in progress" in busy.json["_error"]["message"]
+    db.idempotency_keys.update_one({}, {"$set": {"lease_until": utcnow() - timedelta(seconds=1)}})
+    assert (
+        guest.post("bookings", body, headers={"Idempotency-Key": "elsewhere"}).status_code == 201
+    )
+    # A fresh claim's lease is the request deadline and a little more, not half a minute.
+    fresh = guest.post(
+        "bookings", stay(room_type, start, 1) | {"adults": 2}, headers={"Idempotency-Key": "new"}
+    )
+    assert fresh.status_code in (201, 409)
+    lease = db.idempotency_keys.find_one({"_id": idempotency.record_id(guest.user["_id"], "new")})
+    deadline = app.config["QUERY_TIMEOUT_MS"] / 1000 + idempotency.LEASE_MARGIN_SECONDS
+    assert abs((lease["lease_until"] - lease["created_at"]).total_seconds() - deadline) < 1
