@@ -8,12 +8,17 @@ change into zero or more named events, once each: the same status written twice 
 and Eve's own write) is one event.
 """
 
+import time
+
 from bson import ObjectId
 from pymongo.errors import OperationFailure
 
 from booking.reservations import visible_to
 from plumbing.errors import Refusal
 from plumbing.values import Day
+
+# How long a status written without its etag waits for the write that brings it.
+HOLD_SECONDS = 1.0
 
 # What a booking's status becomes, by event name; "refunded" and "modified" come from a
 # payment's refund and from POST /bookings/<id>/change.
@@ -66,20 +71,41 @@ class Tracker:
             self.state.pop("status")
             self.state.pop("modified_at", None)
         self.refunded = {}  # payment id -> refunded amount already announced
+        self.held, self.held_since = [], None
+
+    def due(self, now, hold=HOLD_SECONDS):
+        """Events held for a follow-up write that did not come within `hold` seconds."""
+        if not self.held or now - self.held_since < hold:
+            return []
+        return self._release()
+
+    def _release(self):
+        held, self.held, self.held_since = self.held, [], None
+        return held
 
     def first(self, booking):
         """The event that opens a stream: where the booking stands now."""
         return "status", describe(booking)
 
-    def events(self, change):
-        """[(name, data)] for one change stream event."""
+    def events(self, change, now=None):
+        """[(name, data)] for one change stream event.
+
+        A booking status written without a new `_etag` is the first of two writes (an
+        Eve PATCH: the hook's transaction, then Eve's own write of the etag): its events
+        are held until the second write, so they carry the etag a client can send back
+        in If-Match and the time of the change. Events of the payments that follow wait
+        behind them, keeping the order. After HOLD_SECONDS they go out as they are."""
         if change["operationType"] == "update":
             written = change["updateDescription"]["updatedFields"]
         else:  # insert or replace: the document as written
             written = change.get("fullDocument") or {}
         if change["ns"]["coll"] == "payments":
             current = change.get("fullDocument") or {}
-            return self._payment(change["documentKey"]["_id"], {**current, **written})
+            found = self._payment(change["documentKey"]["_id"], {**current, **written})
+            if self.held:
+                self.held.extend(found)
+                return []
+            return found
         before = self.state
         self.state = {**before, **written}
         found = []
@@ -89,6 +115,17 @@ class Tracker:
         changed = written.get("modified_at")
         if changed is not None and changed != before.get("modified_at"):
             found.append(("modified", describe(self.state)))
+        if "_etag" not in written:
+            if found:
+                self.held.extend(found)
+                self.held_since = time.monotonic() if now is None else now
+            return []
+        if self.held:
+            stamped = {"_etag": self.state.get("_etag"), "at": self.state.get("_updated")}
+            for name, data in self.held:
+                if name != "refunded":
+                    data.update(stamped)
+            return self._release() + found
         return found
 
     def _payment(self, key, payment):
@@ -129,6 +166,11 @@ def describe(booking):
         if booking.get(field) is not None:
             data[field] = booking[field]
     return data
+
+
+def reread(db, booking):
+    """The booking as it is now (read again once its listener is subscribed)."""
+    return db.bookings.find_one({"_id": booking["_id"]}) or booking
 
 
 def parse_token(text):

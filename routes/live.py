@@ -132,7 +132,7 @@ def booking_events(booking_id):
         )
         # Read after subscribing: a change committed since is queued, and one the read
         # already shows is not said twice (the tracker compares).
-        booking = db().bookings.find_one({"_id": booking["_id"]}) or booking
+        booking = live.reread(db(), booking)
     except BaseException:
         if subscription is None:
             served.close(user["_id"])
@@ -153,13 +153,18 @@ def booking_events(booking_id):
             if not resumed:
                 yield frame(*tracker.first(booking), position, encoder)
             started = beat = time.monotonic()
+            last_id = position
             draining = app.extensions["draining"]  # shutting down: the client reconnects
             while time.monotonic() - started < seconds and not draining.is_set():
-                item = subscription.get(WAKE)
+                item = subscription.get(live.HOLD_SECONDS if tracker.held else WAKE)
                 if item is not None:
                     event_id, change = item
+                    last_id = event_id
                     for name, data in tracker.events(change):
                         yield frame(name, data, event_id, encoder)
+                elif tracker.held:
+                    for name, data in tracker.due(time.monotonic()):
+                        yield frame(name, data, last_id, encoder)
                 elif client_gone(environ):
                     return
                 elif time.monotonic() - beat >= HEARTBEAT:

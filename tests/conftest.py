@@ -171,6 +171,12 @@ def app(request):
         try:
             yield app
         finally:
+            # The live status change stream (routes/live.py) outlives its last listener
+            # for a while in production; a test's ends with it (its thread's driver
+            # calls would otherwise run inside later tests, Hypothesis's included).
+            served = app.extensions.get("live_streams")
+            if served is not None:
+                served.feed.stop()
             # A test that asked for app_config may have started servers of its own
             # (run.py, a second app process) writing where this process cannot see.
             _empty(app, everything="app_config" in request.fixturenames)

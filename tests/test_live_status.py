@@ -58,6 +58,11 @@ def test_a_listener_hears_each_status_change_once(stock, guest):
     assert events[1][1]["check_out"] == start.plus(1).isoformat()
     assert events[2][1]["refunded_amount"] == "100.00"  # the night given back
     assert events[3][1]["refund_amount"] == "100.00"
+    # The cancelled event carries the etag and time of the cancelled booking, which a
+    # client can send back in If-Match (it once carried the etag from before the cancel).
+    now = guest.get(f"bookings/{booking['_id']}").json
+    assert events[3][1]["_etag"] == now["_etag"] == cancelled.json["_etag"]
+    assert events[3][1]["at"] == now["_updated"]
     assert (
         events[4][1]["refunded_amount"] == "200.00"
         and events[4][1]["payment_status"] == "refunded"
@@ -203,7 +208,8 @@ def _read_until(sock, marker, buffer=b""):
 
 
 def _gauge(base):
-    text = urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode()  # noqa: S310
+    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as answer:  # noqa: S310
+        text = answer.read().decode()
     line = next(line for line in text.splitlines() if line.startswith("innkeeper_live_streams "))
     return float(line.split()[1])
 
@@ -238,9 +244,10 @@ def _serve_200(base, port, path, token, guest, booking, sockets):
     with pytest.raises(urllib.error.HTTPError) as full:
         urllib.request.urlopen(over, timeout=10)  # noqa: S310
     assert full.value.code == 503
+    full.value.close()
     # Another client is served meanwhile, and one payment reaches all 200.
-    hotels = urllib.request.urlopen(f"{base}/api/v1/hotels", timeout=10)  # noqa: S310
-    assert hotels.status == 200
+    with urllib.request.urlopen(f"{base}/api/v1/hotels", timeout=10) as hotels:  # noqa: S310
+        assert hotels.status == 200
     paid = guest.post("payments", {"booking": booking["_id"], "payment_method": "pm_card_visa"})
     assert paid.status_code == 201
     for sock, buffer in zip(sockets, rest, strict=True):
@@ -250,5 +257,6 @@ def _serve_200(base, port, path, token, guest, booking, sockets):
     wait_for(lambda: _gauge(base) == 0, seconds=10, what="slots given back")
     head = urllib.request.Request(base + path, method="HEAD", headers=over.headers)
     for _ in range(5):
-        assert urllib.request.urlopen(head, timeout=10).status == 200  # noqa: S310
+        with urllib.request.urlopen(head, timeout=10) as answer:  # noqa: S310
+            assert answer.status == 200
     assert _gauge(base) == 0
