@@ -119,7 +119,7 @@ class Fanout:
 
     def _ensure_running(self):
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:
                 self._ready.clear()
                 self._stop.clear()
                 self._thread = threading.Thread(target=self._run, name="changefeed", daemon=True)
@@ -133,15 +133,22 @@ class Fanout:
             thread.join(5)
 
     def _idle(self):
+        return (
+            not self._subscribers and time.monotonic() - self._last_subscriber > self._idle_seconds
+        )
+
+    def _exiting(self):
+        """Whether the thread ends now (stopped, or idle); decided under the lock, so a
+        listener subscribing meanwhile either keeps it running or starts a new one."""
         with self._lock:
-            return (
-                not self._subscribers
-                and time.monotonic() - self._last_subscriber > self._idle_seconds
-            )
+            if self._stop.is_set() or self._idle():
+                self._thread = None
+                return True
+            return False
 
     def _run(self):
         backoff = 0.1
-        while not self._stop.is_set() and not self._idle():
+        while not self._exiting():
             try:
                 with self._watch(self._token) as stream:
                     with self._lock:
@@ -156,8 +163,6 @@ class Fanout:
                 self._ready.set()  # listeners get no change until it is back, not a hang
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
-        with self._lock:
-            self._thread = None
 
     def _take(self, change, token):
         """One read of the stream: a change to hand out, or (None) a new position."""
