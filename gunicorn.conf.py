@@ -4,6 +4,7 @@ workers share one metrics directory, and a worker told to stop drains first.
 - PROMETHEUS_MULTIPROC_DIR: every worker writes its samples there and /metrics adds
   them up (prometheus_client's multiprocess mode); emptied at start, a dead worker's
   gauges are dropped.
+- LIVE_STREAMS: capped at half the worker's threads (a stream holds one).
 - SIGTERM: gunicorn stops accepting, lets the workers finish their requests within
   graceful_timeout (SHUTDOWN_SECONDS), then exits. Each worker also marks itself
   draining, so /health/ready answers 503 and live status streams end (clients
@@ -29,6 +30,11 @@ accesslog = None
 
 def post_worker_init(worker):
     app = worker.wsgi
+    # A live status stream holds one of the worker's threads for its whole life: at most
+    # half of them stream, so the other half always answer ordinary requests.
+    streaming = max(0, worker.cfg.threads // 2)
+    if app.config["LIVE_STREAMS"] > streaming:
+        app.config["LIVE_STREAMS"] = streaming
     previous = signal.getsignal(signal.SIGTERM)
 
     def drain(signum, frame):

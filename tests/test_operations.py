@@ -212,3 +212,23 @@ def test_sigterm_drains_in_flight_bookings_then_exits(app_config, app, login, st
     assert "shutdown: draining" in events and "shutdown: done" in events
     after = events[events.index("shutdown: draining") :]
     assert "request" in after, "no request was in flight at the signal"
+
+
+def test_gunicorn_workers_stream_on_half_their_threads_at_most(app_config):
+    import importlib.util
+    import signal
+    from types import SimpleNamespace
+
+    from run import close_app, create_app
+
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    app = create_app(dict(app_config, LIVE_STREAMS=256))
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        conf.post_worker_init(SimpleNamespace(wsgi=app, cfg=SimpleNamespace(threads=8)))
+        assert app.config["LIVE_STREAMS"] == 4  # the other 4 threads always serve
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        close_app(app)
