@@ -221,9 +221,14 @@ def test_gunicorn_workers_stream_on_half_their_threads_at_most(app_config):
 
     from run import close_app, create_app
 
+    environ = dict(os.environ)
     spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
     conf = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(conf)
+    try:
+        spec.loader.exec_module(conf)  # it sets PROMETHEUS_MULTIPROC_DIR for gunicorn
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
     app = create_app(dict(app_config, LIVE_STREAMS=256))
     previous = signal.getsignal(signal.SIGTERM)
     try:
