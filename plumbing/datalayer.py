@@ -170,10 +170,13 @@ def is_duplicate(error):
 
 def strict_integer(value):
     """Eve's serializer runs int() on anything, silently turning 4.5 into 4 and "2" into
-    2; an integer field takes a JSON integer, as the OpenAPI document says. Everything
-    else is left for validation to refuse with the field's name."""
-    if isinstance(value, float | bool):
+    2; an integer field takes a JSON integer (2, or 2.0, which JSON Schema counts as the
+    integer 2), as the OpenAPI document says. Everything else is left for validation to
+    refuse with the field's name."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise ValueError("not a whole number")
+    if isinstance(value, float):
+        return int(value)  # 2.0 is the integer 2 in JSON (and JSON Schema), not 2.5
     return value
 
 

@@ -38,7 +38,10 @@ POINT = {
         "type": {"const": "Point"},
         "coordinates": {
             "type": "array",
-            "items": {"type": "number"},
+            # (prefixItems would bound the latitude to -90..90 too; the tools that
+            # read the document choke on it, so the description says it.)
+            "description": "[longitude -180..180, latitude -90..90]",
+            "items": {"type": "number", "minimum": -180, "maximum": 180},
             "minItems": 2,
             "maxItems": 2,
         },
@@ -101,6 +104,8 @@ def field_schema(rules):
     relation = rules.get("data_relation")
     if isinstance(relation, dict) and relation.get("resource"):
         out["x-resource"] = relation["resource"]
+        if relation.get("embeddable"):
+            out["x-embeddable"] = True  # ?embedded={"<field>": 1} expands it
     if "description" in rules:
         out["description"] = rules["description"]
     if "example" in rules:

@@ -5,11 +5,13 @@ document cannot drift from what the API validates or what MongoDB enforces.
 """
 
 import copy
+import re
 
-from domain import CLIENT_PATCHES, build_domain
+from domain import CLIENT_PATCHES, NARROW_LISTS, build_domain
 from plumbing import jsonschema
 from plumbing.jsonschema import MONEY as MONEY  # re-exported for the routes
 from plumbing.jsonschema import OBJECT_ID as OBJECT_ID
+from plumbing.queries import OPERATORS
 
 ERROR = {
     "type": "object",
@@ -108,24 +110,169 @@ def json_body(schema):
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-QUERY_PARAMETERS = [
-    query(
-        "where",
-        {"type": "string"},
-        'MongoDB query as JSON, on allowed fields, e.g. {"stars": {"$gte": 4}}.',
-    ),
-    query(
-        "sort",
-        {"type": "string"},
-        'Field name, "-" for descending ("-stars"), or [["field", 1], ...].',
-    ),
-    query("page", {"type": "integer", "minimum": 1}),
-    query("max_results", {"type": "integer", "minimum": 1, "maximum": 100}),
-    query("projection", {"type": "string"}, 'Fields to include, as JSON: {"name": 1}.'),
-    query("embedded", {"type": "string"}, 'References to expand, as JSON: {"hotel": 1}.'),
-]
+def _json_query(name, schema, description):
+    """A query parameter that carries JSON (OpenAPI's `content`): clients and test
+    generators send an object of this schema, not any string."""
+    return {
+        "name": name,
+        "in": "query",
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    }
 
-IF_MATCH = header("If-Match", "The _etag you read; stale is 412, missing is 428.", required=True)
+
+def query_parameters(resource, settings, request):
+    """A list's query parameters, as strict as the query guard (plumbing/queries.py):
+    `where` on the allowed fields (a value each; operators as the description says),
+    `sort` on them, `projection` of the resource's fields, `embedded` of its embeddable
+    references; a list that must be narrowed (domain.NARROW_LISTS) requires its fields."""
+    fields = request["properties"]
+    filterable = sorted(settings.get("allowed_filters") or ())
+    values = {f: _value_schema(_field(fields, f)) for f in filterable}
+    where = {"type": "object", "properties": values, "additionalProperties": False}
+    narrow_by = NARROW_LISTS.get(resource)
+    if narrow_by:
+        where["anyOf"] = [{"required": [f]} for f in narrow_by]
+    names = "|".join(re.escape(f) for f in filterable)
+    one = f"-?({names})"
+    parameters = [
+        _json_query(
+            "where",
+            where,
+            'MongoDB query as JSON on the allowed fields, e.g. {"stars": {"$gte": 4}} '
+            "(operators: "
+            + ", ".join(OPERATORS)
+            + ")"
+            + (f"; a list names {' or '.join(narrow_by)}" if narrow_by else "")
+            + ".",
+        ),
+        query(
+            "sort",
+            {"type": "string", "pattern": f"^{one}(,{one}){{0,2}}$"},
+            'Field name, "-" for descending ("-stars"), up to three, or [["field", 1], ...].',
+        ),
+        # Pages reach the first MAX_RESULTS_WINDOW results (10,000): 100 pages of 100.
+        query("page", {"type": "integer", "minimum": 1, "maximum": 100}),
+        query("max_results", {"type": "integer", "minimum": 1, "maximum": 100}),
+    ]
+    if narrow_by:
+        parameters[0]["required"] = True
+    return parameters + item_query_parameters(request)
+
+
+def item_query_parameters(request):
+    fields = sorted(f for f in request["properties"] if not f.startswith("_"))
+    embeddable = sorted(
+        name for name, field in request["properties"].items() if field.get("x-embeddable")
+    )
+    parameters = [
+        _json_query(
+            "projection",
+            {
+                "type": "object",
+                "minProperties": 1,
+                "propertyNames": {"enum": fields},
+                "additionalProperties": {"enum": [0, 1]},
+            },
+            'Fields to include (1) or leave out (0), as JSON: {"name": 1}.',
+        )
+    ]
+    if embeddable:
+        parameters.append(
+            _json_query(
+                "embedded",
+                {
+                    "type": "object",
+                    "propertyNames": {"enum": embeddable},
+                    "additionalProperties": {"const": 1},
+                },
+                'References to expand, as JSON: {"hotel": 1}.',
+            )
+        )
+    return parameters
+
+
+SCALAR = {"type": ["string", "number", "boolean"]}
+
+
+def _field(properties, dotted):
+    """The schema of a (dotted) field: `rating.average` inside `rating`."""
+    schema = {"properties": properties}
+    for part in dotted.split("."):
+        schema = (schema.get("properties") or {}).get(part) or jsonschema.META.get(part)
+        if schema is None:
+            return {}
+    return schema
+
+
+def _value_schema(field):
+    """What `where` may compare a field with: a value of the field's type (an object
+    field, or an array's items, by their own schema's type: a sub-document is refused)."""
+    if "array" in _types(field):
+        field = field.get("items") or {}
+    kept = {k: v for k, v in field.items() if k in ("type", "format", "pattern", "enum")}
+    if not kept or {"object", "array"} & _types(kept):
+        return SCALAR
+    return kept
+
+
+# The JSON body parser refuses control characters other than tab and newline in any
+# string (plumbing/jsonbody.py); a body's free text says so.
+TEXT = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$"
+
+
+EXACT = {"date", "date-time", "objectid", "money"}  # formats that admit no free text
+
+
+def _admits_control(schema):
+    """Whether a string's own pattern lets a control character through (an email's
+    does): its example with one inserted still matches."""
+    example = (schema.get("examples") or ["a"])[0]
+    if not isinstance(example, str):
+        return False
+    try:
+        return re.search(schema["pattern"], example[:1] + "\x01" + example[1:]) is not None
+    except re.error:
+        return False
+
+
+def _types(schema):
+    """A schema's types; none for a mapping that is not a schema (`properties`)."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return set(kind)
+    return {kind} if isinstance(kind, str) else set()
+
+
+def closed(schema):
+    """A request body schema as strict as the API: no property it does not declare, at
+    any depth (an unknown field is a 422), and free text without the control characters
+    the body parser refuses."""
+    if isinstance(schema, dict):
+        kinds = _types(schema)
+        mapping = isinstance(schema.get("properties"), dict)
+        if mapping and ("object" in kinds or not kinds):
+            schema.setdefault("additionalProperties", False)
+        exact = {"enum", "const"} & set(schema) or schema.get("format") in EXACT
+        if "string" in kinds and not exact:
+            if "pattern" not in schema:
+                schema["pattern"] = TEXT
+            elif _admits_control(schema):
+                schema.setdefault("allOf", []).append({"pattern": TEXT})
+        for key, value in schema.items():
+            if key not in ("examples", "default", "const", "enum"):
+                closed(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            closed(value)
+    return schema
+
+
+# Our etags are 40 hexadecimal digits (Eve's SHA-1, plumbing/values.stamp), strong only.
+ETAG = {"type": "string", "pattern": '^"?[0-9a-f]{40}"?$'}
+IF_MATCH = header(
+    "If-Match", "The _etag you read; stale is 412, missing is 428.", required=True, schema=ETAG
+)
 IDEMPOTENCY_KEY = header(
     "Idempotency-Key",
     "Same key and body replay the first response for 24 h.",
@@ -156,7 +303,7 @@ def patch_schema(resource, request):
     return _without_required({"type": "object", "properties": copy.deepcopy(writable)})
 
 
-def resource_paths(resource, settings):
+def resource_paths(resource, settings, request):
     name = _title(resource)
     ref = {"$ref": f"#/components/schemas/{name}"}
     patch = {"$ref": f"#/components/schemas/{name}Patch"}
@@ -185,7 +332,7 @@ def resource_paths(resource, settings):
         paths[url]["get"] = {
             "tags": [resource],
             "summary": f"List {resource}",
-            "parameters": QUERY_PARAMETERS,
+            "parameters": query_parameters(resource, settings, request),
             "responses": _responses(200, 400, 401, 403, 429, 503, ok=listing),
             **({} if "GET" in public else {"security": BEARER}),
         }
@@ -208,7 +355,7 @@ def resource_paths(resource, settings):
             item["get"] = {
                 "tags": [resource],
                 "summary": f"Get one {settings.get('item_title')}",
-                "parameters": [ID_PARAMETER, QUERY_PARAMETERS[4], QUERY_PARAMETERS[5]],
+                "parameters": [ID_PARAMETER, *item_query_parameters(request)],
                 "responses": _responses(200, 400, 401, 403, 404, 429, 503, ok=document),
                 **({} if "GET" in public_item else {"security": BEARER}),
             }
@@ -246,11 +393,17 @@ def build(custom_paths, domain=None):
         # untyped body.
         request.pop("anyOf", None)
         response = _without_required(copy.deepcopy(request))
+        closed(request)
         schemas[_title(resource)] = request
         schemas[_title(resource) + "Document"] = response
-        schemas[_title(resource) + "Patch"] = patch_schema(resource, request)
-        paths.update(resource_paths(resource, settings))
+        schemas[_title(resource) + "Patch"] = closed(patch_schema(resource, request))
+        paths.update(resource_paths(resource, settings, request))
     paths.update(custom_paths)
+    for operations in paths.values():  # the custom routes' bodies too
+        for operation in operations.values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if body:
+                closed(body)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -4,8 +4,9 @@ from eve.methods.common import serialize
 from eve.methods.get import getitem_internal
 from flask import Blueprint, current_app, request
 
+import domain
 from booking import modify
-from plumbing import openapi
+from plumbing import jsonschema, openapi
 from plumbing.auth import answer_cache, db, require_role
 from plumbing.errors import Refusal
 from plumbing.responses import json_body, respond
@@ -64,6 +65,16 @@ def change_booking(booking_id):
     return respond({**document, "_status": "OK"}, headers={"ETag": f'"{document["_etag"]}"'})
 
 
+def _room():
+    """A room as a change names it: the bookings schema's room, less its server-owned
+    fields (one schema for both, so the bounds cannot drift)."""
+    room = jsonschema.field_schema(domain.build_domain()["bookings"]["schema"]["rooms"]["schema"])
+    writable = {k: v for k, v in room["properties"].items() if not v.get("readOnly")}
+    return {**room, "properties": writable}
+
+
+ROOM = _room()
+
 OPENAPI = {
     "/api/v1/bookings/{id}/change": {
         "post": {
@@ -93,7 +104,7 @@ OPENAPI = {
                             "type": "array",
                             "description": "every room as it should be (a booking "
                             "of several rooms changes its rooms this way)",
-                            "items": {"type": "object"},
+                            "items": ROOM,
                         },
                         "payment_method": {
                             "type": "string",

@@ -7,6 +7,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
+from schemathesis.checks import positive_data_acceptance as accepted
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -73,14 +74,30 @@ def test_docs_page_works_offline(client):
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
 
 
-# The four the contract tests promise; `positive_data_acceptance` is left out on
-# purpose: a string is a schema-valid `where`, yet "w" is rightly a 400.
+# The contract tests' four checks, and positive_data_acceptance: whatever the document
+# allows, the API accepts (the documented schemas are as strict as the validation).
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
 ]
+# Operations whose refusals depend on state or on today, which a schema cannot say: the
+# ids a body names must exist, stays start from today, a range ends after it starts, a
+# webhook is signed with the secret, a key names one request. And a booking names
+# room_type or rooms: the anyOf that says so is left out of the document, as generated
+# clients turn it into an untyped body (plumbing/openapi.py).
+STATE_DEPENDENT = {
+    "POST /api/v1/hotels": "managers must be existing users",
+    "POST /api/v1/room-types": "the hotel must exist",
+    "POST /api/v1/inventory": "the room type must exist",
+    "POST /api/v1/bookings": "room_type or rooms; an Idempotency-Key is one request's",
+    "POST /api/v1/payments": "an Idempotency-Key is one request's (reused: 422)",
+    "PUT /api/v1/room-types/{id}/inventory": "from today on, to after from",
+    "GET /api/v1/availability": "check_in from today on",
+    "GET /api/v1/availability/calendar": "to 1 to 62 days after from",
+    "POST /api/v1/webhooks/payments": "signed with the webhook secret",
+}
 
 
 @pytest.fixture
@@ -98,6 +115,7 @@ def test_every_operation_honours_the_contract(app, stock, admin_token):
     checked = []
     for result in api_schema.get_all_operations():
         operation = result.ok()
+        checks = CHECKS if operation.label in STATE_DEPENDENT else [*CHECKS, accepted]
 
         @settings(
             max_examples=5,
@@ -108,8 +126,9 @@ def test_every_operation_honours_the_contract(app, stock, admin_token):
         )
         @given(case=operation.as_strategy())
         def honours_the_contract(case):
-            case.call_and_validate(headers=headers, checks=CHECKS)
+            case.call_and_validate(headers=headers, checks=checks)  # noqa: B023 - run here
 
         honours_the_contract()
         checked.append(operation.label)
     assert len(checked) >= 30, checked
+    assert set(STATE_DEPENDENT) <= set(checked)  # no stale exception

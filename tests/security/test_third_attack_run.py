@@ -233,3 +233,15 @@ def test_a_claim_of_another_host_waits_out_a_lease_of_the_request_deadline(guest
     lease = db.idempotency_keys.find_one({"_id": idempotency.record_id(guest.user["_id"], "new")})
     deadline = app.config["QUERY_TIMEOUT_MS"] / 1000 + idempotency.LEASE_MARGIN_SECONDS
     assert abs((lease["lease_until"] - lease["created_at"]).total_seconds() - deadline) < 1
+
+
+def test_an_integral_number_is_an_integer_as_json_schema_says(guest, stock, db):
+    room_type, start = stock(nights=2)
+    stay = {"room_type": room_type["_id"], "check_in": start.isoformat()}
+    stay["check_out"] = start.plus(2).isoformat()
+    half = guest.post("bookings", {**stay, "adults": 1.5})
+    assert half.status_code == 422 and half.json["_issues"] == {"adults": "must be a whole number"}
+    whole = guest.post("bookings", {**stay, "adults": 2.0})
+    assert whole.status_code == 201, whole.json
+    assert db.bookings.find_one()["adults"] == 2
+    assert type(db.bookings.find_one()["adults"]) is int
