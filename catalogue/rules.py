@@ -274,18 +274,42 @@ def managed_hotel_ids(db, user):
     return [h["_id"] for h in db.hotels.find({"managers": user["_id"]}, {"_id": 1})]
 
 
-def refuse_hotel_change(db, user, hotel_id, method, body):
-    """Managers may PATCH hotels they manage, never PUT/DELETE them or edit the managers."""
+# A booking that still holds nights or money: a hotel with one cannot go.
+LIVE_STATUSES = ("pending_payment", "confirmed")
+
+
+def refuse_hotel_change(user, original, method, changes=None):
+    """Who may change a hotel, for every writer that goes through Eve - the API and the
+    admin alike: an admin anything; a manager PATCHes the hotels they manage, never
+    their managers list, and never replaces or deletes one. (No user: the CLI and the
+    worker, which act for the operator.)"""
     if user is None or user.get("role") == "admin":
         return
     if method != "PATCH":
         raise Refusal(403, "only an admin may replace or delete a hotel")
-    hotel = hotel_by_id(db, hotel_id)
-    if hotel is not None and not manages(user, hotel):
+    if not manages(user, original):
         raise Refusal(403, "you may only change hotels whose managers list holds you")
-    if isinstance(body, dict) and "managers" in body:
+    managers = (changes or {}).get("managers")
+    if managers is not None and list(managers) != list(original.get("managers") or []):
         raise Refusal(
             403, "only an admin may change a hotel's managers", {"managers": "admin only"}
+        )
+
+
+def refuse_deleting_a_hotel_with_live_bookings(db, hotel):
+    """Nobody deletes a hotel while bookings hold its nights or money: they would stay
+    confirmed for a hotel that no longer exists, and their nights could never be given
+    back."""
+    live = db.bookings.count_documents(
+        {"hotel": hotel["_id"], "status": {"$in": list(LIVE_STATUSES)}}
+    )
+    if live:
+        plural = "booking" if live == 1 else "bookings"
+        raise Refusal(
+            409,
+            f"this hotel has {live} live {plural} (pending payment or confirmed); cancel "
+            "them, or close its inventory and let them end, before deleting it",
+            {"bookings": f"{live} live"},
         )
 
 
@@ -305,19 +329,14 @@ def require_manager_of_hotel(db, user, hotel_id):
     require_manager(user, hotel_by_id(db, hotel_id))
 
 
-def refuse_room_type_change(db, user, room_type_id, body):
-    """Only the hotel's managers (or an admin) change a room type; it never moves hotel."""
-    if user is None or not ObjectId.is_valid(room_type_id):
+def refuse_room_type_change(db, user, original, changes=None):
+    """Only the hotel's managers (or an admin) change or delete a room type, whoever
+    writes it (the API or the admin); it never moves to another hotel."""
+    if user is None:
         return
-    room_type = db.room_types.find_one({"_id": ObjectId(room_type_id)})
-    if room_type is None:
-        return
-    require_manager_of_hotel(db, user, room_type["hotel"])
-    if (
-        isinstance(body, dict)
-        and "hotel" in body
-        and str(body["hotel"]) != str(room_type["hotel"])
-    ):
+    require_manager_of_hotel(db, user, original["hotel"])
+    moved = (changes or {}).get("hotel")
+    if moved is not None and str(moved) != str(original["hotel"]):
         raise Refusal(422, "a room type cannot move to another hotel", {"hotel": "cannot change"})
 
 

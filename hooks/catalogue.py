@@ -7,9 +7,19 @@ from reporting import changes
 from search import cards
 
 
-def refuse_hotel_change_by_non_manager(request_, lookup):
-    body = request_.get_json(silent=True)
-    rules.refuse_hotel_change(db(), current_user(), lookup.get("_id"), request_.method, body)
+# The rules sit on Eve's database events, not its request events: the admin writes
+# through post_internal / patch_internal / deleteitem_internal, which fire these only.
+def refuse_hotel_update_by_non_manager(updates, original):
+    rules.refuse_hotel_change(current_user(), original, "PATCH", updates)
+
+
+def refuse_hotel_replace_by_non_manager(document, original):
+    rules.refuse_hotel_change(current_user(), original, "PUT", document)
+
+
+def refuse_hotel_delete(item):
+    rules.refuse_hotel_change(current_user(), item, "DELETE")
+    rules.refuse_deleting_a_hotel_with_live_bookings(db(), item)
 
 
 def refuse_currency_change_with_prices(updates, original):
@@ -35,9 +45,12 @@ def check_changed_rate_plans(updates, original):
         rules.check_rate_plans(db(), original["hotel"], updates["rate_plans"])
 
 
-def refuse_room_type_change_by_non_manager(request_, lookup):
-    body = request_.get_json(silent=True)
-    rules.refuse_room_type_change(db(), current_user(), lookup.get("_id"), body)
+def refuse_room_type_update_by_non_manager(updates, original):
+    rules.refuse_room_type_change(db(), current_user(), original, updates)
+
+
+def refuse_room_type_delete_by_non_manager(item):
+    rules.refuse_room_type_change(db(), current_user(), item)
 
 
 def delete_room_type_inventory(item):
@@ -120,12 +133,12 @@ def inventory_row_deleted(item):
 
 
 def init_app(app):
-    app.on_pre_PATCH_hotels += refuse_hotel_change_by_non_manager
-    app.on_pre_PUT_hotels += refuse_hotel_change_by_non_manager
-    app.on_pre_DELETE_hotels += refuse_hotel_change_by_non_manager
-    app.on_pre_PATCH_room_types += refuse_room_type_change_by_non_manager
-    app.on_pre_PUT_room_types += refuse_room_type_change_by_non_manager
-    app.on_pre_DELETE_room_types += refuse_room_type_change_by_non_manager
+    app.on_update_hotels += refuse_hotel_update_by_non_manager
+    app.on_replace_hotels += refuse_hotel_replace_by_non_manager
+    app.on_delete_item_hotels += refuse_hotel_delete
+    app.on_update_room_types += refuse_room_type_update_by_non_manager
+    app.on_replace_room_types += refuse_room_type_update_by_non_manager
+    app.on_delete_item_room_types += refuse_room_type_delete_by_non_manager
     app.on_update_hotels += refuse_currency_change_with_prices
     app.on_updated_hotels += copy_hotel_changes_to_inventory
     app.on_insert_room_types += refuse_room_type_of_unmanaged_hotel

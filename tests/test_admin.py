@@ -1,5 +1,6 @@
 """/admin: admins only; writes go through the API's validation and hooks."""
 
+import html
 import json
 import re
 from decimal import Decimal
@@ -404,3 +405,81 @@ def test_rate_plans_are_edited_in_the_admin_under_the_api_rules(admin_panel, mak
     assert refused.status_code == 200 and "flexible" in refused.text
     kept = db.room_types.find_one({"_id": ObjectId(room_type["_id"])})["rate_plans"]
     assert [p["code"] for p in kept] == ["flexible", "breakfast"]
+
+
+def _manager_panel(app, manager):
+    client = app.test_client()
+    assert sign_in(client, manager.user["email"]).status_code == 302
+    return client
+
+
+def _admin_save(client, url, **changes):
+    """Submit the edit form at `url` as a browser would, with `changes`; the page after."""
+    form = _Form()
+    form.feed(client.get(url).text)
+    form.values.update(changes)
+    return html.unescape(client.post(url, data=form.values, follow_redirects=True).text)
+
+
+def test_the_api_and_the_admin_refuse_a_manager_alike(app, db, manager, admin, make_hotel, login):
+    """One write path: the rules sit on Eve's database events, which the admin's writes
+    fire too (it once let a manager edit the managers list and move room types)."""
+    mine, second = make_hotel(name="First Manor"), make_hotel(name="Second Manor")
+    other = login("manager")
+    url = f"hotels/{mine['_id']}"
+    by_api = manager.patch_item(url, {"managers": [str(other.user["_id"])]})
+    message = "only an admin may change a hotel's managers"
+    assert by_api.status_code == 403 and by_api.json["_error"]["message"] == message
+    panel = _manager_panel(app, manager)
+    page = _admin_save(
+        panel, f"/admin/hotels/edit/?id={mine['_id']}", managers=[str(other.user["_id"])]
+    )
+    assert f"403: {message}" in page
+    assert db.hotels.find_one({"_id": ObjectId(mine["_id"])})["managers"] == [manager.user["_id"]]
+
+    room_type = admin.post(
+        "room-types", {"hotel": mine["_id"], "name": "Double", "max_adults": 2, "total_rooms": 2}
+    ).json
+    moved = manager.patch_item(f"room-types/{room_type['_id']}", {"hotel": second["_id"]})
+    message = "a room type cannot move to another hotel"
+    assert moved.status_code == 422 and moved.json["_error"]["message"] == message
+    page = _admin_save(
+        panel, f"/admin/room-types/edit/?id={room_type['_id']}", hotel=second["_id"]
+    )
+    assert f"422: {message}" in page
+    assert db.room_types.find_one({"_id": ObjectId(room_type["_id"])})["hotel"] == ObjectId(
+        mine["_id"]
+    )
+
+    deleted = manager.delete_item(url)
+    message = "only an admin may replace or delete a hotel"
+    assert deleted.status_code == 403 and deleted.json["_error"]["message"] == message
+    listing = panel.get("/admin/hotels/").text
+    panel.post("/admin/hotels/delete/", data={"id": mine["_id"], "csrf_token": csrf(listing)})
+    assert db.hotels.count_documents({"_id": ObjectId(mine["_id"])}) == 1
+
+
+def test_nobody_deletes_a_hotel_with_live_bookings(app, db, admin_panel, admin, guest, stock):
+    from tests.test_bookings import book
+    from tests.test_payments import pay
+
+    room_type, start = stock(nights=4, allotment=2)
+    confirmed = book(guest, room_type, start, nights=2).json
+    assert pay(guest, confirmed).status_code == 201
+    assert book(guest, room_type, start.plus(2), nights=2).status_code == 201  # pending
+    hotel = room_type["hotel"]
+    message = (
+        "this hotel has 2 live bookings (pending payment or confirmed); cancel them, or "
+        "close its inventory and let them end, before deleting it"
+    )
+    by_api = admin.delete_item(f"hotels/{hotel}")
+    assert by_api.status_code == 409 and by_api.json["_error"]["message"] == message
+    listing = admin_panel.get("/admin/hotels/").text
+    page = admin_panel.post(
+        "/admin/hotels/delete/",
+        data={"id": hotel, "csrf_token": csrf(listing)},
+        follow_redirects=True,
+    ).text
+    assert f"409: {message}" in page
+    assert db.hotels.count_documents({"_id": ObjectId(hotel)}) == 1
+    assert db.bookings.count_documents({"status": {"$in": ["confirmed", "pending_payment"]}}) == 2
