@@ -18,7 +18,7 @@ from plumbing.values import (
     today,
     utcnow,
 )
-from reporting import changes
+from reporting import changes as changes_log
 
 MAX_RANGE_NIGHTS = 731
 MAX_DAYS_AHEAD = 731  # inventory may be loaded two years ahead; bookings reach 395 days
@@ -229,7 +229,7 @@ def set_inventory_range(client, db, room_type_id, values, user):
             for night in dates
         ]
         written = db.inventory.bulk_write(ops, ordered=True, session=session)
-        changes.record(db, hotel["_id"], values["from"], values["to"], session=session)
+        changes_log.record(db, hotel["_id"], values["from"], values["to"], session=session)
         return written
 
     result = transactions.run(client, write)
@@ -244,23 +244,31 @@ def set_inventory_range(client, db, room_type_id, values, user):
     }
 
 
-def propagate_hotel_fields(db, hotel_id, updates):
-    """Keep inventory copies of a hotel's city, country and currency current."""
-    address = updates.get("address") or {}
-    copied = {}
-    if "city" in address:
-        copied["city"] = address["city"]
-    if "country" in address:
-        copied["country"] = address["country"]
-    if "currency" in updates:
-        copied["currency"] = updates["currency"]
-    if copied:
-        db.inventory.update_many({"hotel": ObjectId(hotel_id)}, {"$set": {**copied, **stamp()}})
+def copy_hotel_fields(db, original, changes, session):
+    """Inside the hotel write's transaction: the copies of its city, country and
+    currency in its inventory rows and live bookings follow it, and its KPI rows are
+    marked for a recount - all with the hotel's change, or none of it. (After the commit,
+    a crash between two writes left bookings whose cancellation released no nights.)"""
+    address, before = changes.get("address") or {}, original.get("address") or {}
+    copied = {
+        field: address[field]
+        for field in ("city", "country")
+        if field in address and address[field] != before.get(field)
+    }
+    if "currency" in changes and changes["currency"] != original.get("currency", "EUR"):
+        copied["currency"] = changes["currency"]
+    if not copied:
+        return
+    hotel_id = original["_id"]
+    db.inventory.update_many({"hotel": hotel_id}, {"$set": {**copied, **stamp()}}, session=session)
     if "city" in copied:  # live bookings release their nights where the rows now are
         db.bookings.update_many(
-            {"hotel": ObjectId(hotel_id), "status": {"$in": ["pending_payment", "confirmed"]}},
+            {"hotel": hotel_id, "status": {"$in": list(LIVE_STATUSES)}},
             {"$set": {"city": copied["city"]}},
+            session=session,
         )
+    # Its KPI rows carry where it is and its currency; the old city's rollup loses it.
+    changes_log.record(db, hotel_id, cities=[before.get("city")], session=session)
 
 
 def hotel_by_id(db, hotel_id):
@@ -340,11 +348,28 @@ def refuse_room_type_change(db, user, original, changes=None):
         raise Refusal(422, "a room type cannot move to another hotel", {"hotel": "cannot change"})
 
 
-def delete_room_type_inventory(db, room_type_id):
-    """Before a room type goes: refuse while nights are booked, else remove its rows."""
-    if db.inventory.find_one({"room_type": room_type_id, "booked": {"$gt": 0}}, {"_id": 1}):
+def delete_room_type_inventory(db, room_type, session):
+    """Inside the room type delete's transaction: refuse while nights are booked, else
+    its rows go with it, and its hotel's KPIs are marked for a recount."""
+    booked = {"room_type": room_type["_id"], "booked": {"$gt": 0}}
+    if db.inventory.find_one(booked, {"_id": 1}, session=session):
         raise Refusal(409, "this room type has booked nights; close its inventory instead")
-    db.inventory.delete_many({"room_type": room_type_id})
+    db.inventory.delete_many({"room_type": room_type["_id"]}, session=session)
+    changes_log.record(db, room_type["hotel"], session=session)
+
+
+def record_deleted_hotels(db, hotels, session):
+    """Inside a hotel delete's transaction: its KPI rows (and its city's) are recounted."""
+    for hotel in hotels:
+        city = (hotel.get("address") or {}).get("city")
+        changes_log.record(db, hotel["_id"], cities=[city], session=session)
+
+
+def record_inventory_rows(db, rows, session):
+    """Inside an inventory row write's transaction: its nights' KPIs (rooms available)."""
+    for row in rows:
+        night = Day.of(row["date"])
+        changes_log.record(db, row["hotel"], night, night.plus(1), session=session)
 
 
 def refuse_inventory_delete(db, user, row):

@@ -2,8 +2,6 @@
 
 from catalogue import rules
 from plumbing.auth import answer_cache, current_user, db
-from plumbing.values import Day
-from reporting import changes
 from search import cards
 
 
@@ -26,8 +24,8 @@ def refuse_currency_change_with_prices(updates, original):
     rules.refuse_currency_change(db(), original, updates)
 
 
-def copy_hotel_changes_to_inventory(updates, original):
-    rules.propagate_hotel_fields(db(), original["_id"], updates)
+def copy_hotel_fields(session, changes, original):
+    rules.copy_hotel_fields(db(), original, changes, session)
 
 
 def refuse_room_type_of_unmanaged_hotel(documents):
@@ -53,8 +51,21 @@ def refuse_room_type_delete_by_non_manager(item):
     rules.refuse_room_type_change(db(), current_user(), item)
 
 
-def delete_room_type_inventory(item):
-    rules.delete_room_type_inventory(db(), item["_id"])
+def delete_room_type_inventory(session, room_types):
+    for room_type in room_types:
+        rules.delete_room_type_inventory(db(), room_type, session)
+
+
+def record_inventory_rows(session, rows):
+    rules.record_inventory_rows(db(), rows, session)
+
+
+def record_changed_inventory_row(session, changes, original):
+    rules.record_inventory_rows(db(), [original], session)
+
+
+def record_deleted_hotels(session, hotels):
+    rules.record_deleted_hotels(db(), hotels, session)
 
 
 def fill_inventory_rows(documents):
@@ -84,15 +95,10 @@ def hotels_created(documents):
 
 def hotel_changed(updates, original):
     catalogue_changed(original["_id"], original["address"]["city"])
-    address = updates.get("address") or {}
-    if {"city", "country"} & set(address) or "currency" in updates:
-        # Its KPI rows carry where it is and its currency; the old city's rollup loses it.
-        changes.record(db(), original["_id"], cities=[original["address"]["city"]])
 
 
 def hotel_deleted(item):
     catalogue_changed(item["_id"], item["address"]["city"])
-    changes.record(db(), item["_id"], cities=[item["address"]["city"]])
 
 
 def room_types_created(documents):
@@ -107,28 +113,18 @@ def room_type_changed(updates, original):
 def room_type_deleted(item):
     cards.drop_room_type(db(), item["_id"])
     catalogue_changed(item["hotel"])
-    changes.record(db(), item["hotel"])  # its inventory went with it
 
 
-def _row_changed(row):
-    """A committed inventory row write: its night's KPIs (rooms available) and answers."""
-    night = Day.of(row["date"])
-    changes.record(db(), row["hotel"], night, night.plus(1))
-
-
+# After the commit, what lives outside MongoDB's transaction: cached answers (Redis).
 def inventory_rows_changed(documents):
-    for row in documents:
-        _row_changed(row)
     answer_cache().bump(row["city"] for row in documents)
 
 
 def inventory_row_changed(updates, original):
-    _row_changed(original)
     answer_cache().bump([original["city"]])
 
 
 def inventory_row_deleted(item):
-    _row_changed(item)
     answer_cache().bump([item["city"]])
 
 
@@ -140,7 +136,14 @@ def init_app(app):
     app.on_replace_room_types += refuse_room_type_update_by_non_manager
     app.on_delete_item_room_types += refuse_room_type_delete_by_non_manager
     app.on_update_hotels += refuse_currency_change_with_prices
-    app.on_updated_hotels += copy_hotel_changes_to_inventory
+    # What must change with a catalogue write commits in its transaction (datalayer):
+    # the hotel's copies in inventory and bookings, a room type's rows, KPI records.
+    app.data.run_inside_change("hotels", copy_hotel_fields)
+    app.data.run_inside_remove("hotels", record_deleted_hotels)
+    app.data.run_inside_remove("room_types", delete_room_type_inventory)
+    app.data.run_inside_insert("inventory", record_inventory_rows)
+    app.data.run_inside_change("inventory", record_changed_inventory_row)
+    app.data.run_inside_remove("inventory", record_inventory_rows)
     app.on_insert_room_types += refuse_room_type_of_unmanaged_hotel
     app.on_insert_room_types += check_new_rate_plans
     app.on_update_room_types += check_changed_rate_plans
@@ -158,7 +161,6 @@ def init_app(app):
     app.on_inserted_inventory += inventory_rows_changed
     app.on_updated_inventory += inventory_row_changed
     app.on_deleted_item_inventory += inventory_row_deleted
-    app.on_delete_item_room_types += delete_room_type_inventory
     app.on_insert_inventory += fill_inventory_rows
     app.on_update_inventory += check_inventory_row_update
     app.on_delete_item_inventory += refuse_inventory_delete

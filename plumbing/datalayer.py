@@ -10,7 +10,7 @@ from bson.errors import InvalidDocument
 from eve.io.mongo import Mongo
 from eve.io.mongo.mongo import MongoJSONEncoder
 from eve.utils import config
-from flask import abort, g
+from flask import abort, current_app, g
 from pymongo.errors import ConnectionFailure, OperationFailure
 from werkzeug.exceptions import HTTPException
 
@@ -186,7 +186,7 @@ class MongoLayer(Mongo):
 
     def __init__(self, app):
         super().__init__(app)
-        self._insert_steps = {}
+        self._insert_steps, self._change_steps, self._remove_steps = {}, {}, {}
         self._day_fields, self._schemas = {}, {}
 
     def _change_request(self, resource, id_, changes, original, replace=False):
@@ -217,6 +217,95 @@ class MongoLayer(Mongo):
         safe to run again; if it raises, nothing it or the insert wrote survives.
         """
         self._insert_steps[resource] = step
+
+    def run_inside_change(self, resource, step):
+        """Run step(session, changes, original) in the same transaction as every PATCH
+        and PUT of one of the resource's documents (`changes`: the fields written, or the
+        whole new document), whoever writes it through Eve - the API or the admin. What
+        must follow the change (copies of its fields, KPI records) then commits with it
+        or not at all. Retried on transient conflicts, so the step must be safe to rerun."""
+        self._change_steps[resource] = step
+
+    def run_inside_remove(self, resource, step):
+        """Run step(session, documents) - the documents about to go, read in the
+        transaction - in the same transaction as their DELETE; if it raises (a refusal),
+        nothing is deleted."""
+        self._remove_steps[resource] = step
+
+    def update(self, resource, id_, updates, original):
+        if resource not in self._change_steps:
+            return super().update(resource, id_, updates, original)
+        return self._change_with_step(resource, id_, {"$set": updates}, updates, original)
+
+    def replace(self, resource, id_, document, original):
+        if resource not in self._change_steps:
+            return super().replace(resource, id_, document, original)
+        return self._change_with_step(resource, id_, document, document, original, replace=True)
+
+    def _change_with_step(self, resource, id_, write, changes, original, replace=False):
+        """Eve's guarded write (by _id and the etag read) and the resource's step, in one
+        transaction; a stale etag is Eve's OriginalChangedError (412), as for Eve's own."""
+        query = {config.DOMAIN[resource]["id_field"]: id_}
+        if config.ETAG in original:
+            query[config.ETAG] = original[config.ETAG]
+        token = _CHANGING.set(original)  # the shard-key prefix (_datasource_ex)
+        try:
+            datasource, filter_, _, _ = self._datasource_ex(resource, query)
+        finally:
+            _CHANGING.reset(token)
+        collection = self.get_collection_with_write_concern(datasource, resource)
+        step = self._change_steps[resource]
+
+        def unit(session):
+            if replace:
+                result = collection.replace_one(filter_, write, session=session)
+            else:
+                result = collection.update_one(filter_, write, session=session)
+            if result.matched_count != 1:
+                raise self.OriginalChangedError()
+            step(session, changes, original)
+
+        self._in_transaction(collection, unit, resource)
+
+    def _in_transaction(self, collection, unit, resource):
+        """Run a write's transaction. Eve's PATCH, PUT and DELETE turn any exception that
+        is not an HTTP one into a 400 ("An exception occurred"): a database that failed,
+        or a step that broke, is said here as what it is - a 503 to retry, or a 500."""
+        try:
+            return transactions.run(collection.database.client, unit)
+        except (HTTPException, self.OriginalChangedError):
+            raise
+        except pymongo.errors.DuplicateKeyError as error:
+            abort(409, description=duplicate_message(resource, error))
+        except pymongo.errors.PyMongoError as error:
+            if refused_by_validator(error):
+                raise rules_changed() from error
+            current_app.logger.warning("a %s write's transaction failed: %s", resource, error)
+            raise Refusal(
+                503,
+                "the database did not complete the change; nothing was written, retry shortly",
+                headers={"Retry-After": "2"},
+            ) from error
+        except Exception as error:
+            current_app.logger.exception("a %s write's transaction failed", resource)
+            raise Refusal(
+                500, "internal error; it has been logged; nothing was written"
+            ) from error
+
+    def remove(self, resource, lookup):
+        step = self._remove_steps.get(resource)
+        if step is None:
+            return super().remove(resource, lookup)
+        datasource, filter_, _, _ = self._datasource_ex(
+            resource, self._mongotize(lookup, resource)
+        )
+        collection = self.get_collection_with_write_concern(datasource, resource)
+
+        def unit(session):
+            step(session, list(collection.find(filter_, session=session)))
+            return collection.delete_many(filter_, session=session)
+
+        return self._in_transaction(collection, unit, resource)
 
     def json_schema(self, resource):
         """The resource's JSON Schema (the one converter's), built once per app."""

@@ -241,3 +241,49 @@ def test_the_front_door_answers_anyone_and_every_link_resolves(client, guest):
     assert browser.status_code == 302 and browser.headers["Location"].endswith("/api/v1/")
     page = client.get("/api/v1/", headers={"Accept": "text/html"})
     assert page.status_code == 200 and page.mimetype == "text/html"
+
+
+def _crash_at_the_kpi_record(monkeypatch):
+    """A failure after the copies were written, before the transaction commits (as a
+    process killed there would leave it)."""
+    from catalogue import rules
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed between the follow-up writes")
+
+    monkeypatch.setattr(rules.changes_log, "record", crash)
+
+
+def test_a_hotel_move_and_its_copies_commit_together_or_not_at_all(
+    admin, guest, stock, db, monkeypatch
+):
+    from tests.test_bookings import book
+
+    room_type, start = stock()
+    booking = book(guest, room_type, start, nights=2).json
+    hotel = admin.get(f"hotels/{room_type['hotel']}").json
+    _crash_at_the_kpi_record(monkeypatch)
+    moved = {"address": {"city": "Lyon", "country": "FR"}}
+    response = admin.patch(f"hotels/{hotel['_id']}", moved, etag=hotel["_etag"])
+    assert response.status_code == 500
+    # Nothing of it: not the hotel, not one inventory row, not the live booking.
+    assert db.hotels.find_one({"_id": ObjectId(hotel["_id"])})["address"]["city"] == "Paris"
+    assert set(db.inventory.distinct("city")) == {"Paris"}
+    assert db.bookings.find_one({"_id": ObjectId(booking["_id"])})["city"] == "Paris"
+    monkeypatch.undo()
+    response = admin.patch(f"hotels/{hotel['_id']}", moved, etag=hotel["_etag"])
+    assert response.status_code == 200, response.json
+    assert set(db.inventory.distinct("city")) == {"Lyon"}
+    assert db.bookings.find_one({"_id": ObjectId(booking["_id"])})["city"] == "Lyon"
+    recorded = db.kpi_changes.find_one({"hotel": ObjectId(hotel["_id"])}, sort=[("at", -1)])
+    assert recorded["cities"] == ["Paris"]
+
+
+def test_a_room_type_and_its_inventory_go_together_or_not_at_all(admin, stock, db, monkeypatch):
+    room_type, _ = stock(nights=3)
+    _crash_at_the_kpi_record(monkeypatch)
+    assert admin.delete_item(f"room-types/{room_type['_id']}").status_code == 500
+    assert db.room_types.count_documents({}) == 1 and db.inventory.count_documents({}) == 3
+    monkeypatch.undo()
+    assert admin.delete_item(f"room-types/{room_type['_id']}").status_code == 204
+    assert db.room_types.count_documents({}) == 0 and db.inventory.count_documents({}) == 0
