@@ -21,7 +21,7 @@ from demo import seed
 from identity import accounts
 from plumbing import embedded, logs, provisioning
 from plumbing.values import Day
-from reporting import changes, exports, kpis
+from reporting import changes, exports, flat, kpis
 from search import cards
 
 
@@ -58,8 +58,16 @@ def run_jobs(app, stop, interval, once=False, log=print):
         def refresh_kpis():
             kpis.refresh(db)
 
+        def follow_bookings():
+            flat.drain(db, limit=flat.PASS_LIMIT)
+
+        jobs = (
+            ("hold sweep", expire),
+            ("KPI refresh", refresh_kpis),
+            ("bookings flat", follow_bookings),
+        )
         while True:
-            for name, job in (("hold sweep", expire), ("KPI refresh", refresh_kpis)):
+            for name, job in jobs:
                 logs.bind_job(name.replace(" ", "-").lower())  # its lines share an id
                 try:
                     job()

@@ -23,7 +23,7 @@ from pymongo.errors import OperationFailure
 
 from domain import build_domain
 from plumbing import idempotency, jsonschema
-from reporting import kpis
+from reporting import flat, kpis
 
 
 def collection_name(resource, settings=None):
@@ -48,6 +48,7 @@ def provision(db, log=print):
     ensure_validators(db, log=log)
     ensure_views(db)
     kpis.provision(db)
+    flat.provision(db)
     idempotency.ensure_indexes(db)
     mark_provisioned(db)
     return conflicts
@@ -119,74 +120,9 @@ def ensure_indexes(db, log=print):
 
 # The analysts' views. Money stays Decimal128 and dates stay dates, so sums are exact.
 
-BOOKINGS_FLAT = [
-    # One document per room and night: a booking's rooms (one room, made of its top-level
-    # fields, for a booking made before `rooms` existed), then each room's nights.
-    {
-        "$addFields": {
-            "room": {
-                "$ifNull": [
-                    "$rooms",
-                    [{"room_type": "$room_type", "nightly_prices": "$nightly_prices"}],
-                ]
-            }
-        }
-    },
-    {"$unwind": "$room"},
-    {"$unwind": "$room.nightly_prices"},
-    {
-        "$addFields": {
-            "room_type": "$room.room_type",
-            "rate_plan": {"$ifNull": ["$room.rate_plan", "standard"]},
-            "night": "$room.nightly_prices",
-        }
-    },
-    {"$lookup": {"from": "hotels", "localField": "hotel", "foreignField": "_id", "as": "h"}},
-    {
-        "$lookup": {
-            "from": "room_types",
-            "localField": "room_type",
-            "foreignField": "_id",
-            "as": "rt",
-        }
-    },
-    # One element each; a plain sub-document path then works on every server (a nested
-    # path through the looked-up array does not on the embedded one).
-    {"$addFields": {"h": {"$arrayElemAt": ["$h", 0]}, "rt": {"$arrayElemAt": ["$rt", 0]}}},
-    {
-        "$project": {
-            "_id": 0,
-            "booking": "$_id",
-            "confirmation_code": 1,
-            "guest": 1,
-            "hotel": 1,
-            "hotel_name": "$h.name",
-            "city": "$h.address.city",
-            "country": "$h.address.country",
-            "room_type": 1,
-            "room_type_name": "$rt.name",
-            "rate_plan": 1,
-            "date": "$night.date",
-            "price": "$night.price",
-            "currency": 1,
-            "status": 1,
-            "check_in": 1,
-            "check_out": 1,
-            "nights": 1,
-            "booked_at": "$_created",
-            "lead_time_days": {
-                "$dateDiff": {"startDate": "$_created", "endDate": "$check_in", "unit": "day"}
-            },
-        }
-    },
-]
-
 USERS_PUBLIC = [{"$project": {"email": 1, "name": 1, "role": 1, "_created": 1}}]
 
-VIEWS = {
-    "bookings_flat": ("bookings", BOOKINGS_FLAT),
-    "users_public": ("users", USERS_PUBLIC),
-}
+VIEWS = {"users_public": ("users", USERS_PUBLIC)}
 
 
 def _live_views(db):

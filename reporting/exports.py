@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from bson import Decimal128, ObjectId
 
 from booking.reservations import MAX_NIGHTS
-from plumbing.provisioning import BOOKINGS_FLAT
 from plumbing.values import Day
 from reporting import kpis
+from reporting.flat import BOOKINGS_FLAT
 
 KPI_COLUMNS = [
     "hotel",

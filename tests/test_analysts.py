@@ -14,7 +14,7 @@ import pytest
 from bson import Decimal128, ObjectId, json_util
 
 from plumbing import provisioning
-from reporting import changes, kpis
+from reporting import changes, flat, kpis
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "analysts.md").read_text()
@@ -117,6 +117,7 @@ def stays(db):
     # Written straight to MongoDB, as a migration would: say so, and let the worker run.
     changes.record(db, changes.EVERYTHING)
     kpis.drain(db)
+    flat.drain(db)  # bookings_flat follows the change stream (the worker's pass)
     return {"hotel": hotel, "room_type": room_type}
 
 
@@ -338,3 +339,55 @@ def test_exports_write_the_views_numbers_as_csv_and_json_lines(app, db, stays, t
 def test_export_refuses_bad_arguments(app, args, message):
     bad = app.test_cli_runner().invoke(args=["export", "kpis", *args])
     assert bad.exit_code == 2 and message in bad.output
+
+
+def test_bookings_flat_follows_every_writer_and_survives_a_crash(db, guest, admin, stock):
+    """Bookings made, paid, changed and cancelled through the API, a hotel renamed, a
+    booking written straight to MongoDB: after the worker's pass the kept rows equal a
+    recomputation. A pass that dies after applying, before keeping its token, is
+    applied again by the next: the same rows."""
+    from tests.test_booking_changes import change
+    from tests.test_bookings import book
+    from tests.test_payments import pay
+
+    room_type, start = stock(nights=6, allotment=3)
+    flat.drain(db)
+    first = book(guest, room_type, start, nights=2).json
+    assert pay(guest, first).status_code == 201
+    second = book(guest, room_type, start.plus(2), nights=3).json
+    longer = {"check_out": start.plus(3).isoformat(), "payment_method": "pm_card_visa"}
+    moved = change(guest, guest.get(f"bookings/{first['_id']}").json, longer)
+    assert moved.status_code == 200, moved.json
+    assert (
+        guest.patch_item(f"bookings/{second['_id']}", {"status": "cancelled"}).status_code == 200
+    )
+    renamed = admin.patch_item(f"hotels/{room_type['hotel']}", {"name": "Renamed Inn"})
+    assert renamed.status_code == 200
+    assert flat.drain(db) > 0
+    assert flat.drift(db) == []
+    rows = list(db.bookings_flat.find({"booking": ObjectId(first["_id"])}).sort("date", 1))
+    assert [r["date"] for r in rows] == [start, start.plus(1), start.plus(2)]
+    assert {r["hotel_name"] for r in db.bookings_flat.find()} == {"Renamed Inn"}
+
+    kept = db.feed_positions.find_one({"_id": flat.FEED})["token"]
+    db.bookings.update_one({"_id": ObjectId(second["_id"])}, {"$set": {"status": "expired"}})
+    original = flat._save
+    flat._save = lambda *args: (_ for _ in ()).throw(RuntimeError("killed before the token"))
+    try:
+        with pytest.raises(RuntimeError):
+            flat.drain(db)
+    finally:
+        flat._save = original
+    assert db.feed_positions.find_one({"_id": flat.FEED})["token"] == kept  # not moved on
+    flat.drain(db)  # applies the change again: the same rows
+    assert flat.drift(db) == []
+    assert {r["status"] for r in db.bookings_flat.find({"booking": ObjectId(second["_id"])})} == {
+        "expired"
+    }
+
+
+def test_a_hotels_month_of_bookings_flat_is_an_index_read(db, stays):
+    plan = db.bookings_flat.find(
+        {"hotel": stays["hotel"], "check_in": {"$gte": D(2027, 1, 1), "$lt": D(2027, 2, 1)}}
+    ).explain()
+    assert "IXSCAN" in str(plan["queryPlanner"]["winningPlan"]), plan

@@ -19,6 +19,10 @@ from tests.test_bookings import book
 FAN_OUT = {
     ("find", "bookings", ("hold_expires_at", "status")),  # the hold sweeper
     ("find", "bookings", ("check_in", "hotel")),  # the KPI worker: a hotel's bookings
+    # The bookings_flat follower (reporting/flat.py), a background job too: its first
+    # pass reads every booking, later passes recompute the changed ones by _id.
+    ("find", "bookings", ()),
+    ("aggregate", "bookings", ("_id",)),
 }
 SKIPPED = {"getMore", "killCursors", "commitTransaction", "abortTransaction", "endSessions"}
 

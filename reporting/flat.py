@@ -1,0 +1,227 @@
+"""`bookings_flat` kept ready: one document per booked room and night, for the analysts,
+read through an index (a hotel's month in milliseconds) instead of computed on each read.
+
+It follows its sources from MongoDB's change stream with a persisted resume token, so
+no writer has to remember it (Eve's endpoints, the custom routes, the admin, the seed
+and the worker all write bookings, hotels and room types):
+
+1. `drain` (the worker, every pass) opens the change stream after the token kept in
+   `feed_positions`, reads what committed since - bookings, hotels, room types - and
+   recomputes the flat rows of every booking concerned from its source document (the
+   pipeline below, BOOKINGS_FLAT, narrowed to those bookings by `_id`),
+   replacing its rows in one transaction.
+2. Only then does it store the token of the last change it applied. A crash in between
+   applies the same changes again on the next pass: a recomputation from the source is
+   the same whatever it replaces, so every change takes effect exactly once.
+3. With no token (the first pass) or one the server no longer holds (the oplog rolled
+   past it), it opens the stream first, rebuilds every row, then carries on from where
+   that stream stood: nothing committed during the rebuild is missed.
+
+A row is as stale as the worker's pass (WORKER_INTERVAL seconds, 5 by default);
+`lag(db)` says how many changes are waiting.
+"""
+
+from pymongo import ASCENDING
+from pymongo.errors import OperationFailure
+
+from plumbing import transactions
+from plumbing.values import utcnow
+
+COLLECTION = "bookings_flat"
+POSITIONS = "feed_positions"
+FEED = "bookings_flat"
+BATCH = 500  # changes applied a transaction
+PASS_LIMIT = 20_000  # changes a worker pass applies at most (the next pass goes on)
+WATCHED = ["bookings", "hotels", "room_types"]
+PIPELINE = [
+    {
+        "$match": {
+            "operationType": {"$in": ["insert", "update", "replace", "delete"]},
+            "ns.coll": {"$in": WATCHED},
+        }
+    }
+]
+BOOKINGS_FLAT = [
+    # One document per room and night: a booking's rooms (one room, made of its top-level
+    # fields, for a booking made before `rooms` existed), then each room's nights.
+    {
+        "$addFields": {
+            "room": {
+                "$ifNull": [
+                    "$rooms",
+                    [{"room_type": "$room_type", "nightly_prices": "$nightly_prices"}],
+                ]
+            }
+        }
+    },
+    {"$unwind": {"path": "$room", "includeArrayIndex": "room_index"}},
+    {"$unwind": "$room.nightly_prices"},
+    {
+        "$addFields": {
+            "room_type": "$room.room_type",
+            "rate_plan": {"$ifNull": ["$room.rate_plan", "standard"]},
+            "night": "$room.nightly_prices",
+        }
+    },
+    {"$lookup": {"from": "hotels", "localField": "hotel", "foreignField": "_id", "as": "h"}},
+    {
+        "$lookup": {
+            "from": "room_types",
+            "localField": "room_type",
+            "foreignField": "_id",
+            "as": "rt",
+        }
+    },
+    # One element each; a plain sub-document path then works on every server (a nested
+    # path through the looked-up array does not on the embedded one).
+    {"$addFields": {"h": {"$arrayElemAt": ["$h", 0]}, "rt": {"$arrayElemAt": ["$rt", 0]}}},
+    {
+        "$project": {
+            "_id": 0,
+            "booking": "$_id",
+            "room": "$room_index",
+            "confirmation_code": 1,
+            "guest": 1,
+            "hotel": 1,
+            "hotel_name": "$h.name",
+            "city": "$h.address.city",
+            "country": "$h.address.country",
+            "room_type": 1,
+            "room_type_name": "$rt.name",
+            "rate_plan": 1,
+            "date": "$night.date",
+            "price": "$night.price",
+            "currency": 1,
+            "status": 1,
+            "check_in": 1,
+            "check_out": 1,
+            "nights": 1,
+            "booked_at": "$_created",
+            "lead_time_days": {
+                "$dateDiff": {"startDate": "$_created", "endDate": "$check_in", "unit": "day"}
+            },
+        }
+    },
+]
+
+INDEXES = [
+    ([("hotel", ASCENDING), ("date", ASCENDING)], "hotel_date"),
+    ([("hotel", ASCENDING), ("check_in", ASCENDING)], "hotel_check_in"),
+    ([("booking", ASCENDING)], "booking"),
+]
+
+
+def provision(db):
+    """The kept collection and its indexes (a database of before had a view of the
+    name, computed on each read: it goes, and the first `drain` fills the collection)."""
+    found = next(iter(db.list_collections(filter={"name": COLLECTION})), None)
+    if found is not None and found.get("type") == "view":
+        db.drop_collection(COLLECTION)
+    for keys, name in INDEXES:
+        db[COLLECTION].create_index(keys, name=name)
+
+
+def computed(db, match):
+    """The flat rows of the bookings `match` selects, from their source documents."""
+    rows = db.bookings.aggregate([{"$match": match}, *BOOKINGS_FLAT])
+    return [
+        dict(row, _id=f"{row['booking']}:{row['room']}:{row['date']:%Y-%m-%d}") for row in rows
+    ]
+
+
+def _replace(db, session, bookings):
+    """Replace the rows of these booking ids by their recomputation (gone: no rows)."""
+    ids = sorted(bookings)
+    db[COLLECTION].delete_many({"booking": {"$in": ids}}, session=session)
+    rows = computed(db, {"_id": {"$in": ids}})
+    if rows:
+        db[COLLECTION].insert_many(rows, session=session)
+
+
+def _concerned(db, changes):
+    """The booking ids the changes concern: a booking's own; a hotel's or room type's
+    bookings (their names, city and country are copied onto the rows)."""
+    bookings = set()
+    for change in changes:
+        key = change["documentKey"]["_id"]
+        collection = change["ns"]["coll"]
+        if collection == "bookings":
+            bookings.add(key)
+        elif collection == "hotels":
+            bookings.update(b["_id"] for b in db.bookings.find({"hotel": key}, {"_id": 1}))
+        else:
+            found = db.bookings.find(
+                {"$or": [{"room_type": key}, {"rooms.room_type": key}]}, {"_id": 1}
+            )
+            bookings.update(b["_id"] for b in found)
+    return bookings
+
+
+def rebuild(db):
+    """Every row again from the bookings (the first pass, a lost token, `reconcile`)."""
+
+    def unit(session):
+        db[COLLECTION].delete_many({}, session=session)
+
+    transactions.run(db.client, unit)
+    ids = [b["_id"] for b in db.bookings.find({}, {"_id": 1})]
+    for start in range(0, len(ids), BATCH):
+        chunk = set(ids[start : start + BATCH])
+        transactions.run(db.client, lambda session, chunk=chunk: _replace(db, session, chunk))
+    return len(ids)
+
+
+def _save(db, token):
+    db[POSITIONS].update_one(
+        {"_id": FEED}, {"$set": {"token": token, "at": utcnow()}}, upsert=True
+    )
+
+
+def drain(db, limit=None):
+    """Apply every change committed since the kept token; returns how many were read."""
+    kept = db[POSITIONS].find_one({"_id": FEED})
+    token = kept.get("token") if kept else None
+    options = {"max_await_time_ms": 10}
+    stream = None
+    if token is not None:
+        try:
+            stream = db.watch(PIPELINE, resume_after=token, **options)
+        except OperationFailure:
+            stream = None  # too old: rebuild from here
+    if stream is None:
+        stream = db.watch(PIPELINE, **options)
+        position = stream.resume_token  # where it stands before the rebuild reads
+        rebuild(db)
+        _save(db, position)
+    read = 0
+    with stream:
+        while limit is None or read < limit:
+            batch, last = [], None
+            while len(batch) < BATCH:
+                change = stream.try_next()
+                if change is None:
+                    break
+                batch.append(change)
+                last = change["_id"]
+            if not batch:
+                if stream.resume_token is not None:
+                    _save(db, stream.resume_token)
+                return read
+            bookings = _concerned(db, batch)
+            if bookings:
+                transactions.run(
+                    db.client, lambda session, ids=bookings: _replace(db, session, ids)
+                )
+            _save(db, last)  # only once applied: a crash before this applies them again
+            read += len(batch)
+    return read
+
+
+def drift(db):
+    """The ids of rows that differ from a recomputation from the bookings (tests and
+    `reconcile`): missing, stray or different."""
+    kept = {r["_id"]: r for r in db[COLLECTION].find()}
+    fresh = {r["_id"]: r for r in computed(db, {})}
+    return sorted(set(kept) ^ set(fresh)) + sorted(
+        k for k in set(kept) & set(fresh) if kept[k] != fresh[k]
+    )
