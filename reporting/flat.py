@@ -21,6 +21,8 @@ A row is as stale as the worker's pass (WORKER_INTERVAL seconds, 5 by default);
 `lag(db)` says how many changes are waiting.
 """
 
+import time
+
 from pymongo import ASCENDING
 from pymongo.errors import OperationFailure
 
@@ -32,6 +34,7 @@ POSITIONS = "feed_positions"
 FEED = "bookings_flat"
 BATCH = 500  # changes applied a transaction
 PASS_LIMIT = 20_000  # changes a worker pass applies at most (the next pass goes on)
+PASS_SECONDS = 10.0  # and the time it reads for
 WATCHED = ["bookings", "hotels", "room_types"]
 PIPELINE = [
     {
@@ -122,18 +125,74 @@ def provision(db):
 
 
 def computed(db, match):
-    """The flat rows of the bookings `match` selects, from their source documents."""
+    """The flat rows of the bookings `match` selects, by the aggregation pipeline (the
+    definition the analysts' export runs; `drift` checks the kept rows against it)."""
     rows = db.bookings.aggregate([{"$match": match}, *BOOKINGS_FLAT])
-    return [
-        dict(row, _id=f"{row['booking']}:{row['room']}:{row['date']:%Y-%m-%d}") for row in rows
+    return [dict(row, _id=row_id(row)) for row in rows]
+
+
+def row_id(row):
+    return f"{row['booking']}:{row['room']}:{row['date']:%Y-%m-%d}"
+
+
+def rows_of(booking, hotels, room_types):
+    """The same rows as the pipeline, computed here from the booking and its hotel and
+    room types (dicts by id): no lookup per night on the database's one thread."""
+    rooms = booking.get("rooms") or [
+        {"room_type": booking.get("room_type"), "nightly_prices": booking.get("nightly_prices")}
     ]
+    hotel = hotels.get(booking.get("hotel")) or {}
+    address = hotel.get("address") or {}
+    created, check_in = booking.get("_created"), booking.get("check_in")
+    shared = {
+        "booking": booking["_id"],
+        **{f: booking[f] for f in _COPIED if f in booking},
+        **({"hotel_name": hotel["name"]} if "name" in hotel else {}),
+        **{f: address[f] for f in ("city", "country") if f in address},
+        **({"booked_at": created} if created is not None else {}),
+        "lead_time_days": (check_in.date() - created.date()).days
+        if created is not None and check_in is not None
+        else None,
+    }
+    found = []
+    for index, room in enumerate(rooms):
+        kind = room.get("room_type")
+        name = (room_types.get(kind) or {}).get("name")
+        for night in room.get("nightly_prices") or []:
+            row = {
+                **shared,
+                "room": index,
+                **({"room_type": kind} if kind is not None else {}),
+                **({"room_type_name": name} if name is not None else {}),
+                "rate_plan": room.get("rate_plan") or "standard",
+                "date": night.get("date"),
+                "price": night.get("price"),
+            }
+            found.append(dict(row, _id=row_id(row)))
+    return found
+
+
+_COPIED = ("confirmation_code", "guest", "hotel", "currency", "status", "check_in")
+_COPIED += ("check_out", "nights")
+
+
+def _names(db, bookings, session=None):
+    hotel_ids = {b.get("hotel") for b in bookings}
+    kinds = {r.get("room_type") for b in bookings for r in (b.get("rooms") or [b])}
+    hotels = db.hotels.find(
+        {"_id": {"$in": list(hotel_ids)}}, {"name": 1, "address": 1}, session=session
+    )
+    room_types = db.room_types.find({"_id": {"$in": list(kinds)}}, {"name": 1}, session=session)
+    return {h["_id"]: h for h in hotels}, {r["_id"]: r for r in room_types}
 
 
 def _replace(db, session, bookings):
     """Replace the rows of these booking ids by their recomputation (gone: no rows)."""
     ids = sorted(bookings)
     db[COLLECTION].delete_many({"booking": {"$in": ids}}, session=session)
-    rows = computed(db, {"_id": {"$in": ids}})
+    found = list(db.bookings.find({"_id": {"$in": ids}}, session=session))
+    hotels, room_types = _names(db, found, session)
+    rows = [row for booking in found for row in rows_of(booking, hotels, room_types)]
     if rows:
         db[COLLECTION].insert_many(rows, session=session)
 
@@ -159,16 +218,19 @@ def _concerned(db, changes):
 
 def rebuild(db):
     """Every row again from the bookings (the first pass, a lost token, `reconcile`)."""
-
-    def unit(session):
-        db[COLLECTION].delete_many({}, session=session)
-
-    transactions.run(db.client, unit)
-    ids = [b["_id"] for b in db.bookings.find({}, {"_id": 1})]
-    for start in range(0, len(ids), BATCH):
-        chunk = set(ids[start : start + BATCH])
-        transactions.run(db.client, lambda session, chunk=chunk: _replace(db, session, chunk))
-    return len(ids)
+    db[COLLECTION].delete_many({})
+    hotels = {h["_id"]: h for h in db.hotels.find({}, {"name": 1, "address": 1})}
+    room_types = {r["_id"]: r for r in db.room_types.find({}, {"name": 1})}
+    rows, count = [], 0
+    for booking in db.bookings.find({}):
+        count += 1
+        rows += rows_of(booking, hotels, room_types)
+        if len(rows) >= 5000:
+            db[COLLECTION].insert_many(rows, ordered=False)
+            rows = []
+    if rows:
+        db[COLLECTION].insert_many(rows, ordered=False)
+    return count
 
 
 def _save(db, token):
@@ -193,27 +255,36 @@ def drain(db, limit=None):
         position = stream.resume_token  # where it stands before the rebuild reads
         rebuild(db)
         _save(db, position)
-    read = 0
+    read, deadline = 0, time.monotonic() + PASS_SECONDS
     with stream:
         while limit is None or read < limit:
             batch, last = [], None
-            while len(batch) < BATCH:
+            # On a busy cluster the position moves on with every write it does not watch:
+            # a pass also ends at its deadline, and the next one carries on.
+            caught_up = time.monotonic() > deadline
+            while len(batch) < BATCH and not caught_up and time.monotonic() <= deadline:
+                before = stream.resume_token
                 change = stream.try_next()
-                if change is None:
+                if change is not None:
+                    batch.append(change)
+                    last = change["_id"]
+                elif stream.resume_token == before:
+                    caught_up = True  # the server has nothing newer for us
                     break
-                batch.append(change)
-                last = change["_id"]
-            if not batch:
+                # An empty batch whose position moved on: the server skipped writes
+                # this feed does not watch and has more to read - not caught up yet.
+            if batch:
+                bookings = _concerned(db, batch)
+                if bookings:
+                    transactions.run(
+                        db.client, lambda session, ids=bookings: _replace(db, session, ids)
+                    )
+                _save(db, last)  # only once applied: a crash before this applies them again
+                read += len(batch)
+            if caught_up:
                 if stream.resume_token is not None:
                     _save(db, stream.resume_token)
                 return read
-            bookings = _concerned(db, batch)
-            if bookings:
-                transactions.run(
-                    db.client, lambda session, ids=bookings: _replace(db, session, ids)
-                )
-            _save(db, last)  # only once applied: a crash before this applies them again
-            read += len(batch)
     return read
 
 
