@@ -234,6 +234,13 @@ def seed_demo(
     return plan
 
 
+def loading(db):
+    """Whether a demo seed is writing its year now (started, not complete)."""
+    return (
+        db.seed_progress.find_one({"_id": PROGRESS_ID, "state": {"$ne": "complete"}}) is not None
+    )
+
+
 def seed_catalogue(db, nights=365, past=PAST_NIGHTS, start=None, size="demo", now=None):
     """Accounts, hotels and room types; returns the plan whose year load_year writes.
 

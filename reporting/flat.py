@@ -32,9 +32,13 @@ from plumbing.values import utcnow
 COLLECTION = "bookings_flat"
 POSITIONS = "feed_positions"
 FEED = "bookings_flat"
-BATCH = 500  # changes applied a transaction
-PASS_LIMIT = 20_000  # changes a worker pass applies at most (the next pass goes on)
-PASS_SECONDS = 10.0  # and the time it reads for
+# The embedded database answers on one thread: the follower works in small steps so a
+# booking never waits behind it for long (a transaction of BATCH changes, rows written
+# REBUILD_ROWS at a time), and a pass ends after PASS_SECONDS; the next one carries on.
+BATCH = 100
+REBUILD_ROWS = 500
+PASS_LIMIT = 20_000
+PASS_SECONDS = 2.0
 WATCHED = ["bookings", "hotels", "room_types"]
 PIPELINE = [
     {
@@ -225,7 +229,7 @@ def rebuild(db):
     for booking in db.bookings.find({}):
         count += 1
         rows += rows_of(booking, hotels, room_types)
-        if len(rows) >= 5000:
+        if len(rows) >= REBUILD_ROWS:
             db[COLLECTION].insert_many(rows, ordered=False)
             rows = []
     if rows:
