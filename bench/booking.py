@@ -19,9 +19,7 @@ Usage: .venv/bin/python bench/booking.py
 import argparse
 import http.client
 import json
-import os
 import secrets
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +31,7 @@ import pymongo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import race  # noqa: E402
+from common import median_read, race, server_env  # noqa: E402
 
 from identity import accounts  # noqa: E402
 from identity.tokens import issue_token  # noqa: E402
@@ -51,15 +49,7 @@ def start_server(data_dir, secret):
         "EMBEDDED_MONGO_PORT": free_port(),
         "EMBEDDED_REDIS_PORT": free_port(),
     }
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
-    env.update({k: str(v) for k, v in ports.items()})
-    env.update(
-        DATA_DIR=data_dir,
-        SEED_DEMO="1",
-        SECRET_KEY=secret,
-        RATE_LIMIT="1000000/minute",
-        AUTH_RATE_LIMIT="1000000/minute",
-    )
+    env = server_env(data_dir, secret, ports, SEED_DEMO="1", AUTH_RATE_LIMIT="1000000/minute")
     log = open(Path(data_dir) / "server.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "run.py")],
@@ -89,12 +79,7 @@ def kpi_reads(db, mongo_port):
     hotel = db.hotels.find_one({"address.city": CITY})["_id"]
     month = {"$gte": today().plus(-30), "$lt": today()}
     query = {"hotel": hotel, "date": month}
-    timings = []
-    for _ in range(20):
-        began = time.perf_counter()
-        rows = list(db.occupancy_daily.find(query))
-        timings.append(time.perf_counter() - began)
-    kept = statistics.median(timings)
+    kept, rows = median_read(lambda: list(db.occupancy_daily.find(query)))
     began = time.perf_counter()
     pipeline = kpis.occupancy_pipeline() + [{"$match": query}]
     scratch_rows = list(db.inventory.aggregate(pipeline))

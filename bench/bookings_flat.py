@@ -13,7 +13,6 @@ Usage: .venv/bin/python bench/bookings_flat.py [--skip-view]
 """
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 import pymongo  # noqa: E402
 
+from bench.common import median_read  # noqa: E402
 from demo import seed  # noqa: E402
 from plumbing import embedded, provisioning  # noqa: E402
 from plumbing.values import today  # noqa: E402
@@ -48,12 +48,7 @@ def main():
             hotel = db.hotels.find_one({"address.city": "Paris"})["_id"]
             month = {"$gte": today().plus(-30), "$lt": today()}
             query = {"hotel": hotel, "check_in": month}
-            timings = []
-            for _ in range(20):
-                t = time.perf_counter()
-                rows = list(db.bookings_flat.find(query))
-                timings.append(time.perf_counter() - t)
-            kept = statistics.median(timings)
+            kept, rows = median_read(lambda: list(db.bookings_flat.find(query)))
             t = time.perf_counter()
             counted = db.bookings_flat.count_documents(query)
             count_kept = time.perf_counter() - t

@@ -2,13 +2,35 @@
 
 import http.client
 import json
+import os
 import secrets
+import statistics
 import threading
 import time
 
 from identity import accounts
 from identity.tokens import issue_token
 from plumbing.values import created, money, nights, today
+
+
+def median_read(read, times=20):
+    """(median seconds, the last result) of `read()` run `times` times."""
+    timings, result = [], None
+    for _ in range(times):
+        began = time.perf_counter()
+        result = read()
+        timings.append(time.perf_counter() - began)
+    return statistics.median(timings), result
+
+
+def server_env(data_dir, secret, ports, **settings):
+    """The environment of a `run.py` a benchmark starts: its ports and data directory,
+    embedded servers of its own (no MONGO_URI / REDIS_URL), and `settings`."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
+    env.update({k: str(v) for k, v in ports.items()})
+    env.update(DATA_DIR=data_dir, SECRET_KEY=secret, RATE_LIMIT="1000000/minute")
+    env.update({k: str(v) for k, v in settings.items()})
+    return env
 
 
 def race(calls):

@@ -28,23 +28,21 @@ sys.path.insert(0, str(ROOT))
 
 import pymongo  # noqa: E402
 
-from bench.common import call, guests, stock  # noqa: E402
+from bench.common import call, guests, server_env, stock  # noqa: E402
 from plumbing.embedded import free_port, mongo_uri  # noqa: E402
 
 
 def start(data_dir, secret, streams):
     ports = {k: free_port() for k in ("PORT", "EMBEDDED_MONGO_PORT", "EMBEDDED_REDIS_PORT")}
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
-    env.update({k: str(v) for k, v in ports.items()})
-    env.update(
-        DATA_DIR=data_dir,
+    env = server_env(
+        data_dir,
+        secret,
+        ports,
         SEED_DEMO="0",
-        SECRET_KEY=secret,
-        RATE_LIMIT="1000000/minute",
         BOOKING_RATE_LIMIT="1000000/minute",
-        LIVE_STREAMS=str(streams),
-        LIVE_STREAMS_PER_USER=str(streams),
-        LIVE_STREAM_SECONDS="600",
+        LIVE_STREAMS=streams,
+        LIVE_STREAMS_PER_USER=streams,
+        LIVE_STREAM_SECONDS=600,
     )
     log = open(Path(data_dir) / "server.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
