@@ -21,7 +21,7 @@ from demo import seed
 from identity import accounts
 from plumbing import embedded, logs, provisioning
 from plumbing.values import Day
-from reporting import changes, exports, flat, kpis
+from reporting import exports, flat, kpis
 from search import cards
 
 
@@ -32,10 +32,9 @@ def provision(app, log=None):
     with app.app_context():
         db = app.data.driver.db
         provisioning.provision(db, log=log)
-        rebuilt = cards.provision(db)
+        rebuilt = cards.ensure(db)
         if rebuilt:
             log(f"search cards: {rebuilt} rebuilt from the catalogue")
-            app.extensions["answers"].bump_everything()
         if app.config.get("ADMIN_EMAIL") and app.config.get("ADMIN_PASSWORD"):
             accounts.ensure_admin(db, app.config["ADMIN_EMAIL"], app.config["ADMIN_PASSWORD"])
 
@@ -46,12 +45,10 @@ def run_jobs(app, stop, interval, once=False, log=print):
     KPIs up to date. A job that fails is logged and tried again on the next pass."""
     embedded.start_planned(app)
     with app.app_context():
-        db, answers = app.data.driver.db, app.extensions["answers"]
+        db = app.data.driver.db
 
         def expire():
-            expired = holds.expire_due(
-                db.client, db, on_expired=lambda booking: answers.bump_bookings(db, [booking])
-            )
+            expired = holds.expire_due(db.client, db)
             if expired:
                 log(f"hold sweeper: expired {expired} bookings")
 
@@ -102,9 +99,9 @@ def seed_in_background(app):
             f"demo year: loading {plan['inventory_rows']} inventory rows and their bookings in "
             "the background, the coming nights first; the API is already serving"
         )
-        answers = app.extensions["answers"]
         try:
-            seconds = seed.load_year(db, plan, log=log, on_batch=answers.bump_everything)
+            with app.app_context():  # its batches make the cached answers stale
+                seconds = seed.load_year(db, plan, log=log)
         except seed.SeedRefused as refused:
             log(str(refused))
             return
@@ -151,11 +148,8 @@ def init_app(app):
         if if_enabled and not app.config["SEED_DEMO"]:
             click.echo("SEED_DEMO is off; nothing seeded")
             return
-        answers = app.extensions["answers"]
         try:
-            report = seed.seed_demo(
-                app.data.driver.db, progress=True, on_batch=answers.bump_everything
-            )
+            report = seed.seed_demo(app.data.driver.db, progress=True)
         except seed.SeedRefused as refused:
             click.echo(str(refused), err=True)
             sys.exit(2)
@@ -198,22 +192,14 @@ def init_app(app):
             )
         verb = "fixed" if fix else "found"
         click.echo(f"{len(drift)} inventory rows with drift {verb}")
-        wrong, stray = cards.drift(app.data.driver.db)
-        if fix and (wrong or stray):
-            cards.rebuild(app.data.driver.db)
-        if fix and (drift or wrong or stray):
-            app.extensions["answers"].bump_everything()
+        wrong, stray = cards.reconcile(app.data.driver.db, fix=fix, booked_drift=bool(drift))
         click.echo(f"{len(wrong) + len(stray)} search cards out of step with the catalogue {verb}")
         db = app.data.driver.db
-        kpis.drain(db)  # what the worker would do next; then compare with a recomputation
-        off = kpis.drift(db)
+        off = kpis.reconcile(db, fix=fix)
         for hotel, night, field, kept, recomputed in off[:20]:
             click.echo(
                 f"drift: KPI {field} of hotel {hotel} on {night}: {kept}, recomputed {recomputed}"
             )
-        if fix and off:
-            changes.record(db, changes.EVERYTHING)
-            kpis.drain(db)
         click.echo(f"{len(off)} KPI values out of step with bookings and inventory {verb}")
         if (drift or wrong or stray or off) and not fix:
             sys.exit(1)
@@ -295,7 +281,7 @@ def init_app(app):
                 parsed[field] = raw
         try:
             provisioning.apply(app.data.driver.db, parsed, migrations, log=click.echo)
-            app.extensions["answers"].bump_everything()
+            cards.domain_applied(app.data.driver.db)
         except (provisioning.RefusedMigration, ValueError) as error:
             click.echo(f"refused: {error}", err=True)
             sys.exit(2)

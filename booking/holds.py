@@ -9,6 +9,7 @@ and never to a booking that was paid meanwhile.
 
 from booking.reservations import PENDING, transition
 from plumbing import logs
+from plumbing.auth import answers_to_bump
 from plumbing.values import stamp, utcnow
 
 
@@ -35,6 +36,8 @@ def expire_due(client, db, now=None, limit=500, on_expired=None):
         expired += changed is not None
         if changed is not None:
             logs.event("booking.expired", booking=str(booking["_id"]))
+        if changed is not None:
+            answers_to_bump().bump_bookings(db, [changed])  # its nights sell again
         if changed is not None and on_expired is not None:
             on_expired(changed)
     return expired

@@ -24,6 +24,7 @@ from booking import reservations
 from booking.reservations import PENDING
 from payments import checkout
 from plumbing import logs, transactions
+from plumbing.auth import answer_cache
 from plumbing.errors import Refusal
 from plumbing.values import Day, created, money, quantize, stamp, to_decimal
 from reporting.changes import record_stay
@@ -199,6 +200,8 @@ def change(client, db, provider, original, wanted, etag, payment_method, now):
         if charge is not None:
             give_back(db, provider, charge)
         raise
+    # Committed: the nights it left and the nights it took answer differently now.
+    answer_cache().bump_bookings(db, [original, {**original, **fields}])
     moved = {"charged": money(0, currency), "refunded": money(0, currency)}
     if charge is not None:
         moved["charged"] = charge["amount"]

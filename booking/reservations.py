@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from booking import rate_plans
 from catalogue.rules import managed_hotel_ids
-from plumbing import sharding, transactions
+from plumbing import logs, sharding, transactions
+from plumbing.auth import answer_cache
 from plumbing.errors import Refusal
 from plumbing.values import (
     Day,
@@ -520,6 +521,34 @@ def cancel(client, db, original, now=None):
             "can be cancelled",
         )
     return changes
+
+
+def created(db, bookings):
+    """After new bookings commit: their hotels' answers are stale; each is logged."""
+    answer_cache().bump_bookings(db, bookings)
+    for booking in bookings:
+        logs.event(
+            "booking.created",
+            booking=str(booking["_id"]),
+            hotel=str(booking["hotel"]),
+            rooms=len(booking.get("rooms") or [None]),
+            nights=booking["nights"],
+            total_price=str(booking["total_price"]),
+            currency=booking["currency"],
+        )
+
+
+def released(db, updates, original):
+    """After a booking's nights were given back (a cancellation) and it committed."""
+    answer_cache().bump_bookings(db, [original])
+    if updates.get("status") == "cancelled":
+        refund = updates.get("refund_amount")
+        logs.event(
+            "booking.cancelled",
+            booking=str(original["_id"]),
+            was=original.get("status"),
+            refund_amount=str(refund) if refund is not None else None,
+        )
 
 
 def visible_to(db, user):

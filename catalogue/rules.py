@@ -4,6 +4,7 @@ from bson import ObjectId
 from pymongo import UpdateOne
 
 from plumbing import transactions
+from plumbing.auth import answer_cache
 from plumbing.errors import Refusal, invalid
 from plumbing.values import (
     Day,
@@ -19,6 +20,7 @@ from plumbing.values import (
     utcnow,
 )
 from reporting import changes as changes_log
+from search import cards
 
 MAX_RANGE_NIGHTS = 731
 MAX_DAYS_AHEAD = 731  # inventory may be loaded two years ahead; bookings reach 395 days
@@ -233,9 +235,9 @@ def set_inventory_range(client, db, room_type_id, values, user):
         return written
 
     result = transactions.run(client, write)
+    answer_cache().bump_hotels(db, [hotel["_id"]])  # committed: its answers are stale
     return {
         "room_type": room_type["_id"],
-        "hotel": hotel["_id"],
         "from": values["from"],
         "to": values["to"],
         "nights": len(dates),
@@ -269,6 +271,25 @@ def copy_hotel_fields(db, original, changes, session):
         )
     # Its KPI rows carry where it is and its currency; the old city's rollup loses it.
     changes_log.record(db, hotel_id, cities=[before.get("city")], session=session)
+
+
+def catalogue_changed(db, hotel_id, *cities):
+    """After a committed hotel or room type write: its search cards, then its cached
+    answers (the city it is in now and any it was in before)."""
+    city = cards.refresh_hotel(db, hotel_id)
+    answer_cache().bump([*cities, *([city] if city else [])], catalogue=True)
+
+
+def room_type_gone(db, room_type):
+    """After a room type's delete committed: its cards go, its hotel's answers change."""
+    cards.drop_room_type(db, room_type["_id"])
+    catalogue_changed(db, room_type["hotel"])
+
+
+def inventory_changed(db, rows):
+    """After inventory rows committed: the answers of their cities (cached in Redis,
+    outside MongoDB's transaction)."""
+    answer_cache().bump(row["city"] for row in rows)
 
 
 def hotel_by_id(db, hotel_id):

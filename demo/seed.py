@@ -32,6 +32,7 @@ from booking.reservations import CODE_ALPHABET, refund_due
 from domain.vocabulary import HOTEL_AMENITIES
 from identity import accounts
 from plumbing import jsonschema
+from plumbing.auth import answers_to_bump
 from plumbing.errors import DUPLICATE_KEY, refused_by_validator
 from plumbing.values import Day, created, minor_text, quantize, to_minor, utcnow
 from reporting import kpis
@@ -221,7 +222,6 @@ def seed_demo(
     nights=365,
     past=PAST_NIGHTS,
     start=None,
-    on_batch=None,
     size="demo",
     now=None,
 ):
@@ -230,7 +230,7 @@ def seed_demo(
     the history is told as of `now` (default: now)."""
     plan = seed_catalogue(db, nights=nights, past=past, start=start, size=size, now=now)
     if not plan["skipped"]:
-        load_year(db, plan, progress, on_batch=on_batch)
+        load_year(db, plan, progress)
     return plan
 
 
@@ -815,10 +815,10 @@ def _by_batch(plan, order, batch_nights, bookings, payments, reviews):
     return batches
 
 
-def load_year(db, plan, progress=False, log=None, batch_nights=BATCH_NIGHTS, on_batch=None):
+def load_year(db, plan, progress=False, log=None, batch_nights=BATCH_NIGHTS):
     """Write the plan's year batch by batch (its bookings, payments and reviews, then the
     inventory rows that count them), then ratings and KPIs; returns the seconds it took.
-    `on_batch()` is called after each batch is written."""
+    Each batch makes the cached answers stale."""
     started = time.monotonic()
     bookings, payments, reviews, booked = history(plan)
     order = night_order(plan)
@@ -849,7 +849,7 @@ def load_year(db, plan, progress=False, log=None, batch_nights=BATCH_NIGHTS, on_
             documents = upcoming.result()
             if first + batch_nights < len(order):
                 upcoming = pool.submit(prepare, first + batch_nights)
-            _write_batch(db, plan, first, batch_nights, documents, on_batch, bar, log)
+            _write_batch(db, plan, first, batch_nights, documents, bar, log)
     bar.close()
     _ratings(db, reviews)
     _kpis(db, plan, bookings)
@@ -869,7 +869,12 @@ def load_year(db, plan, progress=False, log=None, batch_nights=BATCH_NIGHTS, on_
     return plan["year_seconds"]
 
 
-def _write_batch(db, plan, first, batch_nights, documents, on_batch, bar, log):
+def _answers_stale():
+    """A batch committed: any cached search answer may have changed."""
+    answers_to_bump().bump_everything()
+
+
+def _write_batch(db, plan, first, batch_nights, documents, bar, log):
     """Bookings, payments and reviews, then the inventory rows counting them; then the
     progress mark (a stopped run may have written some: those stay as they are)."""
     for kind in ("bookings", "payments", "reviews", "inventory"):
@@ -878,8 +883,7 @@ def _write_batch(db, plan, first, batch_nights, documents, on_batch, bar, log):
     rows = documents["inventory"]
     last = min(first + batch_nights, plan["nights"])
     db.seed_progress.update_one({"_id": PROGRESS_ID}, {"$set": {"next_night": last}})
-    if on_batch is not None:
-        on_batch()
+    _answers_stale()
     bar.update(len(rows))
     if log and (first // batch_nights) % 10 == 9:
         log(f"demo year: {last}/{plan['nights']} nights written")

@@ -4,8 +4,7 @@ from flask import current_app
 
 import domain
 from booking import reservations
-from plumbing import logs
-from plumbing.auth import answer_cache, current_user, db
+from plumbing.auth import current_user, db
 from plumbing.errors import Refusal
 from plumbing.values import utcnow
 
@@ -60,30 +59,11 @@ def cancel_and_release(updates, original):
 
 
 def stays_changed(documents):
-    """A booking took nights: its hotel's answers are stale once it has committed."""
-    answer_cache().bump_bookings(db(), documents)
-    for booking in documents:
-        logs.event(
-            "booking.created",
-            booking=str(booking["_id"]),
-            hotel=str(booking["hotel"]),
-            rooms=len(booking.get("rooms") or [None]),
-            nights=booking["nights"],
-            total_price=str(booking["total_price"]),
-            currency=booking["currency"],
-        )
+    reservations.created(db(), documents)
 
 
 def stay_released(updates, original):
-    answer_cache().bump_bookings(db(), [original])
-    if updates.get("status") == "cancelled":
-        refund = updates.get("refund_amount")
-        logs.event(
-            "booking.cancelled",
-            booking=str(original["_id"]),
-            was=original.get("status"),
-            refund_amount=str(refund) if refund is not None else None,
-        )
+    reservations.released(db(), updates, original)
 
 
 def init_app(app):

@@ -1,8 +1,7 @@
 """Hooks on hotels, room types and inventory: manager rights and consistent rows."""
 
 from catalogue import rules
-from plumbing.auth import answer_cache, current_user, db
-from search import cards
+from plumbing.auth import current_user, db
 
 
 # The rules sit on Eve's database events, not its request events: the admin writes
@@ -81,51 +80,43 @@ def refuse_inventory_delete(item):
     rules.refuse_inventory_delete(db(), current_user(), item)
 
 
-def catalogue_changed(hotel_id, *cities):
-    """After a committed hotel or room type write: its cards, then its answers (the city
-    it is in now and any it was in before)."""
-    city = cards.refresh_hotel(db(), hotel_id)
-    answer_cache().bump([*cities, *([city] if city else [])], catalogue=True)
-
-
+# After the commit: the catalogue area refreshes the search cards and the cached answers.
 def hotels_created(documents):
     for hotel in documents:
-        catalogue_changed(hotel["_id"])
+        rules.catalogue_changed(db(), hotel["_id"])
 
 
 def hotel_changed(updates, original):
-    catalogue_changed(original["_id"], original["address"]["city"])
+    rules.catalogue_changed(db(), original["_id"], original["address"]["city"])
 
 
 def hotel_deleted(item):
-    catalogue_changed(item["_id"], item["address"]["city"])
+    rules.catalogue_changed(db(), item["_id"], item["address"]["city"])
 
 
 def room_types_created(documents):
     for hotel_id in {room_type["hotel"] for room_type in documents}:
-        catalogue_changed(hotel_id)
+        rules.catalogue_changed(db(), hotel_id)
 
 
 def room_type_changed(updates, original):
-    catalogue_changed(original["hotel"])
+    rules.catalogue_changed(db(), original["hotel"])
 
 
 def room_type_deleted(item):
-    cards.drop_room_type(db(), item["_id"])
-    catalogue_changed(item["hotel"])
+    rules.room_type_gone(db(), item)
 
 
-# After the commit, what lives outside MongoDB's transaction: cached answers (Redis).
 def inventory_rows_changed(documents):
-    answer_cache().bump(row["city"] for row in documents)
+    rules.inventory_changed(db(), documents)
 
 
 def inventory_row_changed(updates, original):
-    answer_cache().bump([original["city"]])
+    rules.inventory_changed(db(), [original])
 
 
 def inventory_row_deleted(item):
-    answer_cache().bump([item["city"]])
+    rules.inventory_changed(db(), [item])
 
 
 def init_app(app):

@@ -1,6 +1,6 @@
 """Hooks on /reviews: the booking's owner only, after a confirmed stay, once."""
 
-from plumbing.auth import answer_cache, current_user, db
+from plumbing.auth import current_user, db
 from reviews import ratings
 
 
@@ -14,8 +14,7 @@ def add_to_hotel_rating(session, documents):
 
 
 def ratings_changed(documents):
-    # The rating shows in searches and on the hotel itself.
-    answer_cache().bump_hotels(db(), [review["hotel"] for review in documents], catalogue=True)
+    ratings.ratings_changed(db(), documents)
 
 
 def init_app(app):

@@ -16,7 +16,7 @@ from bson import ObjectId
 from eve.methods.delete import deleteitem_internal
 from eve.methods.patch import patch_internal
 from eve.methods.post import post_internal
-from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask import abort, flash, g, redirect, request, session, url_for
 from flask_admin import Admin, AdminIndexView, BaseView, expose
 from flask_admin.contrib.pymongo import ModelView, filters
 from flask_admin.form import SecureForm
@@ -262,7 +262,6 @@ class CalendarView(AdminOnly, BaseView):
                 "error",
             )
             return
-        current_app.extensions["answers"].bump_hotels(database, [result["hotel"]])
         counts = f"{result['created']} new, {result['updated']} changed"
         flash(f"{result['nights']} nights set ({counts})", "success")
 

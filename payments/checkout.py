@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from booking.reservations import PENDING, revive
 from plumbing import logs, transactions
+from plumbing.auth import answer_cache
 from plumbing.errors import Refusal
 from plumbing.values import money, quantize, stamp, to_decimal, utcnow
 from reporting import changes
@@ -176,7 +177,8 @@ def apply_event(client, db, provider, event, now=None):
         logs.event("webhook.duplicate", **fields)
         return outcome
     logs.event("webhook.applied", payment=event.payment_id, **fields)
-    if outcome == "confirmed":
+    if outcome == "confirmed":  # possibly by taking back the nights of an expired hold
+        answer_cache().bump_hotels(db, hotels_of_payment(db, event.payment_id))
         logs.event("payment.succeeded", payment=event.payment_id, via="webhook")
         logs.event("booking.confirmed", payment=event.payment_id, via="webhook")
     elif outcome.startswith("failed"):

@@ -75,6 +75,17 @@ def provision(db):
         record(db, EVERYTHING)
 
 
+def reconcile(db, fix=False):
+    """The kept KPIs against a recomputation, once the pending records are in: the
+    values that differ; with `fix`, every hotel recomputed."""
+    drain(db)  # what the worker would do next
+    off = drift(db)
+    if fix and off:
+        record(db, EVERYTHING)
+        drain(db)
+    return off
+
+
 def pending(db):
     """How many change records the worker has not handled yet."""
     return db[CHANGES].estimated_document_count()

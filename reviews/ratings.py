@@ -1,5 +1,6 @@
 """Reviews: only the guest of a confirmed, completed stay, once; ratings kept exact."""
 
+from plumbing.auth import answer_cache
 from plumbing.errors import Refusal
 from plumbing.values import Day, stamp, today
 from search import cards
@@ -19,6 +20,11 @@ def check_reviewable(db, review, user):
     if db.reviews.find_one({"booking": booking["_id"]}, {"_id": 1}):
         raise Refusal(409, "this booking has already been reviewed")
     review.update(hotel=booking["hotel"], guest=user["_id"])
+
+
+def ratings_changed(db, reviews):
+    """After reviews commit: the hotels' ratings show in searches and on the hotel."""
+    answer_cache().bump_hotels(db, [review["hotel"] for review in reviews], catalogue=True)
 
 
 def add_to_rating(db, session, reviews):

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, request
 import domain
 from booking import modify
 from plumbing import jsonschema, openapi
-from plumbing.auth import answer_cache, db, require_role
+from plumbing.auth import db, require_role
 from plumbing.errors import Refusal
 from plumbing.responses import json_body, respond
 from plumbing.values import utcnow
@@ -55,7 +55,6 @@ def change_booking(booking_id):
     fields, moved = modify.change(
         db().client, db(), provider, original, wanted, etag, payment_method, now
     )
-    answer_cache().bump_bookings(db(), [original, {**original, **fields}])
     document = getitem_internal("bookings", _id=original["_id"])[0]
     document["_change"] = {
         "charged": moved["charged"],

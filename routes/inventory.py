@@ -5,7 +5,7 @@ from flask import Blueprint
 
 from catalogue import rules
 from plumbing import openapi
-from plumbing.auth import answer_cache, db, require_role
+from plumbing.auth import db, require_role
 from plumbing.errors import Refusal
 from plumbing.responses import json_body, respond
 
@@ -19,7 +19,6 @@ def set_range(room_type_id):
         raise Refusal(404, "no such room type")
     values = rules.parse_range(json_body())
     result = rules.set_inventory_range(db().client, db(), ObjectId(room_type_id), values, user)
-    answer_cache().bump_hotels(db(), [result.pop("hotel")])
     return respond({"_status": "OK", **result})
 
 

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, request
 
 from payments import checkout
 from plumbing import openapi
-from plumbing.auth import answer_cache, db
+from plumbing.auth import db
 from plumbing.http import read_body
 from plumbing.responses import respond
 
@@ -21,8 +21,6 @@ def provider():
 def handle(raw_body, signature):
     event = provider().parse_webhook(raw_body, signature)
     outcome = checkout.apply_event(db().client, db(), provider(), event)
-    if outcome == "confirmed":  # possibly by taking back the nights of an expired hold
-        answer_cache().bump_hotels(db(), checkout.hotels_of_payment(db(), event.payment_id))
     return {"_status": "OK", "event": event.id, "outcome": outcome}
 
 

@@ -17,6 +17,7 @@ is what makes a review one small write rather than a thousand.
 from pymongo import ASCENDING, DeleteMany, ReplaceOne
 
 from booking import rate_plans
+from plumbing.auth import answer_cache
 
 COLLECTION = "search_rooms"
 INDEXES = {
@@ -140,3 +141,36 @@ def provision(db):
     for name, keys in INDEXES.items():
         collection.create_index(keys, name=name)
     return rebuild(db)
+
+
+def everything_changed():
+    """Every cached answer is stale (a rebuild, a domain change, a bulk load)."""
+    answer_cache().bump_everything()
+
+
+def ensure(db):
+    """Start-up: the cards rebuilt if they do not match the catalogue's shape, and then
+    no cached answer holds. Returns how many cards were rebuilt."""
+    rebuilt = provision(db)
+    if rebuilt:
+        everything_changed()
+    return rebuilt
+
+
+def reconcile(db, fix=False, booked_drift=False):
+    """(wrong, stray) cards against the catalogue; with `fix`, rebuilt, and the cached
+    answers dropped when anything was repaired (`booked_drift`: reconcile fixed
+    inventory counts too)."""
+    wrong, stray = drift(db)
+    if fix and (wrong or stray):
+        rebuild(db)
+    if fix and (booked_drift or wrong or stray):
+        everything_changed()
+    return wrong, stray
+
+
+def domain_applied(db):
+    """After `domain apply`: cards of the new shape, and no cached answer holds (fields
+    and their defaults may have changed under them)."""
+    provision(db)
+    everything_changed()

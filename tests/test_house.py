@@ -119,3 +119,48 @@ def test_bson_types_for_what_json_spells_as_strings():
         {"required": ["room_type"]},
         {"required": ["rooms"]},
     ]
+
+
+# What keeps derived data current: cache generations, search cards, KPI records. Only
+# the areas' write functions call these; an entry point never decides what is stale.
+INVALIDATION = {
+    "bump",
+    "bump_bookings",
+    "bump_hotels",
+    "bump_everything",
+    "answer_cache",
+    "answers_to_bump",
+    "refresh_hotel",
+    "drop_room_type",
+    "record",
+    "record_stay",
+}
+
+
+def _invalidations(source):
+    """The invalidation calls (INVALIDATION) a module's source makes."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in INVALIDATION:
+                found.add(name)
+    return sorted(found)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*_sources("hooks", "routes", "pages"), ROOT / "cli.py"],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_no_entry_point_invalidates_by_hand(path):
+    """Hooks, routes, pages and the CLI call an area's write function, which keeps its
+    derived copies itself (one write path per area)."""
+    calls = _invalidations(path.read_text())
+    assert calls == [], f"{path.relative_to(ROOT)} keeps derived data by hand: {calls}"
+
+
+def test_the_invalidation_check_catches_a_bump():
+    source = "def view():\n    answer_cache().bump_hotels(db(), [1])\n"
+    assert _invalidations(source) == ["answer_cache", "bump_hotels"]
