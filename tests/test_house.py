@@ -164,3 +164,25 @@ def test_no_entry_point_invalidates_by_hand(path):
 def test_the_invalidation_check_catches_a_bump():
     source = "def view():\n    answer_cache().bump_hotels(db(), [1])\n"
     assert _invalidations(source) == ["answer_cache", "bump_hotels"]
+
+
+WRITE_CALLS = {"insert_one", "insert_many", "update_one", "update_many", "replace_one"}
+WRITE_CALLS |= {"delete_one", "delete_many", "bulk_write", "find_one_and_update"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*_sources("hooks", "routes", "pages"), ROOT / "cli.py"],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_only_the_areas_write_their_collections(path):
+    """The admin, the CLI, hooks and routes change data through an area's functions (or
+    Eve's, whose database events carry the area's rules), never with a driver call."""
+    writes = sorted(
+        node.func.attr
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in WRITE_CALLS
+    )
+    assert writes == [], f"{path.relative_to(ROOT)} writes MongoDB itself: {writes}"
