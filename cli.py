@@ -68,6 +68,8 @@ def run_jobs(app, stop, interval, once=False, log=print):
         )
         while True:
             for name, job in jobs:
+                if stop.is_set():  # shutting down: no new job starts
+                    return
                 logs.bind_job(name.replace(" ", "-").lower())  # its lines share an id
                 try:
                     job()

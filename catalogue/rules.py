@@ -259,6 +259,7 @@ def copy_hotel_fields(db, original, changes, session):
     }
     if "currency" in changes and changes["currency"] != original.get("currency", "EUR"):
         copied["currency"] = changes["currency"]
+    cards.refresh_hotel(db, original["_id"], session=session)  # name, stars, ... on its cards
     if not copied:
         return
     hotel_id = original["_id"]
@@ -274,15 +275,26 @@ def copy_hotel_fields(db, original, changes, session):
 
 
 def catalogue_changed(db, hotel_id, *cities):
-    """After a committed hotel or room type write: its search cards, then its cached
-    answers (the city it is in now and any it was in before)."""
-    city = cards.refresh_hotel(db, hotel_id)
+    """After a committed hotel or room type write (whose search cards changed in its
+    transaction): its cached answers, in Redis - the city it is in now and any it was in
+    before."""
+    hotel = db.hotels.find_one({"_id": hotel_id}, {"address.city": 1})
+    city = (hotel or {}).get("address", {}).get("city")
     answer_cache().bump([*cities, *([city] if city else [])], catalogue=True)
 
 
+def cards_follow_hotel(db, hotel_id, session):
+    """Inside a hotel or room type write's transaction: the hotel's search cards."""
+    cards.refresh_hotel(db, hotel_id, session=session)
+
+
+def cards_for_new_room_types(db, room_types, session):
+    """Inside a room type insert's transaction: their search cards."""
+    cards.add_room_types(db, room_types, session)
+
+
 def room_type_gone(db, room_type):
-    """After a room type's delete committed: its cards go, its hotel's answers change."""
-    cards.drop_room_type(db, room_type["_id"])
+    """After a room type's delete committed: its hotel's answers change."""
     catalogue_changed(db, room_type["hotel"])
 
 
@@ -376,6 +388,7 @@ def delete_room_type_inventory(db, room_type, session):
     if db.inventory.find_one(booked, {"_id": 1}, session=session):
         raise Refusal(409, "this room type has booked nights; close its inventory instead")
     db.inventory.delete_many({"room_type": room_type["_id"]}, session=session)
+    cards.drop_room_type(db, room_type["_id"], session=session)
     changes_log.record(db, room_type["hotel"], session=session)
 
 
@@ -383,6 +396,7 @@ def record_deleted_hotels(db, hotels, session):
     """Inside a hotel delete's transaction: its KPI rows (and its city's) are recounted."""
     for hotel in hotels:
         city = (hotel.get("address") or {}).get("city")
+        cards.drop_hotel(db, hotel["_id"], session=session)
         changes_log.record(db, hotel["_id"], cities=[city], session=session)
 
 

@@ -55,6 +55,14 @@ def delete_room_type_inventory(session, room_types):
         rules.delete_room_type_inventory(db(), room_type, session)
 
 
+def add_room_type_cards(session, room_types):
+    rules.cards_for_new_room_types(db(), room_types, session)
+
+
+def room_type_cards_follow(session, changes, original):
+    rules.cards_follow_hotel(db(), original["hotel"], session)
+
+
 def record_inventory_rows(session, rows):
     rules.record_inventory_rows(db(), rows, session)
 
@@ -132,6 +140,8 @@ def init_app(app):
     app.data.run_inside_change("hotels", copy_hotel_fields)
     app.data.run_inside_remove("hotels", record_deleted_hotels)
     app.data.run_inside_remove("room_types", delete_room_type_inventory)
+    app.data.run_inside_insert("room_types", add_room_type_cards)
+    app.data.run_inside_change("room_types", room_type_cards_follow)
     app.data.run_inside_insert("inventory", record_inventory_rows)
     app.data.run_inside_change("inventory", record_changed_inventory_row)
     app.data.run_inside_remove("inventory", record_inventory_rows)

@@ -14,6 +14,7 @@ Keeping the rating on one card per room type, not on the ~365 inventory rows of 
 is what makes a review one small write rather than a thousand.
 """
 
+from bson import ObjectId
 from pymongo import ASCENDING, DeleteMany, ReplaceOne
 
 from booking import rate_plans
@@ -92,8 +93,24 @@ def refresh_hotel(db, hotel_id, session=None):
     return hotel["address"]["city"]
 
 
-def drop_room_type(db, room_type_id):
-    db[COLLECTION].delete_one({"_id": room_type_id})
+def drop_room_type(db, room_type_id, session=None):
+    db[COLLECTION].delete_one({"_id": room_type_id}, session=session)
+
+
+def drop_hotel(db, hotel_id, session=None):
+    db[COLLECTION].delete_many({"hotel": hotel_id}, session=session)
+
+
+def add_room_types(db, room_types, session=None):
+    """Inside a room type insert's transaction (before the insert itself): their cards,
+    from the documents being inserted and their hotels."""
+    for room_type in room_types:
+        room_type.setdefault("_id", ObjectId())
+        hotel = db.hotels.find_one({"_id": room_type["hotel"]}, HOTEL_FIELDS, session=session)
+        if hotel is not None:
+            db[COLLECTION].replace_one(
+                {"_id": room_type["_id"]}, card(hotel, room_type), upsert=True, session=session
+            )
 
 
 def set_rating(db, hotel_id, rating, session=None):

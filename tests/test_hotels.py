@@ -270,11 +270,15 @@ def test_a_hotel_move_and_its_copies_commit_together_or_not_at_all(
     assert db.hotels.find_one({"_id": ObjectId(hotel["_id"])})["address"]["city"] == "Paris"
     assert set(db.inventory.distinct("city")) == {"Paris"}
     assert db.bookings.find_one({"_id": ObjectId(booking["_id"])})["city"] == "Paris"
+    assert {c["city"] for c in db.search_rooms.find({"hotel": ObjectId(hotel["_id"])})} == {
+        "Paris"
+    }
     monkeypatch.undo()
     response = admin.patch(f"hotels/{hotel['_id']}", moved, etag=hotel["_etag"])
     assert response.status_code == 200, response.json
     assert set(db.inventory.distinct("city")) == {"Lyon"}
     assert db.bookings.find_one({"_id": ObjectId(booking["_id"])})["city"] == "Lyon"
+    assert {c["city"] for c in db.search_rooms.find({"hotel": ObjectId(hotel["_id"])})} == {"Lyon"}
     recorded = db.kpi_changes.find_one({"hotel": ObjectId(hotel["_id"])}, sort=[("at", -1)])
     assert recorded["cities"] == ["Paris"]
 
@@ -284,6 +288,8 @@ def test_a_room_type_and_its_inventory_go_together_or_not_at_all(admin, stock, d
     _crash_at_the_kpi_record(monkeypatch)
     assert admin.delete_item(f"room-types/{room_type['_id']}").status_code == 500
     assert db.room_types.count_documents({}) == 1 and db.inventory.count_documents({}) == 3
+    assert db.search_rooms.count_documents({"_id": ObjectId(room_type["_id"])}) == 1
     monkeypatch.undo()
     assert admin.delete_item(f"room-types/{room_type['_id']}").status_code == 204
     assert db.room_types.count_documents({}) == 0 and db.inventory.count_documents({}) == 0
+    assert db.search_rooms.count_documents({"_id": ObjectId(room_type["_id"])}) == 0
