@@ -112,6 +112,7 @@ def test_a_negative_proxy_count_is_refused(monkeypatch, tmp_path):
     ("name", "raw", "message"),
     [
         ("LIVE_STREAMS", "-1", "LIVE_STREAMS must be 0 (no live status) or more"),
+        ("LIVE_STREAMS_PER_USER", "0", "LIVE_STREAMS_PER_USER must be 1 or more"),
         ("LIVE_STREAM_SECONDS", "0", "LIVE_STREAM_SECONDS must be from 1 to 3600"),
         ("LIVE_STREAM_SECONDS", "3601", "LIVE_STREAM_SECONDS must be from 1 to 3600"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT must be console or json"),
