@@ -20,6 +20,7 @@ from booking import holds, reconcile
 from demo import seed
 from identity import accounts
 from plumbing import embedded, logs, provisioning
+from plumbing.http import database_known_down
 from plumbing.values import Day
 from reporting import exports, flat, kpis
 from search import cards
@@ -70,6 +71,8 @@ def run_jobs(app, stop, interval, once=False, log=print):
             for name, job in jobs:
                 if stop.is_set():  # shutting down: no new job starts
                     return
+                if database_known_down(db.client):  # each call would wait 5 s: wait here
+                    break
                 logs.bind_job(name.replace(" ", "-").lower())  # its lines share an id
                 try:
                     job()

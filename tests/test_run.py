@@ -213,6 +213,12 @@ def test_sigterm_stops_within_seconds_with_mongodb_dead(tmp_path):
     os.kill(pid, signal.SIGKILL)  # the database dies under the API
     while port_open(int(env["EMBEDDED_MONGO_PORT"])):
         time.sleep(0.05)
+    # Until the driver has seen it fail, a request waits out its deadline (10 s); the
+    # health probe's own check makes it see at once (and answers within its 1.5 s).
+    deadline = time.monotonic() + 15
+    while _call(base, "/health")[0] != 503:
+        assert time.monotonic() < deadline, "the API never noticed the database died"
+        time.sleep(0.1)
     status, body = _call(base, "/api/v1/hotels")
     assert status == 503 and body["_error"]["message"].startswith("the database")
     began = time.monotonic()
