@@ -33,8 +33,9 @@ def post_worker_init(worker):
     # A live status stream holds one of the worker's threads for its whole life: at most
     # half of them stream, so the other half always answer ordinary requests.
     streaming = max(0, worker.cfg.threads // 2)
-    if app.config["LIVE_STREAMS"] > streaming:
-        app.config["LIVE_STREAMS"] = streaming
+    config = getattr(app, "config", {})  # (the benchmark's bare Flask app has no setting)
+    if config.get("LIVE_STREAMS", 0) > streaming:
+        config["LIVE_STREAMS"] = streaming
     previous = signal.getsignal(signal.SIGTERM)
 
     def drain(signum, frame):

@@ -234,6 +234,9 @@ def test_gunicorn_workers_stream_on_half_their_threads_at_most(app_config):
     try:
         conf.post_worker_init(SimpleNamespace(wsgi=app, cfg=SimpleNamespace(threads=8)))
         assert app.config["LIVE_STREAMS"] == 4  # the other 4 threads always serve
+        # Another WSGI app under the same config (bench/baseline_app.py) starts too.
+        bare = SimpleNamespace(wsgi=SimpleNamespace(config={}), cfg=SimpleNamespace(threads=8))
+        conf.post_worker_init(bare)
     finally:
         signal.signal(signal.SIGTERM, previous)
         close_app(app)
