@@ -209,18 +209,23 @@ def test_a_busy_port_is_found_before_anything_starts(tmp_path):
 def test_sigterm_stops_within_seconds_with_mongodb_dead(tmp_path):
     env = _env(tmp_path)
     process, base = _start(env)
-    pid = int((tmp_path / "var" / "run" / "mongo.pid").read_text().split()[0])
-    os.kill(pid, signal.SIGKILL)  # the database dies under the API
-    while port_open(int(env["EMBEDDED_MONGO_PORT"])):
-        time.sleep(0.05)
-    # Until the driver has seen it fail, a request waits out its deadline (10 s); the
-    # health probe's own check makes it see at once (and answers within its 1.5 s).
-    deadline = time.monotonic() + 15
-    while _call(base, "/health")[0] != 503:
-        assert time.monotonic() < deadline, "the API never noticed the database died"
-        time.sleep(0.1)
-    status, body = _call(base, "/api/v1/hotels")
-    assert status == 503 and body["_error"]["message"].startswith("the database")
+    try:
+        pid = int((tmp_path / "var" / "run" / "mongo.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGKILL)  # the database dies under the API
+        while port_open(int(env["EMBEDDED_MONGO_PORT"])):
+            time.sleep(0.05)
+        # Until the driver has seen it fail, a request waits out its deadline (10 s); the
+        # health probe's own check makes it see at once (and answers within its 1.5 s).
+        deadline = time.monotonic() + 15
+        while _call(base, "/health")[0] != 503:
+            assert time.monotonic() < deadline, "the API never noticed the database died"
+            time.sleep(0.1)
+        status, body = _call(base, "/api/v1/hotels")
+        assert status == 503 and body["_error"]["message"].startswith("the database")
+    except BaseException:
+        process.kill()  # a failed check leaves no server running
+        process.communicate()
+        raise
     began = time.monotonic()
     code, _output = _stop(process)
     assert code == 0
