@@ -71,8 +71,8 @@ def run_jobs(app, stop, interval, once=False, log=print):
             for name, job in jobs:
                 if stop.is_set():  # shutting down: no new job starts
                     return
-                if database_known_down(db.client):  # each call would wait 5 s: wait here
-                    break
+                if not once and database_known_down(db.client):
+                    break  # each call would wait out server selection; the next pass retries
                 logs.bind_job(name.replace(" ", "-").lower())  # its lines share an id
                 try:
                     job()

@@ -138,7 +138,8 @@ def test_one_refresher_at_a_time(db, stock):
     assert kpis.take_lease(db, owner="a")
     assert not kpis.take_lease(db, owner="b")
     assert kpis.refresh(db, owner="b") == 0 and db.kpi_changes.count_documents({}) > 0
-    db.worker_leases.update_one({"_id": "kpis"}, {"$set": {"until": utcnow()}})
+    lapsed = utcnow() - timedelta(seconds=1)  # (`now` itself may be the same millisecond)
+    db.worker_leases.update_one({"_id": "kpis"}, {"$set": {"until": lapsed}})
     assert kpis.refresh(db, owner="b") > 0  # a lapsed lease is taken over
 
 
