@@ -33,6 +33,7 @@ def provision(app, log=None):
     with app.app_context():
         db = app.data.driver.db
         provisioning.provision(db, log=log)
+        flat.provision(db)  # the analysts' kept bookings_flat (reporting/flat.py)
         rebuilt = cards.ensure(db)
         if rebuilt:
             log(f"search cards: {rebuilt} rebuilt from the catalogue")

@@ -39,6 +39,7 @@ def main():
         try:
             db = pymongo.MongoClient(embedded.mongo_uri(mongo.port))["innkeeper"]
             provisioning.provision(db, log=lambda *_: None)
+            flat.provision(db)
             began = time.perf_counter()
             plan = seed.seed_demo(db)
             seeded = time.perf_counter() - began

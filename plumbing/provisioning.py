@@ -23,7 +23,7 @@ from pymongo.errors import OperationFailure
 
 from domain import build_domain
 from plumbing import idempotency, jsonschema
-from reporting import flat, kpis
+from reporting import kpis
 
 
 def collection_name(resource, settings=None):
@@ -48,7 +48,6 @@ def provision(db, log=print):
     ensure_validators(db, log=log)
     ensure_views(db)
     kpis.provision(db)
-    flat.provision(db)
     idempotency.ensure_indexes(db)
     mark_provisioned(db)
     return conflicts

@@ -337,6 +337,17 @@ def stock_room_type(admin, room_type, nights=3, allotment=2, price="100.00", sta
     return start
 
 
+def set_night(admin, room_type, night, allotment, price="120.00"):
+    """One night of a room type's inventory set by range PUT; the response."""
+    body = {
+        "from": night.isoformat(),
+        "to": night.plus(1).isoformat(),
+        "allotment": allotment,
+        "price": price,
+    }
+    return admin.put(f"room-types/{room_type['_id']}/inventory", body)
+
+
 @pytest.fixture
 def make_room_type(admin, make_hotel):
     def _make(hotel=None, **overrides):

@@ -19,6 +19,7 @@ from booking import holds, reconcile
 from plumbing.values import utcnow
 from reporting import changes, flat, kpis
 from search import cards
+from tests.conftest import set_night
 from tests.test_booking_changes import change
 from tests.test_bookings import book
 from tests.test_payments import pay
@@ -108,15 +109,7 @@ def test_a_random_walk_with_crashes_leaves_every_copy_as_a_rebuild_computes_it(
             )
         else:
             night = start.plus(rng.randrange(10))
-            response = admin.put(
-                f"room-types/{rng.choice(room_types)['_id']}/inventory",
-                {
-                    "from": night.isoformat(),
-                    "to": night.plus(1).isoformat(),
-                    "allotment": rng.randint(2, 4),
-                    "price": "120.00",
-                },
-            )
+            response = set_night(admin, rng.choice(room_types), night, rng.randint(2, 4))
         if response is not None:
             statuses.append(response.status_code)
             assert response.status_code < 500 or response.status_code in (500, 503), (

@@ -137,14 +137,15 @@ INVALIDATION = {
 }
 
 
-def _invalidations(source):
-    """The invalidation calls (INVALIDATION) a module's source makes."""
+def _invalidations(source, names=None):
+    """The calls of `names` (INVALIDATION by default) a module's source makes."""
+    names = INVALIDATION if names is None else names
     found = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-            if name in INVALIDATION:
+            if name in names:
                 found.add(name)
     return sorted(found)
 
@@ -178,11 +179,5 @@ WRITE_CALLS |= {"delete_one", "delete_many", "bulk_write", "find_one_and_update"
 def test_only_the_areas_write_their_collections(path):
     """The admin, the CLI, hooks and routes change data through an area's functions (or
     Eve's, whose database events carry the area's rules), never with a driver call."""
-    writes = sorted(
-        node.func.attr
-        for node in ast.walk(ast.parse(path.read_text()))
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr in WRITE_CALLS
-    )
+    writes = _invalidations(path.read_text(), WRITE_CALLS)
     assert writes == [], f"{path.relative_to(ROOT)} writes MongoDB itself: {writes}"

@@ -11,6 +11,7 @@ from bson import Decimal128, ObjectId
 from booking import holds
 from plumbing.values import utcnow
 from reporting import changes, kpis
+from tests.conftest import set_night
 from tests.recording import collection_of, filters, recorded
 from tests.test_availability import _stages
 from tests.test_bookings import book
@@ -73,15 +74,7 @@ def test_random_bookings_cancellations_and_expiries_match_a_recomputation(
         else:
             room_type = rng.choice([paris, suite])
             night = start.plus(rng.randrange(12))
-            response = admin.put(
-                f"room-types/{room_type['_id']}/inventory",
-                {
-                    "from": night.isoformat(),
-                    "to": night.plus(1).isoformat(),
-                    "allotment": rng.randint(2, 4),
-                    "price": "120.00",
-                },
-            )
+            response = set_night(admin, room_type, night, rng.randint(2, 4))
             assert response.status_code in (200, 409), response.json
         if step % 9 == 8:  # the worker runs now and then, not after every change
             kpis.drain(db)
@@ -151,7 +144,7 @@ def test_a_hotel_that_moves_takes_its_rows_to_the_new_city(db, stock, admin):
         f"hotels/{hotel['_id']}",
         {"address": {"line1": "1 Unter den Linden", "city": "Berlin", "country": "DE"}},
     )
-    assert moved
+    assert moved.status_code == 200, moved.json
     kpis.drain(db)
     assert {r["city"] for r in db.occupancy_daily.find()} == {"Berlin"}
     assert {r["city"] for r in db.occupancy_city_daily.find()} == {"Berlin"}
