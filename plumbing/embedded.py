@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from plumbing import processes
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -242,16 +244,6 @@ def redis_server(data_dir, port, persist=True):
     )
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # it exists, under another user
-    return True
-
-
 def _recorded(data_dir, kind, port):
     """What this data directory's record says of `port`: "ours" (its embedded `kind`
     server, whose API process still runs), "orphan" (its API process died - a kill -9 -
@@ -261,11 +253,17 @@ def _recorded(data_dir, kind, port):
     except (OSError, ValueError):
         return None
     pid, recorded = fields[:2]
-    if recorded != port or not _alive(pid):
+    if recorded != port or not processes.alive(pid):
         return None
-    if len(fields) > 2 and not _alive(fields[2]):
+    if len(fields) > 2 and not processes.alive(fields[2]):
         return "orphan"
     return "ours"
+
+
+def _recorded_pid(data_dir, kind):
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int((Path(data_dir) / "run" / f"{kind}.pid").read_text().split()[0])
+    return None
 
 
 def _ours(data_dir, kind, port):
@@ -344,7 +342,12 @@ def ensure_servers(config, log=print):
         port = config[port_key]
         if _recorded(data_dir, kind, port) == "orphan":
             log(f"waiting for the last run's embedded {kind} server to exit")
-            _wait_for_exit(data_dir, kind, port)
+            if not _wait_for_exit(data_dir, kind, port):
+                raise EmbeddedServerError(
+                    f"the last run's embedded {kind} server (pid {_recorded_pid(data_dir, kind)}"
+                    f", 127.0.0.1:{port}) outlived its API process and has not exited in 20 s:"
+                    " stop it, then start again"
+                )
         if not port_open(port):
             started.append(make(data_dir, port).start())
         elif _ours(data_dir, kind, port) and ready(port):

@@ -23,6 +23,7 @@ from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
+from plumbing import processes
 from plumbing.errors import Refusal
 from plumbing.values import utcnow
 
@@ -35,27 +36,10 @@ MAX_KEY_LENGTH = 255
 _HOST = socket.gethostname()
 
 
-def _started(pid):
-    """The start time of process `pid` (Linux /proc, in clock ticks), None if it is gone;
-    "?" where /proc cannot tell, if the pid is alive."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[19].decode()
-    except (OSError, IndexError):
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except OSError:
-        pass
-    return "?"
-
-
 def this_process():
     """host:pid:start time of the calling process (a forked worker has its own)."""
     pid = os.getpid()
-    return f"{_HOST}:{pid}:{_started(pid)}"
+    return f"{_HOST}:{pid}:{processes.started(pid)}"
 
 
 def owner_gone(owner):
@@ -66,7 +50,7 @@ def owner_gone(owner):
     host, pid, started = owner.rsplit(":", 2)
     if host != _HOST or not pid.isdigit():
         return False
-    now = _started(int(pid))
+    now = processes.started(int(pid))
     return now is None or (started not in ("?", "None") and now not in ("?", started))
 
 

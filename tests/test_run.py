@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from plumbing import embedded, processes
 from plumbing.embedded import free_port, port_open
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -303,3 +304,27 @@ def test_a_restart_right_after_kill_9_and_ctrl_c_to_the_process_group(tmp_path):
             process.kill()
             process.communicate()
     assert not port_open(mongo) and not port_open(redis)
+
+
+def test_a_zombie_server_process_is_not_taken_for_a_running_one(tmp_path):
+    """In a container whose init does not reap, the orphaned server of a kill -9'd run
+    stays a zombie: it answers kill(pid, 0) but serves nothing, and the next start must
+    not wait on it (the first CI run waited 20 s, then refused its own data directory)."""
+    child = subprocess.Popen(["true"])
+    stat = Path(f"/proc/{child.pid}/stat")
+    deadline = time.monotonic() + 10
+    while stat.read_text().rpartition(")")[2].split()[0] != "Z":
+        assert time.monotonic() < deadline, "the child did not exit"
+        time.sleep(0.01)
+    try:
+        os.kill(child.pid, 0)  # still there for the kernel
+        run = tmp_path / "run"
+        run.mkdir()
+        port = free_port()
+        # Recorded as this directory's server, for an API process (this one) that runs.
+        (run / "mongo.pid").write_text(f"{child.pid} {port} {os.getpid()}\n")
+        assert embedded._recorded(tmp_path, "mongo", port) is None
+        assert processes.alive(os.getpid())
+        assert processes.started(child.pid) is None  # an idempotency claim's owner: gone
+    finally:
+        child.wait()
