@@ -17,6 +17,8 @@ Money, for a confirmed booking (a pending one is simply re-priced before it is p
   the penalty after it, nothing for a non-refundable plan).
 """
 
+import hashlib
+
 from bson import ObjectId
 from pymongo.errors import PyMongoError
 
@@ -45,6 +47,7 @@ REWRITTEN = (
     "nightly_prices",
     "total_price",
     "cancellation_policy",
+    "penalty_kept",
 )
 
 
@@ -150,8 +153,11 @@ def estimate(db, changed, original):
     return to_decimal(priced["total_price"])
 
 
-def change(client, db, provider, original, wanted, etag, payment_method, now):
-    """Apply a change; returns (the booking's new fields, what money moved)."""
+def change(
+    client, db, provider, original, wanted, etag, payment_method, now, idempotency_key=None
+):
+    """Apply a change; returns (the booking's new fields, what money moved).
+    `idempotency_key`: the record of the client's Idempotency-Key, if it sent one."""
     if etag != original["_etag"]:
         raise Refusal(412, "the booking changed since you read it; fetch it again")
     changed = plan(db, original, wanted, now)
@@ -160,10 +166,15 @@ def change(client, db, provider, original, wanted, etag, payment_method, now):
     confirmed = original["status"] == "confirmed"
     charge = None
     if confirmed:
+        # Inside the penalty window, what cancelling now would keep stays kept, whatever
+        # the new dates' own window says: a change cannot dodge a penalty.
+        kept = kept_if_cancelled(original, now)
+        if kept > 0 or "penalty_kept" in original:
+            changed["penalty_kept"] = money(kept, currency)
         new_total = estimate(db, changed, original)
         if new_total > old_total:
             charge = charge_difference(
-                db, provider, original, new_total - old_total, payment_method
+                db, provider, original, new_total - old_total, payment_method, idempotency_key
             )
 
     def unit(session):
@@ -226,8 +237,18 @@ def change(client, db, provider, original, wanted, etag, payment_method, now):
 
 def change_refund(original, difference, now):
     """What a cheaper change gives back: the difference as a cancellation of that much
-    would refund it, by the booking's policy snapshot."""
-    return reservations.room_refund(original["cancellation_policy"], original, difference, now)
+    would refund it, by the booking's policy snapshot, and never so much that what stays
+    paid falls below what cancelling now would keep."""
+    refund = reservations.room_refund(original["cancellation_policy"], original, difference, now)
+    paid = to_decimal(original["total_price"])
+    return max(
+        min(refund, paid - kept_if_cancelled(original, now)), quantize(0, original["currency"])
+    )
+
+
+def kept_if_cancelled(booking, now):
+    """What cancelling the confirmed booking now would keep of its total."""
+    return to_decimal(booking["total_price"]) - reservations.refund_due(booking, now)
 
 
 def give_back(db, provider, charge):
@@ -240,9 +261,14 @@ def give_back(db, provider, charge):
         logs.LOG.error("refunded change charge not recorded", payment=str(charge["_id"]))
 
 
-def charge_difference(db, provider, booking, amount, payment_method):
+def charge_difference(db, provider, booking, amount, payment_method, idempotency_key=None):
     """Charge what a dearer change costs; 422 without a payment method, 402 when declined.
-    Returns the payment document (not yet written)."""
+    Returns the payment document (not yet written).
+
+    The provider's idempotency key is the client's Idempotency-Key when it sent one,
+    else the booking's state with the card and the amount: a retry after a lost answer
+    reaches the same charge, and a retry with another card after a decline is a new
+    one (a key reused with other parameters is refused by Stripe)."""
     currency = booking["currency"]
     amount = quantize(amount, currency)
     if not payment_method:
@@ -253,11 +279,14 @@ def charge_difference(db, provider, booking, amount, payment_method):
             {"payment_method": f"required: the change costs {more} more"},
         )
     payment_id = ObjectId()
+    attempt = hashlib.sha256(f"{payment_method}:{amount}".encode()).hexdigest()[:16]
     charge = provider.charge(
         amount,
         currency,
         payment_method,
-        f"innkeeper-change-{booking['_id']}-{booking['_etag']}",
+        f"innkeeper-change-{idempotency_key}"
+        if idempotency_key
+        else f"innkeeper-change-{booking['_id']}-{booking['_etag']}-{attempt}",
         metadata={"booking": str(booking["_id"]), "payment": str(payment_id), "purpose": "change"},
     )
     payment = {
@@ -273,6 +302,7 @@ def charge_difference(db, provider, booking, amount, payment_method):
         "provider": provider.name,
         "provider_reference": charge.reference,
         "refunded_amount": money(0, currency),
+        **({"idempotency_key": idempotency_key} if idempotency_key else {}),
         **created(),
     }
     if charge.status != "succeeded":

@@ -449,10 +449,11 @@ def refund_due(booking, now):
 
     The whole total until `free_until_hours` before check-in (at the hotel's
     check_in_time, in its timezone); after that the total less penalty_percent,
-    rounded half-up to the currency's minor unit.
+    rounded half-up to the currency's minor unit. Never more than the total less
+    `penalty_kept`, the penalty a change inside the window carried over (booking/modify.py).
     """
     rooms = booking.get("rooms") or [{"total_price": booking["total_price"]}]
-    return sum(
+    by_policy = sum(
         (
             room_refund(
                 room.get("cancellation_policy") or booking["cancellation_policy"],
@@ -464,6 +465,8 @@ def refund_due(booking, now):
         ),
         Decimal(0),
     )
+    kept = to_decimal(booking.get("penalty_kept") or 0)
+    return max(min(by_policy, to_decimal(booking["total_price"]) - kept), Decimal(0))
 
 
 def room_refund(policy, booking, total, now):

@@ -246,6 +246,28 @@ bookings = {
         ),
         "cancellation_policy": server_owned(CANCELLATION_POLICY),
         "refund_amount": server_owned(money("Refunded on cancellation.", example="180.00")),
+        "penalty_kept": server_owned(
+            money(
+                "The least a cancellation keeps: what cancelling kept when the stay was "
+                "changed inside its penalty window (a change never dodges a penalty).",
+                example="50.00",
+            )
+        ),
+        "dispute": server_owned(
+            {
+                "type": "dict",
+                "description": "A chargeback the guest's bank opened on a payment of this "
+                "booking (Stripe charge.dispute.created): the admin answers it in the "
+                "provider's dashboard.",
+                "schema": {
+                    "status": {"type": "string", "example": "needs_response"},
+                    "reason": {"type": "string", "example": "fraudulent"},
+                    "amount": money("The disputed amount.", example="100.00"),
+                    "payment": {"type": "objectid"},
+                    "opened_at": {"type": "datetime", "example": "2026-12-02T09:00:00Z"},
+                },
+            }
+        ),
         "confirmed_at": server_owned(
             {
                 "type": "datetime",

@@ -1,7 +1,7 @@
 """Payments: a charge of a booking's exact total, which confirms it when it succeeds."""
 
 from domain.fields import currency, idempotency_key, index, money, ref, server_owned
-from domain.vocabulary import PAYMENT_METHODS, PAYMENT_STATUSES
+from domain.vocabulary import PAYMENT_METHOD_PATTERN, PAYMENT_STATUSES
 
 payments = {
     "item_title": "payment",
@@ -25,9 +25,16 @@ payments = {
         "booking": ref("bookings", "The booking to pay.", embeddable=True, required=True),
         "payment_method": {
             "type": "string",
-            "required": True,
-            "allowed": PAYMENT_METHODS,
-            "description": "A payment-method id from the provider (sandbox ids listed).",
+            # A Stripe PaymentMethod id (Stripe.js createPaymentMethod, or a saved
+            # card) or one of Stripe's test ids; which ones the configured provider
+            # takes it says itself (payments/providers.py), and the OpenAPI document
+            # with it: the sandbox lists its five, Stripe takes any.
+            "regex": PAYMENT_METHOD_PATTERN,
+            "maxlength": 255,
+            "description": "The card to charge, a PaymentMethod id of the provider. Omit "
+            "it to confirm in the browser instead: the answer (202) carries the "
+            "PaymentIntent's client_secret for Stripe.js (confirmPayment / the Payment "
+            "Element), and the provider's webhook confirms the booking.",
             "example": "pm_card_visa",
         },
         "guest": server_owned(ref("users", "Who paid.")),

@@ -63,6 +63,11 @@ PAYMENT_STATUSES = [
     "partially_refunded",
 ]
 
+# A provider's PaymentMethod id: Stripe's are pm_ and letters, digits and underscores
+# (pm_1Q0PsI2eZvKYlo2C..., and the test ids such as pm_card_visa).
+PAYMENT_METHOD_PATTERN = "^pm_[A-Za-z0-9_]{1,250}$"
+
+# The sandbox's test cards, each with a fixed outcome (payments/providers.py).
 PAYMENT_METHODS = [
     "pm_card_visa",
     "pm_card_mastercard",

@@ -4,6 +4,7 @@ from flask import current_app
 
 import domain
 from booking import reservations
+from plumbing import ratelimit
 from plumbing.auth import current_user, db
 from plumbing.errors import Refusal
 from plumbing.values import utcnow
@@ -67,6 +68,7 @@ def stay_released(updates, original):
 
 
 def init_app(app):
+    ratelimit.guard_writes(app, "bookings|resource")
     app.on_pre_GET_bookings += scope_reads_to_caller
     app.on_pre_PATCH_bookings += scope_changes_to_owner
     app.on_pre_PATCH_bookings += refuse_changes_other_than_cancel

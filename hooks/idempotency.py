@@ -1,7 +1,7 @@
 """Idempotency-Key on POST /bookings and /payments: replay, refuse a reuse, or run once."""
 
 from eve.methods.get import getitem_internal
-from flask import Response, abort, current_app, g
+from flask import abort, current_app, g
 from pymongo.errors import PyMongoError
 
 from payments import checkout
@@ -15,21 +15,12 @@ REPLAYED_HEADERS = ("Content-Type", "Location", "ETag", "Last-Modified")
 
 
 def claim_or_replay(resource, request):
-    key = request.headers.get("Idempotency-Key")
-    if resource not in CREATED_STATUS or key is None:
+    if resource not in CREATED_STATUS:
         return
-    user = current_user()
-    request_hash = idempotency.fingerprint(
-        request.method, request.path, request.get_json(silent=True)
-    )
     lease = current_app.config["QUERY_TIMEOUT_MS"] / 1000 + idempotency.LEASE_MARGIN_SECONDS
-    outcome, found = idempotency.claim(
-        db(), user["_id"], key, request_hash, resource, lease_seconds=lease
+    outcome, found = idempotency.claim_request(
+        db(), current_user()["_id"], request, resource, lease_seconds=lease
     )
-    if outcome == "replay":
-        headers = dict(found["headers"], **{"Idempotent-Replayed": "true"})
-        abort(Response(found["body"], status=found["status"], headers=headers))
-    g.idempotency = (user["_id"], key)
     if outcome == "recover":  # its process died after creating it: answer as it would have
         document = getitem_internal(resource, _id=found["_id"])[0]
         response = respond(
@@ -42,10 +33,10 @@ def claim_or_replay(resource, request):
 
 def tag_created_documents(resource, documents):
     """The created document carries its key's fingerprint, written in the same insert."""
-    claimed = g.get("idempotency")
+    claimed = idempotency.claimed_record()
     if claimed is not None and resource in CREATED_STATUS:
         for document in documents:
-            document["idempotency_key"] = idempotency.record_id(*claimed)
+            document["idempotency_key"] = claimed
 
 
 def store_response(response):

@@ -7,7 +7,7 @@ from flask import current_app, g
 
 from booking import reservations
 from payments import checkout
-from plumbing import logs
+from plumbing import logs, ratelimit
 from plumbing.auth import current_user, db
 from plumbing.values import utcnow
 
@@ -58,7 +58,15 @@ def answer_with_outcome_status(request, payload):
             "message": checkout.decline_message(body.get("failure_reason")),
         }
     secret = g.get("client_secrets", {}).get(body["_id"])
-    if secret:
+    if secret and body.get("payment_method") is None:
+        body["next_action"] = {
+            "type": "confirm_in_browser",
+            "client_secret": secret,
+            "description": "pass client_secret to Stripe.js confirmPayment with the "
+            "Payment Element (or confirmCardPayment with a Card Element); the booking is "
+            "confirmed by the provider's webhook when the payment succeeds",
+        }
+    elif secret:
         body["next_action"] = {
             "type": "use_stripe_sdk",
             "client_secret": secret,
@@ -75,6 +83,7 @@ def refund_cancelled_booking(updates, original):
 
 
 def init_app(app):
+    ratelimit.guard_writes(app, "payments|resource")
     app.on_pre_GET_payments += scope_reads_to_caller
     app.on_insert_payments += charge_booking_total
     app.data.run_inside_insert("payments", confirm_paid_bookings)

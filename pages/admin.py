@@ -596,6 +596,15 @@ def _guest(view, context, model, name):  # noqa: ARG001
     return user["email"] if user else str(model.get("guest", ""))
 
 
+def _dispute(view, context, model, name):  # noqa: ARG001
+    """A chargeback to answer in the provider's dashboard: its reason, amount and status."""
+    dispute = model.get("dispute")
+    if not dispute:
+        return ""
+    amount = _money(view, context, {**dispute, "currency": model.get("currency")}, "amount")
+    return f"{dispute.get('reason')}: {amount} ({dispute.get('status')})"
+
+
 LISTS = {
     "bookings": {
         "column_list": [
@@ -607,8 +616,10 @@ LISTS = {
             "nights",
             "status",
             "total_price",
+            "dispute",
         ],
         "column_formatters": {
+            "dispute": _dispute,
             "guest": _guest,
             "hotel": _hotel,
             "check_in": _day,

@@ -34,9 +34,14 @@ def openapi_document(app):
     """The OpenAPI document, built on first use from the domain and the routes' own
     descriptions, then kept for the process (building apps stays cheap)."""
     if "openapi" not in app.extensions:
-        app.extensions["openapi"] = openapi.build(
-            app.extensions["openapi_paths"], app.config["DOMAIN"]
-        )
+        document = openapi.build(app.extensions["openapi_paths"], app.config["DOMAIN"])
+        # Which payment methods the configured provider takes (the sandbox lists its own).
+        schemas = document["components"]["schemas"]
+        for name in ("Payments", "PaymentsDocument"):
+            schemas[name]["properties"]["payment_method"].update(
+                app.extensions["payment_provider"].payment_method_schema()
+            )
+        app.extensions["openapi"] = document
     return app.extensions["openapi"]
 
 

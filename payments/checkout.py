@@ -83,7 +83,7 @@ def prepare(db, provider, payment, user, now):
     charge = provider.charge(
         amount,
         booking["currency"],
-        payment["payment_method"],
+        payment.get("payment_method"),
         provider_key(payment),
         metadata={"booking": str(booking["_id"]), "payment": str(payment["_id"])},
     )
@@ -194,6 +194,8 @@ def _apply_event(client, db, provider, event, now=None):
         return _record_only(client, db, event, now, f"ignored: {event.data.get('type')}")
     if event.type == "refund.updated":
         return _apply_refund(client, db, event, now)
+    if event.type == "dispute.created":
+        return _apply_dispute(client, db, event, now)
     if not ObjectId.is_valid(event.payment_id):
         if event.data.get("reference"):  # the provider's, for a payment we never recorded
             return _refund_unrecorded(client, db, provider, event, now)
@@ -298,6 +300,20 @@ def _apply_refund(client, db, event, now):
         return _record_only(client, db, event, now, "unknown_payment")
     refunded = Decimal(event.data["refunded"])
     total = to_decimal(payment["amount"])
+    if event.data.get("currency") != payment["currency"] or not 0 <= refunded <= total:
+        # No event may say more went back than was taken, or less than nothing.
+        logs.LOG.warning("refund event outside its charge", event=event.id, refunded=str(refunded))
+        return _record_only(
+            client,
+            db,
+            event,
+            now,
+            f"ignored: refunded {refunded} {event.data.get('currency')} is outside "
+            f"0..{total} {payment['currency']}",
+            payment["_id"],
+        )
+    # Events can arrive out of order: the refunded amount only grows.
+    refunded = max(refunded, to_decimal(payment["refunded_amount"]))
     status = "refunded" if refunded >= total else "partially_refunded" if refunded else None
 
     def unit(session):
@@ -320,6 +336,49 @@ def _apply_refund(client, db, event, now):
         return transactions.run(client, unit)
     except DuplicateKeyError:
         return "duplicate event: already processed"
+
+
+def _apply_dispute(client, db, event, now):
+    """A chargeback opened on one of our charges: the booking is flagged for the admin
+    (and its hotel told, through the log and the change feed); the money is the
+    provider's to settle. Once per event id."""
+    payment = db.payments.find_one({"provider_reference": event.data.get("reference")})
+    if payment is None:
+        return _record_only(client, db, event, now, "unknown_payment")
+    try:
+        amount = min(max(Decimal(event.data["amount"]), Decimal(0)), to_decimal(payment["amount"]))
+    except ArithmeticError:
+        amount = to_decimal(payment["amount"])
+    dispute = {
+        "status": event.data["status"],
+        "reason": event.data["reason"],
+        "amount": money(amount, payment["currency"]),
+        "payment": payment["_id"],
+        "opened_at": now,
+    }
+
+    def unit(session):
+        _record_event(db, session, event, payment["_id"], "disputed", now)
+        db.bookings.update_one(
+            {"_id": payment["booking"], "guest": payment["guest"]},
+            {"$set": {"dispute": dispute, **stamp(now)}},
+            session=session,
+        )
+        return "disputed"
+
+    try:
+        outcome = transactions.run(client, unit)
+    except DuplicateKeyError:
+        return "duplicate event: already processed"
+    logs.event(
+        "booking.disputed",
+        booking=str(payment["booking"]),
+        hotel=str(payment["hotel"]),
+        payment=str(payment["_id"]),
+        amount=str(dispute["amount"]),
+        reason=dispute["reason"],
+    )
+    return outcome
 
 
 def _mismatch(event, payment):

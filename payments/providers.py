@@ -62,6 +62,10 @@ class PaymentProvider:
     def parse_webhook(self, raw_body: bytes, signature_header: str | None, now=None) -> Event:
         raise NotImplementedError
 
+    def payment_method_schema(self):
+        """What this provider takes as `payment_method`, for the OpenAPI document."""
+        return {}
+
 
 SANDBOX_OUTCOMES = {
     "pm_card_visa": Charge("succeeded", ""),
@@ -138,16 +142,29 @@ class SandboxProvider(PaymentProvider):
         self.webhook_secret = webhook_secret
 
     def charge(self, amount, currency, payment_method, idempotency_key, metadata=None):
+        # Deterministic per idempotency key: a retried charge returns the same reference.
+        reference = "pi_sbx_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        if payment_method is None:
+            # The browser confirms (POST /sandbox/payments/<id>/complete plays its part).
+            return Charge("requires_action", reference, client_secret=f"{reference}_secret")
         outcome = SANDBOX_OUTCOMES.get(payment_method)
         if outcome is None:
             raise Refusal(
                 422,
-                f"unknown sandbox payment method {payment_method!r}",
+                f"the sandbox takes only its test payment methods, not {payment_method!r}",
                 {"payment_method": "one of " + ", ".join(SANDBOX_OUTCOMES)},
             )
-        # Deterministic per idempotency key: a retried charge returns the same reference.
-        reference = "pi_sbx_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
         return Charge(outcome.status, reference, outcome.failure_reason)
+
+    def payment_method_schema(self):
+        return {
+            "enum": list(SANDBOX_OUTCOMES),
+            "description": "The sandbox's test cards, each with a fixed outcome: "
+            "pm_card_visa and pm_card_mastercard succeed, pm_card_chargeDeclined and "
+            "pm_card_chargeDeclinedInsufficientFunds are declined (402), "
+            "pm_card_authenticationRequired asks for 3-D Secure (202). Omit it to "
+            "confirm in the browser (202 with a client_secret).",
+        }
 
     def refund(self, reference, amount, currency, idempotency_key):
         return "re_sbx_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]

@@ -10,9 +10,9 @@
   it in plain words: payments/checkout.decline_message);
 - refunds: `Refund` objects for a part or the whole, idempotent by key;
 - webhooks: `stripe.Webhook.construct_event` on the raw body with Stripe's signature
-  scheme and tolerance; `payment_intent.succeeded`, `payment_intent.payment_failed` and
-  `charge.refunded` become Events applied once (Stripe's event id is the dedup key);
-  any other type is acknowledged and ignored;
+  scheme and tolerance; `payment_intent.succeeded`, `payment_intent.payment_failed`,
+  `charge.refunded` and `charge.dispute.created` become Events applied once (Stripe's
+  event id is the dedup key); any other type is acknowledged and ignored;
 - errors: the SDK retries what Stripe says is safe to retry (connection errors, 409,
   429 and 5xx, with the idempotency key, `max_network_retries`); what is left is a 503
   (Stripe unreachable or rate limiting) or a 502 (Stripe refused or failed), never a
@@ -32,6 +32,7 @@ EVENT_TYPES = {
     "payment_intent.succeeded": "payment.succeeded",
     "payment_intent.payment_failed": "payment.failed",
     "charge.refunded": "refund.updated",
+    "charge.dispute.created": "dispute.created",
 }
 
 
@@ -52,11 +53,11 @@ class StripeProvider(PaymentProvider):
         params = {
             "amount": to_minor(amount, currency),
             "currency": currency.lower(),
-            "payment_method": payment_method,
             "payment_method_types": ["card"],
-            "confirm": True,
             "metadata": metadata or {},
         }
+        if payment_method is not None:  # else Stripe.js confirms it with the client_secret
+            params.update(payment_method=payment_method, confirm=True)
         try:
             intent = self.client.v1.payment_intents.create(
                 params=params, options={"idempotency_key": idempotency_key}
@@ -69,10 +70,23 @@ class StripeProvider(PaymentProvider):
             raise _unavailable(error, "the payment was not taken") from None
         if intent.status == "succeeded":
             return Charge("succeeded", intent.id)
-        if intent.status in ("requires_action", "requires_confirmation", "processing"):
-            # 3-D Secure (or a bank still deciding): the webhook settles it.
+        if payment_method is None or intent.status in (
+            "requires_action",
+            "requires_confirmation",
+            "processing",
+        ):
+            # 3-D Secure, a bank still deciding, or the browser still to confirm
+            # (no payment_method): the webhook settles it.
             return Charge("requires_action", intent.id, client_secret=intent.client_secret)
         return Charge("failed", intent.id, _decline_code(_plain(intent.last_payment_error)))
+
+    def payment_method_schema(self):
+        return {
+            "description": "A Stripe PaymentMethod id: one Stripe.js created "
+            "(createPaymentMethod with the Card or Payment Element), or one of Stripe's "
+            "test ids (pm_card_visa, ...). Omit it to confirm in the browser: the answer "
+            "(202) carries the PaymentIntent's client_secret for stripe.confirmPayment.",
+        }
 
     def refund(self, reference, amount, currency, idempotency_key):
         try:
@@ -122,6 +136,15 @@ class StripeProvider(PaymentProvider):
 def _event_data(kind, found):
     """(Event data, our payment id) from a PaymentIntent or Charge object."""
     currency = found["currency"].upper()
+    if kind == "dispute.created":
+        return {
+            "reference": found["payment_intent"],
+            "dispute": str(found["id"]),
+            "amount": minor_text(int(found["amount"]), currency),
+            "currency": currency,
+            "reason": str(found.get("reason") or "general")[:60],
+            "status": str(found.get("status") or "needs_response")[:60],
+        }, ""
     if kind == "refund.updated":
         refunded = minor_text(int(found["amount_refunded"]), currency)
         return {

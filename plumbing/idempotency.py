@@ -21,6 +21,7 @@ import os
 import socket
 from datetime import timedelta
 
+from flask import Response, abort, g
 from pymongo.errors import DuplicateKeyError
 
 from plumbing import processes
@@ -146,3 +147,26 @@ def complete(db, user_id, key, status, body, headers):
             }
         },
     )
+
+
+def claim_request(db, user_id, request, collection, lease_seconds=LEASE_SECONDS):
+    """Idempotency-Key on a request that creates or changes something: without the
+    header, (None, None); a finished one's answer is sent again (aborting the request);
+    else the key is claimed for this request (`store_response` records its answer) and
+    ("run", None) or ("recover", what it created) comes back."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None, None
+    request_hash = fingerprint(request.method, request.path, request.get_json(silent=True))
+    outcome, found = claim(db, user_id, key, request_hash, collection, lease_seconds=lease_seconds)
+    if outcome == "replay":
+        headers = dict(found["headers"], **{"Idempotent-Replayed": "true"})
+        abort(Response(found["body"], status=found["status"], headers=headers))
+    g.idempotency = (user_id, key)
+    return outcome, found
+
+
+def claimed_record():
+    """The record id of the key this request claimed (written on what it creates)."""
+    claimed = g.get("idempotency")
+    return record_id(*claimed) if claimed is not None else None

@@ -6,13 +6,14 @@ signature before trusting its subject, and uses moving windows. The client IP is
 `request.remote_addr`, which Werkzeug's ProxyFix sets from X-Forwarded-For when
 TRUSTED_PROXY_COUNT proxies stand in front (run.py).
 When Redis is unreachable, reads carry on (logged) and the writes worth protecting -
-sign-in, sign-up, creating bookings and payments - answer 503 until it is back.
+sign-in, sign-up, creating bookings and payments, changing bookings - answer 503 until
+it is back.
 """
 
 import math
 import time
 
-from flask import request
+from flask import current_app, request
 from flask_limiter import HeaderNames, Limit, Limiter
 from limits import parse_many
 
@@ -21,7 +22,6 @@ from plumbing.auth import bearer_token, token_claims
 from plumbing.errors import Refusal
 
 LIMITER_RETRY_AFTER = "X-Innkeeper-Limiter-Retry-After"  # dropped before answering
-GUARDED_WRITE_ENDPOINTS = {"bookings|resource", "payments|resource"}
 _HEALTH_CACHE_SECONDS = 1.0
 
 
@@ -40,17 +40,26 @@ def ip_key():
     return f"ip:{request.remote_addr}"
 
 
+def guard_writes(app, *endpoints):
+    """POSTs to these endpoints move money or stock: they count against
+    BOOKING_RATE_LIMIT (one bucket for all of them) and answer 503 while Redis is down.
+    Each area names its own (hooks/bookings.py, hooks/payments.py, routes/changes.py)."""
+    app.extensions.setdefault("guarded_writes", set()).update(endpoints)
+
+
+def _guarded(endpoint):
+    return endpoint in current_app.extensions.get("guarded_writes", ())
+
+
 def _is_guarded_write():
-    return request.method == "POST" and (
-        request.endpoint in GUARDED_WRITE_ENDPOINTS or request.blueprint == "auth"
-    )
+    return request.method == "POST" and (_guarded(request.endpoint) or request.blueprint == "auth")
 
 
 def init_app(app):
     """Install the limiter: defaults on every endpoint, the auth limit per IP on /auth."""
     config = app.config
     # Both limits are defaults, evaluated per endpoint. The stricter one counts only
-    # POSTs to /bookings and /payments. (Decorating Eve's view function instead would not
+    # POSTs to the guarded writes (guard_writes). (Decorating Eve's view function instead would not
     # do: every collection shares it, and Flask-Limiter would then skip its middleware
     # check for all of them.)
     prefix = f"innkeeper:{config['MONGO_DBNAME']}"
@@ -63,7 +72,7 @@ def init_app(app):
                 config["BOOKING_RATE_LIMIT"],
                 methods=["POST"],
                 scope="create",
-                exempt_when=lambda: request.endpoint not in GUARDED_WRITE_ENDPOINTS,
+                exempt_when=lambda: not _guarded(request.endpoint),
             ),
         ],
         # One round trip per limit (plumbing/ratelimit_storage.py), not two.
@@ -101,8 +110,8 @@ def init_app(app):
         if _is_guarded_write() and not redis_up():
             raise Refusal(
                 503,
-                "rate limiting is unavailable, so sign-in and new bookings and payments "
-                "are paused; retry shortly",
+                "rate limiting is unavailable, so sign-in, new bookings, payments and "
+                "booking changes are paused; retry shortly",
                 headers={"Retry-After": "5"},
             )
 

@@ -30,6 +30,7 @@ def init_app(app):
     for module in (health, home, *MOUNTED):
         described.update(module.OPENAPI)
     app.extensions["openapi_paths"] = described
-    if app.config["EMBEDDED"]:
-        # Development only: finishing a 3-D Secure payment by hand.
+    if app.config["EMBEDDED"] and app.config.get("PAYMENT_PROVIDER") != "stripe":
+        # Development only: finishing a 3-D Secure payment by hand, the sandbox's part
+        # (under Stripe, Stripe.js and Stripe's webhook do it; the route is absent).
         app.register_blueprint(sandbox.bp, url_prefix=app.api_prefix)

@@ -1,18 +1,22 @@
 """POST /bookings/<id>/change: new dates, room type, plan, party or rooms, all or nothing."""
 
+from bson import ObjectId
 from eve.methods.common import serialize
 from eve.methods.get import getitem_internal
 from flask import Blueprint, current_app, request
 
 import domain
 from booking import modify
-from plumbing import jsonschema, openapi
+from plumbing import idempotency, jsonschema, openapi, ratelimit
 from plumbing.auth import db, require_role
 from plumbing.errors import Refusal
 from plumbing.responses import json_body, respond
 from plumbing.values import utcnow
 
 bp = Blueprint("booking_changes", __name__)
+# A change can charge a card and takes nights: it shares the booking and payment limit
+# and answers 503 while Redis is down, like them (plumbing/ratelimit.py).
+bp.record_once(lambda state: ratelimit.guard_writes(state.app, "booking_changes.change_booking"))
 
 
 def if_match():
@@ -44,6 +48,18 @@ def change_booking(booking_id):
     body = json_body()
     etag = if_match()
     now = utcnow()
+    # Like POST /bookings and /payments: a retry with the same key gets the first answer
+    # (the change, and its charge, happen once); the same key with another body is a 422.
+    lease = current_app.config["QUERY_TIMEOUT_MS"] / 1000 + idempotency.LEASE_MARGIN_SECONDS
+    outcome, _found = idempotency.claim_request(
+        db(), user["_id"], request, "payments", lease_seconds=lease
+    )
+    if outcome == "recover":  # its process died after charging and changing: as it is now
+        document = getitem_internal("bookings", _id=ObjectId(booking_id))[0]
+        return respond(
+            {**document, "_status": "OK"},
+            headers={"ETag": f'"{document["_etag"]}"', "Idempotent-Replayed": "true"},
+        )
     original = modify.changeable(db(), booking_id, user, now)
     wanted = validated(modify.requested(original, body))
     payment_method = body.get("payment_method")
@@ -53,7 +69,15 @@ def change_booking(booking_id):
         )
     provider = current_app.extensions["payment_provider"]
     fields, moved = modify.change(
-        db().client, db(), provider, original, wanted, etag, payment_method, now
+        db().client,
+        db(),
+        provider,
+        original,
+        wanted,
+        etag,
+        payment_method,
+        now,
+        idempotency_key=idempotency.claimed_record(),
     )
     document = getitem_internal("bookings", _id=original["_id"])[0]
     document["_change"] = {
@@ -87,6 +111,7 @@ OPENAPI = {
             "parameters": [
                 openapi.ID_PARAMETER,
                 openapi.IF_MATCH,
+                openapi.IDEMPOTENCY_KEY,
             ],
             "requestBody": openapi.json_body(
                 {

@@ -227,7 +227,8 @@ def test_redis_down_reads_continue_guarded_writes_503_then_recover(app_config, t
         refused = http.post("/api/v1/bookings", json=body, headers=auth)
         assert refused.status_code == 503
         assert refused.headers["Retry-After"] == "5"
-        assert "new bookings and payments are paused" in refused.json["_error"]["message"]
+        message = refused.json["_error"]["message"]
+        assert "new bookings, payments and booking changes are paused" in message
         assert (
             http.post(
                 "/api/v1/auth/token", json={"email": "a@b.cd", "password": "x" * 12}
