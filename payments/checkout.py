@@ -302,7 +302,9 @@ def _apply_refund(client, db, event, now):
     total = to_decimal(payment["amount"])
     if event.data.get("currency") != payment["currency"] or not 0 <= refunded <= total:
         # No event may say more went back than was taken, or less than nothing.
-        logs.LOG.warning("refund event outside its charge", event=event.id, refunded=str(refunded))
+        logs.LOG.warning(
+            "refund event outside its charge", provider_event=event.id, refunded=str(refunded)
+        )
         return _record_only(
             client,
             db,

@@ -41,8 +41,8 @@ def ip_key():
 
 
 def guard_writes(app, *endpoints):
-    """POSTs to these endpoints move money or stock: they count against
-    BOOKING_RATE_LIMIT (one bucket for all of them) and answer 503 while Redis is down.
+    """POSTs to these endpoints move money or stock: each counts against
+    BOOKING_RATE_LIMIT (a bucket per endpoint) and answers 503 while Redis is down.
     Each area names its own (hooks/bookings.py, hooks/payments.py, routes/changes.py)."""
     app.extensions.setdefault("guarded_writes", set()).update(endpoints)
 

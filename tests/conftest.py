@@ -146,6 +146,33 @@ def stripe_app(servers, shared_app, fake_stripe, tmp_path_factory):
     close_app(app)
 
 
+@pytest.fixture(scope="session")
+def localstripe():
+    """localstripe (PyPI), Stripe's stand-in no one here wrote (tests/localstripe_server.py)."""
+    from tests.localstripe_server import LocalStripe
+
+    server = LocalStripe("whsec_" + secrets.token_hex(24)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def localstripe_app(servers, shared_app, localstripe, tmp_path_factory):
+    """An app with PAYMENT_PROVIDER=stripe whose SDK talks to localstripe."""
+    config = _config(
+        servers, tmp_path_factory.mktemp("localstripe"), shared_app.config["MONGO_DBNAME"]
+    )
+    config.update(
+        PAYMENT_PROVIDER="stripe",
+        STRIPE_SECRET_KEY=STRIPE_API_KEY,
+        STRIPE_WEBHOOK_SECRET=localstripe.webhook_secret,
+        STRIPE_API_BASE=localstripe.url,
+    )
+    app = create_app(config)
+    yield app
+    close_app(app)
+
+
 @pytest.fixture
 def fresh_app(servers, tmp_path):
     """An app on a database of its own, provisioned for this test and dropped after."""

@@ -252,3 +252,56 @@ def test_a_price_moving_between_charge_and_commit_refunds_and_changes_nothing(
     assert booked(db, room_type["_id"]) == [1, 1, 0]
     kept = db.bookings.find_one({"_id": ObjectId(booking["_id"])})
     assert kept["_etag"] == booking["_etag"] and kept["nights"] == 2
+
+
+def test_a_change_inside_the_penalty_window_keeps_the_penalty(stock, guest, db):
+    """A paid stay tomorrow (48 h free, 50 % kept) refunds 50.00 of 100.00 if cancelled;
+    moved 30 days out first, cancelling still keeps the 50.00 (it refunded 100.00)."""
+    from plumbing.values import today
+
+    plan = {**PLANS[0], "cancellation": {"free_until_hours": 48, "penalty_percent": 50}}
+    tomorrow = today().plus(1)
+    room_type, _ = stock(nights=1, price="100.00", start=tomorrow, rate_plans=[plan])
+    later = tomorrow.plus(30)
+    stock(nights=1, price="100.00", start=later, room_type=room_type)
+    booking = pay(guest, make_booking(guest, room_type, tomorrow, nights=1))
+    moved = change(
+        guest, booking, {"check_in": later.isoformat(), "check_out": later.plus(1).isoformat()}
+    )
+    assert moved.status_code == 200, moved.json
+    assert moved.json["_change"] == {"charged": "0.00", "refunded": "0.00"}
+    assert moved.json["penalty_kept"] == "50.00"
+    cancelled = guest.patch_item(f"bookings/{booking['_id']}", {"status": "cancelled"})
+    assert cancelled.status_code == 200, cancelled.json
+    assert cancelled.json["refund_amount"] == "50.00"
+    payment = db.payments.find_one({"booking": ObjectId(booking["_id"])})
+    assert str(payment["refunded_amount"]) == "50.00"
+
+
+def test_a_change_outside_the_penalty_window_keeps_nothing(stock, guest):
+    room_type, start = stock(nights=3, price="100.00")  # ten days ahead: free to cancel
+    booking = pay(guest, make_booking(guest, room_type, start, nights=2))
+    moved = change(guest, booking, {"check_in": start.plus(1).isoformat()})
+    assert moved.status_code == 200 and "penalty_kept" not in moved.json
+    cancelled = guest.patch_item(f"bookings/{booking['_id']}", {"status": "cancelled"})
+    assert cancelled.json["refund_amount"] == "100.00"
+
+
+def test_a_change_honours_idempotency_key(stock, guest, db):
+    """The same key and body answer the first change again (charged once); the same key
+    with another body is a 422; a retry after a lost answer cannot charge twice."""
+    room_type, start = stock(nights=4, price="100.00")
+    booking = pay(guest, make_booking(guest, room_type, start, nights=2))
+    body = {"check_out": start.plus(3).isoformat(), "payment_method": "pm_card_visa"}
+    headers = {"If-Match": booking["_etag"], "Idempotency-Key": "change-1"}
+    url = f"bookings/{booking['_id']}/change"
+    first = guest.post(url, body, headers=headers)
+    assert first.status_code == 200, first.json
+    again = guest.post(url, body, headers=headers)
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json["_change"] == first.json["_change"]
+    other = guest.post(url, {**body, "check_out": start.plus(4).isoformat()}, headers=headers)
+    assert other.status_code == 422
+    assert other.json["_issues"] == {"Idempotency-Key": "reused with another body"}
+    assert db.payments.count_documents({"purpose": "change"}) == 1
+    assert booked(db, room_type["_id"]) == [1, 1, 1, 0]

@@ -371,3 +371,32 @@ def test_cancelling_a_confirmed_booking_refunds_by_policy(
     payment = db.payments.find_one()
     assert payment["status"] == status
     assert str(payment["refunded_amount"]) == refund
+
+
+def test_without_a_payment_method_the_browser_confirms_by_client_secret(guest, pending, db):
+    """Stripe's recommended flow, in the sandbox: no payment_method gives a 202 with the
+    client_secret for Stripe.js; the webhook (here the sandbox's) confirms the booking."""
+    created = guest.post("payments", {"booking": pending["_id"]})
+    assert created.status_code == 202, created.json
+    assert created.json["status"] == "requires_action"
+    assert created.json["next_action"]["type"] == "confirm_in_browser"
+    assert created.json["next_action"]["client_secret"].startswith("pi_sbx_")
+    stored = db.payments.find_one()
+    assert "payment_method" not in stored and "client_secret" not in json.dumps(
+        stored, default=str
+    )
+    assert state(db, pending) == "pending_payment"
+    done = guest.post(f"sandbox/payments/{created.json['_id']}/complete", {"outcome": "succeeded"})
+    assert done.status_code == 200 and done.json["outcome"] == "confirmed"
+    assert state(db, pending) == "confirmed"
+
+
+def test_the_sandbox_takes_only_its_test_cards(guest, pending, db, client):
+    """Any pm_ id passes the schema (Stripe's are random); the sandbox names its own."""
+    refused = pay(guest, pending, "pm_tVfivmU3hkLose")
+    assert refused.status_code == 422
+    assert "pm_card_visa" in refused.json["_issues"]["payment_method"]
+    assert pay(guest, pending, "card_4242").status_code == 422  # not a PaymentMethod id
+    assert db.payments.count_documents({}) == 0
+    schema = client.get("openapi.json").json["components"]["schemas"]["Payments"]
+    assert schema["properties"]["payment_method"]["enum"] == list(providers.SANDBOX_OUTCOMES)

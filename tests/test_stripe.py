@@ -198,3 +198,85 @@ def test_stripe_needs_its_keys(monkeypatch):
     monkeypatch.setenv("PAYMENT_PROVIDER", "paypal")
     with pytest.raises(settings.ConfigError, match="sandbox or stripe"):
         settings.load()
+
+
+def test_refund_events_outside_the_charge_change_nothing(client, fake_stripe, guest, pending, db):
+    """A signed charge.refunded saying more went back than was taken, or less than
+    nothing, is recorded (once) and ignored: the payment keeps what it had."""
+    pay(guest, pending)
+    payment = db.payments.find_one()
+    for refunded in (100000, -500):  # 1000.00 of a 300.50 charge; a negative amount
+        charge = {
+            "id": "ch_" + ObjectId().__str__(),
+            "object": "charge",
+            "amount": 30050,
+            "amount_refunded": refunded,
+            "currency": "eur",
+            "payment_intent": payment["provider_reference"],
+            "metadata": {},
+        }
+        raw, signature = fake_stripe.event("charge.refunded", charge)
+        response = deliver(client, raw, signature)
+        assert response.status_code == 200
+        assert response.json["outcome"].startswith("ignored: refunded"), response.json
+        assert "outside 0..300.50" in response.json["outcome"]
+    stored = db.payments.find_one()
+    assert (stored["status"], str(stored["refunded_amount"])) == ("succeeded", "0.00")
+    assert db.bookings.find_one()["status"] == "confirmed"
+
+
+def test_a_dispute_flags_the_booking_for_the_admin_once(client, fake_stripe, guest, pending, db):
+    from tests.conftest import make_user
+    from tests.test_admin import sign_in
+
+    pay(guest, pending)
+    payment = db.payments.find_one()
+    dispute = {
+        "id": "dp_1",
+        "object": "dispute",
+        "amount": 30050,
+        "currency": "eur",
+        "charge": "ch_1",
+        "payment_intent": payment["provider_reference"],
+        "reason": "fraudulent",
+        "status": "needs_response",
+    }
+    raw, signature = fake_stripe.event("charge.dispute.created", dispute)
+    assert deliver(client, raw, signature).json["outcome"] == "disputed"
+    assert "duplicate" in deliver(client, raw, signature).json["outcome"]
+    booking = db.bookings.find_one()
+    assert booking["dispute"]["reason"] == "fraudulent"
+    assert str(booking["dispute"]["amount"]) == "300.50"
+    assert booking["dispute"]["payment"] == payment["_id"]
+    assert booking["status"] == "confirmed"  # the money is Stripe's to settle
+    admin_panel = client.flask.application.test_client()
+    assert sign_in(admin_panel, make_user(db, "admin")["email"]).status_code == 302
+    listed = admin_panel.get("/admin/bookings/").get_data(as_text=True)
+    assert "fraudulent: 300.50 EUR (needs_response)" in listed
+
+
+def test_the_sandbox_route_is_absent_under_stripe(guest, needs_action):
+    """Under Stripe, Stripe.js and Stripe's webhook finish 3-D Secure: the sandbox's
+    hand-made completion is not there (it answered 500 before)."""
+    response = guest.post(
+        f"sandbox/payments/{needs_action['_id']}/complete", {"outcome": "succeeded"}
+    )
+    assert response.status_code == 404
+
+
+def test_a_declined_change_charge_can_be_retried_with_another_card(guest, stock, db):
+    """The change's Stripe idempotency key names the card: after a decline, another card
+    is a new charge (the same key with other parameters is refused by Stripe: 502)."""
+    from tests.test_booking_changes import change, make_booking
+
+    room_type, start = stock(nights=3, price="100.00")
+    booking = make_booking(guest, room_type, start, nights=2)
+    assert pay(guest, booking).status_code == 201
+    booking = guest.get(f"bookings/{booking['_id']}").json
+    longer = {"check_out": start.plus(3).isoformat()}
+    declined = change(guest, booking, {**longer, "payment_method": "pm_card_chargeDeclined"})
+    assert declined.status_code == 402, declined.json
+    charged = change(guest, booking, {**longer, "payment_method": "pm_card_visa"})
+    assert charged.status_code == 200, charged.json
+    assert charged.json["_change"]["charged"] == "100.00"
+    assert db.payments.count_documents({"purpose": "change", "status": "succeeded"}) == 1

@@ -1,6 +1,7 @@
 """API4 Unrestricted Resource Consumption: bounded bodies, queries, pages and rates."""
 
 import json
+import time
 
 import pytest
 
@@ -220,8 +221,10 @@ def test_redis_down_reads_continue_guarded_writes_503_then_recover(app_config, t
         auth = {"Authorization": f"Bearer {token}"}
         body = stay(room_type, start, 1)
         assert http.get("/api/v1/hotels", headers=auth).status_code == 200
+        booking = http.post("/api/v1/bookings", json=body, headers=auth).json
 
         redis.stop()
+        time.sleep(1.1)  # the limiter re-checks its storage at most once a second
         assert http.get("/api/v1/hotels", headers=auth).status_code == 200
         assert http.get(f"/api/v1/room-types/{room_type['_id']}").status_code == 200
         refused = http.post("/api/v1/bookings", json=body, headers=auth)
@@ -235,13 +238,18 @@ def test_redis_down_reads_continue_guarded_writes_503_then_recover(app_config, t
             ).status_code
             == 503
         )
-        assert db.bookings.count_documents({}) == 0
+        changed = http.post(
+            f"/api/v1/bookings/{booking['_id']}/change",
+            json={"adults": 2},
+            headers={**auth, "If-Match": booking["_etag"]},
+        )
+        assert changed.status_code == 503  # it answered 200
+        assert db.bookings.count_documents({}) == 1
+        assert db.bookings.find_one()["_etag"] == booking["_etag"]
         health = http.get("/health")
         assert health.status_code == 503 and health.json["redis"] == "down"
 
         redis.start()
-        import time
-
         time.sleep(1.1)  # the limiter re-checks its storage at most once a second
         assert http.post("/api/v1/bookings", json=body, headers=auth).status_code == 201
         assert http.get("/health").status_code == 200

@@ -29,6 +29,20 @@ def test_booking_creation_has_its_own_stricter_limit(app_config, stock):
             http.post("/api/v1/bookings", json=body, headers=auth).status_code for _ in range(3)
         ]
         assert statuses == [201, 201, 429]
+        # A change takes nights and can charge a card: the same limit (it had none).
+        booking = db.bookings.find_one()
+        changes = []
+        for adults in (2, 1, 2):
+            etag = db.bookings.find_one({"_id": booking["_id"]})["_etag"]
+            changes.append(
+                http.post(
+                    f"/api/v1/bookings/{booking['_id']}/change",
+                    json={"adults": adults},
+                    headers={**auth, "If-Match": etag},
+                ).status_code
+            )
+        assert changes == [200, 200, 429]
+        assert db.bookings.find_one({"_id": booking["_id"]})["adults"] == 1
         assert http.get("/api/v1/bookings", headers=auth).status_code == 200  # reads unaffected
         assert db.bookings.count_documents({}) == 2
     finally:
