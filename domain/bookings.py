@@ -260,11 +260,27 @@ bookings = {
                 "booking (Stripe charge.dispute.created): the admin answers it in the "
                 "provider's dashboard.",
                 "schema": {
-                    "status": {"type": "string", "example": "needs_response"},
-                    "reason": {"type": "string", "example": "fraudulent"},
+                    "status": {
+                        "type": "string",
+                        "description": "The provider's dispute status.",
+                        "example": "needs_response",
+                    },
+                    "reason": {
+                        "type": "string",
+                        "description": "Why the bank says the guest disputes it.",
+                        "example": "fraudulent",
+                    },
                     "amount": money("The disputed amount.", example="100.00"),
-                    "payment": {"type": "objectid"},
-                    "opened_at": {"type": "datetime", "example": "2026-12-02T09:00:00Z"},
+                    "payment": {
+                        "type": "objectid",
+                        "description": "The disputed payment.",
+                        "example": "665f1c2e8b3e4a0012345678",
+                    },
+                    "opened_at": {
+                        "type": "datetime",
+                        "description": "When the dispute reached Innkeeper.",
+                        "example": "2026-12-02T09:00:00Z",
+                    },
                 },
             }
         ),
