@@ -122,28 +122,37 @@ def _empty(app, everything):
     app.redis.flushdb()
 
 
-@pytest.fixture(scope="session")
-def fake_stripe():
-    """A local server speaking Stripe's API (tests/stripe_server.py)."""
-    server = FakeStripe("whsec_" + secrets.token_hex(24)).start()
+def _started(server):
+    """A session's Stripe stand-in: started, stopped after."""
+    server.start()
     yield server
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def stripe_app(servers, shared_app, fake_stripe, tmp_path_factory):
+def _stripe_app(servers, shared_app, tmp_path_factory, stand_in):
     """An app with PAYMENT_PROVIDER=stripe on the shared app's database, its SDK pointed
-    at the local Stripe-speaking server."""
+    at a local stand-in for Stripe."""
     config = _config(servers, tmp_path_factory.mktemp("stripe"), shared_app.config["MONGO_DBNAME"])
     config.update(
         PAYMENT_PROVIDER="stripe",
         STRIPE_SECRET_KEY=STRIPE_API_KEY,
-        STRIPE_WEBHOOK_SECRET=fake_stripe.webhook_secret,
-        STRIPE_API_BASE=fake_stripe.url,
+        STRIPE_WEBHOOK_SECRET=stand_in.webhook_secret,
+        STRIPE_API_BASE=stand_in.url,
     )
     app = create_app(config)
     yield app
     close_app(app)
+
+
+@pytest.fixture(scope="session")
+def fake_stripe():
+    """A local server speaking Stripe's API (tests/stripe_server.py)."""
+    yield from _started(FakeStripe("whsec_" + secrets.token_hex(24)))
+
+
+@pytest.fixture(scope="session")
+def stripe_app(servers, shared_app, fake_stripe, tmp_path_factory):
+    yield from _stripe_app(servers, shared_app, tmp_path_factory, fake_stripe)
 
 
 @pytest.fixture(scope="session")
@@ -151,26 +160,13 @@ def localstripe():
     """localstripe (PyPI), Stripe's stand-in no one here wrote (tests/localstripe_server.py)."""
     from tests.localstripe_server import LocalStripe
 
-    server = LocalStripe("whsec_" + secrets.token_hex(24)).start()
-    yield server
-    server.stop()
+    yield from _started(LocalStripe("whsec_" + secrets.token_hex(24)))
 
 
 @pytest.fixture(scope="session")
 def localstripe_app(servers, shared_app, localstripe, tmp_path_factory):
     """An app with PAYMENT_PROVIDER=stripe whose SDK talks to localstripe."""
-    config = _config(
-        servers, tmp_path_factory.mktemp("localstripe"), shared_app.config["MONGO_DBNAME"]
-    )
-    config.update(
-        PAYMENT_PROVIDER="stripe",
-        STRIPE_SECRET_KEY=STRIPE_API_KEY,
-        STRIPE_WEBHOOK_SECRET=localstripe.webhook_secret,
-        STRIPE_API_BASE=localstripe.url,
-    )
-    app = create_app(config)
-    yield app
-    close_app(app)
+    yield from _stripe_app(servers, shared_app, tmp_path_factory, localstripe)
 
 
 @pytest.fixture
