@@ -20,7 +20,7 @@ from booking import holds, reconcile
 from demo import seed
 from identity import accounts
 from plumbing import embedded, logs, provisioning
-from plumbing.http import database_known_down
+from plumbing.probes import database_known_down
 from plumbing.values import Day
 from reporting import exports, flat, kpis
 from search import cards

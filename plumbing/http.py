@@ -7,12 +7,12 @@ import socket
 import pymongo
 from flask import current_app, g, request
 from flask_cors import CORS
-from pymongo.server_type import SERVER_TYPE
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import domain
 from plumbing import jsonbody, metrics, queries, responses
 from plumbing.errors import Refusal
+from plumbing.probes import database_known_down
 from plumbing.ratelimit import LIMITER_RETRY_AFTER
 
 MAX_RESULTS_WINDOW = 10_000
@@ -108,16 +108,6 @@ def refuse_unreadable_bodies():
     body = jsonbody.parse(raw)
     if not isinstance(body, dict):
         raise Refusal(400, "the body must be a JSON object")
-
-
-def database_known_down(client):
-    """True when the driver has seen every server fail and none has answered since: a
-    request would only wait out its deadline. (At start-up, before the first contact,
-    servers are unknown but have no error: requests go ahead.)"""
-    servers = client.topology_description.server_descriptions().values()
-    return bool(servers) and all(
-        s.server_type == SERVER_TYPE.Unknown and s.error is not None for s in servers
-    )
 
 
 def refuse_when_database_down():

@@ -11,10 +11,14 @@ import threading
 import time
 
 import pymongo
+from pymongo.server_type import SERVER_TYPE
 
 from plumbing import provisioning as steps
 
 PROBE_SECONDS = 1.5
+# MongoDB known down (database_known_down): the ping is only there to wake the driver's
+# monitor, so that it notices the server is back; its answer is not waited for long.
+KNOWN_DOWN_PROBE_SECONDS = 0.3
 FAILURE_SECONDS = 1.0
 
 
@@ -51,6 +55,16 @@ class Guard:
 _guards_lock = threading.Lock()
 
 
+def database_known_down(client):
+    """True when the driver has seen every server fail and none has answered since: a
+    request would only wait out its deadline. (At start-up, before the first contact,
+    servers are unknown but have no error: requests go ahead.)"""
+    servers = client.topology_description.server_descriptions().values()
+    return bool(servers) and all(
+        s.server_type == SERVER_TYPE.Unknown and s.error is not None for s in servers
+    )
+
+
 def guard_of(target):
     """The guard of one backend client (a MongoClient, a Redis client), kept on it."""
     with _guards_lock:
@@ -63,7 +77,8 @@ def guard_of(target):
 
 def mongo(db, logger):
     def ping():
-        with pymongo.timeout(PROBE_SECONDS):
+        seconds = KNOWN_DOWN_PROBE_SECONDS if database_known_down(db.client) else PROBE_SECONDS
+        with pymongo.timeout(seconds):
             db.command("ping")
 
     return guard_of(db.client).check(ping, logger)
