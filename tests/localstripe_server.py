@@ -92,6 +92,14 @@ class LocalStripe:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        try:
+            self._configure()
+        except BaseException:
+            self.stop()  # no localstripe left running after a failed start
+            raise
+        return self
+
+    def _configure(self):
         deadline = time.monotonic() + 30
         while not port_open(self.port):
             assert self.process.poll() is None, "localstripe exited at start"
@@ -103,7 +111,6 @@ class LocalStripe:
         # localstripe's own webhook configuration: where it sends, signed with what.
         body = urllib.parse.urlencode({"url": self.deliveries.url, "secret": self.webhook_secret})
         urllib.request.urlopen(f"{self.url}/_config/webhooks/innkeeper", body.encode(), 10)
-        return self
 
     def stop(self):
         self.deliveries.server.shutdown()
