@@ -19,6 +19,7 @@ from tqdm import tqdm
 from booking import holds, reconcile
 from demo import seed
 from identity import accounts
+from payments import fees
 from plumbing import embedded, logs, provisioning
 from plumbing.probes import database_known_down
 from plumbing.values import Day
@@ -63,8 +64,14 @@ def run_jobs(app, stop, interval, once=False, log=print):
             if not seed.loading(db):
                 flat.drain(db, limit=flat.PASS_LIMIT)
 
+        def collect_fees():
+            collected = fees.collect_due(db, app.extensions["payment_provider"])
+            if collected:
+                log(f"fees: settled {collected} late-cancellation and no-show fees")
+
         jobs = (
             ("hold sweep", expire),
+            ("fee collection", collect_fees),
             ("KPI refresh", refresh_kpis),
             ("bookings flat", follow_bookings),
         )

@@ -132,7 +132,17 @@ def plan(db, original, wanted, now):
             "a booking changes within its hotel; book the other hotel anew",
             {"room_type": "must be a room type of the booked hotel"},
         )
+    if changed["payment"] != original.get("payment", "prepay"):
+        raise Refusal(
+            422,
+            f"this booking is paid {_PAID[original.get('payment', 'prepay')]}; a change "
+            "keeps that: choose a rate plan paid the same way, or book anew",
+            {"rate_plan": f"must be a {original.get('payment', 'prepay')} plan"},
+        )
     return changed
+
+
+_PAID = {"prepay": "in advance", "at_hotel": "at the hotel"}
 
 
 def estimate(db, changed, original):
@@ -164,6 +174,8 @@ def change(
     old_total = to_decimal(original["total_price"])
     currency = original["currency"]
     confirmed = original["status"] == "confirmed"
+    # Paid at the hotel: a change re-prices what the guest pays there; no money moves now.
+    prepaid = confirmed and original.get("payment") != "at_hotel"
     charge = None
     if confirmed:
         # Inside the penalty window, what cancelling now would keep stays kept, whatever
@@ -171,7 +183,7 @@ def change(
         kept = kept_if_cancelled(original, now)
         if kept > 0 or "penalty_kept" in original:
             changed["penalty_kept"] = money(kept, currency)
-        new_total = estimate(db, changed, original)
+        new_total = estimate(db, changed, original) if prepaid else old_total
         if new_total > old_total:
             charge = charge_difference(
                 db, provider, original, new_total - old_total, payment_method, idempotency_key
@@ -217,7 +229,7 @@ def change(
     if charge is not None:
         moved["charged"] = charge["amount"]
         moved["payment"] = charge["_id"]
-    elif confirmed and to_decimal(fields["total_price"]) < old_total:
+    elif prepaid and to_decimal(fields["total_price"]) < old_total:
         refund = change_refund(original, old_total - to_decimal(fields["total_price"]), now)
         checkout.refund_booking(
             db, provider, original, refund, f"change-{original['_id']}-{original['_etag']}", now

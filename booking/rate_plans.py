@@ -13,26 +13,7 @@ with the same functions here, so an offer's total is the total a booking is char
 from plumbing.errors import Refusal
 from plumbing.values import minor_text, to_minor
 
-MAX_PLANS = 10
 STANDARD = {"code": "standard", "name": "Standard rate"}
-# What most hotels sell (the domain's example, the demo's plans, the benchmark's):
-# the night's price, 15 % off without refunds, and breakfast per guest per night.
-EXAMPLE_PLANS = (
-    {"code": "flexible", "name": "Flexible"},
-    {
-        "code": "non-refundable",
-        "name": "Non-refundable",
-        "discount_percent": 15,
-        "cancellation": {"refundable": False},
-    },
-    {
-        "code": "breakfast",
-        "name": "Breakfast included",
-        "supplement_per_person": "18.00",
-        "meal": "breakfast",
-    },
-)
-MEALS = ("room_only", "breakfast", "half_board", "full_board")
 MEAL_WORDS = {
     "breakfast": "breakfast",
     "half_board": "breakfast and dinner",
@@ -74,6 +55,7 @@ def card_plan(plan, currency):
         "min_stay": plan.get("min_stay", 1),
         "min_days_ahead": plan.get("min_days_ahead", 0),
         "cancellation": plan.get("cancellation"),
+        "payment": plan.get("payment", "prepay"),
     }
 
 
@@ -104,10 +86,15 @@ def check_conditions(plan, nights, days_ahead):
 
 def policy(plan, hotel):
     """The cancellation policy a booking under `plan` snapshots: the plan's own when it
-    declares one, else the hotel's."""
+    declares one, else the hotel's. A policy that can refund nothing (no free hours and
+    100 % kept) is not refundable, whatever it was declared as: an offer never says
+    refundable when no cancellation gives anything back."""
     own = plan.get("cancellation") or {}
     base = hotel.get("cancellation_policy") or {"free_until_hours": 0, "penalty_percent": 100}
     refundable = own.get("refundable", True)
+    free = own.get("free_until_hours", base["free_until_hours"])
+    if not free and own.get("penalty_percent", base["penalty_percent"]) == 100:
+        refundable = False
     return {
         "refundable": refundable,
         "free_until_hours": own.get("free_until_hours", base["free_until_hours"])
@@ -130,7 +117,27 @@ def snapshot(plan, currency):
         "discount_percent": kept["discount_percent"],
         "supplement_per_person": minor_text(kept["supplement_minor"], currency),
         "meal": kept["meal"],
+        "payment": kept["payment"],
     }
+
+
+def _at_hotel_words(policy):
+    """What a pay-at-the-hotel plan costs before arrival: nothing, unless cancelled late
+    or not used, when the card pays what the policy keeps."""
+    said = "pay at the hotel: nothing is charged now, your card guarantees the booking"
+    kept = 100 if not policy["refundable"] else policy["penalty_percent"]
+    hours = policy["free_until_hours"] if policy["refundable"] else 0
+    if kept == 0:
+        return f"{said}; cancellation is free"
+    fee = "the total" if kept == 100 else f"{kept} % of the total"
+    when = (
+        f"free cancellation until {hours} hours before arrival "
+        f"({policy['check_in_time']} {policy['timezone']}); a later cancellation or a "
+        "no-show is charged "
+        if hours
+        else "a cancellation or a no-show is charged "
+    )
+    return f"{said}; {when}{fee}"
 
 
 def words(plan, policy, currency):
@@ -149,11 +156,9 @@ def words(plan, policy, currency):
         parts.append(
             f"{minor_text(plan['supplement_minor'], currency)} {currency} per guest per night"
         )
-    if (
-        not policy["refundable"]
-        or policy["penalty_percent"] == 100
-        and not policy["free_until_hours"]
-    ):
+    if plan.get("payment") == "at_hotel":
+        parts.append(_at_hotel_words(policy))
+    elif not policy["refundable"]:
         parts.append("non-refundable: nothing is refunded on cancellation")
     else:
         hours = policy["free_until_hours"]

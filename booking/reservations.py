@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from booking import rate_plans
 from catalogue.rules import managed_hotel_ids
+from domain.vocabulary import MAX_ROOMS
 from plumbing import logs, sharding, transactions
 from plumbing.auth import answer_cache
 from plumbing.errors import Refusal
@@ -88,9 +89,6 @@ def check_party(adults, children, room_type, field=""):
         )
     if issues:
         raise Refusal(422, "the party does not fit this room type", issues)
-
-
-MAX_ROOMS = 8
 
 
 def requested_rooms(booking):
@@ -209,8 +207,15 @@ def prepare(db, booking, user, now, hold_minutes, check_free=True):
                 "cancellation_policy": rate_plans.policy(plan, hotel),
             }
         )
+    paid = {plan.get("payment", "prepay") for _room_type, plan, _room in chosen}
+    if len(paid) > 1:
+        raise Refusal(
+            422,
+            "the rooms of one booking are paid the same way: all prepaid or all at the hotel",
+            {"rooms": "choose rate plans that are all prepay or all at_hotel"},
+        )
     city = hotel["address"]["city"]
-    booking.update(check_in=check_in, check_out=check_out, city=city)
+    booking.update(check_in=check_in, check_out=check_out, city=city, payment=paid.pop())
     if len(rooms) == 1:  # the booking's own policy below is the room's
         del rooms[0]["cancellation_policy"]
     booking.pop("rooms", None)
@@ -497,6 +502,31 @@ def free_cancellation_deadline(booking, policy=None):
     return arrival_utc - timedelta(hours=policy["free_until_hours"])
 
 
+def fee_owed(booking, now, purpose):
+    """What the confirmed booking's policy keeps if it is cancelled now (a cancellation
+    fee) or was not used (a no-show: as cancelled at its arrival time, or now if later)."""
+    if purpose == "no_show_fee":
+        policy = booking["cancellation_policy"]
+        now = max(now, free_cancellation_deadline(booking, {**policy, "free_until_hours": 0}))
+    return to_decimal(booking["total_price"]) - refund_due(booking, now)
+
+
+def fee_due(booking, now, purpose):
+    """The `fee` a transition sets on a pay-at-the-hotel booking, or None when its policy
+    keeps nothing (or it is prepaid: its money is refunded instead)."""
+    if booking.get("payment") != "at_hotel":
+        return None
+    amount = fee_owed(booking, now, purpose)
+    if amount <= 0:
+        return None
+    return {
+        "purpose": purpose,
+        "amount": money(amount, booking["currency"]),
+        "status": "due",
+        "due_at": now,
+    }
+
+
 def cancel(client, db, original, now=None):
     """Cancel a pending or confirmed booking and free its nights; the fields it set.
 
@@ -505,7 +535,11 @@ def cancel(client, db, original, now=None):
     """
     now = now or utcnow()
     changes = {"status": "cancelled", "cancelled_at": now}
-    if original.get("status") == "confirmed":
+    if original.get("status") == "confirmed" and original.get("payment") == "at_hotel":
+        fee = fee_due(original, now, "cancellation_fee")  # charged once this commits
+        if fee:
+            changes["fee"] = fee
+    elif original.get("status") == "confirmed":
         changes["refund_amount"] = money(refund_due(original, now), original["currency"])
     guard = {
         "_id": original["_id"],

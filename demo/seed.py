@@ -27,9 +27,9 @@ from pymongo.errors import BulkWriteError
 from tqdm import tqdm
 
 import domain
-from booking.rate_plans import EXAMPLE_PLANS
+from booking import rate_plans
 from booking.reservations import CODE_ALPHABET, refund_due
-from domain.vocabulary import HOTEL_AMENITIES
+from domain.vocabulary import EXAMPLE_PLANS, HOTEL_AMENITIES
 from identity import accounts
 from plumbing import jsonschema
 from plumbing.auth import answers_to_bump
@@ -170,16 +170,20 @@ _HOTEL_AMENITY_POOL = HOTEL_AMENITIES
 PROGRESS_ID = "demo"
 
 
-def demo_plans(fx, currency):
-    """The example plans (booking/rate_plans.py) in the hotel's currency: flexible,
-    non-refundable 15 % off, breakfast for about 18 EUR a guest a night."""
+PAY_AT_HOTEL = {"code": "pay-at-hotel", "name": "Pay at the hotel", "payment": "at_hotel"}
+
+
+def demo_plans(fx, currency, at_hotel=False):
+    """The example plans (domain/vocabulary.py) in the hotel's currency: flexible,
+    non-refundable 15 % off, breakfast for about 18 EUR a guest a night; and, `at_hotel`,
+    the flexible terms paid at the hotel with the card as a guarantee."""
     plans = []
     for plan in EXAMPLE_PLANS:
         if "supplement_per_person" in plan:
             local = (Decimal(plan["supplement_per_person"]) * fx).quantize(Decimal(1))
             plan = {**plan, "supplement_per_person": Decimal128(quantize(local, currency))}
         plans.append(plan)
-    return plans
+    return [*plans, PAY_AT_HOTEL] if at_hotel else plans
 
 
 def _meta(now):
@@ -466,7 +470,9 @@ def _plan(accounts, size="demo"):
                             {"free_until_hours": 24, "penalty_percent": 100},
                             {"free_until_hours": 48, "penalty_percent": 50},
                             {"free_until_hours": 72, "penalty_percent": 30},
-                            {"free_until_hours": 0, "penalty_percent": 100},
+                            # Free until a week before: the non-refundable rate's
+                            # 15 % off still buys something (no policy refunds nothing).
+                            {"free_until_hours": 168, "penalty_percent": 100},
                         ]
                     ),
                     # The demo manager runs the first hotel of every city.
@@ -494,7 +500,8 @@ def _plan(accounts, size="demo"):
                         "size_m2": size,
                         "amenities": amen,
                         "total_rooms": total,
-                        "rate_plans": demo_plans(Decimal(fx), currency),
+                        # The demo manager's hotels also sell pay-at-the-hotel.
+                        "rate_plans": demo_plans(Decimal(fx), currency, at_hotel=n == 0),
                         **_meta(now),
                     }
                 )
@@ -651,6 +658,7 @@ class _Story:
             "discount_percent": 0,
             "supplement_per_person": minor_text(0, currency),
             "meal": "room_only",
+            "payment": "prepay",
         }
         booking = {
             "_id": _object_id(created, rng),
@@ -682,12 +690,8 @@ class _Story:
             "currency": currency,
             "hold_expires_at": created + timedelta(minutes=15),
             "confirmation_code": self._code(),
-            "cancellation_policy": {
-                "refundable": True,
-                **hotel["cancellation_policy"],
-                "timezone": hotel["timezone"],
-                "check_in_time": hotel["check_in_time"],
-            },
+            "cancellation_policy": rate_plans.policy(EXAMPLE_PLANS[0], hotel),
+            "payment": "prepay",
             "_created": created,
             "_updated": created,
             "_etag": self._etag(),

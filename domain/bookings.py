@@ -1,10 +1,8 @@
 """Bookings: a guest's reservation of one or more rooms of one hotel for every night of a
 stay, or none."""
 
-from booking.rate_plans import MEALS
-from booking.reservations import MAX_ROOMS
 from domain.fields import currency, day, idempotency_key, index, money, ref, server_owned
-from domain.vocabulary import BOOKING_STATUSES
+from domain.vocabulary import BOOKING_STATUSES, MAX_ROOMS, MEALS, RATE_PLAN_PAYMENTS
 
 NIGHTLY_PRICES = {
     "type": "list",
@@ -46,6 +44,13 @@ RATE_PLAN_TERMS = {
             "allowed": list(MEALS),
             "description": "Meals included.",
             "example": "breakfast",
+        },
+        "payment": {
+            "type": "string",
+            "allowed": RATE_PLAN_PAYMENTS,
+            "description": "prepay (charged when booking) or at_hotel (paid at the "
+            "hotel, the card kept as a guarantee).",
+            "example": "prepay",
         },
     },
 }
@@ -144,6 +149,8 @@ bookings = {
         "room_type_check_in": index("room_type", "check_in"),
         "rooms_room_type_check_in": index("rooms.room_type", "check_in"),
         "idempotency_key": index("idempotency_key", unique=True, sparse=True),
+        # the worker's fee collection (payments/fees.py) finds the few still due
+        "fee_status": index("fee.status", "fee.due_at", sparse=True),
     },
     "schema": {
         "room_type": ref(
@@ -207,7 +214,8 @@ bookings = {
             "type": "string",
             "allowed": BOOKING_STATUSES,
             "description": "pending_payment -> confirmed | expired | cancelled; "
-            "confirmed -> cancelled. Clients may only PATCH it to cancelled.",
+            "confirmed -> cancelled | no_show (POST /bookings/<id>/no-show, the hotel's "
+            "managers). Clients may only PATCH it to cancelled.",
             "example": "pending_payment",
         },
         "guest": server_owned(ref("users", "The user who booked.")),
@@ -246,6 +254,91 @@ bookings = {
         ),
         "cancellation_policy": server_owned(CANCELLATION_POLICY),
         "refund_amount": server_owned(money("Refunded on cancellation.", example="180.00")),
+        "payment": server_owned(
+            {
+                "type": "string",
+                "allowed": RATE_PLAN_PAYMENTS,
+                "description": "How it is paid, by its rate plan: prepay (POST /payments "
+                "charges the total) or at_hotel (POST /payments saves the card as a "
+                "guarantee and charges nothing; the guest pays at the hotel).",
+                "example": "prepay",
+            }
+        ),
+        "guarantee": server_owned(
+            {
+                "type": "dict",
+                "description": "The card saved for a pay-at-the-hotel booking (a Stripe "
+                "SetupIntent for off-session use): what a late cancellation or a no-show "
+                "is charged to.",
+                "schema": {
+                    "reference": {
+                        "type": "string",
+                        "description": "The provider's SetupIntent.",
+                        "example": "seti_1PqRsT2eZvKYlo2C",
+                    },
+                    "customer": {
+                        "type": "string",
+                        "description": "The provider's customer the card is saved to.",
+                        "example": "cus_Q1w2E3r4T5y6U7",
+                    },
+                    "payment_method": {
+                        "type": "string",
+                        "description": "The saved card.",
+                        "example": "pm_1PqRsT2eZvKYlo2C",
+                    },
+                    "saved_at": {
+                        "type": "datetime",
+                        "description": "When the card was saved.",
+                        "example": "2026-12-01T14:35:00Z",
+                    },
+                },
+            }
+        ),
+        "fee": server_owned(
+            {
+                "type": "dict",
+                "description": "What a late cancellation or a no-show of a pay-at-the-hotel "
+                "booking costs under its policy, charged off-session to its guarantee.",
+                "schema": {
+                    "purpose": {
+                        "type": "string",
+                        "allowed": ["cancellation_fee", "no_show_fee"],
+                        "description": "Why it is due.",
+                        "example": "no_show_fee",
+                    },
+                    "amount": money("The fee.", example="150.00"),
+                    "status": {
+                        "type": "string",
+                        "allowed": ["due", "charged", "failed"],
+                        "description": "due until charged; failed: the card refused it, "
+                        "and the booking keeps it as a debt the admin collects.",
+                        "example": "charged",
+                    },
+                    "payment": {
+                        "type": "objectid",
+                        "description": "The payment that charged it (or tried to).",
+                        "example": "665f1c2e8b3e4a0012345678",
+                    },
+                    "failure_reason": {
+                        "type": "string",
+                        "description": "Why the card refused it.",
+                        "example": "card_declined",
+                    },
+                    "due_at": {
+                        "type": "datetime",
+                        "description": "When it became due.",
+                        "example": "2026-12-02T09:00:00Z",
+                    },
+                },
+            }
+        ),
+        "debt": server_owned(
+            money(
+                "What the guest still owes: a fee whose off-session charge failed. Shown "
+                "in the admin until collected.",
+                example="150.00",
+            )
+        ),
         "penalty_kept": server_owned(
             money(
                 "The least a cancellation keeps: what cancelling kept when the stay was "
@@ -302,6 +395,13 @@ bookings = {
             {
                 "type": "datetime",
                 "description": "When its stay or rooms last changed (POST /bookings/<id>/change).",
+                "example": "2026-12-02T09:00:00Z",
+            }
+        ),
+        "no_show_at": server_owned(
+            {
+                "type": "datetime",
+                "description": "When the hotel recorded that the guest did not arrive.",
                 "example": "2026-12-02T09:00:00Z",
             }
         ),

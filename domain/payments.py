@@ -31,7 +31,8 @@ payments = {
             # with it: the sandbox lists its five, Stripe takes any.
             "regex": PAYMENT_METHOD_PATTERN,
             "maxlength": 255,
-            "description": "The card to charge, a PaymentMethod id of the provider. Omit "
+            "description": "The card to charge (or, for a pay-at-the-hotel booking, to "
+            "save as its guarantee), a PaymentMethod id of the provider. Omit "
             "it to confirm in the browser instead: the answer (202) carries the "
             "PaymentIntent's client_secret for Stripe.js (confirmPayment / the Payment "
             "Element), and the provider's webhook confirms the booking.",
@@ -50,7 +51,20 @@ payments = {
                 "example": "pi_sbx_0123456789abcdef01234567",
             }
         ),
-        "amount": server_owned(money("Charged amount: the booking's total.", example="360.00")),
+        "provider_customer": server_owned(
+            {
+                "type": "string",
+                "description": "The provider's customer a guarantee's card is saved to.",
+                "example": "cus_Q1w2E3r4T5y6U7",
+            }
+        ),
+        "amount": server_owned(
+            money(
+                "Charged amount: the booking's total (0.00 for a guarantee, which saves the "
+                "card and charges nothing).",
+                example="360.00",
+            )
+        ),
         "currency": server_owned(currency()),
         "status": server_owned(
             {
@@ -71,9 +85,11 @@ payments = {
         "purpose": server_owned(
             {
                 "type": "string",
-                "allowed": ["booking", "change"],
-                "description": "What it pays: the booking's total (booking, also when absent) "
-                "or the difference a change of a confirmed booking cost (change).",
+                "allowed": ["booking", "change", "guarantee", "cancellation_fee", "no_show_fee"],
+                "description": "What it pays: the booking's total (booking, also when absent), "
+                "the difference a change of a confirmed booking cost (change), a card saved "
+                "for a pay-at-the-hotel booking (guarantee, amount 0), or what a late "
+                "cancellation or a no-show of one costs (cancellation_fee, no_show_fee).",
                 "example": "booking",
             }
         ),

@@ -1,8 +1,14 @@
 """Room types: what a hotel sells; written by the hotel's managers and admins."""
 
-from booking.rate_plans import EXAMPLE_PLANS, MAX_PLANS, MEALS
 from domain.fields import index, money, ref
-from domain.vocabulary import BED_TYPES, ROOM_AMENITIES
+from domain.vocabulary import (
+    BED_TYPES,
+    EXAMPLE_PLANS,
+    MAX_PLANS,
+    MEALS,
+    RATE_PLAN_PAYMENTS,
+    ROOM_AMENITIES,
+)
 
 RATE_PLAN = {
     "code": {
@@ -55,6 +61,15 @@ RATE_PLAN = {
         "default": 0,
         "description": "Days between booking and arrival at least (early-booking rates).",
         "example": 0,
+    },
+    "payment": {
+        "type": "string",
+        "allowed": RATE_PLAN_PAYMENTS,
+        "default": "prepay",
+        "description": "prepay: the total is charged when booking. at_hotel: the guest "
+        "pays at the hotel; the card is saved as a guarantee (nothing is charged) and a "
+        "late cancellation or a no-show is charged what the policy keeps.",
+        "example": "prepay",
     },
     "cancellation": {
         "type": "dict",

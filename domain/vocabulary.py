@@ -53,7 +53,11 @@ ROLES = ["guest", "manager", "admin"]
 
 HOTEL_STATUSES = ["active", "inactive"]
 
-BOOKING_STATUSES = ["pending_payment", "confirmed", "expired", "cancelled"]
+BOOKING_STATUSES = ["pending_payment", "confirmed", "expired", "cancelled", "no_show"]
+# How a rate plan is paid. prepay: the total is charged when booking. at_hotel: the guest
+# pays at the hotel; the card is saved as a guarantee (a Stripe SetupIntent) and only a
+# late cancellation or a no-show is charged to it, what the booking's policy keeps.
+RATE_PLAN_PAYMENTS = ["prepay", "at_hotel"]
 
 PAYMENT_STATUSES = [
     "requires_action",
@@ -74,4 +78,27 @@ PAYMENT_METHODS = [
     "pm_card_chargeDeclined",
     "pm_card_chargeDeclinedInsufficientFunds",
     "pm_card_authenticationRequired",
+    "pm_card_chargeCustomerFail",
 ]
+
+MAX_PLANS = 10
+# What most hotels sell (the domain's example, the demo's plans, the benchmark's):
+# the night's price, 15 % off without refunds, and breakfast per guest per night.
+EXAMPLE_PLANS = (
+    {"code": "flexible", "name": "Flexible"},
+    {
+        "code": "non-refundable",
+        "name": "Non-refundable",
+        "discount_percent": 15,
+        "cancellation": {"refundable": False},
+    },
+    {
+        "code": "breakfast",
+        "name": "Breakfast included",
+        "supplement_per_person": "18.00",
+        "meal": "breakfast",
+    },
+)
+MEALS = ("room_only", "breakfast", "half_board", "full_board")
+# The most rooms one booking may hold.
+MAX_ROOMS = 8

@@ -6,7 +6,7 @@ from bson import ObjectId
 from flask import current_app, g
 
 from booking import reservations
-from payments import checkout
+from payments import checkout, fees
 from plumbing import logs, ratelimit
 from plumbing.auth import current_user, db
 from plumbing.values import utcnow
@@ -58,7 +58,15 @@ def answer_with_outcome_status(request, payload):
             "message": checkout.decline_message(body.get("failure_reason")),
         }
     secret = g.get("client_secrets", {}).get(body["_id"])
-    if secret and body.get("payment_method") is None:
+    if secret and body.get("purpose") == "guarantee":
+        body["next_action"] = {
+            "type": "confirm_setup" if body.get("payment_method") is None else "use_stripe_sdk",
+            "client_secret": secret,
+            "description": "pass client_secret to Stripe.js confirmSetup with the Payment "
+            "Element (handleNextAction for 3-D Secure); nothing is charged, and the "
+            "booking is confirmed by the provider's webhook once the card is saved",
+        }
+    elif secret and body.get("payment_method") is None:
         body["next_action"] = {
             "type": "confirm_in_browser",
             "client_secret": secret,
@@ -77,9 +85,13 @@ def answer_with_outcome_status(request, payload):
 
 
 def refund_cancelled_booking(updates, original):
+    """A cancelled prepaid booking is refunded by its policy; a pay-at-the-hotel one
+    cancelled late is charged the fee its policy keeps (payments/fees.py)."""
     if original.get("status") == "confirmed" and "refund_amount" in updates:
         refund = updates["refund_amount"].to_decimal()
         checkout.refund_cancellation(db(), provider(), original, refund)
+    if updates.get("fee"):
+        fees.charge(db(), provider(), {**original, **updates})
 
 
 def init_app(app):

@@ -617,9 +617,11 @@ LISTS = {
             "status",
             "total_price",
             "dispute",
+            "debt",
         ],
         "column_formatters": {
             "dispute": _dispute,
+            "debt": _money,
             "guest": _guest,
             "hotel": _hotel,
             "check_in": _day,
@@ -629,7 +631,15 @@ LISTS = {
         "column_sortable_list": ["check_in", "status", "confirmation_code"],
     },
     "payments": {
-        "column_list": ["_created", "guest", "hotel", "status", "amount", "failure_reason"],
+        "column_list": [
+            "_created",
+            "guest",
+            "hotel",
+            "purpose",
+            "status",
+            "amount",
+            "failure_reason",
+        ],
         "column_formatters": {"guest": _guest, "hotel": _hotel, "amount": _money},
     },
     "inventory": {

@@ -79,14 +79,29 @@ def prepare(db, provider, payment, user, now):
     Returns the provider's Charge (its client_secret is for the response only)."""
     booking = payable_booking(db, payment["booking"], user, now)
     payment["_id"] = payment.get("_id") or ObjectId()
-    amount = to_decimal(booking["total_price"])
-    charge = provider.charge(
-        amount,
-        booking["currency"],
-        payment.get("payment_method"),
-        provider_key(payment),
-        metadata={"booking": str(booking["_id"]), "payment": str(payment["_id"])},
-    )
+    metadata = {"booking": str(booking["_id"]), "payment": str(payment["_id"])}
+    if booking.get("payment") == "at_hotel":
+        # Paid at the hotel: the card is saved as the booking's guarantee, nothing taken.
+        amount = Decimal(0)
+        charge = provider.save_card(
+            payment.get("payment_method"),
+            provider_key(payment),
+            {**metadata, "purpose": "guarantee"},
+        )
+        payment.update(purpose="guarantee")
+        if charge.customer:
+            payment["provider_customer"] = charge.customer
+        if charge.payment_method:
+            payment["payment_method"] = charge.payment_method
+    else:
+        amount = to_decimal(booking["total_price"])
+        charge = provider.charge(
+            amount,
+            booking["currency"],
+            payment.get("payment_method"),
+            provider_key(payment),
+            metadata=metadata,
+        )
     payment.update(
         guest=booking["guest"],
         hotel=booking["hotel"],
@@ -112,16 +127,16 @@ def settle(db, session, payments, provider, now):
     for payment in payments:
         if payment["status"] != "succeeded":
             continue
+        paid_by, confirm = confirmation(payment, now)
         confirmed = db.bookings.update_one(
             {
                 "_id": payment["booking"],
                 "guest": payment["guest"],
                 "status": PENDING,
                 "hold_expires_at": {"$gt": now},
-                "total_price": payment["amount"],
-                "currency": payment["currency"],
+                **paid_by,
             },
-            {"$set": {"status": "confirmed", "confirmed_at": now, **stamp(now)}},
+            {"$set": confirm},
             session=session,
         )
         if confirmed.matched_count == 0:
@@ -135,7 +150,28 @@ def settle(db, session, payments, provider, now):
             changes.record_stay(db, booking, session=session)
 
 
+def confirmation(payment, now):
+    """(what the booking must still be for this payment to confirm it, what confirming
+    sets): a charge confirms a prepaid booking of exactly its total; a saved card a
+    pay-at-the-hotel booking, which keeps it as its guarantee."""
+    confirm = {"status": "confirmed", "confirmed_at": now, **stamp(now)}
+    if payment.get("purpose") == "guarantee":
+        confirm["guarantee"] = {
+            "reference": payment["provider_reference"],
+            "customer": payment.get("provider_customer"),
+            "payment_method": payment.get("payment_method"),
+            "saved_at": now,
+        }
+        return {"payment": "at_hotel"}, confirm
+    exact = {"total_price": payment["amount"], "currency": payment["currency"]}
+    return {**exact, "payment": {"$ne": "at_hotel"}}, confirm
+
+
 def refund_in_full(provider, payment, reason):
+    if payment.get("purpose") == "guarantee":  # nothing was taken: the card is let go
+        payment.update(status="failed", failure_reason=reason)
+        logs.event("guarantee.released", payment=str(payment["_id"]), reason=reason)
+        return
     provider.refund(
         payment["provider_reference"],
         to_decimal(payment["amount"]),
@@ -155,6 +191,8 @@ def refund_in_full(provider, payment, reason):
 
 def outcome_status(payment):
     """HTTP status for a created payment, by the contract's table."""
+    if payment.get("failure_reason") == "booking_no_longer_payable":
+        return 409  # a guarantee saved too late: nothing was taken, nothing to give back
     return {
         "succeeded": 201,
         "failed": 402,
@@ -208,8 +246,8 @@ def _apply_event(client, db, provider, event, now=None):
     def unit(session):
         payment = db.payments.find_one({"_id": payment_id}, session=session)
         if payment is None:
-            if event.type == "payment.succeeded" and event.data.get("reference"):
-                return "unrecorded"
+            if event.type == "payment.succeeded" and "amount" in event.data:
+                return "unrecorded"  # money taken for nothing we know (a card saved is not)
             return record(session, "unknown_payment")
         if payment["status"] != "requires_action":
             return record(session, f"ignored: payment already {payment['status']}")
@@ -229,12 +267,15 @@ def _apply_event(client, db, provider, event, now=None):
                 session=session,
             )
             return record(session, "failed: amount or currency mismatch")
+        if event.data.get("payment_method"):  # the card a browser saved (confirmSetup)
+            payment["payment_method"] = event.data["payment_method"]
         booking = db.bookings.find_one({"_id": payment["booking"]}, session=session)
         if _confirm_late(db, session, booking, payment, now) != "confirmed":
             return "refund"  # recorded with the refund, in its own transaction
-        db.payments.update_one(
-            guard, {"$set": {"status": "succeeded", **stamp(now)}}, session=session
-        )
+        settled = {"status": "succeeded", **stamp(now)}
+        if payment.get("payment_method"):
+            settled["payment_method"] = payment["payment_method"]
+        db.payments.update_one(guard, {"$set": settled}, session=session)
         return record(session, "confirmed")
 
     try:
@@ -397,8 +438,7 @@ def _mismatch(event, payment):
 
 def _confirm_late(db, session, booking, payment, now):
     """Confirm the paid booking: still held, or re-acquire its nights after expiry."""
-    confirm = {"status": "confirmed", "confirmed_at": now, **stamp(now)}
-    exact = {"total_price": payment["amount"], "currency": payment["currency"]}
+    exact, confirm = confirmation(payment, now)
     if booking is None:
         return "refund"
     if booking["status"] == PENDING:
@@ -433,8 +473,8 @@ def _refund_unconfirmable(client, db, provider, event, payment_id, now):
             {"_id": payment_id, "status": "requires_action"},
             {
                 "$set": {
-                    "status": "refunded",
-                    "refunded_amount": payment["amount"],
+                    "status": payment["status"],
+                    "refunded_amount": payment["refunded_amount"],
                     "failure_reason": payment["failure_reason"],
                     **stamp(now),
                 }

@@ -1,9 +1,11 @@
 """Payment providers: the small interface Innkeeper needs, and the sandbox.
 
 A provider creates a charge for an amount with an idempotency key (a retried call returns
-the first result), refunds an amount of a charge, and verifies and parses a webhook into
-an Event the checkout applies exactly once. `build(config)` picks the configured one:
-the sandbox (development, tests, staging) or Stripe (payments/stripe_provider.py).
+the first result), refunds an amount of a charge, saves a card for later off-session
+charges (a pay-at-the-hotel booking's guarantee) and charges a saved card, and verifies
+and parses a webhook into an Event the checkout applies exactly once. `build(config)`
+picks the configured one: the sandbox (development, tests, staging) or Stripe
+(payments/stripe_provider.py).
 """
 
 import hashlib
@@ -29,6 +31,9 @@ class Charge:
     # requires_action: what the client app hands to the provider's SDK (Stripe.js
     # handleNextAction) to run 3-D Secure. Never stored: it goes back in the response.
     client_secret: str | None = None
+    # A saved card (save_card): the provider's customer and card, for charge_saved.
+    customer: str | None = None
+    payment_method: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,19 @@ class PaymentProvider:
     def refund(self, reference: str, amount: Decimal, currency: str, idempotency_key: str):
         raise NotImplementedError
 
+    def save_card(self, payment_method: str | None, idempotency_key: str, metadata: dict):
+        """Save a card for off-session charges, charging nothing: a Charge whose
+        reference is the setup's and whose customer and payment_method charge_saved
+        takes (requires_action: 3-D Secure, or the browser still to confirm)."""
+        raise NotImplementedError
+
+    def charge_saved(
+        self, amount: Decimal, currency: str, guarantee: dict, idempotency_key: str, metadata
+    ):
+        """Charge a saved card with the guest absent (off-session); a Charge that has
+        succeeded or failed (a bank asking for the absent guest is a failure)."""
+        raise NotImplementedError
+
     def parse_webhook(self, raw_body: bytes, signature_header: str | None, now=None) -> Event:
         raise NotImplementedError
 
@@ -73,6 +91,8 @@ SANDBOX_OUTCOMES = {
     "pm_card_chargeDeclined": Charge("failed", "", "card_declined"),
     "pm_card_chargeDeclinedInsufficientFunds": Charge("failed", "", "insufficient_funds"),
     "pm_card_authenticationRequired": Charge("requires_action", ""),
+    # Stripe's 4000 0000 0000 0341: saved fine, every later charge declined.
+    "pm_card_chargeCustomerFail": Charge("failed", "", "card_declined"),
 }
 
 
@@ -162,12 +182,41 @@ class SandboxProvider(PaymentProvider):
             "description": "The sandbox's test cards, each with a fixed outcome: "
             "pm_card_visa and pm_card_mastercard succeed, pm_card_chargeDeclined and "
             "pm_card_chargeDeclinedInsufficientFunds are declined (402), "
-            "pm_card_authenticationRequired asks for 3-D Secure (202). Omit it to "
-            "confirm in the browser (202 with a client_secret).",
+            "pm_card_authenticationRequired asks for 3-D Secure (202), "
+            "pm_card_chargeCustomerFail is declined but saves as a pay-at-the-hotel "
+            "guarantee whose later charges are declined. Omit it to confirm in the "
+            "browser (202 with a client_secret).",
         }
 
     def refund(self, reference, amount, currency, idempotency_key):
         return "re_sbx_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+
+    def save_card(self, payment_method, idempotency_key, metadata):
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        reference, customer = f"seti_sbx_{digest}", f"cus_sbx_{digest}"
+        if payment_method is None:
+            return Charge(
+                "requires_action",
+                reference,
+                client_secret=f"{reference}_secret",
+                customer=customer,
+            )
+        outcome = self.charge(Decimal(0), "EUR", payment_method, idempotency_key)
+        if payment_method == "pm_card_chargeCustomerFail":
+            outcome = Charge("succeeded", "")
+        return Charge(
+            outcome.status,
+            reference,
+            outcome.failure_reason,
+            customer=customer,
+            payment_method=payment_method,
+        )
+
+    def charge_saved(self, amount, currency, guarantee, idempotency_key, metadata):
+        charge = self.charge(amount, currency, guarantee["payment_method"], idempotency_key)
+        if charge.status == "requires_action":  # nobody is there to authenticate
+            return Charge("failed", charge.reference, "authentication_required")
+        return charge
 
     def parse_webhook(self, raw_body, signature_header, now=None):
         verify_signature(self.webhook_secret, raw_body, signature_header, now)

@@ -9,6 +9,9 @@
 - a decline is a failed charge with Stripe's decline code (the API answers 402 and says
   it in plain words: payments/checkout.decline_message);
 - refunds: `Refund` objects for a part or the whole, idempotent by key;
+- a pay-at-the-hotel booking's guarantee: a Customer and a SetupIntent for off-session
+  use confirmed with the card (nothing charged), and later a fee as a PaymentIntent on
+  the saved card with `off_session: true` (Stripe's "save a card, charge it later");
 - webhooks: `stripe.Webhook.construct_event` on the raw body with Stripe's signature
   scheme and tolerance; `payment_intent.succeeded`, `payment_intent.payment_failed`,
   `charge.refunded` and `charge.dispute.created` become Events applied once (Stripe's
@@ -33,6 +36,9 @@ EVENT_TYPES = {
     "payment_intent.payment_failed": "payment.failed",
     "charge.refunded": "refund.updated",
     "charge.dispute.created": "dispute.created",
+    # A guarantee saved after 3-D Secure or in the browser (stripe.confirmSetup).
+    "setup_intent.succeeded": "payment.succeeded",
+    "setup_intent.setup_failed": "payment.failed",
 }
 
 
@@ -79,6 +85,81 @@ class StripeProvider(PaymentProvider):
             # (no payment_method): the webhook settles it.
             return Charge("requires_action", intent.id, client_secret=intent.client_secret)
         return Charge("failed", intent.id, _decline_code(_plain(intent.last_payment_error)))
+
+    def save_card(self, payment_method, idempotency_key, metadata):
+        try:
+            customer = self.client.v1.customers.create(
+                params={"metadata": metadata},
+                options={"idempotency_key": f"{idempotency_key}-customer"},
+            )
+            setup = self.client.v1.setup_intents.create(
+                params={
+                    "customer": customer.id,
+                    "usage": "off_session",
+                    "payment_method_types": ["card"],
+                    "metadata": metadata,
+                },
+                options={"idempotency_key": f"{idempotency_key}-setup"},
+            )
+            if payment_method is None:  # Stripe.js confirmSetup with the client_secret
+                return Charge(
+                    "requires_action",
+                    setup.id,
+                    client_secret=setup.client_secret,
+                    customer=customer.id,
+                )
+            setup = self.client.v1.setup_intents.confirm(
+                setup.id,
+                params={"payment_method": payment_method},
+                options={"idempotency_key": f"{idempotency_key}-confirm"},
+            )
+        except stripe.CardError as error:
+            details = (error.json_body or {}).get("error") or {}
+            return Charge("failed", "", _decline_code(details), payment_method=payment_method)
+        except stripe.StripeError as error:
+            raise _unavailable(error, "the card was not saved") from None
+        status = {"succeeded": "succeeded", "requires_action": "requires_action"}.get(
+            setup.status, "failed"
+        )
+        return Charge(
+            status,
+            setup.id,
+            None if status != "failed" else _decline_code(_plain(setup.last_setup_error)),
+            client_secret=setup.client_secret,
+            customer=customer.id,
+            payment_method=payment_method,
+        )
+
+    def charge_saved(self, amount, currency, guarantee, idempotency_key, metadata):
+        params = {
+            "amount": to_minor(amount, currency),
+            "currency": currency.lower(),
+            "customer": guarantee["customer"],
+            "payment_method": guarantee["payment_method"],
+            "payment_method_types": ["card"],
+            "off_session": True,
+            "confirm": True,
+            "metadata": metadata,
+        }
+        try:
+            intent = self.client.v1.payment_intents.create(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.CardError as error:
+            details = (error.json_body or {}).get("error") or {}
+            intent = details.get("payment_intent") or {}
+            return Charge("failed", intent.get("id", ""), _decline_code(details))
+        except stripe.StripeError as error:
+            raise _unavailable(error, "the fee was not charged") from None
+        if intent.status == "succeeded":
+            return Charge("succeeded", intent.id)
+        # The bank wants the guest, who is not there: Stripe's authentication_required.
+        reason = _decline_code(_plain(intent.last_payment_error))
+        return Charge(
+            "failed",
+            intent.id,
+            "authentication_required" if reason == "payment_failed" else reason,
+        )
 
     def payment_method_schema(self):
         return {
@@ -135,6 +216,11 @@ class StripeProvider(PaymentProvider):
 
 def _event_data(kind, found):
     """(Event data, our payment id) from a PaymentIntent or Charge object."""
+    if found.get("object") == "setup_intent":  # a guarantee: no money, a saved card
+        data = {"reference": found["id"], "payment_method": str(found["payment_method"] or "")}
+        if kind == "payment.failed":
+            data["failure_reason"] = _decline_code(found.get("last_setup_error"))
+        return data, str((found.get("metadata") or {}).get("payment", ""))
     currency = found["currency"].upper()
     if kind == "dispute.created":
         return {

@@ -131,6 +131,15 @@ def refuse_weak_if_match():
         )
 
 
+def if_match(what="the resource"):
+    """The etag a custom write route's client read (428 without one), unquoted; a weak
+    one was refused already (refuse_weak_if_match)."""
+    etag = request.headers.get("If-Match")
+    if not etag:
+        raise Refusal(428, f"send If-Match with {what}'s _etag: this change needs it")
+    return etag.strip('"')
+
+
 def guard_request():
     refuse_when_database_down()
     refuse_weak_if_match()

@@ -8,6 +8,7 @@ from routes import (
     auth,
     availability,
     changes,
+    frontdesk,
     health,
     home,
     inventory,
@@ -17,7 +18,7 @@ from routes import (
     webhooks,
 )
 
-MOUNTED = (auth, me, inventory, availability, changes, live, webhooks)
+MOUNTED = (auth, me, inventory, availability, changes, frontdesk, live, webhooks)
 
 
 def init_app(app):

@@ -292,7 +292,17 @@ _OFFER = {
                 "code": {"type": "string"},
                 "name": {"type": "string"},
                 "meal": {"type": "string"},
-                "refundable": {"type": "boolean"},
+                "payment": {
+                    "type": "string",
+                    "enum": ["prepay", "at_hotel"],
+                    "description": "prepay: paid when booking; at_hotel: paid at the "
+                    "hotel, the card saved as a guarantee",
+                },
+                "refundable": {
+                    "type": "boolean",
+                    "description": "true only when some cancellation gives money back "
+                    "(or, paid at the hotel, costs less than the total)",
+                },
                 "free_until_hours": {"type": "integer"},
                 "penalty_percent": {"type": "integer"},
                 "summary": {"type": "string", "description": "the plan and its policy in words"},

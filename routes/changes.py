@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, request
 
 import domain
 from booking import modify
-from plumbing import idempotency, jsonschema, openapi, ratelimit
+from plumbing import http, idempotency, jsonschema, openapi, ratelimit
 from plumbing.auth import db, require_role
 from plumbing.errors import Refusal
 from plumbing.responses import json_body, respond
@@ -17,14 +17,6 @@ bp = Blueprint("booking_changes", __name__)
 # A change can charge a card and takes nights: it shares the booking and payment limit
 # and answers 503 while Redis is down, like them (plumbing/ratelimit.py).
 bp.record_once(lambda state: ratelimit.guard_writes(state.app, "booking_changes.change_booking"))
-
-
-def if_match():
-    """The etag the client read (428 without one), unquoted."""
-    etag = request.headers.get("If-Match")
-    if not etag:
-        raise Refusal(428, "send If-Match with the booking's _etag: a change needs it")
-    return etag.strip('"')  # a weak one was refused already (plumbing/http.py)
 
 
 def validated(wanted):
@@ -46,7 +38,7 @@ def validated(wanted):
 def change_booking(booking_id):
     user = require_role("guest", "manager", "admin")
     body = json_body()
-    etag = if_match()
+    etag = http.if_match("the booking")
     now = utcnow()
     # Like POST /bookings and /payments: a retry with the same key gets the first answer
     # (the change, and its charge, happen once); the same key with another body is a 422.

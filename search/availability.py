@@ -343,6 +343,7 @@ def offer(found, query):
             "code": plan["code"],
             "name": plan["name"],
             "meal": plan["meal"],
+            "payment": plan.get("payment", "prepay"),
             "refundable": policy["refundable"],
             "free_until_hours": policy["free_until_hours"],
             "penalty_percent": policy["penalty_percent"],

@@ -35,6 +35,7 @@ CARDS = {
     "visa": "4242424242424242",
     "three_d_secure": "4000002760003184",
     "declined": "4000000000000341",  # attaches, then declines when charged
+    "refused": "4000000000000002",  # declined at once, even to be saved
 }
 
 
@@ -152,6 +153,9 @@ class LocalStripe:
 
     def intent(self, intent_id):
         return self.client.v1.payment_intents.retrieve(intent_id)
+
+    def setup_intent(self, setup_id):
+        return self.client.v1.setup_intents.retrieve(setup_id)
 
     def refunds(self, intent_id):
         return self.client.v1.refunds.list(params={"payment_intent": intent_id}).data

@@ -284,8 +284,7 @@ def test_the_dashboard_shows_today_the_next_30_days_and_the_latest(admin_panel, 
 
     from plumbing.values import today
     from reporting import kpis
-    from tests.test_bookings import book
-    from tests.test_payments import pay
+    from tests.factories import book, pay
 
     room_type, start = stock(nights=3, allotment=2, start=today())
     booking = book(guest, room_type, start, nights=2).json
@@ -350,7 +349,7 @@ def test_the_calendar_shows_a_month_and_sets_a_range_through_the_rules(admin_pan
 
 
 def test_lists_show_what_an_operator_needs(admin_panel, db, stock, guest):
-    from tests.test_bookings import book
+    from tests.factories import book
 
     room_type, start = stock(nights=2)
     booking = book(guest, room_type, start).json
@@ -371,7 +370,7 @@ def test_lists_show_what_an_operator_needs(admin_panel, db, stock, guest):
 
 
 def test_bookings_are_found_by_confirmation_code(admin_panel, stock, guest):
-    from tests.test_bookings import book
+    from tests.factories import book
 
     room_type, start = stock(nights=2, allotment=3)
     first = book(guest, room_type, start).json
@@ -460,8 +459,7 @@ def test_the_api_and_the_admin_refuse_a_manager_alike(app, db, manager, admin, m
 
 
 def test_nobody_deletes_a_hotel_with_live_bookings(app, db, admin_panel, admin, guest, stock):
-    from tests.test_bookings import book
-    from tests.test_payments import pay
+    from tests.factories import book, pay
 
     room_type, start = stock(nights=4, allotment=2)
     confirmed = book(guest, room_type, start, nights=2).json

@@ -346,9 +346,7 @@ def test_bookings_flat_follows_every_writer_and_survives_a_crash(db, guest, admi
     booking written straight to MongoDB: after the worker's pass the kept rows equal a
     recomputation. A pass that dies after applying, before keeping its token, is
     applied again by the next: the same rows."""
-    from tests.test_booking_changes import change
-    from tests.test_bookings import book
-    from tests.test_payments import pay
+    from tests.factories import book, change, pay
 
     room_type, start = stock(nights=6, allotment=3)
     flat.drain(db)

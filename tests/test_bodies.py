@@ -7,7 +7,7 @@ import json
 import pytest
 
 from payments import providers
-from tests.test_bookings import book
+from tests.factories import book
 
 DEEP = "[" * 5000 + "]" * 5000
 

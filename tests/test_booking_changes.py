@@ -5,6 +5,7 @@ from bson import ObjectId
 
 from booking import reconcile
 from tests.conftest import stock_room_type
+from tests.factories import change, make_booking
 from tests.test_concurrency import _race
 from tests.test_rate_plans import PLANS
 
@@ -12,26 +13,6 @@ from tests.test_rate_plans import PLANS
 def booked(db, room_type):
     rows = db.inventory.find({"room_type": ObjectId(room_type)}).sort("date", 1)
     return [r["booked"] for r in rows]
-
-
-def make_booking(guest, room_type, start, nights=2, **extra):
-    body = {
-        "room_type": room_type["_id"],
-        "check_in": start.isoformat(),
-        "check_out": start.plus(nights).isoformat(),
-        **extra,
-    }
-    created = guest.post("bookings", body)
-    assert created.status_code == 201, created.json
-    return created.json
-
-
-def change(client, booking, body, etag=None):
-    return client.post(
-        f"bookings/{booking['_id']}/change",
-        body,
-        headers={"If-Match": etag or booking["_etag"]},
-    )
 
 
 def pay(guest, booking, method="pm_card_visa"):

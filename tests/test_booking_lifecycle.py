@@ -11,7 +11,7 @@ from bson import ObjectId
 from booking import holds, reservations
 from cli import run_jobs
 from plumbing.values import Day
-from tests.test_bookings import book, booked, stay
+from tests.factories import book, booked, stay
 from tests.test_concurrency import _race
 
 

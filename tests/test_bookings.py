@@ -6,24 +6,7 @@ import pytest
 from bson import Decimal128, ObjectId
 
 from plumbing.values import today
-
-
-def stay(room_type, start, nights=2, **extra):
-    """The body that books `nights` nights of a room type from `start`."""
-    return {
-        "room_type": room_type["_id"],
-        "check_in": start.isoformat(),
-        "check_out": start.plus(nights).isoformat(),
-        **extra,
-    }
-
-
-def book(client, room_type, start, nights=2, headers=None, **extra):
-    return client.post("bookings", stay(room_type, start, nights, **extra), headers=headers)
-
-
-def booked(db):
-    return sorted((r["date"], r["booked"]) for r in db.inventory.find())
+from tests.factories import book, booked
 
 
 def test_booking_takes_every_night_at_inventory_prices(guest, stock, db, admin):

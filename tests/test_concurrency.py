@@ -14,7 +14,7 @@ import pytest
 
 from plumbing.embedded import free_port
 from tests.conftest import wait_until_serving
-from tests.test_bookings import stay
+from tests.factories import stay
 
 ROOT = Path(__file__).resolve().parent.parent
 RACERS = 40

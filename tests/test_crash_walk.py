@@ -20,9 +20,7 @@ from plumbing.values import utcnow
 from reporting import changes, flat, kpis
 from search import cards
 from tests.conftest import set_night
-from tests.test_booking_changes import change
-from tests.test_bookings import book
-from tests.test_payments import pay
+from tests.factories import book, change, pay
 
 CRASH = 0.3  # the share of follow-ups that fail
 STEPS = 70

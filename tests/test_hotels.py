@@ -257,7 +257,7 @@ def _crash_at_the_kpi_record(monkeypatch):
 def test_a_hotel_move_and_its_copies_commit_together_or_not_at_all(
     admin, guest, stock, db, monkeypatch
 ):
-    from tests.test_bookings import book
+    from tests.factories import book
 
     room_type, start = stock()
     booking = book(guest, room_type, start, nights=2).json

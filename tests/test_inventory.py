@@ -9,22 +9,25 @@ from bson import Decimal128, ObjectId
 from plumbing import provisioning
 from plumbing.values import Day, minor_text, to_minor, today
 
+# Fixed nights that are always ahead and within the two years inventory may be loaded.
+YEAR = today().year + 1
+
 
 def test_money_and_dates_round_trip_as_typed_bson(admin, client, make_room_type, db):
     room_type = make_room_type()
     response = admin.post(
         "inventory",
-        {"room_type": room_type["_id"], "date": "2026-12-24", "allotment": 3, "price": "149.5"},
+        {"room_type": room_type["_id"], "date": f"{YEAR}-06-24", "allotment": 3, "price": "149.5"},
     )
     assert response.status_code == 201, response.json
     stored = db.inventory.find_one({"_id": ObjectId(response.json["_id"])})
-    assert stored["date"] == datetime(2026, 12, 24)
+    assert stored["date"] == datetime(YEAR, 6, 24)
     assert stored["price"] == Decimal128("149.50")
     assert isinstance(stored["room_type"], ObjectId)
     assert stored["hotel"] == ObjectId(room_type["hotel"])
     assert (stored["booked"], stored["currency"], stored["city"]) == (0, "EUR", "Paris")
     fetched = client.get(f"inventory/{response.json['_id']}").json
-    assert fetched["date"] == "2026-12-24"
+    assert fetched["date"] == f"{YEAR}-06-24"
     assert fetched["price"] == "149.50"
 
 
@@ -33,13 +36,13 @@ def test_jpy_prices_have_no_minor_digits(admin, make_hotel, make_room_type, db):
     room_type = make_room_type(hotel=hotel)
     ok = admin.post(
         "inventory",
-        {"room_type": room_type["_id"], "date": "2026-12-01", "allotment": 1, "price": "15000"},
+        {"room_type": room_type["_id"], "date": f"{YEAR}-06-01", "allotment": 1, "price": "15000"},
     )
     assert ok.status_code == 201
     assert ok.json["price"] == "15000"
     refused = admin.post(
         "inventory",
-        {"room_type": room_type["_id"], "date": "2026-12-02", "allotment": 1, "price": "15000.50"},
+        {"room_type": room_type["_id"], "date": f"{YEAR}-06-02", "allotment": 1, "price": "15000.50"},
     )
     assert refused.status_code == 422
     assert "JPY" in refused.json["_issues"]["price"]
@@ -111,7 +114,7 @@ def test_inventory_refusals_leave_nothing_written(
     admin, make_room_type, db, overrides, field, message
 ):
     room_type = make_room_type()
-    body = {"room_type": room_type["_id"], "date": "2026-12-01", "allotment": 2, "price": "10.00"}
+    body = {"room_type": room_type["_id"], "date": f"{YEAR}-06-01", "allotment": 2, "price": "10.00"}
     body.update(overrides)
     response = admin.post("inventory", body)
     assert response.status_code == 422
@@ -121,7 +124,7 @@ def test_inventory_refusals_leave_nothing_written(
 
 def test_one_row_per_room_type_and_night(admin, make_room_type):
     room_type = make_room_type()
-    body = {"room_type": room_type["_id"], "date": "2026-12-01", "allotment": 2, "price": "10.00"}
+    body = {"room_type": room_type["_id"], "date": f"{YEAR}-06-01", "allotment": 2, "price": "10.00"}
     assert admin.post("inventory", body).status_code == 201
     duplicate = admin.post("inventory", body)
     assert duplicate.status_code == 409
@@ -134,8 +137,8 @@ def test_range_put_sets_every_night_then_updates(admin, client, make_room_type, 
     first = admin.put(
         url,
         {
-            "from": "2026-12-01",
-            "to": "2026-12-08",
+            "from": f"{YEAR}-06-01",
+            "to": f"{YEAR}-06-08",
             "allotment": 4,
             "price": "99.00",
             "min_stay": 2,
@@ -146,8 +149,8 @@ def test_range_put_sets_every_night_then_updates(admin, client, make_room_type, 
     second = admin.put(
         url,
         {
-            "from": "2026-12-05",
-            "to": "2026-12-10",
+            "from": f"{YEAR}-06-05",
+            "to": f"{YEAR}-06-10",
             "allotment": 2,
             "price": "120.00",
             "closed": True,
@@ -155,29 +158,29 @@ def test_range_put_sets_every_night_then_updates(admin, client, make_room_type, 
     )
     assert (second.json["created"], second.json["updated"]) == (2, 3)
     rows = client.get(f'inventory?where={{"room_type": "{room_type["_id"]}"}}&sort=date').json
-    assert [r["date"] for r in rows["_items"]][0] == "2026-12-01"
+    assert [r["date"] for r in rows["_items"]][0] == f"{YEAR}-06-01"
     assert len(rows["_items"]) == 9
     assert rows["_items"][3]["price"] == "99.00" and rows["_items"][3]["min_stay"] == 2
     assert rows["_items"][4]["price"] == "120.00" and rows["_items"][4]["closed"] is True
     ranged = client.get(
         f'inventory?where={{"room_type": "{room_type["_id"]}", '
-        f'"date": {{"$gte": "2026-12-03", "$lt": "2026-12-05"}}}}'
+        f'"date": {{"$gte": "{YEAR}-06-03", "$lt": "{YEAR}-06-05"}}}}'
     )
-    assert [r["date"] for r in ranged.json["_items"]] == ["2026-12-03", "2026-12-04"]
+    assert [r["date"] for r in ranged.json["_items"]] == [f"{YEAR}-06-03", f"{YEAR}-06-04"]
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"from": "2026-12-05", "to": "2026-12-01", "allotment": 1, "price": "1.00"}, "to"),
-        ({"from": "2026/12/01", "to": "2026-12-05", "allotment": 1, "price": "1.00"}, "from"),
+        ({"from": f"{YEAR}-06-05", "to": f"{YEAR}-06-01", "allotment": 1, "price": "1.00"}, "to"),
+        ({"from": "2026/12/01", "to": f"{YEAR}-06-05", "allotment": 1, "price": "1.00"}, "from"),
         (
-            {"from": "2026-12-01", "to": "2026-12-05", "allotment": -1, "price": "1.00"},
+            {"from": f"{YEAR}-06-01", "to": f"{YEAR}-06-05", "allotment": -1, "price": "1.00"},
             "allotment",
         ),
-        ({"from": "2026-12-01", "to": "2026-12-05", "allotment": 1, "price": 1}, "price"),
-        ({"from": "2026-12-01", "to": "2026-12-05", "allotment": 1, "price": "1", "x": 1}, "x"),
-        ({"from": "2026-12-01", "to": "2029-12-05", "allotment": 1, "price": "1.00"}, "to"),
+        ({"from": f"{YEAR}-06-01", "to": f"{YEAR}-06-05", "allotment": 1, "price": 1}, "price"),
+        ({"from": f"{YEAR}-06-01", "to": f"{YEAR}-06-05", "allotment": 1, "price": "1", "x": 1}, "x"),
+        ({"from": f"{YEAR}-06-01", "to": "2029-12-05", "allotment": 1, "price": "1.00"}, "to"),
     ],
 )
 def test_range_put_refusals(admin, make_room_type, db, body, field):
@@ -191,7 +194,7 @@ def test_range_put_refusals(admin, make_room_type, db, body, field):
 def test_range_put_roles(guest, manager, make_room_type, make_hotel, client):
     mine = make_room_type()
     theirs = make_room_type(hotel=make_hotel(managers=[]))
-    body = {"from": "2026-12-01", "to": "2026-12-02", "allotment": 1, "price": "1.00"}
+    body = {"from": f"{YEAR}-06-01", "to": f"{YEAR}-06-02", "allotment": 1, "price": "1.00"}
     assert client.put(f"room-types/{mine['_id']}/inventory", body).status_code == 401
     assert guest.put(f"room-types/{mine['_id']}/inventory", body).status_code == 403
     assert manager.put(f"room-types/{mine['_id']}/inventory", body).status_code == 200

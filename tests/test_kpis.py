@@ -12,10 +12,9 @@ from booking import holds
 from plumbing.values import utcnow
 from reporting import changes, kpis
 from tests.conftest import set_night
+from tests.factories import book, pay
 from tests.recording import collection_of, filters, recorded
 from tests.test_availability import _stages
-from tests.test_bookings import book
-from tests.test_payments import pay
 
 
 def _rollup_from_hotels(db):

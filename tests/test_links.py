@@ -7,8 +7,7 @@ import pytest
 from bson import ObjectId
 
 from plumbing.values import today
-from tests.test_bookings import book
-from tests.test_payments import pay
+from tests.factories import book, pay
 
 API = "/api/v1/"
 START = today().plus(10)  # the stock fixture's first night

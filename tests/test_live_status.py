@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from tests.test_booking_changes import change, make_booking
+from tests.factories import change, make_booking
 
 
 def read_events(response, count):

@@ -10,7 +10,7 @@ import pytest
 from bson import ObjectId
 
 from tests.conftest import WRITES, _empty
-from tests.test_booking_changes import change, make_booking
+from tests.factories import AT_HOTEL, change, make_booking, no_show
 
 
 @pytest.fixture
@@ -122,14 +122,15 @@ def test_a_dearer_change_after_a_declined_card(guest, stock, localstripe, db):
 
 
 def test_refunds_by_policy_are_made_in_stripe(guest, stock, localstripe, db):
-    """Cancelled inside the breakfast plan's window (24 h free, 30 % kept), tomorrow:
-    70 % of the stay goes back, as a Refund localstripe holds."""
+    """Cancelled inside the breakfast plan's window (24 h free, 30 % kept), for tonight
+    (past the deadline whatever the hour): 70 % of the stay goes back, as a Refund
+    localstripe holds."""
     from plumbing.values import today
     from tests.test_rate_plans import PLANS
 
-    tomorrow = today().plus(1)
-    room_type, _ = stock(nights=1, price="100.00", start=tomorrow, rate_plans=[PLANS[2]])
-    booking = make_booking(guest, room_type, tomorrow, nights=1)
+    tonight = today()
+    room_type, _ = stock(nights=1, price="100.00", start=tonight, rate_plans=[PLANS[2]])
+    booking = make_booking(guest, room_type, tonight, nights=1)
     paid = pay(guest, booking, localstripe.payment_method())
     assert paid.status_code == 201, paid.json
     cancelled = guest.patch_item(f"bookings/{booking['_id']}", {"status": "cancelled"})
@@ -139,3 +140,43 @@ def test_refunds_by_policy_are_made_in_stripe(guest, stock, localstripe, db):
     assert refunded == str((total * 70 / 100).quantize(total))
     refunds = localstripe.refunds(paid.json["provider_reference"])
     assert [r.amount for r in refunds] == [int(total * 70)]
+
+
+def test_a_card_guarantee_is_a_setup_intent_and_its_no_show_fee_an_off_session_charge(
+    guest, manager, stock, localstripe, db
+):
+    """Pay at the hotel: the card is saved (a SetupIntent on a Customer, nothing
+    charged); the no-show fee, half of 100.00, is a PaymentIntent on that customer."""
+    from plumbing.values import today
+
+    room_type, start = stock(nights=1, price="100.00", start=today(), rate_plans=[AT_HOTEL])
+    booking = make_booking(guest, room_type, start, nights=1)
+    assert pay(guest, booking, localstripe.payment_method("refused")).status_code == 402
+    saved = pay(guest, booking, localstripe.payment_method())
+    assert saved.status_code == 201, saved.json
+    setup = localstripe.setup_intent(saved.json["provider_reference"])
+    assert (setup.status, setup.usage) == ("succeeded", "off_session")
+    assert setup.payment_method == saved.json["payment_method"]
+    assert setup.customer == saved.json["provider_customer"]
+    booking = guest.get(f"bookings/{booking['_id']}").json
+    marked = no_show(manager, booking)
+    assert marked.status_code == 200, marked.json
+    assert (marked.json["fee"]["status"], marked.json["fee"]["amount"]) == ("charged", "50.00")
+    fee = db.payments.find_one({"purpose": "no_show_fee"})
+    intent = localstripe.intent(fee["provider_reference"])
+    assert (intent.status, intent.amount, intent.customer) == ("succeeded", 5000, setup.customer)
+    assert intent.metadata["purpose"] == "no_show_fee"
+
+
+def test_a_guarantee_whose_card_then_declines_leaves_a_debt(guest, stock, localstripe, db):
+    """Saved fine, refused when the late-cancellation fee is charged (Stripe's 0341)."""
+    from plumbing.values import today
+
+    room_type, start = stock(nights=1, price="100.00", start=today(), rate_plans=[AT_HOTEL])
+    booking = make_booking(guest, room_type, start, nights=1)
+    assert pay(guest, booking, localstripe.payment_method("declined")).status_code == 201
+    cancelled = guest.patch_item(f"bookings/{booking['_id']}", {"status": "cancelled"})
+    assert cancelled.status_code == 200, cancelled.json
+    stored = db.bookings.find_one({"_id": ObjectId(booking["_id"])})
+    assert stored["fee"]["status"] == "failed" and str(stored["debt"]) == "50.00"
+    assert stored["fee"]["failure_reason"] == "card_declined"

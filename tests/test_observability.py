@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from plumbing import logs, provisioning
 from tests.conftest import PASSWORD
-from tests.test_bookings import book
+from tests.factories import book
 from tests.test_payments import deliver, event, pay
 
 

@@ -9,7 +9,7 @@ import pytest
 from bson import Decimal128, ObjectId
 
 from tests.conftest import WRITES, _empty
-from tests.test_bookings import book, booked
+from tests.factories import book, booked
 from tests.test_concurrency import _race
 from tests.test_payments import pay, unpaid_booking
 

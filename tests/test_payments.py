@@ -7,7 +7,7 @@ import pytest
 from bson import Decimal128, ObjectId
 
 from payments import providers
-from tests.test_bookings import book, booked
+from tests.factories import book, booked, pay
 from tests.test_concurrency import _race
 
 
@@ -22,10 +22,6 @@ def unpaid_booking(guest, stock):
 @pytest.fixture
 def pending(guest, stock):
     return unpaid_booking(guest, stock)
-
-
-def pay(client, booking, method="pm_card_visa", **kw):
-    return client.post("payments", {"booking": booking["_id"], "payment_method": method}, **kw)
 
 
 def state(db, booking):

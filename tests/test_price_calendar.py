@@ -2,7 +2,7 @@
 sees which dates are cheapest; every day equal to the cheapest offer the search gives
 for that stay; cached and invalidated like a search."""
 
-from tests.test_bookings import book
+from tests.factories import book
 
 
 def calendar(client, start, days=6, nights=2, **params):

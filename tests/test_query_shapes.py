@@ -9,8 +9,8 @@ The commands each flow sends are recorded with pymongo's command monitoring.
 from datetime import datetime, timedelta
 
 from booking import holds
+from tests.factories import book
 from tests.recording import RECORDER, filters
-from tests.test_bookings import book
 
 
 def _contains(node, key):

@@ -1,7 +1,8 @@
 """Rate plans: one offer per room type and plan, priced by the plan's rule; a booking
 keeps its plan, and refunds follow that snapshot."""
 
-from booking.rate_plans import EXAMPLE_PLANS
+from booking import rate_plans
+from domain.vocabulary import EXAMPLE_PLANS
 from plumbing.values import today
 
 FLEXIBLE, NON_REFUNDABLE, BREAKFAST = EXAMPLE_PLANS
@@ -82,6 +83,7 @@ def test_a_booking_is_priced_by_its_plan_and_keeps_it(stock, client, guest):
         "discount_percent": 0,
         "supplement_per_person": "18.00",
         "meal": "breakfast",
+        "payment": "prepay",
     }
     assert booking["cancellation_policy"]["free_until_hours"] == 24
     assert booking["cancellation_policy"]["penalty_percent"] == 30
@@ -175,3 +177,15 @@ def test_room_types_without_plans_sell_as_before(stock, client, guest):
     booking = guest.post("bookings", offer["_links"]["book"]["body"]).json
     assert booking["rate_plan"] == "standard" and booking["total_price"] == "180.00"
     assert booking["cancellation_policy"]["free_until_hours"] == 48  # the hotel's
+
+
+def test_a_policy_that_refunds_nothing_is_not_called_refundable(stock, client, make_hotel):
+    """0 hours free and 100 % kept: no cancellation gives anything back, so the offer,
+    its words and the booking's snapshot all say non-refundable."""
+    hotel = make_hotel(cancellation_policy={"free_until_hours": 0, "penalty_percent": 100})
+    room_type, start = stock(nights=2, hotel=hotel, rate_plans=[FLEXIBLE])
+    (offer,) = search(client, room_type, start, nights=2)
+    assert offer["rate_plan"]["refundable"] is False
+    assert offer["rate_plan"]["summary"].startswith("Non-refundable: nothing is refunded")
+    kept = {"free_until_hours": 0, "penalty_percent": 30}  # 70 % back: refundable
+    assert rate_plans.policy({"cancellation": kept}, hotel)["refundable"] is True

@@ -8,7 +8,7 @@ from bson import ObjectId
 
 from payments import providers
 from plumbing import provisioning
-from tests.test_bookings import book, stay
+from tests.factories import book, stay
 
 
 def test_room_type_with_booked_nights_cannot_be_deleted(admin, stock, db):

@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 from bson import ObjectId
 
-from tests.test_bookings import book
+from tests.factories import book
 from tests.test_concurrency import _race
 
 

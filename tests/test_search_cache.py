@@ -11,7 +11,7 @@ import cli
 from plumbing import embedded
 from routes.availability import parse_query
 from search import availability
-from tests.test_bookings import book
+from tests.factories import book
 
 
 def _search(client, start, nights=2, city="Paris", **params):

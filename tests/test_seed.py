@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from bson import ObjectId
 
-from booking import reconcile
+from booking import rate_plans, reconcile
 from demo import seed
 from identity import accounts
 from plumbing import provisioning
@@ -41,6 +41,14 @@ def test_seed_a_week_of_the_catalogue(db):
     assert week[4] > week[0]  # Friday nights cost more than Monday nights
     assert week[4] == week[5]
     assert all(isinstance(p, Decimal) for p in week.values())
+    # Every plan has a reason to exist: the non-refundable rate is cheaper than a
+    # flexible one that does refund; pay-at-the-hotel sells at the manager's hotels.
+    for hotel in db.hotels.find():
+        for room_type in db.room_types.find({"hotel": hotel["_id"]}):
+            terms = {p["code"]: rate_plans.policy(p, hotel) for p in room_type["rate_plans"]}
+            assert terms["flexible"]["refundable"], hotel["cancellation_policy"]
+            assert not terms["non-refundable"]["refundable"]
+            assert ("pay-at-hotel" in terms) == bool(hotel["managers"])
 
 
 def test_the_large_catalogue_is_what_the_search_benchmark_measures():

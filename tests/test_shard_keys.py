@@ -11,14 +11,15 @@ from datetime import datetime, timedelta
 
 import cli
 from plumbing.sharding import SHARD_KEYS
+from tests.factories import book
 from tests.recording import filters, recorded
-from tests.test_bookings import book
 
 # The sweeper's search for due holds asks every shard on purpose: a background job,
 # answered on each shard from its (status, hold_expires_at) index.
 FAN_OUT = {
     ("find", "bookings", ("hold_expires_at", "status")),  # the hold sweeper
     ("find", "bookings", ("check_in", "hotel")),  # the KPI worker: a hotel's bookings
+    ("find", "bookings", ("fee.due_at", "fee.status")),  # the fee collector (few, indexed)
     # The bookings_flat follower (reporting/flat.py), a background job too: its first
     # pass reads every booking, later passes recompute the changed ones by _id.
     ("find", "bookings", ()),

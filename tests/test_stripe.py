@@ -8,8 +8,8 @@ from bson import ObjectId
 
 import settings
 from tests.conftest import WRITES, _empty
+from tests.factories import book
 from tests.stripe_server import sign
-from tests.test_bookings import book
 
 
 @pytest.fixture
@@ -267,7 +267,7 @@ def test_the_sandbox_route_is_absent_under_stripe(guest, needs_action):
 def test_a_declined_change_charge_can_be_retried_with_another_card(guest, stock, db):
     """The change's Stripe idempotency key names the card: after a decline, another card
     is a new charge (the same key with other parameters is refused by Stripe: 502)."""
-    from tests.test_booking_changes import change, make_booking
+    from tests.factories import change, make_booking
 
     room_type, start = stock(nights=3, price="100.00")
     booking = make_booking(guest, room_type, start, nights=2)

@@ -3,7 +3,7 @@
 import pytest
 from bson import ObjectId
 
-from tests.test_bookings import book, booked
+from tests.factories import book, booked
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from plumbing import embedded
-from tests.test_bookings import stay
+from tests.factories import stay
 
 
 def test_oversized_body_is_413(admin, db):

@@ -1,6 +1,6 @@
 """API6 Unrestricted Access to Sensitive Business Flows: one account cannot hoard rooms."""
 
-from tests.test_bookings import stay
+from tests.factories import stay
 from tests.test_concurrency import _race
 
 

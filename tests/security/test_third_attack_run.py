@@ -175,7 +175,7 @@ def test_a_key_claimed_by_a_process_that_died_is_taken_over_at_once(guest, stock
     import sys
 
     from plumbing import idempotency
-    from tests.test_bookings import stay
+    from tests.factories import stay
 
     room_type, start = stock(nights=1)
     body = stay(room_type, start, 1)
@@ -203,7 +203,7 @@ def test_a_claim_of_another_host_waits_out_a_lease_of_the_request_deadline(guest
     from datetime import timedelta
 
     from plumbing import idempotency
-    from tests.test_bookings import stay
+    from tests.factories import stay
 
     room_type, start = stock(nights=1)
     body = stay(room_type, start, 1)
