@@ -208,6 +208,7 @@ class SandboxProvider(PaymentProvider):
             outcome.status,
             reference,
             outcome.failure_reason,
+            client_secret=f"{reference}_secret" if outcome.status == "requires_action" else None,
             customer=customer,
             payment_method=payment_method,
         )

@@ -42,7 +42,12 @@ def test_jpy_prices_have_no_minor_digits(admin, make_hotel, make_room_type, db):
     assert ok.json["price"] == "15000"
     refused = admin.post(
         "inventory",
-        {"room_type": room_type["_id"], "date": f"{YEAR}-06-02", "allotment": 1, "price": "15000.50"},
+        {
+            "room_type": room_type["_id"],
+            "date": f"{YEAR}-06-02",
+            "allotment": 1,
+            "price": "15000.50",
+        },
     )
     assert refused.status_code == 422
     assert "JPY" in refused.json["_issues"]["price"]
@@ -114,7 +119,12 @@ def test_inventory_refusals_leave_nothing_written(
     admin, make_room_type, db, overrides, field, message
 ):
     room_type = make_room_type()
-    body = {"room_type": room_type["_id"], "date": f"{YEAR}-06-01", "allotment": 2, "price": "10.00"}
+    body = {
+        "room_type": room_type["_id"],
+        "date": f"{YEAR}-06-01",
+        "allotment": 2,
+        "price": "10.00",
+    }
     body.update(overrides)
     response = admin.post("inventory", body)
     assert response.status_code == 422
@@ -124,7 +134,12 @@ def test_inventory_refusals_leave_nothing_written(
 
 def test_one_row_per_room_type_and_night(admin, make_room_type):
     room_type = make_room_type()
-    body = {"room_type": room_type["_id"], "date": f"{YEAR}-06-01", "allotment": 2, "price": "10.00"}
+    body = {
+        "room_type": room_type["_id"],
+        "date": f"{YEAR}-06-01",
+        "allotment": 2,
+        "price": "10.00",
+    }
     assert admin.post("inventory", body).status_code == 201
     duplicate = admin.post("inventory", body)
     assert duplicate.status_code == 409
@@ -179,8 +194,14 @@ def test_range_put_sets_every_night_then_updates(admin, client, make_room_type, 
             "allotment",
         ),
         ({"from": f"{YEAR}-06-01", "to": f"{YEAR}-06-05", "allotment": 1, "price": 1}, "price"),
-        ({"from": f"{YEAR}-06-01", "to": f"{YEAR}-06-05", "allotment": 1, "price": "1", "x": 1}, "x"),
-        ({"from": f"{YEAR}-06-01", "to": "2029-12-05", "allotment": 1, "price": "1.00"}, "to"),
+        (
+            {"from": f"{YEAR}-06-01", "to": f"{YEAR}-06-05", "allotment": 1, "price": "1", "x": 1},
+            "x",
+        ),
+        (
+            {"from": f"{YEAR}-06-01", "to": f"{YEAR + 3}-06-05", "allotment": 1, "price": "1.00"},
+            "to",
+        ),
     ],
 )
 def test_range_put_refusals(admin, make_room_type, db, body, field):
