@@ -34,6 +34,7 @@ def provision(app, log=None):
     with app.app_context():
         db = app.data.driver.db
         provisioning.provision(db, log=log)
+        kpis.provision(db)  # the kept KPI collections (reporting/kpis.py)
         flat.provision(db)  # the analysts' kept bookings_flat (reporting/flat.py)
         rebuilt = cards.ensure(db)
         if rebuilt:

@@ -17,11 +17,11 @@ from eve import Eve
 import cli
 import hooks
 import pages
+import payments
 import routes
 import settings
-from payments import providers
+from identity import authentication
 from plumbing import embedded, http, logs, ratelimit, readcache, responses
-from plumbing.auth import BearerAuth
 from plumbing.datalayer import MongoLayer
 from plumbing.eve_settings import eve_settings
 from plumbing.validation import Validator
@@ -41,7 +41,7 @@ def create_app(overrides=None):
         settings=eve_settings(config),
         validator=Validator,
         data=MongoLayer,
-        auth=BearerAuth,
+        auth=authentication.BearerAuth,
         redis=redis.Redis.from_url(
             config["REDIS_URL"], socket_timeout=0.5, socket_connect_timeout=0.5
         ),
@@ -53,17 +53,20 @@ def create_app(overrides=None):
     app.extensions["embedded_planned"] = planned
     if planned:
         app.before_request(lambda: embedded.start_planned(app))
-    app.extensions["payment_provider"] = providers.build(config)
+    app.extensions["payment_provider"] = payments.build(config)
     app.extensions["answers"] = AnswerCache(
         app.redis,
         prefix=f"innkeeper:{config['MONGO_DBNAME']}",
         ttl=config["SEARCH_CACHE_SECONDS"],
         enabled=config["SEARCH_CACHE"],
     )
+    ratelimit.identify_callers(app, authentication.bearer_subject)
     for part in (responses, http, hooks, routes, pages, ratelimit, readcache, cli):
         part.init_app(app)
     # Registered last so it runs first: no hook records an answer it is about to replace.
     app.after_request(http.answer_outages)
+    # And this one before it: the hooks' edits of an Eve answer, encoded once.
+    app.after_request(responses.write_json_edits)
     return app
 
 

@@ -27,7 +27,7 @@ from bench.common import median_read  # noqa: E402
 from demo import seed  # noqa: E402
 from plumbing import embedded, provisioning  # noqa: E402
 from plumbing.values import today  # noqa: E402
-from reporting import flat  # noqa: E402
+from reporting import flat, kpis  # noqa: E402
 
 
 def main():
@@ -39,6 +39,7 @@ def main():
         try:
             db = pymongo.MongoClient(embedded.mongo_uri(mongo.port))["innkeeper"]
             provisioning.provision(db, log=lambda *_: None)
+            kpis.provision(db)
             flat.provision(db)
             began = time.perf_counter()
             plan = seed.seed_demo(db)

@@ -9,7 +9,7 @@ and never to a booking that was paid meanwhile.
 
 from booking.reservations import PENDING, transition
 from plumbing import logs
-from plumbing.auth import answers_to_bump
+from plumbing.context import answers_to_bump
 from plumbing.values import stamp, utcnow
 
 

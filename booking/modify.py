@@ -26,7 +26,7 @@ from booking import reservations
 from booking.reservations import PENDING
 from payments import checkout
 from plumbing import logs, transactions
-from plumbing.auth import answer_cache
+from plumbing.context import answer_cache
 from plumbing.errors import Refusal
 from plumbing.values import Day, created, money, quantize, stamp, to_decimal
 from reporting.changes import record_stay

@@ -15,7 +15,7 @@ from booking import rate_plans
 from catalogue.rules import managed_hotel_ids
 from domain.vocabulary import MAX_ROOMS
 from plumbing import logs, sharding, transactions
-from plumbing.auth import answer_cache
+from plumbing.context import answer_cache
 from plumbing.errors import Refusal
 from plumbing.values import (
     Day,

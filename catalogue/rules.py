@@ -4,7 +4,7 @@ from bson import ObjectId
 from pymongo import UpdateOne
 
 from plumbing import transactions
-from plumbing.auth import answer_cache
+from plumbing.context import answer_cache
 from plumbing.errors import Refusal, invalid
 from plumbing.values import (
     Day,

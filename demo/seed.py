@@ -32,7 +32,7 @@ from booking.reservations import CODE_ALPHABET, refund_due
 from domain.vocabulary import EXAMPLE_PLANS, HOTEL_AMENITIES
 from identity import accounts
 from plumbing import jsonschema
-from plumbing.auth import answers_to_bump
+from plumbing.context import answers_to_bump
 from plumbing.errors import DUPLICATE_KEY, refused_by_validator
 from plumbing.values import Day, created, minor_text, quantize, to_minor, utcnow
 from reporting import kpis

@@ -4,6 +4,8 @@ from domain.fields import index
 from domain.vocabulary import ROLES
 
 EMAIL_REGEX = r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$"
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
 
 users = {
     "item_title": "user",
@@ -34,8 +36,8 @@ users = {
         },
         "password": {
             "type": "string",
-            "minlength": 10,
-            "maxlength": 256,
+            "minlength": MIN_PASSWORD_LENGTH,
+            "maxlength": MAX_PASSWORD_LENGTH,
             "description": "Write-only: set on creation or change; stored as an argon2 hash, "
             "never returned. Changing it revokes the user's tokens.",
             "example": "correct horse battery",

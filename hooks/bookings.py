@@ -5,7 +5,7 @@ from flask import current_app
 import domain
 from booking import reservations
 from plumbing import ratelimit
-from plumbing.auth import current_user, db
+from plumbing.context import current_user, db
 from plumbing.errors import Refusal
 from plumbing.values import utcnow
 

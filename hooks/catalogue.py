@@ -1,7 +1,7 @@
 """Hooks on hotels, room types and inventory: manager rights and consistent rows."""
 
 from catalogue import rules
-from plumbing.auth import current_user, db
+from plumbing.context import current_user, db
 
 
 # The rules sit on Eve's database events, not its request events: the admin writes

@@ -6,7 +6,7 @@ from pymongo.errors import PyMongoError
 
 from payments import checkout
 from plumbing import idempotency
-from plumbing.auth import current_user, db
+from plumbing.context import current_user, db
 from plumbing.responses import respond
 
 # The status a created document answers with, were it created now.

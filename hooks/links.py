@@ -8,9 +8,8 @@ booking carries the actions its owner can take now - `pay` and `cancel` while it
 pending payment, `cancel` once confirmed - with the method and body to send.
 """
 
-import json
-
-from plumbing.auth import optional_user
+from identity.authentication import optional_user
+from plumbing.responses import json_of
 
 USERS_ONLY_FOR_ADMINS = ("guest", "managers")
 PRIVATE = {"booking": ("reviews",)}  # a review's booking is its guest's business
@@ -83,12 +82,11 @@ def fetched_resource(resource, response):
 
 def written(resource, request, payload):  # noqa: ARG001 - Eve's signature
     """POST and PATCH answers are built by Eve from the stored document: fit them too."""
-    if payload.status_code >= 400 or payload.mimetype != "application/json":
+    if payload.status_code >= 400:
         return
-    body = json.loads(payload.get_data(as_text=True))
-    if isinstance(body, dict) and "_links" in body:
+    body = json_of(payload)
+    if body is not None and "_links" in body:
         fit(resource, body, optional_user())
-        payload.set_data(json.dumps(body))
 
 
 def init_app(app):

@@ -1,22 +1,20 @@
 """Eve's 422s say "Insertion failure: 1 document(s) contain(s) error(s)" or nothing; ours
 name the fields."""
 
-import json
-
 from plumbing.errors import Refusal
+from plumbing.responses import json_of
 
 
 def name_invalid_fields(resource, request, payload):
-    if payload.status_code != 422 or payload.mimetype != "application/json":
+    if payload.status_code != 422:
         return
-    body = json.loads(payload.get_data(as_text=True))
-    issues = body.get("_issues")
+    body = json_of(payload)
+    issues = body.get("_issues") if body is not None else None
     if not isinstance(issues, dict) or not issues:
         return
     parts = [f"{field}: {_first(reason)}" for field, reason in sorted(issues.items())]
     # Eve's PATCH and PUT answers carry no _error at all; the contract's shape has one.
     body["_error"] = {"code": 422, "message": "invalid fields - " + "; ".join(parts)}
-    payload.set_data(json.dumps(body))
 
 
 def _first(reason):

@@ -1,14 +1,13 @@
 """Hooks on /payments: charge the booking's total, confirm it in the same transaction."""
 
-import json
-
 from bson import ObjectId
 from flask import current_app, g
 
 from booking import reservations
 from payments import checkout, fees
 from plumbing import logs, ratelimit
-from plumbing.auth import current_user, db
+from plumbing.context import current_user, db
+from plumbing.responses import json_of
 from plumbing.values import utcnow
 
 
@@ -37,7 +36,7 @@ def answer_with_outcome_status(request, payload):
     (with what the client app needs to run 3-D Secure), 409 paid too late (refunded)."""
     if payload.status_code != 201:
         return
-    body = json.loads(payload.get_data(as_text=True))
+    body = json_of(payload)
     created = ObjectId(body["_id"])
     payload.status_code = checkout.outcome_status_of(db(), created, current_user()) or 201
     status = body.get("status")
@@ -81,7 +80,6 @@ def answer_with_outcome_status(request, payload):
             "description": "pass client_secret to Stripe.js handleNextAction; the "
             "booking is confirmed by Stripe's webhook when the guest succeeds",
         }
-    payload.set_data(json.dumps(body))
 
 
 def refund_cancelled_booking(updates, original):

@@ -1,6 +1,6 @@
 """Hooks on /reviews: the booking's owner only, after a confirmed stay, once."""
 
-from plumbing.auth import current_user, db
+from plumbing.context import current_user, db
 from reviews import ratings
 
 

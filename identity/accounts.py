@@ -12,11 +12,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
+from domain.users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from plumbing.errors import Refusal, invalid
 from plumbing.values import stamp, utcnow
 
-MIN_PASSWORD_LENGTH = 10
-MAX_PASSWORD_LENGTH = 256
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both paths cost one argon2 verification.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))

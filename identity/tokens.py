@@ -1,7 +1,7 @@
 """Bearer tokens: HS256 JWTs naming the user and their token version.
 
 `verify` is the one place a token is decoded; a request decodes its token once
-(plumbing/auth.py keeps the claims for the request).
+(identity/authentication.py keeps the claims for the request).
 """
 
 import secrets

@@ -42,7 +42,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from catalogue import rules
 from identity import accounts
 from plumbing import jsonschema
-from plumbing.auth import db
+from plumbing.context import db
 from plumbing.errors import Refusal
 from plumbing.values import Day, today
 from reporting import dashboard
@@ -693,18 +693,14 @@ def init_app(app):
         admin.add_view(
             CalendarView(name="inventory calendar", endpoint="calendar", url="/admin/calendar")
         )
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Strict")
+    # Set, not setdefault: Flask defines the key (None), so a default would never apply.
+    app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
 
     @app.after_request
     def admin_csp(response):
         if request.path.startswith("/admin"):
             response.headers["Content-Security-Policy"] = ADMIN_CSP
-            if response.mimetype == "text/html" and not response.direct_passthrough:
-                # Flask-Admin's base template has no lang (screen readers need one)
-                # and no block to give it one.
-                html = response.get_data(as_text=True)
-                response.set_data(html.replace("<html>", '<html lang="en">', 1))
         return response
 
     return admin

@@ -16,8 +16,8 @@ from markupsafe import Markup, escape
 
 from domain import CLIENT_PATCHES
 from domain.vocabulary import PAYMENT_METHODS
+from identity.authentication import optional_user
 from plumbing import jsonschema
-from plumbing.auth import optional_user
 from plumbing.http import wants_html
 
 _OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")

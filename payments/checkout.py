@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from booking.reservations import PENDING, revive
 from plumbing import logs, transactions
-from plumbing.auth import answer_cache
+from plumbing.context import answer_cache
 from plumbing.errors import Refusal
 from plumbing.values import money, quantize, stamp, to_decimal, utcnow
 from reporting import changes

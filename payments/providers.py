@@ -3,9 +3,9 @@
 A provider creates a charge for an amount with an idempotency key (a retried call returns
 the first result), refunds an amount of a charge, saves a card for later off-session
 charges (a pay-at-the-hotel booking's guarantee) and charges a saved card, and verifies
-and parses a webhook into an Event the checkout applies exactly once. `build(config)`
-picks the configured one: the sandbox (development, tests, staging) or Stripe
-(payments/stripe_provider.py).
+and parses a webhook into an Event the checkout applies exactly once. The interface
+knows no provider: `payments.build(config)` picks the configured one, the sandbox here
+(development, tests, staging) or Stripe (payments/stripe_provider.py).
 """
 
 import hashlib
@@ -234,16 +234,3 @@ class SandboxProvider(PaymentProvider):
             }
         ).encode()
         return body, sign(self.webhook_secret, body)
-
-
-def build(config):
-    """The provider PAYMENT_PROVIDER names (settings.check has refused what cannot run)."""
-    if config.get("PAYMENT_PROVIDER") == "stripe":
-        from payments.stripe_provider import StripeProvider
-
-        return StripeProvider(
-            config["STRIPE_SECRET_KEY"],
-            config["STRIPE_WEBHOOK_SECRET"],
-            api_base=config.get("STRIPE_API_BASE"),
-        )
-    return SandboxProvider(config["PAYMENT_WEBHOOK_SECRET"])

@@ -1,4 +1,21 @@
-"""Eve's MongoDB layer, extended: typed money and dates, transactional inserts, clear errors."""
+"""Eve's MongoDB layer, extended: typed money and dates, transactional inserts, clear errors.
+
+What this module relies on beyond Eve's and pymongo's documented API, each for a reason
+no public hook serves, pinned in requirements.lock (Eve 2.3.1, pymongo 4.20.0) and
+checked by tests/test_upstream.py, which fails when an upgrade changes them:
+
+- `Mongo._change_request` (PATCH/PUT's write): wrapped to add the original's shard-key
+  prefix to the write's filter and to turn a validator refusal into a 409 (Eve answers a
+  bare 500); Eve has no hook between its checks and this write.
+- `Mongo._datasource_ex` (the filter of every read and write): extended with that prefix
+  while a change is in flight.
+- `Mongo.insert`: rewritten, not wrapped, because the insert and the area's follow-up
+  writes (`run_inside_insert`) share one transaction and Eve's insert takes no session.
+- pymongo `Cursor._spec` (the filter Eve built): `_meta.total` counts with it, capped,
+  instead of Eve's count fallback that pymongo 4 removed.
+- `ParsedRequest.where` (public) is rewritten before Eve parses it: stay dates written
+  as YYYY-MM-DD become the timestamps they are stored as.
+"""
 
 import contextvars
 import json
@@ -97,9 +114,8 @@ class _Page:
     type's nights or a guest's bookings. Only a full (or empty, past-the-end) page
     needs the count query."""
 
-    def __init__(self, cursor, schema):
+    def __init__(self, cursor, schema, skip, limit):
         self._cursor = cursor
-        skip, limit = cursor._skip, cursor._limit  # noqa: SLF001 - set by Eve's paging
         self.documents = [decode_days(document, schema) for document in cursor]
         found = len(self.documents)
         partial = limit and found < limit and (found or not skip)
@@ -335,7 +351,11 @@ class MongoLayer(Mongo):
             cursor, _ = super().find(resource, req, sub_resource_lookup, perform_count=False)
             if not perform_count:
                 return _DecodingCursor(cursor, self._schema(resource)), None
-            page = _Page(cursor, self._schema(resource))
+            # Eve's paging (eve/io/mongo/mongo.py find): limit max_results, skip the pages
+            # before; read from the request, not from the cursor's private fields.
+            limit = req.max_results if req is not None else 0
+            skip = (req.page - 1) * limit if req is not None and req.page > 1 else 0
+            page = _Page(cursor, self._schema(resource), skip, limit)
             count = page.total if page.total is not None else self._count(cursor)
         return page, count
 
@@ -348,7 +368,7 @@ class MongoLayer(Mongo):
         exact count up to COUNT_CAP - past it, the total says "more than 10,000", as far
         as pages reach anyway. pymongo keeps the filter Eve built on the cursor.
         """
-        spec = cursor._spec  # noqa: SLF001
+        spec = cursor._spec  # noqa: SLF001 - pymongo has no public accessor (test_upstream)
         if not spec:
             return cursor.collection.estimated_document_count()
         return cursor.collection.count_documents(spec, limit=COUNT_CAP)

@@ -175,15 +175,23 @@ def close_after_unread_bodies(response):
     return response
 
 
+class DatabaseDeadline:
+    """WSGI middleware (Flask's supported way to wrap an app: `app.wsgi_app = ...`): every
+    request's MongoDB work, its hooks and teardown included, shares one deadline, which
+    pymongo sends as maxTimeMS and enforces client-side. A streamed body (live status)
+    is iterated after the call returns, so a stream is not cut by it."""
+
+    def __init__(self, wsgi_app, seconds):
+        self.wsgi_app = wsgi_app
+        self.seconds = seconds
+
+    def __call__(self, environ, start_response):
+        with pymongo.timeout(self.seconds):
+            return self.wsgi_app(environ, start_response)
+
+
 def with_database_deadline(app):
-    """Give every request's MongoDB work one deadline (pymongo sends it as maxTimeMS)."""
-    dispatch = app.full_dispatch_request
-
-    def dispatch_with_deadline():
-        with pymongo.timeout(app.config["QUERY_TIMEOUT_MS"] / 1000):
-            return dispatch()
-
-    app.full_dispatch_request = dispatch_with_deadline
+    app.wsgi_app = DatabaseDeadline(app.wsgi_app, app.config["QUERY_TIMEOUT_MS"] / 1000)
 
 
 def answer_outages(response):

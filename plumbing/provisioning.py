@@ -23,7 +23,6 @@ from pymongo.errors import OperationFailure
 
 from domain import build_domain
 from plumbing import idempotency, jsonschema
-from reporting import kpis
 
 
 def collection_name(resource, settings=None):
@@ -39,7 +38,9 @@ def json_schema(resource, settings=None):
 
 def provision(db, log=print):
     """Make the database match the domain as far as is safe unattended: missing indexes,
-    validators where a collection has none, the views, the idempotency keys' TTL.
+    validators where a collection has none, the views, the idempotency keys' TTL. The
+    areas' own collections (the KPIs, bookings_flat, the search cards) are provisioned
+    by their areas after this (cli.provision).
 
     Idempotent. A step of its own - `make run` start-up, the worker and
     `flask --app run provision` run it - not a side effect of building an app.
@@ -47,7 +48,6 @@ def provision(db, log=print):
     conflicts = ensure_indexes(db, log=log)
     ensure_validators(db, log=log)
     ensure_views(db)
-    kpis.provision(db)
     idempotency.ensure_indexes(db)
     mark_provisioned(db)
     return conflicts

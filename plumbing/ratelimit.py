@@ -18,22 +18,26 @@ from flask_limiter import HeaderNames, Limit, Limiter
 from limits import parse_many
 
 from plumbing import metrics, ratelimit_storage
-from plumbing.auth import bearer_token, token_claims
 from plumbing.errors import Refusal
 
 LIMITER_RETRY_AFTER = "X-Innkeeper-Limiter-Retry-After"  # dropped before answering
 _HEALTH_CACHE_SECONDS = 1.0
 
 
-def bearer_subject():
-    """The user id of a validly signed, unexpired bearer token, else None (no DB lookup)."""
-    claims = token_claims(bearer_token())
-    return str(claims["sub"]) if claims else None
+def identify_callers(app, subject):
+    """How the limiter tells signed-in callers apart: `subject()` is the request's user
+    id or None (run.py hands it identity/authentication.bearer_subject; plumbing knows
+    no area)."""
+    app.extensions["caller_subject"] = subject
 
 
 def client_key():
-    subject = bearer_subject()
+    subject = current_app.extensions.get("caller_subject", _anonymous)()
     return f"user:{subject}" if subject else f"ip:{request.remote_addr}"
+
+
+def _anonymous():
+    return None
 
 
 def ip_key():

@@ -19,6 +19,29 @@ from plumbing import jsonbody, metrics
 from plumbing.errors import Refusal, refused_by_validator, rules_changed
 
 
+def json_of(response):
+    """An Eve answer's JSON body as a dict to edit in place: decoded once however many
+    hooks edit it (links, field messages, payment outcomes), encoded once as the answer
+    leaves (write_json_edits). None for a body that is not a JSON object."""
+    body = getattr(response, "_innkeeper_json", None)
+    if body is None:
+        if response.mimetype != "application/json" or response.direct_passthrough:
+            return None
+        body = json.loads(response.get_data(as_text=True))
+        if not isinstance(body, dict):
+            return None
+        response._innkeeper_json = body
+    return body
+
+
+def write_json_edits(response):
+    """after_request, run before any other: the edited body becomes the answer's."""
+    body = response.__dict__.pop("_innkeeper_json", None)
+    if body is not None:
+        response.set_data(json.dumps(body))
+    return response
+
+
 def respond(payload, status=200, headers=None):
     body = json.dumps(payload, cls=current_app.data.json_encoder_class)
     return Response(body, status=status, headers=headers, mimetype="application/json")

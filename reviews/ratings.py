@@ -1,6 +1,6 @@
 """Reviews: only the guest of a confirmed, completed stay, once; ratings kept exact."""
 
-from plumbing.auth import answer_cache
+from plumbing.context import answer_cache
 from plumbing.errors import Refusal
 from plumbing.values import Day, stamp, today
 from search import cards

@@ -4,14 +4,13 @@ The whole blueprint is limited per IP (AUTH_RATE_LIMIT); /me lives apart (routes
 so a burst of failed sign-ins from an address never locks out signed-in users there.
 """
 
-import re
-
 from flask import Blueprint, current_app
 
-from domain.users import EMAIL_REGEX
+from domain.users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, users
 from identity import accounts, tokens
-from plumbing import openapi
-from plumbing.auth import authenticate_request, db
+from identity.authentication import authenticate_request
+from plumbing import bodies, openapi
+from plumbing.context import db
 from plumbing.errors import Refusal
 from plumbing.responses import json_body, respond
 
@@ -26,27 +25,50 @@ def public_user(user):
     return document
 
 
+PASSWORD_REASON = (
+    f"must be at least {MIN_PASSWORD_LENGTH} characters and at most {MAX_PASSWORD_LENGTH}"
+)
+# The users schema's own fields and rules (domain/users.py): one schema validates the
+# request and describes it in the OpenAPI document below.
+REGISTRATION = bodies.Body(
+    bodies.from_resource(
+        users["schema"],
+        ("email", "password", "name"),
+        required=("email", "password", "name"),
+        name={"empty": False},
+    ),
+    "registration",
+    reasons={
+        "email": "required, a valid email address",
+        "name": "required, a non-empty string of at most 200 characters",
+        "password": PASSWORD_REASON,
+    },
+)
+PASSWORD_CHANGE = bodies.Body(
+    {
+        "current_password": {"type": "string", "required": True, "maxlength": 1000},
+        **bodies.from_resource(
+            users["schema"],
+            ("password",),
+            rename={"password": "new_password"},
+            required=("new_password",),
+        ),
+    },
+    "password change",
+    reasons={"new_password": PASSWORD_REASON},
+)
+
+
 @bp.post("/auth/register")
 def register():
     body = json_body()
-    issues = {}
-    email = body.get("email")
-    if not isinstance(email, str) or not re.match(EMAIL_REGEX, email.strip()):
-        issues["email"] = "required, a valid email address"
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        issues["name"] = "required, a non-empty string of at most 200 characters"
-    password = body.get("password")
-    try:
-        accounts.check_password(password)
-    except Refusal as refusal:
-        issues.update(refusal.issues)
-    unknown = set(body) - {"email", "password", "name"}
-    for field in unknown:
-        issues[field] = "unknown field: register takes email, password and name"
-    if issues:
-        raise Refusal(422, "registration refused: " + ", ".join(sorted(issues)), issues)
-    user = accounts.create_user(db(), email, password, name.strip())
+    if isinstance(body, dict):  # as people type them: " ada@example.com ", "Ada "
+        body = {
+            k: v.strip() if k in ("email", "name") and isinstance(v, str) else v
+            for k, v in body.items()
+        }
+    document = REGISTRATION.validate(body)
+    user = accounts.create_user(db(), document["email"], document["password"], document["name"])
     return respond(public_user(user), 201)
 
 
@@ -69,11 +91,10 @@ def token():
 def change_password():
     """Change one's own password; every token issued before stops working."""
     user = authenticate_request()
-    body = json_body()
-    current = accounts.authenticate(db(), user["email"], body.get("current_password"))
+    body = PASSWORD_CHANGE.validate(json_body())
+    current = accounts.authenticate(db(), user["email"], body["current_password"])
     if current is None:
         raise Refusal(403, "current_password is incorrect", {"current_password": "incorrect"})
-    accounts.check_password(body.get("new_password"))
     accounts.set_password(db(), user["_id"], body["new_password"])
     return respond({"_status": "OK", "message": "password changed; sign in again"})
 
@@ -92,17 +113,7 @@ OPENAPI = {
         "post": {
             "tags": ["auth"],
             "summary": "Create a guest account",
-            "requestBody": openapi.json_body(
-                {
-                    "type": "object",
-                    "required": ["email", "password", "name"],
-                    "properties": {
-                        "email": {"type": "string", "format": "email"},
-                        "password": {"type": "string", "minLength": 10, "maxLength": 256},
-                        "name": {"type": "string", "minLength": 1, "maxLength": 200},
-                    },
-                }
-            ),
+            "requestBody": openapi.json_body(REGISTRATION.openapi_schema()),
             "responses": openapi.responses(201, 400, 409, 413, 422, 429, 503, ok=_USER),
         }
     },
@@ -135,16 +146,7 @@ OPENAPI = {
             "tags": ["auth"],
             "summary": "Change your password (revokes earlier tokens)",
             "security": openapi.BEARER,
-            "requestBody": openapi.json_body(
-                {
-                    "type": "object",
-                    "required": ["current_password", "new_password"],
-                    "properties": {
-                        "current_password": {"type": "string"},
-                        "new_password": {"type": "string", "minLength": 10},
-                    },
-                }
-            ),
+            "requestBody": openapi.json_body(PASSWORD_CHANGE.openapi_schema()),
             "responses": openapi.responses(
                 200, 400, 401, 403, 422, 429, 503, ok={"type": "object"}
             ),

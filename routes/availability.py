@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, request
 
 from booking.reservations import check_stay
 from domain.vocabulary import COUNTRIES, CURRENCIES, HOTEL_AMENITIES
-from plumbing import openapi
-from plumbing.auth import db
+from plumbing import bodies, openapi
+from plumbing.context import db
 from plumbing.errors import Refusal
 from plumbing.responses import respond
 from plumbing.values import parse_days, parse_int, parse_money, today
@@ -17,29 +17,71 @@ from search import availability
 
 bp = Blueprint("availability", __name__)
 
-PARAMETERS = {
-    "check_in",
-    "check_out",
-    "adults",
-    "children",
-    "city",
-    "country",
-    "hotel",
-    "near",
-    "max_km",
-    "min_stars",
-    "amenities",
-    "max_price",
-    "currency",
-    "sort",
-    "page",
-    "max_results",
-}
 MAX_RESULTS = 100
 MAX_KM = 500
+_INT = {"type": "integer"}
+# Every parameter of a search, once: the parser checks each parsed value against its
+# schema and the OpenAPI document prints the same schemas (plumbing/bodies.py).
+QUERY = bodies.Query(
+    {
+        "check_in": {"schema": {"type": "string", "format": "date"}, "required": True},
+        "check_out": {"schema": {"type": "string", "format": "date"}, "required": True},
+        "adults": {"schema": {**_INT, "minimum": 1, "maximum": 20, "default": 1}},
+        "children": {"schema": {**_INT, "minimum": 0, "maximum": 20, "default": 0}},
+        "city": {
+            "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+            "description": "exactly as the hotel's address spells it",
+            "reason": "must be a non-empty city name of at most 100 characters",
+        },
+        "country": {
+            "schema": {"type": "string", "enum": sorted(COUNTRIES)},
+            "description": "ISO 3166-1 alpha-2 (any case)",
+            "reason": "must be an ISO 3166-1 alpha-2 code such as FR",
+        },
+        "hotel": {
+            "schema": openapi.OBJECT_ID,
+            "reason": "must be a 24-character hexadecimal hotel id",
+        },
+        "near": {
+            "schema": {"type": "string", "pattern": r"^-?[0-9.]+,-?[0-9.]+$"},
+            "description": "<lng>,<lat>",
+            "reason": "must be <longitude>,<latitude> such as 2.35,48.86",
+        },
+        "max_km": {
+            "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_KM},
+            # No schema default: a generated client would send it without near.
+            "description": "with near: the radius in kilometres (10 when omitted)",
+            "reason": f"must be a number of kilometres above 0 and at most {MAX_KM}",
+        },
+        "min_stars": {"schema": {**_INT, "minimum": 1, "maximum": 5}},
+        "amenities": {
+            "schema": {"type": "string", "maxLength": 500},
+            "description": "comma-separated, all required",
+        },
+        "max_price": {
+            "schema": openapi.MONEY,
+            "reason": 'must be a decimal amount such as "450.00"',
+        },
+        "currency": {
+            "schema": {"type": "string", "enum": sorted(CURRENCIES)},
+            "description": "ISO 4217 (any case)",
+            "reason": "must be an ISO 4217 code such as EUR",
+        },
+        "sort": {"schema": {"type": "string", "enum": list(availability.SORTS)}},
+        "page": {
+            "schema": {**_INT, "minimum": 1, "maximum": 10_000, "default": 1},
+            "description": "pages reach the first 10,000 offers: page x max_results "
+            "at most 10,000",
+        },
+        "max_results": {"schema": {**_INT, "minimum": 1, "maximum": MAX_RESULTS, "default": 25}},
+    }
+)
+INTEGERS = ("adults", "children", "min_stars", "page", "max_results")
 
 
-def _int(args, name, default, low, high, issues):
+def _int(args, name, issues, query=QUERY):
+    """A whole-number parameter checked by its schema; its default when absent or bad."""
+    default = query.parameters[name]["schema"].get("default")
     raw = args.get(name)
     if raw is None:
         return default
@@ -47,38 +89,32 @@ def _int(args, name, default, low, high, issues):
         value = parse_int(raw)
     except ValueError:
         value = None
-    if value is None or not low <= value <= high:
-        issues[name] = f"must be a whole number from {low} to {high}"
-        return default
-    return value
+    checked = query.check(name, value, issues)
+    return default if checked is None else checked
+
+
+def _bad(query, name, issues):
+    query.check(name, None, issues)  # records the schema's reason
+    return query.parameters[name]["schema"].get("default")
 
 
 def parse_query(args):
     """Validate the query string into typed values; 400 naming every bad parameter."""
-    issues = {name: "unknown parameter" for name in args if name not in PARAMETERS}
+    issues = {name: "unknown parameter" for name in args if name not in QUERY.parameters}
     query = parse_days(args, ("check_in", "check_out"), issues)
-    query["adults"] = _int(args, "adults", 1, 1, 20, issues)
-    query["children"] = _int(args, "children", 0, 0, 20, issues)
-    query["min_stars"] = _int(args, "min_stars", None, 1, 5, issues)
-    query["page"] = _int(args, "page", 1, 1, 10_000, issues)
-    query["max_results"] = _int(args, "max_results", 25, 1, MAX_RESULTS, issues)
+    for name in INTEGERS:
+        query[name] = _int(args, name, issues)
     if args.get("city") is not None:
-        query["city"] = args["city"].strip()
-        if not query["city"] or len(query["city"]) > 100:
-            issues["city"] = "must be a non-empty city name"
+        query["city"] = QUERY.check("city", args["city"].strip(), issues)
     if args.get("country") is not None:
-        query["country"] = args["country"].upper()
-        if query["country"] not in COUNTRIES:
-            issues["country"] = "must be an ISO 3166-1 alpha-2 code such as FR"
+        query["country"] = QUERY.check("country", args["country"].upper(), issues)
     if args.get("currency") is not None:
-        query["currency"] = args["currency"].upper()
-        if query["currency"] not in CURRENCIES:
-            issues["currency"] = "must be an ISO 4217 code such as EUR"
+        query["currency"] = QUERY.check("currency", args["currency"].upper(), issues)
     if args.get("hotel") is not None:
         if ObjectId.is_valid(args["hotel"]):
             query["hotel"] = ObjectId(args["hotel"])
         else:
-            issues["hotel"] = "must be a 24-character hexadecimal hotel id"
+            _bad(QUERY, "hotel", issues)
     if args.get("near") is not None:
         try:
             lng, lat = (float(x) for x in args["near"].split(","))
@@ -86,30 +122,26 @@ def parse_query(args):
                 raise ValueError
             query["near"] = (lng, lat)
         except ValueError:
-            issues["near"] = "must be <longitude>,<latitude> such as 2.35,48.86"
+            _bad(QUERY, "near", issues)
         try:
-            query["max_km"] = float(args.get("max_km", 10))
-            if not 0 < query["max_km"] <= MAX_KM:
-                raise ValueError
+            query["max_km"] = QUERY.check("max_km", float(args.get("max_km", 10)), issues)
         except ValueError:
-            issues["max_km"] = f"must be a number of kilometres above 0 and at most {MAX_KM}"
+            _bad(QUERY, "max_km", issues)
     elif args.get("max_km") is not None:
         issues["max_km"] = "only applies together with near"
-    if args.get("amenities") is not None:
+    if args.get("amenities") is not None and QUERY.check("amenities", args["amenities"], issues):
         amenities = [a.strip() for a in args["amenities"].split(",") if a.strip()]
         unknown = [a for a in amenities if a not in HOTEL_AMENITIES]
         if unknown:
-            issues["amenities"] = "unknown amenities: " + ", ".join(unknown)
+            issues["amenities"] = "unknown amenities: " + ", ".join(unknown)[:200]
         query["amenities"] = amenities
     if args.get("max_price") is not None:
         try:
             query["max_price"] = parse_money(args["max_price"]).to_decimal()
         except ValueError:
-            issues["max_price"] = 'must be a decimal amount such as "450.00"'
-    query["sort"] = args.get("sort", "total_price")
-    if query["sort"] not in availability.SORTS:
-        issues["sort"] = "must be one of " + ", ".join(availability.SORTS)
-    elif query["sort"] == "distance" and "near" not in query:
+            _bad(QUERY, "max_price", issues)
+    query["sort"] = QUERY.check("sort", args.get("sort", "total_price"), issues)
+    if query["sort"] == "distance" and "near" not in query:
         issues["sort"] = "distance needs near=<lng>,<lat>"
     if issues:
         raise Refusal(400, "invalid search: " + ", ".join(sorted(issues)), issues)
@@ -137,6 +169,17 @@ def answer(query):
 
 
 CALENDAR_DAYS = 62
+CALENDAR = bodies.Query(
+    {
+        "from": {"schema": {"type": "string", "format": "date"}, "required": True},
+        "to": {
+            "schema": {"type": "string", "format": "date"},
+            "description": "the night after the last check-in",
+            "required": True,
+        },
+        "nights": {"schema": {**_INT, "minimum": 1, "maximum": 30, "default": 1}},
+    }
+)
 
 
 def parse_calendar(args):
@@ -144,7 +187,7 @@ def parse_calendar(args):
     by parse_query on the first stay of the span."""
     issues = {}
     span = parse_days(args, ("from", "to"), issues)
-    nights = _int(args, "nights", 1, 1, 30, issues)
+    nights = _int(args, "nights", issues, CALENDAR)
     if "from" in span and "to" in span:
         days = (span["to"] - span["from"]).days
         if not 1 <= days <= CALENDAR_DAYS:
@@ -339,24 +382,7 @@ OPENAPI = {
             "tags": ["availability"],
             "summary": "Offers: one per room type and rate plan sellable on every night, "
             "for the party",
-            "parameters": [
-                openapi.query("check_in", {"type": "string", "format": "date"}, required=True),
-                openapi.query("check_out", {"type": "string", "format": "date"}, required=True),
-                openapi.query("adults", {"type": "integer", "minimum": 1, "maximum": 20}),
-                openapi.query("children", {"type": "integer", "minimum": 0, "maximum": 20}),
-                openapi.query("city", {"type": "string"}),
-                openapi.query("country", {"type": "string"}),
-                openapi.query("hotel", openapi.OBJECT_ID),
-                openapi.query("near", {"type": "string"}, "<lng>,<lat>"),
-                openapi.query("max_km", {"type": "number"}),
-                openapi.query("min_stars", {"type": "integer", "minimum": 1, "maximum": 5}),
-                openapi.query("amenities", {"type": "string"}, "comma-separated, all required"),
-                openapi.query("max_price", openapi.MONEY),
-                openapi.query("currency", {"type": "string"}),
-                openapi.query("sort", {"enum": list(availability.SORTS)}),
-                openapi.query("page", {"type": "integer", "minimum": 1}),
-                openapi.query("max_results", {"type": "integer", "minimum": 1, "maximum": 100}),
-            ],
+            "parameters": QUERY.openapi_parameters(),
             "responses": openapi.responses(
                 *SEARCH_STATUSES,
                 ok={
@@ -416,14 +442,7 @@ OPENAPI["/api/v1/availability/calendar"] = {
         "tags": ["availability"],
         "summary": "Price calendar: the lowest total for each check-in night of a span",
         "parameters": [
-            openapi.query("from", {"type": "string", "format": "date"}, required=True),
-            openapi.query(
-                "to",
-                {"type": "string", "format": "date"},
-                "the night after the last check-in",
-                required=True,
-            ),
-            openapi.query("nights", {"type": "integer", "minimum": 1, "maximum": 30}),
+            *CALENDAR.openapi_parameters(),
             *[
                 p
                 for p in OPENAPI["/api/v1/availability"]["get"]["parameters"]

@@ -7,8 +7,9 @@ from flask import Blueprint, current_app, request
 
 import domain
 from booking import modify
+from identity.authentication import require_role
 from plumbing import http, idempotency, jsonschema, openapi, ratelimit
-from plumbing.auth import db, require_role
+from plumbing.context import db
 from plumbing.errors import Refusal
 from plumbing.responses import json_body, respond
 from plumbing.values import utcnow

@@ -5,9 +5,10 @@ from eve.methods.get import getitem_internal
 from flask import Blueprint, current_app
 
 from booking import stay
+from identity.authentication import require_role
 from payments import fees
 from plumbing import http, openapi, ratelimit
-from plumbing.auth import db, require_role
+from plumbing.context import db
 from plumbing.responses import respond
 from plumbing.values import utcnow
 

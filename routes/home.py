@@ -12,8 +12,9 @@ import json
 from flask import Blueprint, current_app, redirect
 
 from domain import NARROW_LISTS
+from identity.authentication import bearer_token
 from plumbing import openapi
-from plumbing.auth import bearer_token, current_user
+from plumbing.context import current_user
 from plumbing.http import wants_html
 from plumbing.responses import respond
 from plumbing.values import today

@@ -4,8 +4,9 @@ from bson import ObjectId
 from flask import Blueprint
 
 from catalogue import rules
+from identity.authentication import require_role
 from plumbing import openapi
-from plumbing.auth import db, require_role
+from plumbing.context import db
 from plumbing.errors import Refusal
 from plumbing.responses import json_body, respond
 

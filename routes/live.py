@@ -25,9 +25,10 @@ import simplejson as json
 from flask import Blueprint, Response, current_app, request
 
 from booking import live
+from identity.authentication import require_role
 from plumbing import metrics, openapi
-from plumbing.auth import db, require_role
 from plumbing.changefeed import Fanout
+from plumbing.context import db
 from plumbing.errors import Refusal
 
 bp = Blueprint("live", __name__)

@@ -2,8 +2,8 @@
 
 from flask import Blueprint
 
+from identity.authentication import authenticate_request
 from plumbing import openapi
-from plumbing.auth import authenticate_request
 from plumbing.responses import respond
 from routes.auth import public_user
 

@@ -6,8 +6,9 @@ provider sign the webhook it would send and feeds it through the real webhook ha
 
 from flask import Blueprint
 
+from identity.authentication import authenticate_request
 from payments import checkout
-from plumbing.auth import authenticate_request, db
+from plumbing.context import db
 from plumbing.errors import Refusal
 from plumbing.responses import json_body, respond
 from routes.webhooks import handle, provider

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, request
 
 from payments import checkout
 from plumbing import openapi
-from plumbing.auth import db
+from plumbing.context import db
 from plumbing.http import read_body
 from plumbing.responses import respond
 

@@ -18,7 +18,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DeleteMany, ReplaceOne
 
 from booking import rate_plans
-from plumbing.auth import answer_cache
+from plumbing.context import answer_cache
 
 COLLECTION = "search_rooms"
 INDEXES = {

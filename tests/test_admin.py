@@ -481,3 +481,17 @@ def test_nobody_deletes_a_hotel_with_live_bookings(app, db, admin_panel, admin, 
     assert f"409: {message}" in page
     assert db.hotels.count_documents({"_id": ObjectId(hotel)}) == 1
     assert db.bookings.count_documents({"status": {"$in": ["confirmed", "pending_payment"]}}) == 2
+
+
+def test_admin_pages_say_their_language_and_the_session_cookie_is_strict(app, db):
+    user = make_user(db, "admin")
+    client = app.test_client()
+    page = client.get("/admin/login")
+    signed = client.post(
+        "/admin/login",
+        data={"email": user["email"], "password": PASSWORD, "csrf_token": csrf(page.text)},
+    )
+    cookie = signed.headers["Set-Cookie"]
+    assert "SameSite=Strict" in cookie and "HttpOnly" in cookie
+    home = client.get("/admin/")
+    assert home.status_code == 200 and '<html lang="en">' in home.text

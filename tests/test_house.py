@@ -49,12 +49,15 @@ def test_hooks_and_routes_run_no_queries(path):
 
 
 def test_areas_use_no_flask_request():
-    """Business areas take plain values: no Flask request, session or g."""
+    """Business areas take plain values: no Flask request, session or g. One module is
+    the exception by its nature: identity/authentication.py is Eve's auth class, which
+    reads the request's credentials and tells the rest who is calling."""
     areas = ("catalogue", "booking", "search", "payments", "identity", "reviews", "demo")
     offenders = [
         str(path.relative_to(ROOT))
         for path in _sources(*areas)
         if re.search(r"^from flask import|^import flask", path.read_text(), re.M)
+        and path != ROOT / "identity" / "authentication.py"
     ]
     assert offenders == []
 
@@ -181,3 +184,54 @@ def test_only_the_areas_write_their_collections(path):
     Eve's, whose database events carry the area's rules), never with a driver call."""
     writes = _invalidations(path.read_text(), WRITE_CALLS)
     assert writes == [], f"{path.relative_to(ROOT)} writes MongoDB itself: {writes}"
+
+
+def _root_packages():
+    import configparser
+
+    config = configparser.ConfigParser(inline_comment_prefixes=(";",))
+    config.read(ROOT / ".importlinter")
+    return config["importlinter"]["root_packages"].split()
+
+
+def _lint_imports(tree):
+    import subprocess
+    import sys
+
+    lint = Path(sys.executable).with_name("lint-imports")
+    return subprocess.run(
+        [str(lint), "--no-cache", "--config", str(ROOT / ".importlinter")],
+        cwd=tree,
+        env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+WRONG_WAY = [
+    ("domain/fields.py", "from booking import rate_plans"),  # the domain imports an area
+    ("plumbing/values.py", "from reporting import kpis"),  # plumbing imports an area
+    ("booking/holds.py", "import routes.changes"),  # an area imports an entry point
+    ("payments/providers.py", "from payments import stripe_provider"),
+]
+
+
+def test_a_wrong_way_import_fails_make_lint(tmp_path):
+    """`make lint` runs lint-imports with .importlinter: the tree as it is keeps every
+    contract, and one import the wrong way, even inside a function, breaks it."""
+    import shutil
+
+    for package in _root_packages():
+        shutil.copytree(
+            ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    kept = _lint_imports(tmp_path)
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    for module, wrong_way in WRONG_WAY:
+        source = tmp_path / module
+        original = source.read_text()
+        source.write_text(original + f"\n\ndef _late():\n    {wrong_way}\n")
+        broken = _lint_imports(tmp_path)
+        assert broken.returncode != 0 and "BROKEN" in broken.stdout, (module, broken.stdout)
+        source.write_text(original)

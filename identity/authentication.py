@@ -1,42 +1,16 @@
 """Who the caller is (bearer tokens) and what their role may reach, for Eve and custom routes.
 
-A request's token is verified once (`token_claims`); the rate limiter and the Eve auth
-class both read that result.
+A request's token is verified once (`token_claims`); the rate limiter (through
+`bearer_subject`, which run.py hands it) and the Eve auth class both read that result.
 """
 
 from eve.auth import TokenAuth
-from flask import abort, current_app, g, has_app_context, request
+from flask import abort, current_app, g, request
 
 from identity import accounts, tokens
+from plumbing.context import db
 
 BROWSABLE_COOKIE = "innkeeper_token"
-
-
-def db():
-    return current_app.data.driver.db
-
-
-def answer_cache():
-    """The app's search answer cache (search/answers.py): writers bump it."""
-    return current_app.extensions["answers"]
-
-
-def answers_to_bump():
-    """The answer cache to bump after a write, or a stand-in that does nothing outside an
-    app (a write to a bare database: a benchmark's seed, a test's own thread)."""
-    return current_app.extensions["answers"] if has_app_context() else _NO_ANSWERS
-
-
-class _NoAnswers:
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: None
-
-
-_NO_ANSWERS = _NoAnswers()
-
-
-def current_user():
-    return g.get("user")
 
 
 def optional_user():
@@ -53,6 +27,13 @@ def optional_user():
 def bearer_token():
     header = request.headers.get("Authorization", "")
     return header[7:].strip() if header.lower().startswith("bearer ") else None
+
+
+def bearer_subject():
+    """The user id of a validly signed, unexpired bearer token, else None (no DB lookup):
+    what the rate limiter keys a caller by."""
+    claims = token_claims(bearer_token())
+    return str(claims["sub"]) if claims else None
 
 
 def token_claims(token):
