@@ -2,7 +2,6 @@
 
 import html
 import json
-import re
 from decimal import Decimal
 from html.parser import HTMLParser
 
@@ -10,17 +9,7 @@ import pytest
 from bson import ObjectId
 
 from tests.conftest import PASSWORD, make_user
-
-
-def csrf(html):
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-
-
-def sign_in(client, email, password=PASSWORD):
-    page = client.get("/admin/login")
-    return client.post(
-        "/admin/login", data={"email": email, "password": password, "csrf_token": csrf(page.text)}
-    )
+from tests.support import csrf, sign_in
 
 
 @pytest.fixture

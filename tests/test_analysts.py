@@ -15,20 +15,10 @@ from bson import Decimal128, ObjectId, json_util
 
 from plumbing import provisioning
 from reporting import changes, flat, kpis
+from tests.support import DOC, QUERIES, run
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC = (ROOT / "docs" / "analysts.md").read_text()
-QUERY_RE = re.compile(r"```js\n// query: (?P<name>[\w-]+)\n(?P<body>.*?)```", re.S)
-QUERIES = {m["name"]: m["body"].strip() for m in QUERY_RE.finditer(DOC)}
 D = datetime
-
-
-def to_python(body):
-    """`db.<collection>.aggregate([...])` in mongosh syntax -> (collection, pipeline)."""
-    match = re.fullmatch(r"db\.(\w+)\.aggregate\((.*)\)", body, re.S)
-    assert match, body
-    text = re.sub(r'ISODate\("([^"]+)"\)', r'{"$date": "\1"}', match[2])
-    return match[1], json_util.loads(text)
 
 
 def money(text):
@@ -119,11 +109,6 @@ def stays(db):
     kpis.drain(db)
     flat.drain(db)  # bookings_flat follows the change stream (the worker's pass)
     return {"hotel": hotel, "room_type": room_type}
-
-
-def run(db, name):
-    collection, pipeline = to_python(QUERIES[name])
-    return list(db[collection].aggregate(pipeline))
 
 
 def test_the_document_has_the_promised_queries():

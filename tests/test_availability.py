@@ -8,6 +8,7 @@ from bson import Decimal128, ObjectId
 from plumbing.values import Day, today
 from search import cards
 from tests.recording import recorded
+from tests.support import _stages
 
 
 @pytest.fixture
@@ -204,18 +205,6 @@ def test_missing_dates_are_400(client):
     response = client.get("availability?city=Paris")
     assert response.status_code == 400
     assert set(response.json["_issues"]) == {"check_in", "check_out"}
-
-
-def _stages(plan):
-    """Every 'stage' name in an explain document (mongod and the embedded server alike)."""
-    if isinstance(plan, dict):
-        found = [plan["stage"]] if isinstance(plan.get("stage"), str) else []
-        for value in plan.values():
-            found += _stages(value)
-        return found
-    if isinstance(plan, list):
-        return [s for item in plan for s in _stages(item)]
-    return []
 
 
 def _index_names(plan):

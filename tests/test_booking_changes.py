@@ -6,8 +6,7 @@ from bson import ObjectId
 from booking import reconcile
 from tests.conftest import stock_room_type
 from tests.factories import change, make_booking
-from tests.test_concurrency import _race
-from tests.test_rate_plans import PLANS
+from tests.support import PLANS, _race
 
 
 def booked(db, room_type):

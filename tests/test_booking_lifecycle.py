@@ -12,7 +12,7 @@ from booking import holds, reservations
 from cli import run_jobs
 from plumbing.values import Day
 from tests.factories import book, booked, stay
-from tests.test_concurrency import _race
+from tests.support import _race
 
 
 @pytest.fixture

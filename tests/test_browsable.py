@@ -6,7 +6,7 @@ import domain as domain_package
 from identity.tokens import issue_token
 from run import close_app, create_app
 from tests.conftest import make_user
-from tests.test_admin import sign_in
+from tests.support import sign_in
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 

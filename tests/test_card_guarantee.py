@@ -128,7 +128,7 @@ def test_a_no_show_is_charged_its_fee_once(guest, manager, stock, db):
 
 
 def test_a_refused_fee_leaves_a_debt_the_admin_sees(guest, manager, admin, stock, db, app):
-    from tests.test_admin import sign_in
+    from tests.support import sign_in
 
     booking, _ = guaranteed(guest, stock, start=today(), method="pm_card_chargeCustomerFail")
     marked = no_show(manager, booking)

@@ -1,41 +1,18 @@
 """No overbooking under real concurrency: threads in one app, and several server processes."""
 
 import json
-import os
-import subprocess
-import sys
-import threading
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from plumbing.embedded import free_port
-from tests.conftest import wait_until_serving
 from tests.factories import stay
+from tests.support import _race, server_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 RACERS = 40
 ROOMS = 5
-
-
-def _race(calls):
-    """Run the callables at the same instant (a Barrier); return their results."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i):
-        barrier.wait()
-        results[i] = calls[i]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return results
 
 
 def _assert_exactly_allotment_sold(statuses, db, nights):
@@ -104,34 +81,6 @@ def _http(base, path, body, token):
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
-
-
-@contextmanager
-def server_processes(app_config, count=2, **extra_env):
-    """`count` `run.py` processes on the test's database: [base URL], healthy."""
-    env = {k: v for k, v in os.environ.items()}
-    env.update({k: str(v) for k, v in app_config.items() if k != "TESTING"})
-    env.update(SEED_DEMO="0", **extra_env)
-    servers = []
-    try:
-        for _ in range(count):
-            port = free_port()
-            process = subprocess.Popen(
-                [sys.executable, str(ROOT / "run.py")],
-                cwd=ROOT,
-                env=dict(env, PORT=str(port)),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            servers.append((process, f"http://127.0.0.1:{port}"))
-        for process, base in servers:
-            wait_until_serving(process, base)
-        yield [base for _process, base in servers]
-    finally:
-        for process, _ in servers:
-            process.terminate()
-        for process, _ in servers:
-            process.wait(20)
 
 
 @pytest.mark.slow

@@ -6,10 +6,10 @@ import pytest
 from bson import Decimal128, ObjectId
 from pymongo.errors import WriteError
 
-import domain as domain_package
 from domain import build_domain
 from plumbing import provisioning
 from run import close_app, create_app
+from tests.support import require_region
 
 
 def valid_row(room_type=None, hotel=None):
@@ -93,22 +93,6 @@ def test_a_new_domain_field_reaches_the_validator(monkeypatch):
     validator = provisioning.json_schema("hotels")["$jsonSchema"]
     assert validator["properties"]["region"]["enum"] == ["EU", "US"]
     assert "region" in validator["required"]
-
-
-def require_region(monkeypatch, **rules):
-    """The domain with a new required hotels.region (plus `rules`), for provisioning and
-    for every reader of the domain."""
-    domain = build_domain()
-    domain["hotels"]["schema"]["region"] = {
-        "type": "string",
-        "allowed": ["EU", "US"],
-        "required": True,
-        "description": "Sales region.",
-        "example": "EU",
-        **rules,
-    }
-    monkeypatch.setattr(provisioning, "build_domain", lambda: domain)
-    monkeypatch.setattr(domain_package, "build_domain", lambda: domain)
 
 
 @pytest.mark.fresh_schema

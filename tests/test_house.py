@@ -235,3 +235,15 @@ def test_a_wrong_way_import_fails_make_lint(tmp_path):
         broken = _lint_imports(tmp_path)
         assert broken.returncode != 0 and "BROKEN" in broken.stdout, (module, broken.stdout)
         source.write_text(original)
+
+
+def test_no_test_module_imports_another():
+    """Shared helpers live in tests/factories.py and tests/support.py: a test module is
+    never imported by another (its tests would be collected twice, its fixtures leak)."""
+    offenders = [
+        f"{path.relative_to(ROOT)}: {line.strip()}"
+        for path in (ROOT / "tests").rglob("*.py")
+        for line in path.read_text().splitlines()
+        if re.match(r"\s*(from tests(\.\w+)*\.test_\w+ import|import tests(\.\w+)*\.test_)", line)
+    ]
+    assert offenders == []

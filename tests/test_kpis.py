@@ -14,7 +14,7 @@ from reporting import changes, kpis
 from tests.conftest import set_night
 from tests.factories import book, pay
 from tests.recording import collection_of, filters, recorded
-from tests.test_availability import _stages
+from tests.support import _stages
 
 
 def _rollup_from_hotels(db):

@@ -108,7 +108,7 @@ def test_only_the_bookings_own_people_listen(stock, guest, login, app):
 @pytest.mark.slow
 def test_a_change_through_one_process_reaches_a_listener_on_another(app_config, stock, guest, app):
     from identity.tokens import issue_token
-    from tests.test_concurrency import server_processes
+    from tests.support import server_processes
 
     room_type, start = stock(nights=3)
     booking = make_booking(guest, room_type, start)
@@ -217,7 +217,7 @@ def _gauge(base):
 @pytest.mark.slow
 def test_one_process_serves_200_streams_from_one_change_stream(app_config, stock, guest, app):
     from identity.tokens import issue_token
-    from tests.test_concurrency import server_processes
+    from tests.support import server_processes
 
     room_type, start = stock(nights=3)
     booking = make_booking(guest, room_type, start)

@@ -126,7 +126,7 @@ def test_refunds_by_policy_are_made_in_stripe(guest, stock, localstripe, db):
     (past the deadline whatever the hour): 70 % of the stay goes back, as a Refund
     localstripe holds."""
     from plumbing.values import today
-    from tests.test_rate_plans import PLANS
+    from tests.support import PLANS
 
     tonight = today()
     room_type, _ = stock(nights=1, price="100.00", start=tonight, rate_plans=[PLANS[2]])

@@ -6,7 +6,7 @@ from bson import ObjectId
 from booking import reconcile
 from reporting import kpis
 from tests.conftest import stock_room_type
-from tests.test_concurrency import _race
+from tests.support import _race
 
 
 def family(admin, make_hotel, make_room_type, allotment=2, nights=3):

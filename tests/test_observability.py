@@ -11,8 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from plumbing import logs, provisioning
 from tests.conftest import PASSWORD
-from tests.factories import book
-from tests.test_payments import deliver, event, pay
+from tests.factories import book, pay
+from tests.support import deliver, event
 
 
 @pytest.fixture

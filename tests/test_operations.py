@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from identity.tokens import issue_token
 from plumbing.embedded import free_port
 from tests.conftest import wait_until_serving
-from tests.test_concurrency import stay
+from tests.factories import stay
 
 ROOT = Path(__file__).resolve().parents[1]
 

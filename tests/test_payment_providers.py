@@ -9,9 +9,8 @@ import pytest
 from bson import Decimal128, ObjectId
 
 from tests.conftest import WRITES, _empty
-from tests.factories import book, booked
-from tests.test_concurrency import _race
-from tests.test_payments import pay, unpaid_booking
+from tests.factories import book, booked, pay
+from tests.support import _race, unpaid_booking
 
 
 @pytest.fixture(params=["sandbox", "stripe"])

@@ -8,15 +8,7 @@ from bson import Decimal128, ObjectId
 
 from payments import providers
 from tests.factories import book, booked, pay
-from tests.test_concurrency import _race
-
-
-def unpaid_booking(guest, stock):
-    """Two nights at 150.25 (300.50 in all), booked by `guest`, waiting for payment."""
-    room_type, start = stock(nights=2, allotment=2, price="150.25")
-    response = book(guest, room_type, start, nights=2)
-    assert response.status_code == 201
-    return response.json
+from tests.support import _race, deliver, event, unpaid_booking
 
 
 @pytest.fixture
@@ -135,22 +127,6 @@ def test_two_payments_racing_confirm_once(guest, pending, db):
 
 
 # --- webhooks -------------------------------------------------------------------------
-
-
-def event(payment_id, kind="payment.succeeded", event_id="evt_1", **data):
-    return json.dumps(
-        {"id": event_id, "type": kind, "created": 1, "data": {"payment": str(payment_id), **data}}
-    ).encode()
-
-
-def deliver(client, app, raw, signature=None, secret=None):
-    secret = secret or app.config["PAYMENT_WEBHOOK_SECRET"]
-    header = signature if signature is not None else providers.sign(secret, raw)
-    return client.flask.post(
-        "/api/v1/webhooks/payments",
-        data=raw,
-        headers={"Payment-Signature": header, "Content-Type": "application/json"},
-    )
 
 
 @pytest.fixture

@@ -2,17 +2,8 @@
 keeps its plan, and refunds follow that snapshot."""
 
 from booking import rate_plans
-from domain.vocabulary import EXAMPLE_PLANS
 from plumbing.values import today
-
-FLEXIBLE, NON_REFUNDABLE, BREAKFAST = EXAMPLE_PLANS
-PLANS = [
-    FLEXIBLE,
-    NON_REFUNDABLE,
-    {**BREAKFAST, "cancellation": {"free_until_hours": 24, "penalty_percent": 30}},
-    {"code": "long-stay", "name": "Week and more", "discount_percent": 20, "min_stay": 7},
-    {"code": "early", "name": "Early bird", "discount_percent": 25, "min_days_ahead": 60},
-]
+from tests.support import FLEXIBLE, PLANS
 
 
 def search(client, room_type, start, nights=3, **params):

@@ -6,7 +6,7 @@ import pytest
 from bson import ObjectId
 
 from tests.factories import book
-from tests.test_concurrency import _race
+from tests.support import _race
 
 
 @pytest.fixture

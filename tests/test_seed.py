@@ -13,8 +13,7 @@ from identity import accounts
 from plumbing import provisioning
 from plumbing.values import Day
 from reporting import kpis
-from tests.test_analysts import QUERIES, run
-from tests.test_domain_admin import require_region
+from tests.support import QUERIES, require_region, run
 
 
 @pytest.mark.fresh_schema  # thousands of rows: dropping its own database beats emptying

@@ -227,7 +227,7 @@ def test_refund_events_outside_the_charge_change_nothing(client, fake_stripe, gu
 
 def test_a_dispute_flags_the_booking_for_the_admin_once(client, fake_stripe, guest, pending, db):
     from tests.conftest import make_user
-    from tests.test_admin import sign_in
+    from tests.support import sign_in
 
     pay(guest, pending)
     payment = db.payments.find_one()

@@ -1,7 +1,7 @@
 """API6 Unrestricted Access to Sensitive Business Flows: one account cannot hoard rooms."""
 
 from tests.factories import stay
-from tests.test_concurrency import _race
+from tests.support import _race
 
 
 def test_one_account_holds_at_most_three_pending_bookings(guest, stock, db):

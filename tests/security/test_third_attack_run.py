@@ -147,7 +147,7 @@ def test_an_inventory_list_of_a_room_type_or_a_night_is_served(client, stock):
 def test_a_413_closes_the_connection_without_waiting_for_the_body(app_config):
     import socket
 
-    from tests.test_concurrency import server_processes
+    from tests.support import server_processes
 
     with server_processes(app_config, count=1) as (base,):
         port = int(base.rsplit(":", 1)[1])
