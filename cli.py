@@ -17,6 +17,7 @@ from bson import ObjectId
 from tqdm import tqdm
 
 from booking import holds, reconcile
+from catalogue import cards
 from demo import seed
 from identity import accounts
 from payments import fees
@@ -24,7 +25,6 @@ from plumbing import embedded, logs, provisioning
 from plumbing.probes import database_known_down
 from plumbing.values import Day
 from reporting import exports, flat, kpis
-from search import cards
 
 
 def provision(app, log=None):

@@ -204,8 +204,8 @@ def run(args, data_dir, client, mongo, redis):
     db = client.innkeeper
     began = time.monotonic()
     report_ = seed.seed_demo(db, size="large")
+    from catalogue import cards
     from plumbing.provisioning import provision
-    from search import cards
 
     provision(db, log=lambda *_: None)
     if args.rate_plans:

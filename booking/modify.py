@@ -7,7 +7,9 @@ changes, or a change racing a cancellation, the sweeper or a payment, apply once
 night that cannot be had aborts everything with a 409 naming it; the booking keeps its
 nights, including the ones the new stay shares with the old.
 
-Money, for a confirmed booking (a pending one is simply re-priced before it is paid):
+Money, for a confirmed prepaid booking (a pending one is simply re-priced before it is
+paid, a pay-at-the-hotel one moves no money), through the payments area's side of a
+change (payments/changes.py, handed in by the route):
 - dearer: the difference is charged with the `payment_method` sent, before the
   transaction; a decline is a 402 and changes nothing; if the transaction then fails,
   the charge is refunded in full and kept as a refunded payment. The charge is a payment
@@ -17,18 +19,14 @@ Money, for a confirmed booking (a pending one is simply re-priced before it is p
   the penalty after it, nothing for a non-refundable plan).
 """
 
-import hashlib
-
 from bson import ObjectId
-from pymongo.errors import PyMongoError
 
 from booking import reservations
 from booking.reservations import PENDING
-from payments import checkout
 from plumbing import logs, transactions
 from plumbing.context import answer_cache
 from plumbing.errors import Refusal
-from plumbing.values import Day, created, money, quantize, stamp, to_decimal
+from plumbing.values import Day, money, quantize, stamp, to_decimal
 from reporting.changes import record_stay
 
 ROOM_FIELDS = ("room_type", "rate_plan", "adults", "children")
@@ -163,11 +161,14 @@ def estimate(db, changed, original):
     return to_decimal(priced["total_price"])
 
 
-def change(
-    client, db, provider, original, wanted, etag, payment_method, now, idempotency_key=None
-):
+def change(client, db, money_of_change, original, wanted, etag, now):
     """Apply a change; returns (the booking's new fields, what money moved).
-    `idempotency_key`: the record of the client's Idempotency-Key, if it sent one."""
+
+    `money_of_change` takes and gives back the difference (payments/changes.py builds it
+    with the card and the client's Idempotency-Key): `charge(booking, amount)` -> the
+    payment, not yet written (a decline is a 402 and changes nothing);
+    `give_back(payment)` refunds a charge whose change failed; `refund(booking, amount,
+    key, now)` refunds a cheaper change. Booking knows the rules, payments the money."""
     if etag != original["_etag"]:
         raise Refusal(412, "the booking changed since you read it; fetch it again")
     changed = plan(db, original, wanted, now)
@@ -185,9 +186,7 @@ def change(
             changed["penalty_kept"] = money(kept, currency)
         new_total = estimate(db, changed, original) if prepaid else old_total
         if new_total > old_total:
-            charge = charge_difference(
-                db, provider, original, new_total - old_total, payment_method, idempotency_key
-            )
+            charge = money_of_change.charge(original, new_total - old_total)
 
     def unit(session):
         guard = {
@@ -221,7 +220,7 @@ def change(
         fields = transactions.run(client, unit)
     except Exception:  # a refusal, or the database failing: the charge goes back
         if charge is not None:
-            give_back(db, provider, charge)
+            money_of_change.give_back(charge)
         raise
     # Committed: the nights it left and the nights it took answer differently now.
     answer_cache().bump_bookings(db, [original, {**original, **fields}])
@@ -231,8 +230,8 @@ def change(
         moved["payment"] = charge["_id"]
     elif prepaid and to_decimal(fields["total_price"]) < old_total:
         refund = change_refund(original, old_total - to_decimal(fields["total_price"]), now)
-        checkout.refund_booking(
-            db, provider, original, refund, f"change-{original['_id']}-{original['_etag']}", now
+        money_of_change.refund(
+            original, refund, f"change-{original['_id']}-{original['_etag']}", now
         )
         moved["refunded"] = money(refund, currency)
     logs.event(
@@ -261,72 +260,3 @@ def change_refund(original, difference, now):
 def kept_if_cancelled(booking, now):
     """What cancelling the confirmed booking now would keep of its total."""
     return to_decimal(booking["total_price"]) - reservations.refund_due(booking, now)
-
-
-def give_back(db, provider, charge):
-    """The change failed after its difference was charged: refund it in full and keep
-    the payment, refunded, so the ledger shows both movements."""
-    checkout.refund_in_full(provider, charge, "booking_change_failed")
-    try:
-        db.payments.insert_one(charge)
-    except PyMongoError:
-        logs.LOG.error("refunded change charge not recorded", payment=str(charge["_id"]))
-
-
-def charge_difference(db, provider, booking, amount, payment_method, idempotency_key=None):
-    """Charge what a dearer change costs; 422 without a payment method, 402 when declined.
-    Returns the payment document (not yet written).
-
-    The provider's idempotency key is the client's Idempotency-Key when it sent one,
-    else the booking's state with the card and the amount: a retry after a lost answer
-    reaches the same charge, and a retry with another card after a decline is a new
-    one (a key reused with other parameters is refused by Stripe)."""
-    currency = booking["currency"]
-    amount = quantize(amount, currency)
-    if not payment_method:
-        more = f"{money(amount, currency)} {currency}"
-        raise Refusal(
-            422,
-            f"this change costs {more} more: send a payment_method",
-            {"payment_method": f"required: the change costs {more} more"},
-        )
-    payment_id = ObjectId()
-    attempt = hashlib.sha256(f"{payment_method}:{amount}".encode()).hexdigest()[:16]
-    charge = provider.charge(
-        amount,
-        currency,
-        payment_method,
-        f"innkeeper-change-{idempotency_key}"
-        if idempotency_key
-        else f"innkeeper-change-{booking['_id']}-{booking['_etag']}-{attempt}",
-        metadata={"booking": str(booking["_id"]), "payment": str(payment_id), "purpose": "change"},
-    )
-    payment = {
-        "_id": payment_id,
-        "booking": booking["_id"],
-        "guest": booking["guest"],
-        "hotel": booking["hotel"],
-        "payment_method": payment_method,
-        "purpose": "change",
-        "amount": money(amount, currency),
-        "currency": currency,
-        "status": charge.status,
-        "provider": provider.name,
-        "provider_reference": charge.reference,
-        "refunded_amount": money(0, currency),
-        **({"idempotency_key": idempotency_key} if idempotency_key else {}),
-        **created(),
-    }
-    if charge.status != "succeeded":
-        if charge.status == "requires_action":
-            reason = "authentication_required"
-        else:
-            reason = charge.failure_reason or "card_declined"
-        raise Refusal(
-            402,
-            checkout.decline_message(reason).replace(
-                "the booking is still held", "nothing changed"
-            ),
-            {"payment_method": reason},
-        )
-    return payment

@@ -11,14 +11,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from booking import rate_plans
+from catalogue import rate_plans
 from catalogue.rules import managed_hotel_ids
-from domain.vocabulary import MAX_ROOMS
+from domain.vocabulary import MAX_NIGHTS, MAX_ROOMS
 from plumbing import logs, sharding, transactions
 from plumbing.context import answer_cache
 from plumbing.errors import Refusal
 from plumbing.values import (
     Day,
+    local_today,
     minor_units,
     money,
     nights,
@@ -30,7 +31,6 @@ from plumbing.values import (
 )
 from reporting.changes import record_stay
 
-MAX_NIGHTS = 30
 MAX_DAYS_AHEAD = 365
 MAX_PENDING_PER_GUEST = 3
 PENDING = "pending_payment"
@@ -39,13 +39,6 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 
 def confirmation_code():
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
-
-
-def local_today(timezone, now=None):
-    """Today's date in a time zone."""
-    now = now or utcnow()
-    local = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(timezone or "UTC"))
-    return Day(local.year, local.month, local.day)
 
 
 def hotel_today(hotel, now):

@@ -9,10 +9,10 @@ booking owes the fee its policy keeps, charged to its guarantee once this commit
 
 from bson import ObjectId
 
-from booking.reservations import fee_due, local_today, transition
+from booking.reservations import fee_due, transition
 from catalogue.rules import managed_hotel_ids
 from plumbing.errors import Refusal
-from plumbing.values import Day, stamp
+from plumbing.values import Day, local_today, stamp
 
 
 def front_desk_booking(db, booking_id, user):

@@ -3,6 +3,7 @@
 from bson import ObjectId
 from pymongo import UpdateOne
 
+from catalogue import cards
 from plumbing import transactions
 from plumbing.context import answer_cache
 from plumbing.errors import Refusal, invalid
@@ -20,7 +21,6 @@ from plumbing.values import (
     utcnow,
 )
 from reporting import changes as changes_log
-from search import cards
 
 MAX_RANGE_NIGHTS = 731
 MAX_DAYS_AHEAD = 731  # inventory may be loaded two years ahead; bookings reach 395 days

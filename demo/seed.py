@@ -27,8 +27,8 @@ from pymongo.errors import BulkWriteError
 from tqdm import tqdm
 
 import domain
-from booking import rate_plans
 from booking.reservations import CODE_ALPHABET, refund_due
+from catalogue import cards, rate_plans
 from domain.vocabulary import EXAMPLE_PLANS, HOTEL_AMENITIES
 from identity import accounts
 from plumbing import jsonschema
@@ -36,7 +36,6 @@ from plumbing.context import answers_to_bump
 from plumbing.errors import DUPLICATE_KEY, refused_by_validator
 from plumbing.values import Day, created, minor_text, quantize, to_minor, utcnow
 from reporting import kpis
-from search import cards
 
 DEMO_ACCOUNTS = {
     "admin": ("admin@innkeeper.test", "innkeeper-admin-demo", "Demo Admin"),

@@ -100,5 +100,6 @@ EXAMPLE_PLANS = (
     },
 )
 MEALS = ("room_only", "breakfast", "half_board", "full_board")
-# The most rooms one booking may hold.
+# The most rooms one booking may hold, and the longest stay.
 MAX_ROOMS = 8
+MAX_NIGHTS = 30

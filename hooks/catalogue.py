@@ -150,7 +150,7 @@ def init_app(app):
     app.on_update_room_types += check_changed_rate_plans
     app.on_replace_room_types += check_changed_rate_plans
     # Search cards and cached answers follow every committed catalogue write
-    # (search/cards.py, search/answers.py).
+    # (catalogue/cards.py, search/answers.py).
     app.on_inserted_hotels += hotels_created
     app.on_updated_hotels += hotel_changed
     app.on_replaced_hotels += hotel_changed

@@ -8,6 +8,7 @@ import re
 import secrets
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from bson.decimal128 import Decimal128
 
@@ -175,3 +176,10 @@ def _decode_day(value, inner):
     if inner is True:
         return Day.of(value) if isinstance(value, datetime) else value
     return decode_days(value, inner)
+
+
+def local_today(timezone, now=None):
+    """Today's date in a time zone."""
+    now = now or utcnow()
+    local = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(timezone or "UTC"))
+    return Day(local.year, local.month, local.day)

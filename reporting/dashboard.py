@@ -6,7 +6,7 @@ documents by `_id`."""
 from collections import defaultdict
 from decimal import Decimal
 
-from booking.reservations import MAX_NIGHTS
+from domain.vocabulary import MAX_NIGHTS
 from plumbing.values import Day, minor_units, today
 from reporting import kpis
 

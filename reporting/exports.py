@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from bson import Decimal128, ObjectId
 
-from booking.reservations import MAX_NIGHTS
+from domain.vocabulary import MAX_NIGHTS
 from plumbing.values import Day
 from reporting import kpis
 from reporting.flat import BOOKINGS_FLAT

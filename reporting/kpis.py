@@ -36,7 +36,7 @@ from bson import Decimal128
 from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
-from booking.reservations import MAX_NIGHTS
+from domain.vocabulary import MAX_NIGHTS
 from plumbing.values import MINOR_UNITS, Day, minor_units, utcnow
 from reporting.changes import CHANGES, EVERYTHING, record
 

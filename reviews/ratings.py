@@ -1,9 +1,9 @@
 """Reviews: only the guest of a confirmed, completed stay, once; ratings kept exact."""
 
+from catalogue import cards
 from plumbing.context import answer_cache
 from plumbing.errors import Refusal
 from plumbing.values import Day, stamp, today
-from search import cards
 
 
 def check_reviewable(db, review, user):

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, request
 import domain
 from booking import modify
 from identity.authentication import require_role
+from payments import changes
 from plumbing import http, idempotency, jsonschema, openapi, ratelimit
 from plumbing.context import db
 from plumbing.errors import Refusal
@@ -61,17 +62,10 @@ def change_booking(booking_id):
             422, "payment_method must be a string", {"payment_method": "must be a string"}
         )
     provider = current_app.extensions["payment_provider"]
-    fields, moved = modify.change(
-        db().client,
-        db(),
-        provider,
-        original,
-        wanted,
-        etag,
-        payment_method,
-        now,
-        idempotency_key=idempotency.claimed_record(),
+    money_of_change = changes.ChangeMoney(
+        db(), provider, payment_method, idempotency.claimed_record()
     )
+    fields, moved = modify.change(db().client, db(), money_of_change, original, wanted, etag, now)
     document = getitem_internal("bookings", _id=original["_id"])[0]
     document["_change"] = {
         "charged": moved["charged"],

@@ -2,7 +2,7 @@
 
 The database only looks things up, through an index, and returns only the fields needed:
 
-1. the search cards of the room types in scope (search/cards.py: index `city`, `hotel`
+1. the search cards of the room types in scope (catalogue/cards.py: index `city`, `hotel`
    or `country`), filtered here on status, stars, amenities, occupancy and currency;
 2. for each city those cards are in, the inventory rows of the stay's nights (index
    `city_date`: an equality and a range, the shape every engine plans as one index
@@ -19,11 +19,10 @@ import math
 from collections import defaultdict
 from decimal import ROUND_FLOOR
 
-from booking.rate_plans import condition_issue, night_minor
-from booking.reservations import local_today
+from catalogue import cards as search_cards
+from catalogue.rate_plans import condition_issue, night_minor
 from plumbing.errors import Refusal
-from plumbing.values import Day, minor_text, minor_units, to_minor
-from search import cards as search_cards
+from plumbing.values import Day, local_today, minor_text, minor_units, to_minor
 
 SORTS = {
     "total_price": lambda o: (o["_total"], o["_id"]),

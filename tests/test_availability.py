@@ -5,8 +5,8 @@ from datetime import datetime
 import pytest
 from bson import Decimal128, ObjectId
 
+from catalogue import cards
 from plumbing.values import Day, today
-from search import cards
 from tests.recording import recorded
 from tests.support import _stages
 

@@ -16,9 +16,9 @@ import pytest
 from bson import ObjectId
 
 from booking import holds, reconcile
+from catalogue import cards
 from plumbing.values import utcnow
 from reporting import changes, flat, kpis
-from search import cards
 from tests.conftest import set_night
 from tests.factories import book, change, pay
 

@@ -1,7 +1,7 @@
 """Rate plans: one offer per room type and plan, priced by the plan's rule; a booking
 keeps its plan, and refunds follow that snapshot."""
 
-from booking import rate_plans
+from catalogue import rate_plans
 from plumbing.values import today
 from tests.support import FLEXIBLE, PLANS
 

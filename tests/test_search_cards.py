@@ -2,7 +2,7 @@
 
 from bson import ObjectId
 
-from search import cards
+from catalogue import cards
 
 
 def _card(db, room_type):

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from bson import ObjectId
 
-from booking import rate_plans, reconcile
+from booking import reconcile
+from catalogue import rate_plans
 from demo import seed
 from identity import accounts
 from plumbing import provisioning

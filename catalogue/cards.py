@@ -17,7 +17,7 @@ is what makes a review one small write rather than a thousand.
 from bson import ObjectId
 from pymongo import ASCENDING, DeleteMany, ReplaceOne
 
-from booking import rate_plans
+from catalogue import rate_plans
 from plumbing.context import answer_cache
 
 COLLECTION = "search_rooms"
