@@ -4,7 +4,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY setup.cfg pyproject.toml README.md requirements.lock ./
-COPY settings.py run.py cli.py gunicorn.conf.py ./
+COPY settings.py run.py gunicorn.conf.py ./
+COPY cli ./cli
 COPY domain ./domain
 COPY hooks ./hooks
 COPY routes ./routes

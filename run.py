@@ -177,7 +177,7 @@ def main():
         cli.provision(app)
         if config["SEED_DEMO"]:
             cli.seed_in_background(app)
-        sweeper = threading.Thread(target=cli.run_jobs, args=(app, stopping, 5), daemon=True)
+        sweeper = threading.Thread(target=cli.run_jobs, args=(app, stopping), daemon=True)
         sweeper.name = "worker-jobs"
         sweeper.start()
         in_flight = InFlight(app)

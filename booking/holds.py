@@ -1,8 +1,8 @@
 """Holds: a pending booking keeps its nights until `hold_expires_at`; then it expires and
 its nights return to sale, even if no request ever touches it again.
 
-The worker (a thread in `make run`, `flask --app run worker` in production: cli.run_jobs)
-calls `expire_due` every few seconds. Each expiry is a guarded transition from
+The worker (a thread in `make run`, `flask --app run worker` in production) runs `JOBS`:
+`expire_due` every 5 seconds. Each expiry is a guarded transition from
 pending_payment in one transaction with the release of its nights, so it happens once
 and never to a booking that was paid meanwhile.
 """
@@ -10,6 +10,7 @@ and never to a booking that was paid meanwhile.
 from booking.reservations import PENDING, transition
 from plumbing import logs
 from plumbing.context import answers_to_bump
+from plumbing.jobs import Job
 from plumbing.values import stamp, utcnow
 
 
@@ -41,3 +42,11 @@ def expire_due(client, db, now=None, limit=500, on_expired=None):
         if changed is not None and on_expired is not None:
             on_expired(changed)
     return expired
+
+
+def _sweep(context):
+    expired = expire_due(context.db.client, context.db)
+    return f"hold sweeper: expired {expired} bookings" if expired else None
+
+
+JOBS = (Job("hold sweep", every=5, run=_sweep),)

@@ -20,6 +20,7 @@ from bson import ObjectId
 
 from plumbing import logs, transactions
 from plumbing.errors import Refusal
+from plumbing.jobs import Job
 from plumbing.values import created, money, stamp, to_decimal, utcnow
 
 # The worker leaves a just-due fee to the request that made it due for this long.
@@ -119,3 +120,11 @@ def collect_due(db, provider, now=None, limit=100):
         {"fee.status": "due", "fee.due_at": {"$lte": now - COLLECT_AFTER}}, limit=limit
     )
     return sum(charge(db, provider, booking, now) is not None for booking in list(found))
+
+
+def _collect(context):
+    collected = collect_due(context.db, context.services["payment_provider"])
+    return f"fees: settled {collected} late-cancellation and no-show fees" if collected else None
+
+
+JOBS = (Job("fee collection", every=30, run=_collect),)

@@ -27,6 +27,7 @@ from pymongo import ASCENDING
 from pymongo.errors import OperationFailure
 
 from plumbing import transactions
+from plumbing.jobs import Job
 from plumbing.values import utcnow
 
 COLLECTION = "bookings_flat"
@@ -300,3 +301,10 @@ def drift(db):
     return sorted(set(kept) ^ set(fresh)) + sorted(
         k for k in set(kept) & set(fresh) if kept[k] != fresh[k]
     )
+
+
+def _follow(context):
+    drain(context.db, limit=PASS_LIMIT)
+
+
+JOBS = (Job("bookings flat", every=5, run=_follow),)

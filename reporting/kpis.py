@@ -37,6 +37,7 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from domain.vocabulary import MAX_NIGHTS
+from plumbing.jobs import Job
 from plumbing.values import MINOR_UNITS, Day, minor_units, utcnow
 from reporting.changes import CHANGES, EVERYTHING, record
 
@@ -466,3 +467,10 @@ def _plain(value):
     if isinstance(value, float):
         return round(value, 4)
     return value
+
+
+def _refresh(context):
+    refresh(context.db)
+
+
+JOBS = (Job("KPI refresh", every=5, run=_refresh),)

@@ -18,7 +18,7 @@ import domain as domain_package
 from domain import build_domain
 from domain.vocabulary import EXAMPLE_PLANS
 from payments import providers
-from plumbing import provisioning
+from plumbing import domain_changes, provisioning
 from plumbing.embedded import free_port
 from tests.conftest import PASSWORD, wait_until_serving
 from tests.factories import book
@@ -119,6 +119,7 @@ def require_region(monkeypatch, **rules):
         **rules,
     }
     monkeypatch.setattr(provisioning, "build_domain", lambda: domain)
+    monkeypatch.setattr(domain_changes, "build_domain", lambda: domain)
     monkeypatch.setattr(domain_package, "build_domain", lambda: domain)
 
 

@@ -7,7 +7,7 @@ from bson import Decimal128, ObjectId
 from pymongo.errors import WriteError
 
 from domain import build_domain
-from plumbing import provisioning
+from plumbing import domain_changes, provisioning
 from run import close_app, create_app
 from tests.support import require_region
 
@@ -99,13 +99,13 @@ def test_a_new_domain_field_reaches_the_validator(monkeypatch):
 def test_diff_reports_a_planted_violation_precisely(db, monkeypatch, make_hotel):
     first, second = make_hotel(name="A"), make_hotel(name="B")
     require_region(monkeypatch)
-    changes = provisioning.plan(db)
+    changes = domain_changes.plan(db)
     hotels = [c for c in changes if c["collection"] == "hotels" and c["kind"] == "set validator"]
     assert len(hotels) == 1
     assert hotels[0]["violations"] == 2
     assert set(hotels[0]["examples"]) == {first["_id"], second["_id"]}
     # diff changes nothing
-    assert provisioning.plan(db) == changes
+    assert domain_changes.plan(db) == changes
 
 
 @pytest.mark.fresh_schema
@@ -113,15 +113,15 @@ def test_apply_refuses_without_a_default_and_migrates_with_one(db, monkeypatch, 
     make_hotel()
     require_region(monkeypatch)
     before = db.command("listCollections", filter={"name": "hotels"})["cursor"]["firstBatch"]
-    with pytest.raises(provisioning.RefusedMigration, match="hotels: 1 documents"):
-        provisioning.apply(db, log=lambda _: None)
+    with pytest.raises(domain_changes.RefusedMigration, match="hotels: 1 documents"):
+        domain_changes.apply(db, log=lambda _: None)
     after = db.command("listCollections", filter={"name": "hotels"})["cursor"]["firstBatch"]
     assert before == after  # the validator was not changed
-    provisioning.apply(db, {"hotels.region": "EU"}, log=lambda _: None)
+    domain_changes.apply(db, {"hotels.region": "EU"}, log=lambda _: None)
     assert db.hotels.find_one()["region"] == "EU"
     with pytest.raises(WriteError):
         db.hotels.insert_one({"name": "X", "address": {"city": "Paris", "country": "FR"}})
-    assert [c for c in provisioning.plan(db) if c["kind"] == "set validator"] == []
+    assert [c for c in domain_changes.plan(db) if c["kind"] == "set validator"] == []
 
 
 @pytest.mark.fresh_schema
@@ -130,9 +130,10 @@ def test_apply_runs_a_named_migration(db, monkeypatch):
     domain = build_domain()
     domain["hotels"]["schema"]["status"]["required"] = True
     monkeypatch.setattr(provisioning, "build_domain", lambda: domain)
-    with pytest.raises(provisioning.RefusedMigration):
-        provisioning.apply(db, log=lambda _: None)
-    provisioning.apply(db, run_migrations=["example_backfill_hotel_status"], log=lambda _: None)
+    monkeypatch.setattr(domain_changes, "build_domain", lambda: domain)
+    with pytest.raises(domain_changes.RefusedMigration):
+        domain_changes.apply(db, log=lambda _: None)
+    domain_changes.apply(db, run_migrations=["example_backfill_hotel_status"], log=lambda _: None)
     assert db.hotels.find_one()["status"] == "active"
 
 
@@ -145,9 +146,9 @@ def test_a_hand_made_index_never_stops_the_api(app_config, db):
         assert app.test_client().get("/api/v1/hotels").status_code == 200
         with app.app_context():
             live = app.data.driver.db
-            renames = [c for c in provisioning.plan(live) if c["kind"] == "rename index"]
+            renames = [c for c in domain_changes.plan(live) if c["kind"] == "rename index"]
             assert [(c["from"], c["name"]) for c in renames] == [("address.country_1", "country")]
-            provisioning.apply(live, log=lambda _: None)
+            domain_changes.apply(live, log=lambda _: None)
             assert "country" in live.hotels.index_information()
             assert "address.country_1" not in live.hotels.index_information()
     finally:
@@ -155,7 +156,7 @@ def test_a_hand_made_index_never_stops_the_api(app_config, db):
 
 
 def test_domain_check_passes_on_the_real_domain():
-    assert provisioning.check_domain() == []
+    assert domain_changes.check_domain() == []
 
 
 def test_domain_check_names_file_and_field():
@@ -164,7 +165,7 @@ def test_domain_check_names_file_and_field():
     domain["room_types"]["schema"]["hotel"]["data_relation"]["resource"] = "hotelz"
     domain["inventory"]["schema"]["allotment"]["flavour"] = "vanilla"
     domain["reviews"]["allowed_filters"].append("comment")
-    problems = provisioning.check_domain(domain)
+    problems = domain_changes.check_domain(domain)
     assert "domain/hotels.py: field name: no description" in problems
     assert any(
         "domain/room_types.py: field hotel: data_relation to unknown resource 'hotelz'" in p
@@ -219,10 +220,11 @@ def test_adding_a_resource(db, monkeypatch):
         "mongo_indexes": {"hotel": [("hotel", 1)]},
     }
     monkeypatch.setattr(provisioning, "build_domain", lambda: domain)
-    assert provisioning.check_domain(domain) == []
-    kinds = {(c["collection"], c["kind"]) for c in provisioning.plan(db)}
+    monkeypatch.setattr(domain_changes, "build_domain", lambda: domain)
+    assert domain_changes.check_domain(domain) == []
+    kinds = {(c["collection"], c["kind"]) for c in domain_changes.plan(db)}
     assert {("promotions", "create index"), ("promotions", "set validator")} <= kinds
-    provisioning.apply(db, log=lambda _: None)
+    domain_changes.apply(db, log=lambda _: None)
     assert "hotel" in db.promotions.index_information()
     with pytest.raises(WriteError):
         db.promotions.insert_one({"hotel": ObjectId(), "percent_off": 95})
@@ -238,7 +240,7 @@ def test_a_domain_applied_under_a_running_api_is_a_503_naming_the_fix(
     and nothing is half-written; reads carry on."""
     hotel = make_hotel()
     require_region(monkeypatch)
-    provisioning.apply(db, {"hotels.region": "EU"}, log=lambda _: None)
+    domain_changes.apply(db, {"hotels.region": "EU"}, log=lambda _: None)
     body = {"name": "New", "address": {"city": "Paris", "country": "FR"}, "currency": "EUR"}
     # The existing hotel got the default: a PATCH that keeps it is still fine.
     assert admin.patch_item(f"hotels/{hotel['_id']}", {"stars": 2}).status_code == 200

@@ -32,7 +32,7 @@ DRIVER_CALLS = {
 
 def _sources(*folders):
     for folder in folders:
-        yield from sorted((ROOT / folder).glob("*.py"))
+        yield from sorted((ROOT / folder).rglob("*.py"))
 
 
 @pytest.mark.parametrize("path", list(_sources("hooks", "routes")), ids=lambda p: p.name)
@@ -155,7 +155,7 @@ def _invalidations(source, names=None):
 
 @pytest.mark.parametrize(
     "path",
-    [*_sources("hooks", "routes", "pages"), ROOT / "cli.py"],
+    list(_sources("hooks", "routes", "pages", "cli")),
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_no_entry_point_invalidates_by_hand(path):
@@ -176,7 +176,7 @@ WRITE_CALLS |= {"delete_one", "delete_many", "bulk_write", "find_one_and_update"
 
 @pytest.mark.parametrize(
     "path",
-    [*_sources("hooks", "routes", "pages"), ROOT / "cli.py"],
+    list(_sources("hooks", "routes", "pages", "cli")),
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_only_the_areas_write_their_collections(path):
@@ -249,3 +249,29 @@ def test_no_test_module_imports_another():
         if re.match(r"\s*(from tests(\.\w+)*\.test_\w+ import|import tests(\.\w+)*\.test_)", line)
     ]
     assert offenders == []
+
+
+def test_jobs_run_each_on_their_own_interval():
+    """The worker's schedule (plumbing/jobs.py) on a made-up clock: a job is due when
+    never run or when its own interval has passed since it started."""
+    from plumbing.jobs import Job, due, next_turn
+
+    fast, slow = Job("fast", 5, print), Job("slow", 30, print)
+    assert due([fast, slow], {}, 100.0) == [fast, slow]
+    started = {"fast": 100.0, "slow": 100.0}
+    assert due([fast, slow], started, 104.9) == []
+    assert due([fast, slow], started, 105.0) == [fast]
+    assert due([fast, slow], {"fast": 125.0, "slow": 100.0}, 130.0) == [fast, slow]
+    assert next_turn([fast, slow], started) == 105.0
+    assert due([fast, slow], started, 101.0, every=1) == [fast, slow]  # --interval
+
+
+def test_every_area_job_is_in_the_worker():
+    import cli
+    from booking import holds
+    from payments import fees
+    from reporting import flat, kpis
+
+    declared = [job.name for module in (holds, fees, kpis, flat) for job in module.JOBS]
+    assert [job.name for job in cli.JOBS] == declared
+    assert {job.name: job.every for job in cli.JOBS}["fee collection"] == 30

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from bson import Decimal128, ObjectId
 
-from plumbing import provisioning
+from plumbing import domain_changes
 from plumbing.values import Day, minor_text, to_minor, today
 
 # Fixed nights that are always ahead and within the two years inventory may be loaded.
@@ -95,7 +95,7 @@ def test_price_minor_follows_price_on_every_write(admin, make_hotel, make_room_t
 def test_backfill_migration_gives_old_rows_price_minor(stock, db):
     stock(nights=2, price="80.10")
     db.inventory.update_many({}, {"$unset": {"price_minor": ""}})
-    provisioning.apply(db, run_migrations=["backfill_inventory_price_minor"], log=lambda _: None)
+    domain_changes.apply(db, run_migrations=["backfill_inventory_price_minor"], log=lambda _: None)
     assert [r["price_minor"] for r in db.inventory.find()] == [8010, 8010]
 
 

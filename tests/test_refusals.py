@@ -7,7 +7,7 @@ import pytest
 from bson import ObjectId
 
 from payments import providers
-from plumbing import provisioning
+from plumbing import domain_changes
 from tests.factories import book, stay
 
 
@@ -167,7 +167,7 @@ def test_wrong_current_password_is_403_and_changes_nothing(guest, db):
 
 def test_domain_apply_refuses_an_unknown_migration(db):
     with pytest.raises(ValueError, match="no migration domain/migrations/nope.py"):
-        provisioning.apply(db, run_migrations=["nope"], log=lambda _: None)
+        domain_changes.apply(db, run_migrations=["nope"], log=lambda _: None)
 
 
 def test_role_refusal_names_the_role_and_what_is_allowed(guest):

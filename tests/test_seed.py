@@ -11,7 +11,7 @@ from booking import reconcile
 from catalogue import rate_plans
 from demo import seed
 from identity import accounts
-from plumbing import provisioning
+from plumbing import domain_changes
 from plumbing.values import Day
 from reporting import kpis
 from tests.support import QUERIES, require_region, run
@@ -135,7 +135,7 @@ def test_the_seed_follows_the_domain_new_defaults_included(db, monkeypatch):
     """A new required field with a default, applied as docs/domain-admins.md says: the
     seed gives its documents the default, as Eve does for a POST."""
     require_region(monkeypatch, default="EU")
-    provisioning.apply(db, log=lambda _: None)
+    domain_changes.apply(db, log=lambda _: None)
     plan = seed.seed_demo(db, nights=1, size="small")
     assert plan["hotels"] == db.hotels.count_documents({"region": "EU"}) > 0
     assert db.inventory.estimated_document_count() == plan["inventory_rows"]
@@ -144,7 +144,7 @@ def test_the_seed_follows_the_domain_new_defaults_included(db, monkeypatch):
 @pytest.mark.fresh_schema
 def test_a_required_field_without_default_stops_the_seed_with_a_message(db, monkeypatch):
     require_region(monkeypatch)
-    provisioning.apply(db, log=lambda _: None)
+    domain_changes.apply(db, log=lambda _: None)
     with pytest.raises(seed.SeedRefused, match=r"requires hotels\.region, which has no default"):
         seed.seed_demo(db, nights=1)
     assert db.hotels.count_documents({}) == 0

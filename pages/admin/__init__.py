@@ -1,0 +1,65 @@
+"""/admin: Flask-Admin over pymongo, for admins and hotel managers.
+
+Managers sign in too and see only their hotels, their room types, their inventory (the
+calendar) and their hotels' bookings and payments (read-only), by the same rules as the
+API; users and the raw inventory list are for admins.
+
+Lists, filters and search come from Flask-Admin; every write goes through Eve's own
+post/patch/delete (post_internal and friends), so the admin meets the same Cerberus
+validation and hooks as the API and cannot bypass a booking rule. Forms are generated
+from domain/, and carry CSRF tokens; sign-in is a session cookie (SameSite=Strict).
+
+The package: access.py (who may), home.py (the dashboard), calendar.py (inventory),
+forms.py (forms from the domain), views.py (lists and CRUD); init_app wires them.
+"""
+
+from flask import request
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+
+from pages.admin.access import ADMIN_CSP, OPERATORS
+from pages.admin.calendar import CalendarView
+from pages.admin.home import HomeView
+from pages.admin.views import EDITABLE_ONLY, FOR_MANAGERS, READ_ONLY, DomainView, ReadOnlyView
+
+
+def init_app(app):
+    """Mount /admin with a view per domain resource."""
+    admin = Admin(
+        app,
+        name="Innkeeper admin",
+        index_view=HomeView(url="/admin"),
+        theme=Bootstrap4Theme(base_template="admin_base.html"),
+    )
+    with app.app_context():
+        db = app.data.driver.db
+        for resource, settings in app.config["DOMAIN"].items():
+            view_class = ReadOnlyView if resource in READ_ONLY else DomainView
+            view = view_class(
+                db[settings.get("datasource", {}).get("source", resource)],
+                resource,
+                settings,
+                name=resource.replace("_", " "),
+                endpoint=f"admin_{resource}",
+                url=f"/admin/{settings.get('url', resource)}",
+                only=EDITABLE_ONLY.get(resource),
+            )
+            if resource in FOR_MANAGERS:
+                view.roles = OPERATORS
+            if resource == "users":
+                view.can_create = view.can_delete = False
+            admin.add_view(view)
+        admin.add_view(
+            CalendarView(name="inventory calendar", endpoint="calendar", url="/admin/calendar")
+        )
+    # Set, not setdefault: Flask defines the key (None), so a default would never apply.
+    app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+
+    @app.after_request
+    def admin_csp(response):
+        if request.path.startswith("/admin"):
+            response.headers["Content-Security-Policy"] = ADMIN_CSP
+        return response
+
+    return admin

@@ -1,0 +1,177 @@
+"""Admin forms generated from the domain's fields (plumbing/jsonschema.form_fields)."""
+
+import json
+
+from flask import g
+from flask_admin.form import SecureForm
+from wtforms import (
+    BooleanField,
+    FloatField,
+    Form,
+    FormField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.utils import unset_value
+from wtforms.validators import NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from pages.admin.access import managed
+from plumbing.context import db
+
+
+class JSONField(TextAreaField):
+    """A nested document or list as JSON text: shown as JSON (never Python's repr), read back
+    with a message naming the field when it is not JSON."""
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data in (None, ""):
+            return ""
+        return json.dumps(self.data, default=str, indent=1)
+
+    def process_formdata(self, valuelist):
+        raw = valuelist[0].strip() if valuelist else ""
+        self.raw_data = valuelist
+        if not raw:
+            self.data = None
+            return
+        try:
+            self.data = json.loads(raw)
+        except ValueError as error:
+            self.data = None
+            raise ValueError(f"not valid JSON ({error.msg})") from None
+
+
+class PointForm(Form):
+    latitude = FloatField("latitude", validators=[Optional(), NumberRange(-90, 90)])
+    longitude = FloatField("longitude", validators=[Optional(), NumberRange(-180, 180)])
+
+
+class PointField(FormField):
+    """A GeoJSON Point as latitude and longitude boxes, and back."""
+
+    def __init__(self, label, **kwargs):
+        super().__init__(PointForm, label, **kwargs)
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        if isinstance(data, dict) and "coordinates" in data:
+            longitude, latitude = data["coordinates"][:2]
+            data = {"latitude": latitude, "longitude": longitude}
+        super().process(formdata, data, extra_filters)
+
+    @property
+    def point(self):
+        values = self.form.data
+        if values["latitude"] is None or values["longitude"] is None:
+            return None
+        return {"type": "Point", "coordinates": [values["longitude"], values["latitude"]]}
+
+
+class CheckboxesField(SelectMultipleField):
+    """A vocabulary (amenities) as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ReferenceField(SelectField):
+    """A reference shown by name (hotel) or email (manager): choices filled per request."""
+
+    def __init__(self, label, resource, **kwargs):
+        super().__init__(label, choices=[], validate_choice=False, **kwargs)
+        self.resource = resource
+
+
+class ReferencesField(SelectMultipleField):
+    def __init__(self, label, resource, **kwargs):
+        super().__init__(label, choices=[], validate_choice=False, **kwargs)
+        self.resource = resource
+
+
+def _field(field):
+    label = field["name"].replace("_", " ")
+    described = {"description": field["description"], "validators": [Optional()]}
+    kind = field["input"]
+    if kind == "select":
+        choices = [SelectChoice("", "")] + [SelectChoice(v, v) for v in field["options"]]
+        return SelectField(label, choices=choices, **described)
+    if kind == "multiselect":
+        choices = [SelectChoice(v, v) for v in field["options"]]
+        return CheckboxesField(label, choices=choices, **described)
+    if kind == "integer":
+        return IntegerField(label, **described)
+    if kind == "boolean":
+        return BooleanField(label, description=field["description"])
+    if kind == "object" and field.get("fields"):
+        return FormField(sub_form(field["fields"]), label, description=field["description"])
+    if field["kind"] == "geojson-point":
+        return PointField(label, description=field["description"])
+    if kind == "reference" and field.get("resource") in CHOICES:
+        return ReferenceField(label, field["resource"], **described)
+    if kind == "list" and field.get("resource") in CHOICES:
+        return ReferencesField(label, field["resource"], **described)
+    if kind in ("object", "list"):
+        return JSONField(label, **described)
+    return StringField(label, **described)
+
+
+def sub_form(fields):
+    """A nested document's form (no CSRF token of its own: the outer form has one)."""
+    return type("NestedForm", (Form,), {f["name"]: _field(f) for f in fields})
+
+
+def domain_form(fields):
+    """A WTForms form with a field per client-writable field (the converter's metadata)."""
+    return type("DomainForm", (SecureForm,), {f["name"]: _field(f) for f in fields})
+
+
+# How a reference is shown: the collection's label field and which documents qualify.
+CHOICES = {
+    "hotels": ("name", {}),
+    "users": ("email", {"role": "manager"}),
+}
+
+
+def fill_choices(form):
+    """Give reference fields their choices (names, emails) for this request."""
+    for field in form:
+        if isinstance(field, ReferenceField | ReferencesField):
+            label, query = CHOICES[field.resource]
+            scope = managed(g.user) if field.resource == "hotels" else None
+            if scope is not None:
+                query = {"_id": {"$in": sorted(scope)}}
+            found = db()[field.resource].find(query, {label: 1}).sort(label, 1).limit(500)
+            field.choices = [
+                SelectChoice(str(d["_id"]), d.get(label, str(d["_id"]))) for d in found
+            ]
+            if isinstance(field, ReferenceField):
+                field.choices.insert(0, SelectChoice("", ""))
+                if field.data is not None:
+                    field.data = str(field.data)
+            else:
+                field.data = [str(v) for v in field.data or []]
+    return form
+
+
+def form_value(field, spec):
+    """What a form field sends to the API (None: leave the field out)."""
+    if isinstance(field, PointField):
+        return field.point
+    if isinstance(field, FormField):
+        nested = {
+            sub.name.split(field.separator, 1)[1]: sub.data
+            for sub in field.form
+            if sub.data not in (None, "")
+        }
+        return nested or None
+    if isinstance(field, SelectMultipleField):
+        return list(field.data or [])
+    if field.data in (None, "") and spec["input"] != "boolean":
+        return None
+    return field.data

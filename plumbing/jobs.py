@@ -1,0 +1,50 @@
+"""Background jobs: each area declares its own beside its code (`JOBS`, with how often
+it runs) and the worker (cli/worker.py) runs them, each on its own interval.
+
+A job is `run(context) -> str | None`, the line to log when it did something. It must
+be safe to run again (a pass that fails is tried again on its next turn) and must not
+take long: the worker runs jobs one after another.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job works with: the database and the app's services (its payment provider,
+    for one), never a request."""
+
+    db: Any
+    services: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: float  # seconds between the starts of two runs
+    run: Callable[[JobContext], str | None]
+
+    @property
+    def slug(self):
+        return self.name.replace(" ", "-").lower()
+
+
+def due(jobs, last_started, now, every=None):
+    """The jobs whose turn it is at `now` (monotonic seconds), in their declared order:
+    never run, or started at least their interval ago (`every` overrides each one's)."""
+    return [
+        job
+        for job in jobs
+        if job.name not in last_started
+        or now - last_started[job.name] >= (job.every if every is None else every)
+    ]
+
+
+def next_turn(jobs, last_started, every=None):
+    """The monotonic time of the next job's turn."""
+    return min(
+        last_started.get(job.name, float("-inf")) + (job.every if every is None else every)
+        for job in jobs
+    )
