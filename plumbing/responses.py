@@ -10,6 +10,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeo
 from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
+    MethodNotAllowed,
     NotFound,
     RequestEntityTooLarge,
     UnsupportedMediaType,
@@ -158,8 +159,10 @@ def init_app(app):
     app.register_error_handler(Exception, render_unexpected)
     # Replaces Eve's handler for 500, which would render Werkzeug's text.
     app.register_error_handler(InternalServerError, render_unexpected)
-    # And Eve's for 404, which would say "The requested URL was not found" for an item.
+    # And Eve's for 404, which would say "The requested URL was not found" for an item,
+    # and for 405, which drops the Allow header a 405 must carry (RFC 9110 15.5.6).
     app.register_error_handler(NotFound, render_http_error)
+    app.register_error_handler(MethodNotAllowed, render_http_error)
 
 
 def json_body():

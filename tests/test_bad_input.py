@@ -82,7 +82,12 @@ def test_validation_message_names_the_fields(admin):
     assert "name" in message and "address" in message
 
 
-def test_unknown_method_is_405_with_allow(admin):
-    response = admin.put("availability", {})
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [("availability", {"GET", "HEAD", "OPTIONS"}), ("hotels", {"GET", "HEAD", "OPTIONS", "POST"})],
+)
+def test_unknown_method_is_405_with_allow(admin, path, allowed):
+    response = admin.put(path, {})
     assert response.status_code == 405
     assert response.json["_error"]["code"] == 405
+    assert {m.strip() for m in response.headers["Allow"].split(",")} == allowed
