@@ -25,13 +25,14 @@ FAILURE_SECONDS = 1.0
 class Guard:
     """One backend's probes in this process: one at a time, failures remembered."""
 
-    def __init__(self):
+    def __init__(self, clock=time.monotonic):
         self.lock = threading.Lock()
         self.last = None
         self.failed_at = None
+        self.clock = clock  # monotonic seconds (tests hand in their own)
 
     def check(self, probe, logger):
-        if self.failed_at is not None and time.monotonic() - self.failed_at < FAILURE_SECONDS:
+        if self.failed_at is not None and self.clock() - self.failed_at < FAILURE_SECONDS:
             return "down"
         # Another thread is probing: its last verdict (a first probe waits for it).
         taken = (
@@ -46,7 +47,7 @@ class Guard:
             self.failed_at, self.last = None, "ok"
         except Exception:  # noqa: BLE001 - any failure means down
             logger.warning("health probe failed", exc_info=True)
-            self.failed_at, self.last = time.monotonic(), "down"
+            self.failed_at, self.last = self.clock(), "down"
         finally:
             self.lock.release()
         return self.last

@@ -275,3 +275,58 @@ def test_every_area_job_is_in_the_worker():
     declared = [job.name for module in (holds, fees, kpis, flat) for job in module.JOBS]
     assert [job.name for job in cli.JOBS] == declared
     assert {job.name: job.every for job in cli.JOBS}["fee collection"] == 30
+
+
+def _timing_offences(tree):
+    """Sleeps outside a polling loop, and comparisons of elapsed clock time."""
+    import ast
+
+    found = []
+
+    def is_clock(node):
+        return (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("monotonic", "perf_counter", "time")
+            and getattr(node.func.value, "id", None) == "time"
+        )
+
+    def visit(node, in_loop):
+        for child in ast.iter_child_nodes(node):
+            loop = in_loop or isinstance(child, ast.While | ast.For)
+            if (
+                isinstance(child, ast.Call)
+                and isinstance(child.func, ast.Attribute)
+                and child.func.attr == "sleep"
+                and getattr(child.func.value, "id", None) == "time"
+                and not in_loop
+            ):
+                found.append(f"line {child.lineno}: a fixed sleep")
+            if isinstance(child, ast.Compare) and any(
+                isinstance(side, ast.BinOp)
+                and isinstance(side.op, ast.Sub)
+                and (is_clock(side.left) or is_clock(side.right))
+                for side in (child.left, *child.comparators)
+            ):
+                found.append(f"line {child.lineno}: an assertion on elapsed time")
+            visit(child, loop)
+
+    visit(tree, False)
+    return found
+
+
+def test_no_timing_assertions_or_fixed_sleeps_in_tests():
+    """Tests wait for a condition, bounded (conftest.wait_for, a polling loop, a
+    timeout); what takes how long is measured in bench/, never asserted here."""
+    import ast
+
+    bad = "began = time.monotonic()\ntime.sleep(1)\nassert time.monotonic() - began < 1\n"
+    polling = "while not done():\n    time.sleep(0.05)\n"
+    assert len(_timing_offences(ast.parse(bad))) == 2  # the check sees both
+    assert _timing_offences(ast.parse(polling)) == []
+    offenders = [
+        f"{path.relative_to(ROOT)} {offence}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for offence in _timing_offences(ast.parse(path.read_text()))
+    ]
+    assert offenders == []
