@@ -64,16 +64,9 @@ class StripeProvider(PaymentProvider):
         }
         if payment_method is not None:  # else Stripe.js confirms it with the client_secret
             params.update(payment_method=payment_method, confirm=True)
-        try:
-            intent = self.client.v1.payment_intents.create(
-                params=params, options={"idempotency_key": idempotency_key}
-            )
-        except stripe.CardError as error:
-            details = (error.json_body or {}).get("error") or {}
-            intent = details.get("payment_intent") or {}
-            return Charge("failed", intent.get("id", ""), _decline_code(details))
-        except stripe.StripeError as error:
-            raise _unavailable(error, "the payment was not taken") from None
+        intent = self._create_intent(params, idempotency_key, "the payment was not taken")
+        if isinstance(intent, Charge):  # declined
+            return intent
         if intent.status == "succeeded":
             return Charge("succeeded", intent.id)
         if payment_method is None or intent.status in (
@@ -141,16 +134,9 @@ class StripeProvider(PaymentProvider):
             "confirm": True,
             "metadata": metadata,
         }
-        try:
-            intent = self.client.v1.payment_intents.create(
-                params=params, options={"idempotency_key": idempotency_key}
-            )
-        except stripe.CardError as error:
-            details = (error.json_body or {}).get("error") or {}
-            intent = details.get("payment_intent") or {}
-            return Charge("failed", intent.get("id", ""), _decline_code(details))
-        except stripe.StripeError as error:
-            raise _unavailable(error, "the fee was not charged") from None
+        intent = self._create_intent(params, idempotency_key, "the fee was not charged")
+        if isinstance(intent, Charge):  # declined
+            return intent
         if intent.status == "succeeded":
             return Charge("succeeded", intent.id)
         # The bank wants the guest, who is not there: Stripe's authentication_required.
@@ -160,6 +146,20 @@ class StripeProvider(PaymentProvider):
             intent.id,
             "authentication_required" if reason == "payment_failed" else reason,
         )
+
+    def _create_intent(self, params, idempotency_key, consequence):
+        """A PaymentIntent, or the failed Charge of a card Stripe declined; a 503/502
+        Refusal when Stripe could not be reached or refused the request."""
+        try:
+            return self.client.v1.payment_intents.create(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.CardError as error:
+            details = (error.json_body or {}).get("error") or {}
+            intent = details.get("payment_intent") or {}
+            return Charge("failed", intent.get("id", ""), _decline_code(details))
+        except stripe.StripeError as error:
+            raise _unavailable(error, consequence) from None
 
     def payment_method_schema(self):
         return {

@@ -4,7 +4,7 @@ describe it in the OpenAPI document, so the two cannot drift.
 A route declares its body (`Body`) or its query (`Query`) once, usually from a
 resource's own fields (`from_resource`: registration takes the users schema's email,
 name and password), and calls `validate`; its OPENAPI block takes `openapi_schema()` or
-`openapi_parameters()` of the same object. tests/test_route_inputs.py compares the two
+`openapi_parameters()` of the same object. tests/plumbing/test_route_inputs.py compares the two
 on every custom route.
 """
 

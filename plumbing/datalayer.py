@@ -2,7 +2,7 @@
 
 What this module relies on beyond Eve's and pymongo's documented API, each for a reason
 no public hook serves, pinned in requirements.lock (Eve 2.3.1, pymongo 4.20.0) and
-checked by tests/test_upstream.py, which fails when an upgrade changes them:
+checked by tests/plumbing/test_upstream.py, which fails when an upgrade changes them:
 
 - `Mongo._change_request` (PATCH/PUT's write): wrapped to add the original's shard-key
   prefix to the write's filter and to turn a validator refusal into a 409 (Eve answers a

@@ -2,7 +2,7 @@
 
 A sharded cluster sends a command to one shard when its filter fixes the shard key's
 first field; without it, to every shard. Every hot-path command therefore carries that
-prefix (tests/test_shard_keys.py records them and fails on one that does not), whether
+prefix (tests/plumbing/test_shard_keys.py records them and fails on one that does not), whether
 or not the deployment is sharded today: single-node MongoDB and the embedded server
 just use the index the prefix belongs to.
 

@@ -12,7 +12,7 @@ The database only looks things up, through an index, and returns only the fields
 Grouping by room type, the sellable check, totals, sorting and paging happen here, in
 the API process, which scales by adding workers; a `near` search first asks the
 2dsphere index which hotels are in range. The answer is the same as the aggregation
-this replaced (tests/test_availability.py computes it by hand).
+this replaced (tests/search/test_availability.py computes it by hand).
 """
 
 import math

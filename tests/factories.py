@@ -53,3 +53,18 @@ def no_show(client, booking):
     return client.post(
         f"bookings/{booking['_id']}/no-show", headers={"If-Match": booking["_etag"]}
     )
+
+
+def search(client, room_type, start, nights=3, **params):
+    """The offers (200 asserted) for `nights` nights from `start` at the room type's hotel."""
+    response = client.get(
+        "availability",
+        query_string={
+            "check_in": start.isoformat(),
+            "check_out": start.plus(nights).isoformat(),
+            "hotel": room_type["hotel"],
+            **params,
+        },
+    )
+    assert response.status_code == 200, response.json
+    return response.json["_items"]

@@ -1,7 +1,7 @@
 """What the third black-box attack and fault run found (issue 30), one test per finding.
 
 The findings that need real server processes (Ctrl-C to `make run`, a kill -9 before a
-restart) are in tests/test_run.py; live status in tests/test_live_status.py.
+restart) are in tests/test_run.py; live status in tests/booking/test_live_status.py.
 """
 
 import pytest

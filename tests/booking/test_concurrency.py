@@ -10,7 +10,7 @@ import pytest
 from tests.factories import stay
 from tests.support import _race, server_processes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RACERS = 40
 ROOMS = 5
 

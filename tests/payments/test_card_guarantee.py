@@ -1,6 +1,6 @@
 """Pay at the hotel: the card saved as a guarantee, nothing charged at booking; a late
 cancellation or a no-show charged what the policy keeps, once; a refused fee is a debt.
-On the sandbox provider (tests/test_localstripe.py runs the same against localstripe)."""
+On the sandbox provider (tests/payments/test_localstripe.py runs the same against localstripe)."""
 
 import re
 from datetime import timedelta
@@ -9,7 +9,7 @@ from bson import ObjectId
 
 from payments import fees
 from plumbing.values import today, utcnow
-from tests.factories import AT_HOTEL, change, make_booking, no_show, pay
+from tests.factories import AT_HOTEL, change, make_booking, no_show, pay, search
 
 PREPAID = {"code": "flexible", "name": "Flexible"}
 
@@ -30,14 +30,7 @@ def payments_of(db, booking):
 
 def test_the_offer_says_it_is_paid_at_the_hotel_and_what_a_late_cancellation_costs(stock, client):
     room_type, start = stock(nights=2, rate_plans=[PREPAID, AT_HOTEL])
-    offers = client.get(
-        "availability",
-        query_string={
-            "hotel": room_type["hotel"],
-            "check_in": start.isoformat(),
-            "check_out": start.plus(2).isoformat(),
-        },
-    ).json["_items"]
+    offers = search(client, room_type, start, nights=2)
     plan = {o["rate_plan"]["code"]: o["rate_plan"] for o in offers}["pay-at-hotel"]
     assert plan["payment"] == "at_hotel" and plan["refundable"] is True
     assert plan["summary"].startswith("Pay at the hotel: nothing is charged now")
@@ -56,10 +49,15 @@ def test_the_card_is_saved_and_nothing_is_charged(guest, stock, db):
     assert [p["purpose"] for p in payments_of(db, booking)] == ["guarantee"]
 
 
-def test_a_declined_card_guarantees_nothing_and_another_card_can(guest, stock, db):
+def held(guest, stock):
+    """A pay-at-the-hotel booking ten days ahead, two nights, its card not yet saved."""
     start = today().plus(10)
     room_type, _ = stock(nights=2, start=start, rate_plans=[AT_HOTEL])
-    booking = make_booking(guest, room_type, start, nights=2)
+    return make_booking(guest, room_type, start, nights=2)
+
+
+def test_a_declined_card_guarantees_nothing_and_another_card_can(guest, stock, db):
+    booking = held(guest, stock)
     declined = pay(guest, booking, "pm_card_chargeDeclined")
     assert declined.status_code == 402, declined.json
     assert "declined" in declined.json["_error"]["message"]
@@ -215,9 +213,7 @@ def _provider(db):
 
 
 def test_a_guarantee_behind_3d_secure_is_confirmed_by_the_webhook(guest, stock, db):
-    start = today().plus(10)
-    room_type, _ = stock(nights=2, start=start, rate_plans=[AT_HOTEL])
-    booking = make_booking(guest, room_type, start, nights=2)
+    booking = held(guest, stock)
     asked = pay(guest, booking, "pm_card_authenticationRequired")
     assert asked.status_code == 202, asked.json
     assert asked.json["next_action"]["client_secret"].startswith("seti_")

@@ -17,7 +17,7 @@ from plumbing import provisioning
 from reporting import changes, flat, kpis
 from tests.support import DOC, QUERIES, run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 D = datetime
 
 

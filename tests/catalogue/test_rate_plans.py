@@ -3,21 +3,8 @@ keeps its plan, and refunds follow that snapshot."""
 
 from catalogue import rate_plans
 from plumbing.values import today
+from tests.factories import search
 from tests.support import FLEXIBLE, PLANS
-
-
-def search(client, room_type, start, nights=3, **params):
-    response = client.get(
-        "availability",
-        query_string={
-            "check_in": start.isoformat(),
-            "check_out": start.plus(nights).isoformat(),
-            "hotel": room_type["hotel"],
-            **params,
-        },
-    )
-    assert response.status_code == 200, response.json
-    return response.json["_items"]
 
 
 def test_one_offer_per_plan_priced_by_its_rule_and_sorted_across_plans(stock, client):

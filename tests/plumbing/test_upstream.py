@@ -11,7 +11,7 @@ import flask_admin
 import pytest
 from eve.io.mongo.mongo import Mongo
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LOCK = (ROOT / "requirements.lock").read_text()
 
 
