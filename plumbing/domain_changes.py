@@ -8,9 +8,9 @@ import importlib
 import pkgutil
 
 from domain import build_domain
+from domain.policy import VIEWS
 from plumbing import jsonschema
 from plumbing.provisioning import (
-    VIEWS,
     collection_name,
     decimal_literals,
     ensure_views,

@@ -23,6 +23,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from domain.policy import COUNTED_POSTS
+
 REQUESTS = Counter(
     "innkeeper_http_requests_total",
     "HTTP requests answered, by method, route template and status.",
@@ -74,7 +76,8 @@ LIVE_STREAMS = Gauge(
     "Live status streams open now (each holds a server thread, no database cursor).",
     multiprocess_mode="livesum",
 )
-BOOKING_ENDPOINT = "bookings|resource"  # Eve's endpoint for POST /bookings
+# Eve's endpoints of the POSTs the domain counts by outcome.
+COUNTED_ENDPOINTS = {f"{resource}|resource" for resource in COUNTED_POSTS}
 SEARCH_KINDS = {"availability.search": "offers", "availability.price_calendar": "calendar"}
 
 
@@ -94,7 +97,7 @@ def observe_request(method, route, status, seconds, endpoint=None, search_cache=
         cache = search_cache if search_cache in CACHE_RESULTS else OTHER
         SEARCHES.labels(SEARCH_KINDS[endpoint], cache).inc()
     LATENCY.labels(method, route).observe(seconds)
-    if method == "POST" and endpoint == BOOKING_ENDPOINT:
+    if method == "POST" and endpoint in COUNTED_ENDPOINTS:
         BOOKINGS.labels(code).inc()
     if status == 429:
         RATE_LIMITED.labels(route).inc()

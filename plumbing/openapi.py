@@ -7,7 +7,7 @@ document cannot drift from what the API validates or what MongoDB enforces.
 import copy
 import re
 
-from domain import CLIENT_PATCHES, NARROW_LISTS, build_domain
+from domain import CLIENT_PATCHES, NARROW_LISTS, build_domain, policy
 from plumbing import jsonschema
 from plumbing.jsonschema import MONEY as MONEY  # re-exported for the routes
 from plumbing.jsonschema import OBJECT_ID as OBJECT_ID
@@ -337,10 +337,9 @@ def resource_paths(resource, settings, request):
             **({} if "GET" in public else {"security": BEARER}),
         }
     if "POST" in settings.get("resource_methods", []):
-        parameters = [IDEMPOTENCY_KEY] if resource in ("bookings", "payments") else []
+        parameters = [IDEMPOTENCY_KEY] if resource in policy.IDEMPOTENT else []
         codes = [201, 400, 401, 403, 404, 409, 413, 422, 429, 503]
-        if resource == "payments":
-            codes += [202, 402]
+        codes += list(policy.POST_STATUSES.get(resource, ()))
         paths[url]["post"] = {
             "tags": [resource],
             "summary": f"Create a {settings.get('item_title', resource)}",

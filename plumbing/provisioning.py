@@ -20,6 +20,7 @@ from bson import Decimal128
 from pymongo.errors import OperationFailure
 
 from domain import build_domain
+from domain.policy import VIEWS
 from plumbing import idempotency, jsonschema
 
 
@@ -116,10 +117,6 @@ def ensure_indexes(db, log=print):
 
 
 # The analysts' views. Money stays Decimal128 and dates stay dates, so sums are exact.
-
-USERS_PUBLIC = [{"$project": {"email": 1, "name": 1, "role": 1, "_created": 1}}]
-
-VIEWS = {"users_public": ("users", USERS_PUBLIC)}
 
 
 def live_views(db):

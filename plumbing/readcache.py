@@ -13,11 +13,11 @@ With Redis down, reads run through Eve as always. Writes are never cached.
 import simplejson as json
 from flask import Response, g, request
 
+from domain.policy import READ_CACHED
+
+# Eve's list and item endpoints of the resources the domain says are read-cached.
 ENDPOINTS = {
-    "hotels|resource",
-    "hotels|item_lookup",
-    "room_types|resource",
-    "room_types|item_lookup",
+    f"{resource}|{kind}" for resource in READ_CACHED for kind in ("resource", "item_lookup")
 }
 KEPT_HEADERS = ("ETag", "Last-Modified", "Cache-Control", "X-Total-Count")
 

@@ -6,19 +6,11 @@ prefix (tests/plumbing/test_shard_keys.py records them and fails on one that doe
 or not the deployment is sharded today: single-node MongoDB and the embedded server
 just use the index the prefix belongs to.
 
-Collections not listed are small (hotels, room types, webhook events...) and stay
-unsharded on the primary shard.
+The keys are declared in domain/policy.py; collections not listed there are small and
+stay unsharded on the primary shard.
 """
 
-SHARD_KEYS = {
-    # A city's nights and search cards live together: a search is one shard.
-    "inventory": ("city", "room_type", "date"),
-    "search_rooms": ("city", "_id"),
-    # A guest's bookings, payments and account live together (hashed on the guest).
-    "bookings": ("guest",),
-    "payments": ("guest",),
-    "users": ("_id",),
-}
+from domain.policy import SHARD_KEYS
 
 
 def prefix_of(collection, document):

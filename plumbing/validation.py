@@ -11,6 +11,7 @@ from cerberus import TypeDefinition, errors
 from eve.io.mongo import Validator as EveValidator
 from eve.validation import SingleErrorAsStringErrorHandler
 
+from domain.policy import OWNER_SCOPED
 from domain.vocabulary import COUNTRIES, CURRENCIES, TIMEZONES
 
 TYPE_MESSAGES = {
@@ -25,10 +26,6 @@ TYPE_MESSAGES = {
     "list": "must be a list",
     "point": 'must be a GeoJSON Point: {"type": "Point", "coordinates": [lng, lat]}',
 }
-
-
-# Referenced by payments and reviews; their hooks check owner and existence (404).
-OWNER_SCOPED = {"bookings"}
 
 
 class ErrorHandler(SingleErrorAsStringErrorHandler):

@@ -330,3 +330,20 @@ def test_no_timing_assertions_or_fixed_sleeps_in_tests():
         for offence in _timing_offences(ast.parse(path.read_text()))
     ]
     assert offenders == []
+
+
+def test_plumbing_names_no_resource():
+    """Per-resource policy is declared in the domain (domain/policy.py) and read by
+    plumbing/; no plumbing module spells a resource's name (or its Eve endpoint)."""
+    import ast
+
+    names = set(build_domain()) | {"search_rooms"}
+    offenders = []
+    for path in sorted((ROOT / "plumbing").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+                continue
+            spelled = node.value.split("|", 1)[0]
+            if spelled in names:
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}")
+    assert offenders == []
