@@ -7,11 +7,12 @@ writes the same row and makes one of the two transactions conflict and retry: a 
 never "fixes" away a booking it did not see, so a room is never sold twice.
 """
 
-from booking.reservations import MAX_NIGHTS, PENDING, room_counts
+from booking.reservations import MAX_NIGHTS, room_counts
+from domain.vocabulary import NIGHTS_TAKEN
 from plumbing import logs, transactions
 from plumbing.values import Day, nights, stamp
 
-LIVE = (PENDING, "confirmed")
+LIVE = NIGHTS_TAKEN  # the bookings whose nights `booked` counts
 
 
 def find_drift(db):

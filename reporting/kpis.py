@@ -36,7 +36,7 @@ from bson import Decimal128
 from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
-from domain.vocabulary import MAX_NIGHTS
+from domain.vocabulary import MAX_NIGHTS, SOLD
 from plumbing.jobs import Job
 from plumbing.values import MINOR_UNITS, Day, minor_units, utcnow
 from reporting.changes import CHANGES, EVERYTHING, record
@@ -206,11 +206,11 @@ def hotel_rows(db, hotel, start, end, as_of):
 
 
 def count_nights(bookings, start=None, end=None):
-    """{hotel: {night: [rooms sold, room revenue]}} over the nights of the confirmed
-    bookings among `bookings` that fall in [start, end) (every night when None)."""
+    """{hotel: {night: [rooms sold, room revenue]}} over the nights of the sold (confirmed
+    or no-show) bookings among `bookings` in [start, end) (every night when None)."""
     sold = defaultdict(dict)
     for booking in bookings:
-        if booking["status"] != "confirmed":
+        if booking["status"] not in SOLD:
             continue
         nights = sold[booking["hotel"]]
         # Each room is a room sold; bookings made before `rooms` are one room.
@@ -380,7 +380,7 @@ def occupancy_pipeline(inventory_match=None, bookings_match=None):
     """The KPI rows recomputed in one aggregation over inventory; with matches (exports), each
     side is narrowed first, through its indexes, to the hotels and nights asked for."""
     stages = [{"$match": inventory_match}] if inventory_match else []
-    confirmed = {"status": "confirmed", **(bookings_match or {})}
+    confirmed = {"status": {"$in": list(SOLD)}, **(bookings_match or {})}
     return stages + [
         {
             "$project": {

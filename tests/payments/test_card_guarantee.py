@@ -7,8 +7,10 @@ from datetime import timedelta
 
 from bson import ObjectId
 
+from booking import reconcile
 from payments import fees
 from plumbing.values import today, utcnow
+from reporting import kpis
 from tests.factories import AT_HOTEL, change, make_booking, no_show, pay, search
 
 PREPAID = {"code": "flexible", "name": "Flexible"}
@@ -118,7 +120,14 @@ def test_a_no_show_is_charged_its_fee_once(guest, manager, stock, db):
     # The worker finds nothing left to collect, and the fee was charged once.
     assert fees.collect_due(db, _provider(db), now=utcnow() + timedelta(hours=1)) == 0
     assert [p["purpose"] for p in payments_of(db, booking)] == ["guarantee", "no_show_fee"]
-    # The nights stay taken: they were held for the guest.
+    # The nights stay taken: they were held for the guest; reconcile and the KPIs agree.
+    assert reconcile.find_drift(db) == []
+    kpis.refresh(db)
+    assert kpis.reconcile(db) == []
+    tonight = db[kpis.HOTEL_DAILY].find_one(
+        {"hotel": ObjectId(booking["hotel"]), "date": today()}
+    )
+    assert tonight["rooms_sold"] == 1  # a no-show's room was sold
     assert (
         sum(r["booked"] for r in db.inventory.find({"room_type": ObjectId(booking["room_type"])}))
         == 3
