@@ -124,9 +124,7 @@ def test_a_no_show_is_charged_its_fee_once(guest, manager, stock, db):
     assert reconcile.find_drift(db) == []
     kpis.refresh(db)
     assert kpis.reconcile(db) == []
-    tonight = db[kpis.HOTEL_DAILY].find_one(
-        {"hotel": ObjectId(booking["hotel"]), "date": today()}
-    )
+    tonight = db[kpis.HOTEL_DAILY].find_one({"hotel": ObjectId(booking["hotel"]), "date": today()})
     assert tonight["rooms_sold"] == 1  # a no-show's room was sold
     assert (
         sum(r["booked"] for r in db.inventory.find({"room_type": ObjectId(booking["room_type"])}))
