@@ -30,13 +30,15 @@ run: $(STAMP)
 	$(BIN)/python run.py
 
 # mongosh (npm) lets the analysts' test run the documented queries as an analyst would;
-# without npm that one test is skipped locally (CI installs it and requires it).
+# without npm that one test is skipped locally (CI installs it and requires it). A
+# registry hiccup gets a second try (a CI run once lost mongosh to one).
+NPM_INSTALL = npm install --silent --no-audit --no-fund --prefix .tools
 $(MONGOSH):
-	-command -v npm >/dev/null && npm install --silent --no-audit --no-fund --prefix .tools mongosh@2.12.0
+	-command -v npm >/dev/null && ($(NPM_INSTALL) mongosh@2.12.0 || (sleep 5; $(NPM_INSTALL) mongosh@2.12.0))
 
 # axe-core (npm) is injected into the pages the browser tests open: the accessibility check.
 $(AXE):
-	-command -v npm >/dev/null && npm install --silent --no-audit --no-fund --prefix .tools axe-core@4.14.1
+	-command -v npm >/dev/null && ($(NPM_INSTALL) axe-core@4.14.1 || (sleep 5; $(NPM_INSTALL) axe-core@4.14.1))
 
 tools: $(MONGOSH) $(AXE)
 

@@ -22,7 +22,16 @@ HOLD_SECONDS = 1.0
 
 # What a booking's status becomes, by event name; "refunded" and "modified" come from a
 # payment's refund and from POST /bookings/<id>/change.
-EVENTS = ("confirmed", "expired", "cancelled", "refunded", "modified")
+EVENTS = (
+    "confirmed",
+    "checked_in",
+    "checked_out",
+    "no_show",
+    "expired",
+    "cancelled",
+    "refunded",
+    "modified",
+)
 
 
 # One change stream per process serves every listener (plumbing/changefeed.py): every

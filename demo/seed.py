@@ -724,8 +724,11 @@ class _Story:
                 refunded_amount=Decimal128(refund),
                 _updated=when,
             )
-        elif stay[-1] < Day.of(now).plus(-1) and rng.random() < 0.35:
-            self._review(booking, hotel)
+        else:
+            at_the_desk(booking, now)
+            reviewed = stay[-1] < Day.of(now).plus(-1) and rng.random() < 0.35
+            if reviewed and booking["status"] == "checked_out":
+                self._review(booking, hotel)
 
     def _payment(self, booking, when, status, failure_reason=None):
         payment = {
@@ -923,6 +926,34 @@ def _ratings(db, reviews):
         rating = {"average": round(total / count, 2), "count": count, "sum": total}
         db.hotels.update_one({"_id": hotel}, {"$set": {"rating": rating}})
         cards.set_rating(db, hotel, rating)
+
+
+def at_the_desk(booking, now):
+    """What the front desk made of a confirmed stay by `now`: guests who have arrived are
+    checked in (in at 15:00 on the arrival day), those whose stay ended checked out (at
+    10:00 on the last day); one booking in about thirty, by its code (no random draw, so
+    the rest of the demo stays as it was), never came and is a no-show at midnight."""
+    arrival = datetime(
+        booking["check_in"].year, booking["check_in"].month, booking["check_in"].day
+    )
+    departure = datetime(
+        booking["check_out"].year, booking["check_out"].month, booking["check_out"].day
+    )
+    if sum(map(ord, booking["confirmation_code"])) % 30 == 0:
+        missed = arrival + timedelta(days=1)
+        if missed <= now:
+            booking.update(status="no_show", no_show_at=missed, _updated=missed)
+        return
+    checked_in, checked_out = arrival + timedelta(hours=15), departure + timedelta(hours=10)
+    if checked_out <= now:
+        booking.update(
+            status="checked_out",
+            checked_in_at=checked_in,
+            checked_out_at=checked_out,
+            _updated=checked_out,
+        )
+    elif checked_in <= now:
+        booking.update(status="checked_in", checked_in_at=checked_in, _updated=checked_in)
 
 
 def describe(report):

@@ -214,8 +214,10 @@ bookings = {
             "type": "string",
             "allowed": BOOKING_STATUSES,
             "description": "pending_payment -> confirmed | expired | cancelled; "
-            "confirmed -> cancelled | no_show (POST /bookings/<id>/no-show, the hotel's "
-            "managers). Clients may only PATCH it to cancelled.",
+            "confirmed -> cancelled | checked_in | no_show; checked_in -> checked_out. "
+            "Clients may only PATCH it to cancelled; the hotel's managers check guests "
+            "in and out and record no-shows (POST /bookings/<id>/check-in, /check-out, "
+            "/no-show).",
             "example": "pending_payment",
         },
         "guest": server_owned(ref("users", "The user who booked.")),
@@ -396,6 +398,20 @@ bookings = {
                 "type": "datetime",
                 "description": "When its stay or rooms last changed (POST /bookings/<id>/change).",
                 "example": "2026-12-02T09:00:00Z",
+            }
+        ),
+        "checked_in_at": server_owned(
+            {
+                "type": "datetime",
+                "description": "When the front desk checked the guest in.",
+                "example": "2026-12-02T15:20:00Z",
+            }
+        ),
+        "checked_out_at": server_owned(
+            {
+                "type": "datetime",
+                "description": "When the front desk checked the guest out.",
+                "example": "2026-12-04T10:05:00Z",
             }
         ),
         "no_show_at": server_owned(

@@ -53,12 +53,20 @@ ROLES = ["guest", "manager", "admin"]
 
 HOTEL_STATUSES = ["active", "inactive"]
 
-BOOKING_STATUSES = ["pending_payment", "confirmed", "expired", "cancelled", "no_show"]
+BOOKING_STATUSES = [
+    "pending_payment",
+    "confirmed",
+    "checked_in",
+    "checked_out",
+    "no_show",
+    "expired",
+    "cancelled",
+]
 # Statuses whose nights stay taken (inventory `booked` counts them; reconcile recounts
 # them), and those that sold them (the KPIs' rooms sold and revenue): a no-show's room
 # was held for the guest and its booking keeps what was paid.
-NIGHTS_TAKEN = ("pending_payment", "confirmed", "no_show")
-SOLD = ("confirmed", "no_show")
+NIGHTS_TAKEN = ("pending_payment", "confirmed", "checked_in", "checked_out", "no_show")
+SOLD = ("confirmed", "checked_in", "checked_out", "no_show")
 # How a rate plan is paid. prepay: the total is charged when booking. at_hotel: the guest
 # pays at the hotel; the card is saved as a guarantee (a Stripe SetupIntent) and only a
 # late cancellation or a no-show is charged to it, what the booking's policy keeps.

@@ -1,5 +1,6 @@
-"""POST /bookings/<id>/no-show: the hotel records that a confirmed booking's guest never
-came (booking/stay.py); a pay-at-the-hotel booking is charged its no-show fee."""
+"""The front desk: POST /bookings/<id>/check-in, /check-out and /no-show (booking/stay.py)
+for the hotel's managers and admins; a no-show of a pay-at-the-hotel booking is charged
+its fee."""
 
 from eve.methods.get import getitem_internal
 from flask import Blueprint, current_app
@@ -14,7 +15,32 @@ from plumbing.values import utcnow
 
 bp = Blueprint("front_desk", __name__)
 # It can charge a card: the booking and payment limit, and 503 while Redis is down.
-bp.record_once(lambda state: ratelimit.guard_writes(state.app, "front_desk.no_show"))
+bp.record_once(
+    lambda state: ratelimit.guard_writes(
+        state.app, "front_desk.no_show", "front_desk.check_in", "front_desk.check_out"
+    )
+)
+
+
+def _answer(booking_id):
+    document = getitem_internal("bookings", _id=booking_id)[0]
+    return respond({**document, "_status": "OK"}, headers={"ETag": f'"{document["_etag"]}"'})
+
+
+@bp.post("/bookings/<booking_id>/check-in")
+def check_in(booking_id):
+    user = require_role("guest", "manager", "admin")
+    booking = stay.front_desk_booking(db(), booking_id, user)
+    stay.check_in(db().client, db(), booking, http.if_match("the booking"), utcnow())
+    return _answer(booking["_id"])
+
+
+@bp.post("/bookings/<booking_id>/check-out")
+def check_out(booking_id):
+    user = require_role("guest", "manager", "admin")
+    booking = stay.front_desk_booking(db(), booking_id, user)
+    stay.check_out(db().client, db(), booking, http.if_match("the booking"), utcnow())
+    return _answer(booking["_id"])
 
 
 @bp.post("/bookings/<booking_id>/no-show")
@@ -25,21 +51,16 @@ def no_show(booking_id):
     changes = stay.no_show(db().client, db(), booking, etag, utcnow())
     if changes.get("fee"):
         fees.charge(db(), current_app.extensions["payment_provider"], {**booking, **changes})
-    document = getitem_internal("bookings", _id=booking["_id"])[0]
-    return respond({**document, "_status": "OK"}, headers={"ETag": f'"{document["_etag"]}"'})
+    return _answer(booking["_id"])
 
 
-OPENAPI = {
-    "/api/v1/bookings/{id}/no-show": {
+def _operation(summary, description):
+    return {
         "post": {
             "tags": ["bookings"],
-            "summary": "Record that a confirmed booking's guest did not arrive",
-            "description": "For the hotel's managers and admins, from the arrival day on "
-            "in the hotel's time zone (409 earlier, naming the day). The booking becomes "
-            "no_show and keeps its nights and what was paid; a pay-at-the-hotel booking "
-            "is charged the fee its policy keeps to the card it saved (its `fee` says "
-            "charged, or failed with a `debt` the admin shows). A guest gets 403 for "
-            "their own booking, 404 for anyone else's.",
+            "summary": summary,
+            "description": description + " For the hotel's managers and admins; a guest "
+            "gets 403 for their own booking, 404 for anyone else's.",
             "security": openapi.BEARER,
             "parameters": [openapi.ID_PARAMETER, openapi.IF_MATCH],
             "responses": openapi.responses(
@@ -55,5 +76,24 @@ OPENAPI = {
                 ok={"$ref": "#/components/schemas/BookingsDocument"},
             ),
         }
-    },
+    }
+
+
+OPENAPI = {
+    "/api/v1/bookings/{id}/check-in": _operation(
+        "Check a confirmed booking's guest in",
+        "From the arrival day on in the hotel's time zone (409 earlier, naming the day); "
+        "the booking becomes checked_in.",
+    ),
+    "/api/v1/bookings/{id}/check-out": _operation(
+        "Check a checked-in guest out",
+        "The booking becomes checked_out (409 unless it is checked_in).",
+    ),
+    "/api/v1/bookings/{id}/no-show": _operation(
+        "Record that a confirmed booking's guest did not arrive",
+        "From the arrival day on in the hotel's time zone (409 earlier, naming the day). "
+        "The booking becomes no_show and keeps its nights and what was paid; a "
+        "pay-at-the-hotel booking is charged the fee its policy keeps to the card it saved "
+        "(its `fee` says charged, or failed with a `debt` the admin shows).",
+    ),
 }

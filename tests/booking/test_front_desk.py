@@ -1,0 +1,88 @@
+"""The front desk: check-in from the arrival day, check-out after it, no-shows; the
+nights stay counted and the KPIs count the stay sold."""
+
+from datetime import datetime
+
+from bson import ObjectId
+
+from booking import reconcile
+from demo.seed import at_the_desk
+from plumbing.values import Day, today
+from reporting import kpis
+from tests.factories import make_booking, pay
+
+
+def desk(client, booking, step, etag=None):
+    return client.post(
+        f"bookings/{booking['_id']}/{step}", headers={"If-Match": etag or booking["_etag"]}
+    )
+
+
+def confirmed(guest, stock, start, nights=2):
+    room_type, _ = stock(nights=nights, start=start)
+    booking = make_booking(guest, room_type, start, nights=nights)
+    assert pay(guest, booking).status_code == 201
+    return guest.get(f"bookings/{booking['_id']}").json
+
+
+def test_a_stay_is_checked_in_then_out(guest, manager, stock, db):
+    booking = confirmed(guest, stock, today())
+    arrived = desk(manager, booking, "check-in")
+    assert arrived.status_code == 200, arrived.json
+    assert arrived.json["status"] == "checked_in" and arrived.json["checked_in_at"]
+    assert desk(manager, arrived.json, "check-in").status_code == 409  # once
+    cancelled = guest.patch_item(f"bookings/{booking['_id']}", {"status": "cancelled"})
+    assert cancelled.status_code == 409, cancelled.json  # in the house: no cancelling
+    left = desk(manager, arrived.json, "check-out")
+    assert left.status_code == 200, left.json
+    assert left.json["status"] == "checked_out" and left.json["checked_out_at"]
+    assert desk(manager, left.json, "check-out").status_code == 409
+    # Its nights were the guest's: still counted, and sold in the KPIs.
+    assert reconcile.find_drift(db) == []
+    kpis.refresh(db)
+    assert kpis.reconcile(db) == []
+    night = db[kpis.HOTEL_DAILY].find_one({"hotel": ObjectId(booking["hotel"]), "date": today()})
+    assert night["rooms_sold"] == 1
+
+
+def test_check_in_waits_for_the_arrival_day_and_the_hotels_staff(guest, manager, login, stock):
+    booking = confirmed(guest, stock, today().plus(2))
+    early = desk(manager, booking, "check-in")
+    assert early.status_code == 409
+    assert today().plus(2).isoformat() in early.json["_error"]["message"]
+    assert desk(guest, booking, "check-in").status_code == 403  # their own booking
+    assert desk(login("manager"), booking, "check-in").status_code == 404  # not their hotel
+    assert desk(manager, booking, "check-in", etag="0" * 40).status_code == 412
+    out = desk(manager, booking, "check-out")
+    assert out.status_code == 409 and "only a checked_in booking" in out.json["_error"]["message"]
+
+
+def test_the_demo_ends_past_stays_at_the_desk():
+    """The seed's stays: arrived and left checked out, in the house checked in, ahead
+    confirmed, and the few whose code says so no-shows."""
+    now = datetime(2026, 12, 3)
+
+    def stay(code, first, last):
+        return {
+            "confirmation_code": code,
+            "status": "confirmed",
+            "check_in": Day.parse(first),
+            "check_out": Day.parse(last),
+        }
+
+    left, inside, ahead = (
+        stay("AAAAAAAB", *s)
+        for s in [
+            ("2026-11-28", "2026-12-01"),
+            ("2026-12-01", "2026-12-05"),
+            ("2026-12-03", "2026-12-04"),
+        ]
+    )
+    missing = stay("AAAAAAA7", "2026-11-28", "2026-11-30")
+    assert sum(map(ord, "AAAAAAA7")) % 30 == 0 != sum(map(ord, "AAAAAAAB")) % 30
+    for booking in (left, inside, ahead, missing):
+        at_the_desk(booking, now)
+    assert left["status"] == "checked_out" and left["checked_out_at"] < now
+    assert inside["status"] == "checked_in" and "checked_out_at" not in inside
+    assert ahead["status"] == "confirmed"  # arrives at 15:00 today
+    assert missing["status"] == "no_show" and missing["no_show_at"] == datetime(2026, 11, 29)
