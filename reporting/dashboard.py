@@ -18,21 +18,26 @@ def _in_scope(document, hotels):
     return hotels is None or document["hotel"] in hotels
 
 
+ARRIVING = ("confirmed", "checked_in")
+LEAVING = ("confirmed", "checked_in", "checked_out")  # confirmed: not checked in by the desk
+
+
 def arrivals_and_departures(db, hotels=None, day=None):
-    """Confirmed stays arriving and leaving on `day` (default today). Read by arrival
-    date only (its index), then narrowed here: a second predicate beside the index key
-    would make the embedded engine scan the collection."""
+    """The stays arriving on `day` (default today: confirmed, or checked in already) and
+    leaving on it (in the house, or checked out already). Read by arrival date only (its
+    index), then narrowed here: a second predicate beside the index key would make the
+    embedded engine scan the collection."""
     day = day or today()
     arriving = [
         b
         for b in db.bookings.find({"check_in": day})
-        if b["status"] == "confirmed" and _in_scope(b, hotels)
+        if b["status"] in ARRIVING and _in_scope(b, hotels)
     ]
     stays = db.bookings.find({"check_in": {"$gte": day.plus(-MAX_NIGHTS), "$lt": day}})
     leaving = [
         b
         for b in stays
-        if b["status"] == "confirmed" and Day.of(b["check_out"]) == day and _in_scope(b, hotels)
+        if b["status"] in LEAVING and Day.of(b["check_out"]) == day and _in_scope(b, hotels)
     ]
     return arriving, leaving
 

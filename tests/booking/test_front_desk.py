@@ -8,7 +8,7 @@ from bson import ObjectId
 from booking import reconcile
 from demo.seed import at_the_desk
 from plumbing.values import Day, today
-from reporting import kpis
+from reporting import dashboard, kpis
 from tests.factories import make_booking, pay
 
 
@@ -31,6 +31,12 @@ def test_a_stay_is_checked_in_then_out(guest, manager, stock, db):
     assert arrived.status_code == 200, arrived.json
     assert arrived.json["status"] == "checked_in" and arrived.json["checked_in_at"]
     assert desk(manager, arrived.json, "check-in").status_code == 409  # once
+    # The dashboard still lists the arrival, and the departure on its last day.
+    arriving, _ = dashboard.arrivals_and_departures(db)
+    _, leaving = dashboard.arrivals_and_departures(db, day=today().plus(2))
+    assert (
+        [b["_id"] for b in arriving] == [b["_id"] for b in leaving] == [ObjectId(booking["_id"])]
+    )
     cancelled = guest.patch_item(f"bookings/{booking['_id']}", {"status": "cancelled"})
     assert cancelled.status_code == 409, cancelled.json  # in the house: no cancelling
     left = desk(manager, arrived.json, "check-out")

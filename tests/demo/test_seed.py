@@ -1,7 +1,7 @@
 """The demo is believable: hotels in real cities, priced inventory, and a history of
 bookings, payments, refunds and reviews whose KPIs and analyst queries show real numbers."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -158,12 +158,17 @@ def test_the_demo_history_shows_in_every_figure(db):
     now = datetime(2027, 2, 10, 9, 30)
     plan = seed.seed_demo(db, nights=35, start=Day(2027, 1, 20), now=now, size="small")
     assert plan["bookings"] == db.bookings.count_documents({}) > 100
-    assert set(db.bookings.distinct("status")) == {"confirmed", "cancelled", "expired"}
+    statuses = {"confirmed", "checked_in", "checked_out", "no_show", "cancelled", "expired"}
+    assert set(db.bookings.distinct("status")) == statuses
     outcomes = set(db.payments.distinct("status"))
     assert {"succeeded", "failed"} <= outcomes and {"refunded", "partially_refunded"} & outcomes
-    stayed = db.bookings.count_documents({"status": "confirmed", "check_out": {"$lte": now}})
+    # Past stays ended at the desk; none is left confirmed; the coming ones are.
+    ended = {"check_out": {"$lte": now - timedelta(days=1)}}
+    assert db.bookings.count_documents({"status": "confirmed", **ended}) == 0
+    stayed = db.bookings.count_documents({"status": "checked_out", **ended})
+    missed = db.bookings.count_documents({"status": "no_show"})
     ahead = db.bookings.count_documents({"status": "confirmed", "check_in": {"$gt": now}})
-    assert stayed > 0 and ahead > 0
+    assert stayed > 0 and ahead > 0 and 0 < missed < stayed / 10
     assert db.bookings.count_documents({"status": "cancelled", "refund_amount": {"$exists": 1}})
     guest = db.users.find_one({"email": seed.DEMO_ACCOUNTS["guest"][0]})
     assert db.bookings.count_documents({"guest": guest["_id"]}) > 0
