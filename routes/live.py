@@ -3,8 +3,8 @@
 Each event is pushed as its change commits, from MongoDB's change stream, so a change
 made by any API process or the worker reaches a listener on any other. A stream opens
 with the booking's current `status`, then says `confirmed`, `checked_in`, `checked_out`,
-`no_show`, `expired`, `cancelled`, `refunded` and `modified`; a comment every HEARTBEAT seconds keeps proxies from closing
-it. Event ids are change stream resume tokens: a client that reconnects with
+`no_show`, `expired`, `cancelled`, `refunded` and `modified`; a comment every HEARTBEAT
+seconds keeps proxies from closing it. Event ids are change stream resume tokens: a client that reconnects with
 Last-Event-ID (EventSource does so by itself) misses nothing.
 
 Each process reads one change stream for all its listeners (plumbing/changefeed.py):
@@ -186,8 +186,8 @@ OPENAPI = {
             "tags": ["bookings"],
             "summary": "The booking's status changes as Server-Sent Events, as they commit",
             "description": "Opens with `status` (where the booking stands), then "
-            "`confirmed`, `checked_in`, `checked_out`, `no_show`, `expired`, `cancelled`, `refunded` "
-            "and `modified` events, each "
+            "`confirmed`, `checked_in`, `checked_out`, `no_show`, `expired`, `cancelled`, "
+            "`refunded` and `modified` events, each "
             "`data` one JSON object. Ids are resume tokens: reconnect with Last-Event-ID "
             "to miss nothing. A stream ends after LIVE_STREAM_SECONDS (the client "
             "reconnects); 503 with Retry-After when the server has no free stream slot, 429 "
