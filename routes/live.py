@@ -4,8 +4,9 @@ Each event is pushed as its change commits, from MongoDB's change stream, so a c
 made by any API process or the worker reaches a listener on any other. A stream opens
 with the booking's current `status`, then says `confirmed`, `checked_in`, `checked_out`,
 `no_show`, `expired`, `cancelled`, `refunded` and `modified`; a comment every HEARTBEAT
-seconds keeps proxies from closing it. Event ids are change stream resume tokens: a client that reconnects with
-Last-Event-ID (EventSource does so by itself) misses nothing.
+seconds keeps proxies from closing it. Event ids are change stream resume tokens: a
+client that reconnects with Last-Event-ID (EventSource does so by itself) misses
+nothing.
 
 Each process reads one change stream for all its listeners (plumbing/changefeed.py):
 a stream costs its thread and a queue, never a database cursor. A process serves at
