@@ -13,7 +13,9 @@ The package: access.py (who may), home.py (the dashboard), calendar.py (inventor
 forms.py (forms from the domain), views.py (lists and CRUD); init_app wires them.
 """
 
-from flask import request
+from urllib.parse import urlencode
+
+from flask import flash, redirect, request
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
@@ -56,6 +58,8 @@ def init_app(app):
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
 
+    app.before_request(guard_list_arguments)
+
     @app.after_request
     def admin_csp(response):
         if request.path.startswith("/admin"):
@@ -63,3 +67,32 @@ def init_app(app):
         return response
 
     return admin
+
+
+MAX_SEARCH = 200  # characters of a list search (the database caps a pattern at 1,000)
+MAX_PAGE = 10_000
+LIST_NUMBERS = ("page", "page_size")
+
+
+def guard_list_arguments():
+    """A list URL's paging and search as a person may type them: a page or page size
+    that is not a whole number from 0 (or past MAX_PAGE) is dropped, a search longer
+    than MAX_SEARCH is cut, and the list is shown again saying so - never a 500 from the
+    database refusing a negative skip or an oversized pattern."""
+    if not request.path.startswith("/admin/") or request.method != "GET":
+        return None
+    args = request.args.to_dict()
+    said = []
+    for name in LIST_NUMBERS:
+        value = args.get(name)
+        if value is not None and not (value.isdigit() and int(value) <= MAX_PAGE):
+            del args[name]
+            said.append(f"{name} must be a whole number from 0 to {MAX_PAGE}")
+    if len(args.get("search", "")) > MAX_SEARCH:
+        args["search"] = args["search"][:MAX_SEARCH]
+        said.append(f"a search is at most {MAX_SEARCH} characters; yours was cut")
+    if not said:
+        return None
+    for message in said:
+        flash(message, "warning")
+    return redirect(f"{request.path}?{urlencode(args)}" if args else request.path)

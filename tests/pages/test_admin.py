@@ -492,3 +492,22 @@ def test_admin_pages_say_their_language_and_the_session_cookie_is_strict(app, db
     assert "SameSite=Strict" in cookie and "HttpOnly" in cookie
     home = client.get("/admin/")
     assert home.status_code == 200 and '<html lang="en">' in home.text
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("page=-1", "page must be a whole number from 0 to 10000"),
+        ("page_size=-3", "page_size must be a whole number"),
+        ("page=abc", "page must be a whole number"),
+        ("search=" + "x" * 5000, "a search is at most 200 characters; yours was cut"),
+    ],
+)
+def test_a_list_url_typed_wrong_is_shown_again_never_a_500(admin_panel, make_hotel, query, said):
+    make_hotel()
+    answer = admin_panel.get(f"/admin/hotels/?{query}")
+    assert answer.status_code == 302
+    again = admin_panel.get(answer.headers["Location"])
+    assert again.status_code == 200 and said in again.text
+    assert "page=-1" not in answer.headers["Location"]
+    assert len(answer.headers["Location"]) < 400  # the search was cut to 200 characters
