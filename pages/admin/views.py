@@ -1,5 +1,10 @@
 """The CRUD views over Eve's own writes, and the list columns of each collection."""
 
+from datetime import datetime
+from decimal import Decimal
+
+from bson import Decimal128, ObjectId
+from bson import errors as bson_errors
 from eve.methods.delete import deleteitem_internal
 from eve.methods.patch import patch_internal
 from eve.methods.post import post_internal
@@ -13,6 +18,48 @@ from pages.admin.forms import domain_form, fill_choices, form_value
 from plumbing import jsonschema
 from plumbing.context import db
 from plumbing.values import Day
+
+
+def _kind_of(settings, dotted):
+    """The Cerberus type of a (dotted) field of the resource: what its filter parses."""
+    rules = {"schema": settings["schema"]}
+    for part in dotted.split("."):
+        rules = (rules.get("schema") or {}).get(part) or {}
+        if rules.get("type") == "list" and isinstance(rules.get("schema"), dict):
+            rules = rules["schema"]  # a list matches any of its items
+    return rules.get("type", "string")
+
+
+# How a filter's text becomes the stored value: a hotel id, 4 stars, a night. Text that
+# does not parse is not applied (Flask-Admin calls validate first), never a 500.
+PARSERS = {
+    "objectid": ObjectId,
+    "integer": int,
+    "number": float,
+    "day": Day.parse,
+    "datetime": datetime.fromisoformat,
+    "money": lambda text: Decimal128(str(Decimal(text))),
+    "boolean": lambda text: text.lower() in ("1", "true", "yes"),
+}
+
+
+class TypedEqual(filters.FilterEqual):
+    """Equality on a typed field: Flask-Admin's pymongo filter compares the text as it
+    came (a hotel id string never equals an ObjectId, "4" never equals 4)."""
+
+    def __init__(self, column, name, kind):
+        super().__init__(column, name)
+        self.parse = PARSERS.get(kind, str)
+
+    def validate(self, value):
+        try:
+            self.parse(value)
+        except (ValueError, TypeError, ArithmeticError, bson_errors.InvalidId):
+            return False
+        return True
+
+    def clean(self, value):
+        return self.parse(value)
 
 
 class DomainView(AdminOnly, ModelView):
@@ -31,7 +78,7 @@ class DomainView(AdminOnly, ModelView):
             if not name.startswith("_") and rules.get("type") not in ("object", "array")
         ][:7]
         self.column_filters = [
-            filters.FilterEqual(field, field)
+            TypedEqual(field, field.replace(".", " ").replace("_", " "), _kind_of(settings, field))
             for field in settings.get("allowed_filters", [])
             if not field.startswith("_")
         ] or None

@@ -511,3 +511,35 @@ def test_a_list_url_typed_wrong_is_shown_again_never_a_500(admin_panel, make_hot
     assert again.status_code == 200 and said in again.text
     assert "page=-1" not in answer.headers["Location"]
     assert len(answer.headers["Location"]) < 400  # the search was cut to 200 characters
+
+
+def _filtered(endpoint, app, field, value):
+    """A list's URL with its equality filter on `field` (flt0_<the filter's index>)."""
+    view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == endpoint)
+    index = next(i for i, flt in enumerate(view._filters) if flt.column == field)
+    return f"{view.url}/?flt0_{index}={value}"
+
+
+def test_filters_on_ids_numbers_and_dates_find_their_rows(
+    admin_panel, app, make_hotel, stock, guest
+):
+    from tests.factories import make_booking
+
+    make_hotel(name="Two Star Inn", stars=2)
+    room_type, start = stock(nights=2)
+    booking = make_booking(guest, room_type, start, nights=2)
+    cases = [
+        ("admin_hotels", "stars", "2", "Two Star Inn"),
+        ("admin_bookings", "hotel", room_type["hotel"], booking["confirmation_code"]),
+        ("admin_bookings", "check_in", start.isoformat(), booking["confirmation_code"]),
+        ("admin_room_types", "hotel", room_type["hotel"], room_type["name"]),
+    ]
+    for endpoint, field, value, expected in cases:
+        url = _filtered(endpoint, app, field, value)
+        listing = admin_panel.get(url)
+        assert listing.status_code == 200 and expected in listing.text, url
+    # A value that cannot be the field's type is not applied, never a 500.
+    bad = admin_panel.get(_filtered("admin_bookings", app, "hotel", "nope"))
+    assert bad.status_code == 200
+    five_stars = admin_panel.get(_filtered("admin_hotels", app, "stars", 5)).text
+    assert "Two Star Inn" not in five_stars
