@@ -520,6 +520,29 @@ def fee_due(booking, now, purpose):
     }
 
 
+def cancellation_terms(booking, now):
+    """What cancelling the booking now does, in words, and whether it costs the guest
+    anything: (sentence, costs). For the cancel link's description and the warning a
+    page shows before a cancellation that keeps money."""
+    currency = booking["currency"]
+    total = to_decimal(booking["total_price"])
+    if booking.get("status") == PENDING:
+        return "Nothing was paid: cancelling frees the nights.", False
+    if booking.get("payment") == "at_hotel":
+        fee = fee_owed(booking, now, "cancellation_fee")
+        if fee <= 0:
+            return "Cancelling now is free.", False
+        return f"Cancelling now charges {money(fee, currency)} {currency} to your card.", True
+    refund = refund_due(booking, now)
+    if refund >= total:
+        return f"Cancelling now refunds all {money(total, currency)} {currency}.", False
+    return (
+        f"Cancelling now refunds {money(refund, currency)} {currency} of the "
+        f"{money(total, currency)} {currency} paid.",
+        True,
+    )
+
+
 def cancel(client, db, original, now=None):
     """Cancel a pending or confirmed booking and free its nights; the fields it set.
 

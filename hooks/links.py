@@ -8,8 +8,12 @@ booking carries the actions its owner can take now - `pay` and `cancel` while it
 pending payment, `cancel` once confirmed - with the method and body to send.
 """
 
+from datetime import datetime
+
+from booking import reservations
 from identity.authentication import optional_user
 from plumbing.responses import json_of
+from plumbing.values import utcnow
 
 USERS_ONLY_FOR_ADMINS = ("guest", "managers")
 PRIVATE = {"booking": ("reviews",)}  # a review's booking is its guest's business
@@ -36,6 +40,9 @@ def fit(resource, document, user):
         links.update(actions(document))
 
 
+TERMS_FIELDS = {"status", "total_price", "currency", "check_in", "cancellation_policy"}
+
+
 def actions(booking):
     """What the booking's owner can do with it now."""
     href = f"bookings/{booking['_id']}"
@@ -57,6 +64,10 @@ def actions(booking):
         },
         "headers": {"If-Match": booking.get("_etag")},
     }
+    # Read answers carry the stored values; a write's answer (already JSON) or a
+    # projection may lack them, and then the link goes without its terms.
+    if set(booking) >= TERMS_FIELDS and isinstance(booking["check_in"], datetime):
+        cancel["description"], cancel["costs"] = reservations.cancellation_terms(booking, utcnow())
     if booking.get("status") == "pending_payment":
         pay = {
             "title": "pay",

@@ -59,9 +59,13 @@ def render_json(value, refs, key=None, depth=0):
     if isinstance(value, dict):
         if not value:
             return Markup("{}")
+        # A templated link (RFC 6570, `{?check_in,...}`) is a pattern, not a place to go.
+        templated = value.get("templated") is True
         items = [
             Markup('{}  <span class="k">"{}"</span>: {}').format(
-                pad, k, render_json(v, refs, k, depth + 1)
+                pad,
+                k,
+                render_json(v, refs, "template" if templated and k == "href" else k, depth + 1),
             )
             for k, v in value.items()
         ]
@@ -187,7 +191,11 @@ def _label(document):
     """What an action's button says it acts on: an offer's hotel and room, a booking's code."""
     if isinstance(document.get("hotel"), dict) and isinstance(document.get("room_type"), dict):
         total = f"{document.get('total_price')} {document.get('currency')}"
-        return f"{document['hotel'].get('name')} - {document['room_type'].get('name')}, {total}"
+        plan = document.get("rate_plan") if isinstance(document.get("rate_plan"), dict) else {}
+        sold = f", {plan['name']}" if plan.get("name") else ""
+        return (
+            f"{document['hotel'].get('name')} - {document['room_type'].get('name')}{sold}: {total}"
+        )
     return document.get("confirmation_code") or ""
 
 

@@ -122,3 +122,33 @@ def test_forms_only_for_what_the_caller_may_do(client, guest, admin, make_hotel)
     as_admin = admin.get(f"hotels/{hotel['_id']}", headers=HTML).text
     assert 'data-method="PATCH"' in as_admin and 'id="read-only"' not in as_admin
     assert 'data-method="POST"' in guest.get("bookings", headers=HTML).text  # guests book
+
+
+def test_a_guest_sees_what_a_book_button_sells_and_what_a_cancel_keeps(guest, stock, client):
+    """Offers name their rate plan on the book button; a non-refundable booking's cancel
+    says it refunds nothing and asks first; phones get a page at their width; the front
+    door's templated search link is shown as a pattern, not a link to follow."""
+    from tests.factories import make_booking, pay
+
+    plans = [
+        {"code": "flexible", "name": "Flexible"},
+        {
+            "code": "non-refundable",
+            "name": "Non-refundable",
+            "discount_percent": 15,
+            "cancellation": {"refundable": False},
+        },
+    ]
+    room_type, start = stock(nights=2, price="100.00", rate_plans=plans)
+    query = f"check_in={start}&check_out={start.plus(2)}&hotel={room_type['hotel']}"
+    offers = guest.get(f"availability?{query}", headers=HTML).text
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in offers
+    assert "Double, Flexible: 200.00 EUR" in offers
+    assert "Double, Non-refundable: 170.00 EUR" in offers
+    booking = make_booking(guest, room_type, start, nights=2, rate_plan="non-refundable")
+    assert pay(guest, booking).status_code == 201
+    page = guest.get(f"bookings/{booking['_id']}", headers=HTML).text
+    words = "Cancelling now refunds 0.00 EUR of the 170.00 EUR paid."
+    assert words in page and f'data-confirm="{words} Cancel anyway?"' in page
+    front = client.get("", headers=HTML).text
+    assert "{?" in front and 'href="/api/v1/availability{?' not in front

@@ -83,12 +83,15 @@ def test_a_pending_booking_offers_pay_and_cancel_a_confirmed_one_cancel(guest, w
     assert (pay_link["method"], pay_link["href"]) == ("POST", "payments")
     assert pay_link["body"]["booking"] == pending["_id"]
     assert cancel["headers"]["If-Match"] == pending["_etag"]
+    assert cancel["description"] == "Nothing was paid: cancelling frees the nights."
+    assert cancel["costs"] is False
     # Following the cancel link as it says cancels the booking.
     done = guest.patch(cancel["href"], cancel["body"], etag=cancel["headers"]["If-Match"])
     assert done.status_code == 200, done.json
     assert db.bookings.find_one({"_id": ObjectId(pending["_id"])})["status"] == "cancelled"
     confirmed = guest.get(f"bookings/{world['paid']['_id']}").json
     assert "pay" not in confirmed["_links"] and "cancel" in confirmed["_links"]
+    assert confirmed["_links"]["cancel"]["description"].startswith("Cancelling now refunds")
     listed = guest.get("bookings").json["_items"]
     cancelled = next(b for b in listed if b["_id"] == pending["_id"])
     assert not {"pay", "cancel"} & set(cancelled["_links"])
