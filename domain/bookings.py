@@ -145,6 +145,9 @@ bookings = {
         "confirmation_code": index("confirmation_code", unique=True),
         "status_hold": index("status", "hold_expires_at"),
         "check_in": index("check_in"),
+        # the admin dashboard: today's departures, and the newest bookings
+        "check_out": index("check_out"),
+        "created": index(("_created", -1)),
         # reconcile recounts one night's live bookings of a room type through these
         "room_type_check_in": index("room_type", "check_in"),
         "rooms_room_type_check_in": index("rooms.room_type", "check_in"),

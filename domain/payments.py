@@ -19,6 +19,7 @@ payments = {
         # A provider's refund event names its charge, not ours.
         "provider_reference": index("provider_reference"),
         "idempotency_key": index("idempotency_key", unique=True, sparse=True),
+        "created": index(("_created", -1)),  # the admin dashboard's newest payments
     },
     "schema": {
         # Payments are scoped to the payer (and the hotel's managers), like their bookings.

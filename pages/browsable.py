@@ -19,6 +19,7 @@ from domain.vocabulary import PAYMENT_METHODS
 from identity.authentication import optional_user
 from plumbing import jsonschema
 from plumbing.http import wants_html
+from search import parameters
 
 _OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 SKIP_PREFIXES = ("/api/v1/docs", "/api/v1/openapi.json", "/api/v1/webhooks")
@@ -244,6 +245,7 @@ def render_page(response):
         actions=actions(payload),
         payment_methods=PAYMENT_METHODS,
         search=request.path.rstrip("/").endswith("/availability"),
+        search_fields=parameters.form_fields(),
         query=request.args,
         etag=payload.get("_etag") if isinstance(payload, dict) else None,
         meta=meta,

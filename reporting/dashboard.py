@@ -4,10 +4,10 @@ bookings by arrival (`check_in`), the kept KPI rows by hotel or night, the newes
 documents by `_id`."""
 
 from collections import defaultdict
+from datetime import timedelta
 from decimal import Decimal
 
-from domain.vocabulary import MAX_NIGHTS
-from plumbing.values import Day, minor_units, today
+from plumbing.values import Day, minor_units, today, utcnow
 from reporting import kpis
 
 DAYS_AHEAD = 30
@@ -18,6 +18,7 @@ def _in_scope(document, hotels):
     return hotels is None or document["hotel"] in hotels
 
 
+RECENT_WINDOWS = (timedelta(days=1), timedelta(days=7), timedelta(days=30))
 ARRIVING = ("confirmed", "checked_in")
 LEAVING = ("confirmed", "checked_in", "checked_out")  # confirmed: not checked in by the desk
 
@@ -33,11 +34,10 @@ def arrivals_and_departures(db, hotels=None, day=None):
         for b in db.bookings.find({"check_in": day})
         if b["status"] in ARRIVING and _in_scope(b, hotels)
     ]
-    stays = db.bookings.find({"check_in": {"$gte": day.plus(-MAX_NIGHTS), "$lt": day}})
     leaving = [
         b
-        for b in stays
-        if b["status"] in LEAVING and Day.of(b["check_out"]) == day and _in_scope(b, hotels)
+        for b in db.bookings.find({"check_out": day})
+        if b["status"] in LEAVING and _in_scope(b, hotels)
     ]
     return arriving, leaving
 
@@ -115,10 +115,23 @@ def _ratio(amount, count, currency):
     return (amount / count).quantize(step)
 
 
-def recent(db, collection, hotels=None, limit=RECENT):
-    """The newest documents (by `_created`) in scope: one indexed read per hotel."""
+def recent(db, collection, hotels=None, limit=RECENT, now=None):
+    """The newest documents (by `_created`) in scope: one indexed read per hotel, or for
+    every hotel a read of the last day's through the `_created` index (a week's, a
+    month's, then all only when a shorter window holds fewer than `limit`): a bounded
+    range, so the engine reads a day of documents, not the collection."""
     if hotels is None:
-        return list(db[collection].find({}).sort("_id", -1).limit(limit))
+        now = now or utcnow()
+        for window in RECENT_WINDOWS:
+            found = list(
+                db[collection]
+                .find({"_created": {"$gte": now - window}})
+                .sort("_created", -1)
+                .limit(limit)
+            )
+            if len(found) >= limit:
+                return found
+        return list(db[collection].find({}).sort("_created", -1).limit(limit))
     found = [
         document
         for hotel in hotels

@@ -7,76 +7,16 @@ from bson import ObjectId
 from flask import Blueprint, current_app, request
 
 from booking.reservations import check_stay
-from domain.vocabulary import COUNTRIES, CURRENCIES, HOTEL_AMENITIES
+from domain.vocabulary import HOTEL_AMENITIES
 from plumbing import bodies, openapi
 from plumbing.context import db
 from plumbing.errors import Refusal
 from plumbing.responses import respond
 from plumbing.values import parse_days, parse_int, parse_money, today
 from search import availability
+from search.parameters import INTEGERS, QUERY
 
 bp = Blueprint("availability", __name__)
-
-MAX_RESULTS = 100
-MAX_KM = 500
-_INT = {"type": "integer"}
-# Every parameter of a search, once: the parser checks each parsed value against its
-# schema and the OpenAPI document prints the same schemas (plumbing/bodies.py).
-QUERY = bodies.Query(
-    {
-        "check_in": {"schema": {"type": "string", "format": "date"}, "required": True},
-        "check_out": {"schema": {"type": "string", "format": "date"}, "required": True},
-        "adults": {"schema": {**_INT, "minimum": 1, "maximum": 20, "default": 1}},
-        "children": {"schema": {**_INT, "minimum": 0, "maximum": 20, "default": 0}},
-        "city": {
-            "schema": {"type": "string", "minLength": 1, "maxLength": 100},
-            "description": "exactly as the hotel's address spells it",
-            "reason": "must be a non-empty city name of at most 100 characters",
-        },
-        "country": {
-            "schema": {"type": "string", "enum": sorted(COUNTRIES)},
-            "description": "ISO 3166-1 alpha-2 (any case)",
-            "reason": "must be an ISO 3166-1 alpha-2 code such as FR",
-        },
-        "hotel": {
-            "schema": openapi.OBJECT_ID,
-            "reason": "must be a 24-character hexadecimal hotel id",
-        },
-        "near": {
-            "schema": {"type": "string", "pattern": r"^-?[0-9.]+,-?[0-9.]+$"},
-            "description": "<lng>,<lat>",
-            "reason": "must be <longitude>,<latitude> such as 2.35,48.86",
-        },
-        "max_km": {
-            "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_KM},
-            # No schema default: a generated client would send it without near.
-            "description": "with near: the radius in kilometres (10 when omitted)",
-            "reason": f"must be a number of kilometres above 0 and at most {MAX_KM}",
-        },
-        "min_stars": {"schema": {**_INT, "minimum": 1, "maximum": 5}},
-        "amenities": {
-            "schema": {"type": "string", "maxLength": 500},
-            "description": "comma-separated, all required",
-        },
-        "max_price": {
-            "schema": openapi.MONEY,
-            "reason": 'must be a decimal amount such as "450.00"',
-        },
-        "currency": {
-            "schema": {"type": "string", "enum": sorted(CURRENCIES)},
-            "description": "ISO 4217 (any case)",
-            "reason": "must be an ISO 4217 code such as EUR",
-        },
-        "sort": {"schema": {"type": "string", "enum": list(availability.SORTS)}},
-        "page": {
-            "schema": {**_INT, "minimum": 1, "maximum": 10_000, "default": 1},
-            "description": "pages reach the first 10,000 offers: page x max_results "
-            "at most 10,000",
-        },
-        "max_results": {"schema": {**_INT, "minimum": 1, "maximum": MAX_RESULTS, "default": 25}},
-    }
-)
-INTEGERS = ("adults", "children", "min_stars", "page", "max_results")
 
 
 def _int(args, name, issues, query=QUERY):
@@ -99,7 +39,9 @@ def _bad(query, name, issues):
 
 
 def parse_query(args):
-    """Validate the query string into typed values; 400 naming every bad parameter."""
+    """Validate the query string into typed values; 400 naming every bad parameter. A
+    parameter sent empty (a search form's unfilled box) is a parameter not sent."""
+    args = {name: value for name, value in args.items() if value != ""}
     issues = {name: "unknown parameter" for name in args if name not in QUERY.parameters}
     query = parse_days(args, ("check_in", "check_out"), issues)
     for name in INTEGERS:
@@ -177,7 +119,7 @@ CALENDAR = bodies.Query(
             "description": "the night after the last check-in",
             "required": True,
         },
-        "nights": {"schema": {**_INT, "minimum": 1, "maximum": 30, "default": 1}},
+        "nights": {"schema": {"type": "integer", "minimum": 1, "maximum": 30, "default": 1}},
     }
 )
 

@@ -1,6 +1,7 @@
 """Accept: text/html gives a readable, safe page of the same response, with forms."""
 
 import copy
+import re
 
 import domain as domain_package
 from identity.tokens import issue_token
@@ -152,3 +153,22 @@ def test_a_guest_sees_what_a_book_button_sells_and_what_a_cancel_keeps(guest, st
     assert words in page and f'data-confirm="{words} Cancel anyway?"' in page
     front = client.get("", headers=HTML).text
     assert "{?" in front and 'href="/api/v1/availability{?' not in front
+
+
+def test_the_search_form_offers_every_documented_filter(client, stock):
+    """The form's inputs are the parameters the OpenAPI document describes (less paging,
+    the page's own links), and what a person leaves empty is not sent as a value."""
+    room_type, start = stock(nights=2)
+    documented = {
+        p["name"]
+        for p in client.get("openapi.json").json["paths"]["/api/v1/availability"]["get"][
+            "parameters"
+        ]
+    }
+    page = client.get("availability", headers=HTML).text
+    offered = set(re.findall(r'id="s-(\w+)" name="\1"', page))
+    assert offered == documented - {"page", "max_results"}
+    assert '<select id="s-country" name="country">' in page and 'value="FR"' in page
+    form = {name: "" for name in offered}  # every box left empty but the dates
+    form.update(check_in=start.isoformat(), check_out=start.plus(2).isoformat())
+    assert client.get("availability", query_string=form).status_code == 200
