@@ -204,6 +204,14 @@ def _guest(view, context, model, name):  # noqa: ARG001
     return user["email"] if user else str(model.get("guest", ""))
 
 
+def _booking_code(view, context, model, name):  # noqa: ARG001
+    """A payment's booking by the code the front desk and the guest know it by."""
+    booking = db().bookings.find_one(
+        {"_id": model.get("booking"), "guest": model.get("guest")}, {"confirmation_code": 1}
+    )
+    return booking["confirmation_code"] if booking else str(model.get("booking", ""))
+
+
 def _dispute(view, context, model, name):  # noqa: ARG001
     """A chargeback to answer in the provider's dashboard: its reason, amount and status."""
     dispute = model.get("dispute")
@@ -241,14 +249,23 @@ LISTS = {
     "payments": {
         "column_list": [
             "_created",
+            "booking",
             "guest",
             "hotel",
             "purpose",
             "status",
             "amount",
+            "refunded_amount",
             "failure_reason",
         ],
-        "column_formatters": {"guest": _guest, "hotel": _hotel, "amount": _money},
+        "column_labels": {"booking": "Booking", "refunded_amount": "Refunded"},
+        "column_formatters": {
+            "booking": _booking_code,
+            "guest": _guest,
+            "hotel": _hotel,
+            "amount": _money,
+            "refunded_amount": _money,
+        },
     },
     "inventory": {
         "column_list": ["room_type", "hotel", "date", "price", "allotment", "booked", "closed"],

@@ -2,6 +2,7 @@
 
 import html
 import json
+import re
 from decimal import Decimal
 from html.parser import HTMLParser
 
@@ -543,3 +544,18 @@ def test_filters_on_ids_numbers_and_dates_find_their_rows(
     assert bad.status_code == 200
     five_stars = admin_panel.get(_filtered("admin_hotels", app, "stars", 5)).text
     assert "Two Star Inn" not in five_stars
+
+
+def test_the_payments_list_shows_the_booking_code_and_what_was_refunded(admin_panel, guest, stock):
+    from tests.factories import make_booking, pay
+
+    room_type, start = stock(nights=2)
+    booking = make_booking(guest, room_type, start, nights=2)
+    assert pay(guest, booking).status_code == 201
+    cancelled = guest.patch_item(f"bookings/{booking['_id']}", {"status": "cancelled"})
+    assert cancelled.status_code == 200 and cancelled.json["refund_amount"] == "200.00"
+    listing = admin_panel.get("/admin/payments/").text
+    code = booking["confirmation_code"]
+    row = re.search(r'col-booking">\s*' + code + r".*?</tr>", listing, re.S)
+    assert row and "Refunded" in listing
+    assert re.search(r'col-refunded_amount">\s*200.00 EUR', row.group())
