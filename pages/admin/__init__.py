@@ -21,6 +21,7 @@ from flask_admin.theme import Bootstrap4Theme
 
 from pages.admin.access import ADMIN_CSP, OPERATORS
 from pages.admin.calendar import CalendarView
+from pages.admin.desk import BookingsView
 from pages.admin.home import HomeView
 from pages.admin.views import EDITABLE_ONLY, FOR_MANAGERS, READ_ONLY, DomainView, ReadOnlyView
 
@@ -37,6 +38,8 @@ def init_app(app):
         db = app.data.driver.db
         for resource, settings in app.config["DOMAIN"].items():
             view_class = ReadOnlyView if resource in READ_ONLY else DomainView
+            if resource == "bookings":
+                view_class = BookingsView  # with the front desk's detail page
             view = view_class(
                 db[settings.get("datasource", {}).get("source", resource)],
                 resource,

@@ -559,3 +559,58 @@ def test_the_payments_list_shows_the_booking_code_and_what_was_refunded(admin_pa
     row = re.search(r'col-booking">\s*' + code + r".*?</tr>", listing, re.S)
     assert row and "Refunded" in listing
     assert re.search(r'col-refunded_amount">\s*200.00 EUR', row.group())
+
+
+def test_the_front_desk_works_from_a_bookings_detail_page(app, manager, guest, stock, db):
+    """A manager opens a booking, reads what cancelling it would do, checks the guest in
+    and then out through the page's forms; the booking area's rules answer."""
+    from plumbing.values import today
+    from tests.factories import make_booking, pay
+
+    room_type, start = stock(nights=2, start=today())
+    booking = make_booking(guest, room_type, start, nights=2)
+    assert pay(guest, booking).status_code == 201
+    panel = app.test_client()
+    assert sign_in(panel, manager.user["email"]).status_code == 302
+    details = f"/admin/bookings/details/?id={booking['_id']}"
+
+    def step(name):
+        page = panel.get(details).text
+        form = re.search(r'<form method="POST" action="([^"]+)".*?</form>', page, re.S)
+        assert form, page
+        fields = dict(re.findall(r'name="(\w+)" type="hidden" value="([^"]*)"', form.group()))
+        assert fields["step"] == name, fields
+        done = panel.post(form.group(1), data=fields)
+        assert done.status_code == 302
+        return panel.get(done.headers["Location"]).text
+
+    home = panel.get("/admin/").text  # today's arrivals lead to the booking's page
+    assert f'href="/admin/bookings/details/?id={booking["_id"]}"' in home
+    page = panel.get(details).text
+    assert "Cancelling now refunds" in page and "check in" in page and "record a no-show" in page
+    assert f"{booking['confirmation_code']} checked in" in step("check_in")
+    assert db.bookings.find_one({"_id": ObjectId(booking["_id"])})["status"] == "checked_in"
+    assert f"{booking['confirmation_code']} checked out" in step("check_out")
+    assert db.bookings.find_one({"_id": ObjectId(booking["_id"])})["status"] == "checked_out"
+    assert "No front-desk step for a checked_out booking" in panel.get(details).text
+
+
+def test_the_desk_refuses_as_the_api_does(app, manager, login, guest, stock, db):
+    from plumbing.values import today
+    from tests.factories import make_booking, pay
+
+    room_type, start = stock(nights=2, start=today().plus(3))
+    booking = make_booking(guest, room_type, start, nights=2)
+    assert pay(guest, booking).status_code == 201
+    panel = app.test_client()
+    assert sign_in(panel, manager.user["email"]).status_code == 302
+    page = panel.get(f"/admin/bookings/details/?id={booking['_id']}").text
+    form = re.search(r'<form method="POST" action="([^"]+)".*?</form>', page, re.S)
+    fields = dict(re.findall(r'name="(\w+)" type="hidden" value="([^"]*)"', form.group()))
+    early = panel.post(form.group(1), data=fields, follow_redirects=True).text
+    assert f"from the arrival day on: {start.isoformat()}" in early
+    stale = panel.post(form.group(1), data={**fields, "etag": "0" * 40}, follow_redirects=True)
+    assert "the booking changed since you read it" in stale.text
+    forged = panel.post(form.group(1), data={**fields, "csrf_token": "x"}, follow_redirects=True)
+    assert "the form has expired" in forged.text
+    assert db.bookings.find_one({"_id": ObjectId(booking["_id"])})["status"] == "confirmed"

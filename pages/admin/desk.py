@@ -1,0 +1,95 @@
+"""The front desk in the admin: a booking's detail page, with what cancelling it now
+does and the steps its hotel's staff can take (check in, check out, no-show), each a
+CSRF-protected form that goes through the booking area's write path (booking/stay.py)
+with the etag the page was read with - the same rules and refusals as the API's."""
+
+from flask import current_app, flash, g, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.form import SecureForm
+from wtforms import HiddenField
+
+from booking import reservations, stay
+from pages.admin.views import ReadOnlyView
+from payments import fees
+from plumbing.context import db
+from plumbing.errors import Refusal
+from plumbing.values import utcnow
+
+STEPS = {
+    "check_in": (stay.check_in, "check in", "checked in"),
+    "check_out": (stay.check_out, "check out", "checked out"),
+    "no_show": (stay.no_show, "record a no-show", "recorded as a no-show"),
+}
+# Which steps a booking's status offers.
+OFFERED = {"confirmed": ("check_in", "no_show"), "checked_in": ("check_out",)}
+
+
+class DeskForm(SecureForm):
+    booking = HiddenField()
+    etag = HiddenField()
+    step = HiddenField()
+
+
+class BookingsView(ReadOnlyView):
+    """Bookings, read-only as data, with a detail page the front desk works from."""
+
+    can_view_details = True
+    details_template = "admin_booking_details.html"
+    column_details_list = [
+        "confirmation_code",
+        "status",
+        "guest",
+        "hotel",
+        "check_in",
+        "check_out",
+        "nights",
+        "adults",
+        "children",
+        "rate_plan",
+        "payment",
+        "total_price",
+        "refund_amount",
+        "debt",
+        "dispute",
+        "confirmed_at",
+        "checked_in_at",
+        "checked_out_at",
+        "no_show_at",
+        "cancelled_at",
+    ]
+
+    def render(self, template, **kwargs):
+        if template == self.details_template and kwargs.get("model") is not None:
+            kwargs["desk"] = self._desk(kwargs["model"])
+        return super().render(template, **kwargs)
+
+    def _desk(self, booking):
+        terms = (
+            reservations.cancellation_terms(booking, utcnow())[0]
+            if booking.get("status") in ("pending_payment", "confirmed")
+            else None
+        )
+        forms = []
+        for step in OFFERED.get(booking.get("status"), ()):
+            form = DeskForm(booking=str(booking["_id"]), etag=booking["_etag"], step=step)
+            forms.append((STEPS[step][1], form))
+        return {"terms": terms, "forms": forms, "debt": booking.get("debt")}
+
+    @expose("/desk/", methods=("POST",))
+    def desk_view(self):
+        form = DeskForm(request.form)
+        back = url_for(".details_view", id=form.booking.data)
+        if not form.validate() or form.step.data not in STEPS:
+            flash("the form has expired; open the booking again", "error")
+            return redirect(back)
+        write, _verb, done = STEPS[form.step.data]
+        try:
+            booking = stay.front_desk_booking(db(), form.booking.data, g.user)
+            changes = write(db().client, db(), booking, form.etag.data, utcnow())
+        except Refusal as refusal:
+            flash(refusal.message, "error")
+            return redirect(back)
+        if changes.get("fee"):
+            fees.charge(db(), current_app.extensions["payment_provider"], {**booking, **changes})
+        flash(f"{booking['confirmation_code']} {done}", "success")
+        return redirect(back)
