@@ -85,6 +85,7 @@ def live(servers, tmp_path_factory):
         "guest": guest,
         "room_type": room_type,
         "start": start,
+        "secret": app.config["SECRET_KEY"],
     }
     process.terminate()
     process.wait(20)
@@ -342,3 +343,73 @@ def test_browsable_search_book_pay_and_cancel(page, live):
     page.wait_for_load_state()
     assert '"cancelled_at"' in page.locator("#body").inner_text()
     shot(page, "browsable-cancelled")
+
+
+def _api(live, method, path, body, token, etag=None):
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    if etag:
+        headers["If-Match"] = etag
+    request = urllib.request.Request(
+        live["base"] + "/api/v1/" + path,
+        method=method,
+        data=json.dumps(body).encode(),
+        headers=headers,
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def test_a_manager_checks_a_guest_in_at_the_front_desk(page, live):
+    """The hotel's manager opens today's arrival from the dashboard, reads what
+    cancelling would do, checks the guest in and then out; axe-core on the page."""
+    from playwright.sync_api import expect
+
+    from plumbing.values import today
+
+    admin_token = token_for(live)
+    room_type = live["room_type"]
+    tonight = today()
+    _api(
+        live,
+        "PUT",
+        f"room-types/{room_type['_id']}/inventory",
+        {
+            "from": tonight.isoformat(),
+            "to": tonight.plus(2).isoformat(),
+            "allotment": 3,
+            "price": "90.00",
+        },
+        admin_token,
+    )
+    guest_token = issue_token(live["guest"], live["secret"], 600)
+    booking = _api(
+        live,
+        "POST",
+        "bookings",
+        {
+            "room_type": room_type["_id"],
+            "check_in": tonight.isoformat(),
+            "check_out": tonight.plus(2).isoformat(),
+        },
+        guest_token,
+    )
+    _api(
+        live,
+        "POST",
+        "payments",
+        {"booking": booking["_id"], "payment_method": "pm_card_visa"},
+        guest_token,
+    )
+
+    sign_in_to_admin(page, live["manager"]["email"])
+    page.click(f"#arrivals a:has-text('{booking['confirmation_code']}')")
+    expect(page.locator("#cancel-terms")).to_contain_text("Cancelling now refunds")
+    accessible(page, "booking details")
+    shot(page, "admin-front-desk")
+    page.click("button:has-text('check in')")
+    expect(page.locator(".alert-success")).to_contain_text(
+        f"{booking['confirmation_code']} checked in"
+    )
+    page.click("button:has-text('check out')")
+    expect(page.locator(".alert-success")).to_contain_text("checked out")
+    expect(page.locator("text=No front-desk step for a checked_out booking")).to_be_visible()
