@@ -14,60 +14,45 @@ Usage: .venv/bin/python bench/bookings_flat.py [--skip-view]
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import pymongo  # noqa: E402
 
-from bench.common import median_read  # noqa: E402
-from demo import seed  # noqa: E402
-from plumbing import embedded, provisioning  # noqa: E402
+from bench.common import median_read, seeded_demo  # noqa: E402
 from plumbing.values import today  # noqa: E402
-from reporting import flat, kpis  # noqa: E402
+from reporting import flat  # noqa: E402
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-view", action="store_true", help="leave out the slow baseline")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as data_dir:
-        mongo = embedded.mongo_server(data_dir, embedded.free_port()).start()
-        try:
-            db = pymongo.MongoClient(embedded.mongo_uri(mongo.port))["innkeeper"]
-            provisioning.provision(db, log=lambda *_: None)
-            kpis.provision(db)
-            flat.provision(db)
-            began = time.perf_counter()
-            plan = seed.seed_demo(db)
-            seeded = time.perf_counter() - began
-            began = time.perf_counter()
-            flat.drain(db)
-            filled = time.perf_counter() - began
-            hotel = db.hotels.find_one({"address.city": "Paris"})["_id"]
-            month = {"$gte": today().plus(-30), "$lt": today()}
-            query = {"hotel": hotel, "check_in": month}
-            kept, rows = median_read(lambda: list(db.bookings_flat.find(query)))
+    with seeded_demo() as (db, plan, seeded):
+        began = time.perf_counter()
+        flat.drain(db)
+        filled = time.perf_counter() - began
+        hotel = db.hotels.find_one({"address.city": "Paris"})["_id"]
+        month = {"$gte": today().plus(-30), "$lt": today()}
+        query = {"hotel": hotel, "check_in": month}
+        kept, rows = median_read(lambda: list(db.bookings_flat.find(query)))
+        t = time.perf_counter()
+        counted = db.bookings_flat.count_documents(query)
+        count_kept = time.perf_counter() - t
+        view = None
+        if not args.skip_view:
             t = time.perf_counter()
-            counted = db.bookings_flat.count_documents(query)
-            count_kept = time.perf_counter() - t
-            view = None
-            if not args.skip_view:
-                t = time.perf_counter()
-                computed = list(db.bookings.aggregate([*flat.BOOKINGS_FLAT, {"$match": query}]))
-                view = time.perf_counter() - t
-                assert len(computed) == len(rows)
-            changed = [b["_id"] for b in db.bookings.find({}, {"_id": 1}).limit(50)]
-            db.bookings.update_many({"_id": {"$in": changed}}, {"$set": {"status": "expired"}})
-            t = time.perf_counter()
-            followed = flat.drain(db)
-            follow = time.perf_counter() - t
-            drift = flat.drift(db)
-        finally:
-            mongo.stop()
+            computed = list(db.bookings.aggregate([*flat.BOOKINGS_FLAT, {"$match": query}]))
+            view = time.perf_counter() - t
+            assert len(computed) == len(rows)
+        changed = [b["_id"] for b in db.bookings.find({}, {"_id": 1}).limit(50)]
+        db.bookings.update_many({"_id": {"$in": changed}}, {"$set": {"status": "expired"}})
+        t = time.perf_counter()
+        followed = flat.drain(db)
+        follow = time.perf_counter() - t
+        drift = flat.drift(db)
     print(f"demo: {plan['bookings']} bookings seeded in {seeded:.0f} s")
     print(f"  first pass (fills bookings_flat)        {filled:.1f} s")
     print(

@@ -5,8 +5,10 @@ import json
 import os
 import secrets
 import statistics
+import tempfile
 import threading
 import time
+from contextlib import contextmanager
 
 from identity import accounts
 from identity.tokens import issue_token
@@ -127,3 +129,27 @@ def guests(db, count, secret):
     ]
     db.users.insert_many(users)
     return [(user, issue_token(user, secret, 3600)) for user in users]
+
+
+@contextmanager
+def seeded_demo():
+    """(database, seed plan, seconds the seed took): the demo seeded on an embedded
+    server of its own, provisioned as start-up does; stopped and removed after."""
+    import pymongo
+
+    from demo import seed
+    from plumbing import embedded, provisioning
+    from reporting import flat, kpis
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        mongo = embedded.mongo_server(data_dir, embedded.free_port()).start()
+        try:
+            db = pymongo.MongoClient(embedded.mongo_uri(mongo.port))["innkeeper"]
+            provisioning.provision(db, log=lambda *_: None)
+            kpis.provision(db)
+            flat.provision(db)
+            began = time.perf_counter()
+            plan = seed.seed_demo(db)
+            yield db, plan, time.perf_counter() - began
+        finally:
+            mongo.stop()

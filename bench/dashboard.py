@@ -15,21 +15,16 @@ Usage: .venv/bin/python -u bench/dashboard.py
 """
 
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import pymongo  # noqa: E402
 
-from bench.common import median_read  # noqa: E402
-from demo import seed  # noqa: E402
+from bench.common import median_read, seeded_demo  # noqa: E402
 from domain.vocabulary import MAX_NIGHTS  # noqa: E402
-from plumbing import embedded, provisioning  # noqa: E402
 from plumbing.values import Day, today  # noqa: E402
-from reporting import dashboard, flat, kpis  # noqa: E402
+from reporting import dashboard, kpis  # noqa: E402
 
 ROUNDS = 15
 
@@ -44,51 +39,39 @@ def old_recent(db, collection):
 
 
 def main():
-    with tempfile.TemporaryDirectory() as data_dir:
-        mongo = embedded.mongo_server(data_dir, embedded.free_port()).start()
-        try:
-            db = pymongo.MongoClient(embedded.mongo_uri(mongo.port))["innkeeper"]
-            provisioning.provision(db, log=lambda *_: None)
-            kpis.provision(db)
-            flat.provision(db)
-            began = time.perf_counter()
-            plan = seed.seed_demo(db)
-            print(
-                f"demo seeded: {plan['bookings']} bookings in {time.perf_counter() - began:.0f} s"
-            )
-            kpis.drain(db)
-            day = today()
-            reads = {
-                "arrivals and departures": lambda: dashboard.arrivals_and_departures(db),
-                "newest bookings": lambda: dashboard.recent(db, "bookings"),
-                "newest payments": lambda: dashboard.recent(db, "payments"),
-                "next 30 nights' KPIs": lambda: dashboard.next_days(db),
-            }
-            baseline = {
-                "arrivals and departures": lambda: (
-                    dashboard.arrivals_and_departures(db)[0],
-                    old_departures(db, day),
-                ),
-                "newest bookings": lambda: old_recent(db, "bookings"),
-                "newest payments": lambda: old_recent(db, "payments"),
-                "next 30 nights' KPIs": lambda: dashboard.next_days(db),
-            }
-            assert sorted(b["_id"] for b in old_departures(db, day)) == sorted(
-                b["_id"] for b in dashboard.arrivals_and_departures(db)[1]
-            ), "the two departure reads disagree"
-            total = total_old = 0.0
-            print(f"{'read':28} {'now (ms)':>10} {'before (ms)':>12}")
-            for name in reads:
-                now_ms = median_read(reads[name], ROUNDS)[0] * 1000
-                old_ms = median_read(baseline[name], ROUNDS)[0] * 1000
-                total, total_old = total + now_ms, total_old + old_ms
-                print(f"{name:28} {now_ms:10.1f} {old_ms:12.1f}")
-            print(
-                f"{'the page reads, in all':28} {total:10.1f} {total_old:12.1f}"
-                f"   ({total_old / total:.1f}x)"
-            )
-        finally:
-            mongo.stop()
+    with seeded_demo() as (db, plan, seconds):
+        print(f"demo seeded: {plan['bookings']} bookings in {seconds:.0f} s")
+        kpis.drain(db)
+        day = today()
+        reads = {
+            "arrivals and departures": lambda: dashboard.arrivals_and_departures(db),
+            "newest bookings": lambda: dashboard.recent(db, "bookings"),
+            "newest payments": lambda: dashboard.recent(db, "payments"),
+            "next 30 nights' KPIs": lambda: dashboard.next_days(db),
+        }
+        baseline = {
+            "arrivals and departures": lambda: (
+                dashboard.arrivals_and_departures(db)[0],
+                old_departures(db, day),
+            ),
+            "newest bookings": lambda: old_recent(db, "bookings"),
+            "newest payments": lambda: old_recent(db, "payments"),
+            "next 30 nights' KPIs": lambda: dashboard.next_days(db),
+        }
+        assert sorted(b["_id"] for b in old_departures(db, day)) == sorted(
+            b["_id"] for b in dashboard.arrivals_and_departures(db)[1]
+        ), "the two departure reads disagree"
+        total = total_old = 0.0
+        print(f"{'read':28} {'now (ms)':>10} {'before (ms)':>12}")
+        for name in reads:
+            now_ms = median_read(reads[name], ROUNDS)[0] * 1000
+            old_ms = median_read(baseline[name], ROUNDS)[0] * 1000
+            total, total_old = total + now_ms, total_old + old_ms
+            print(f"{name:28} {now_ms:10.1f} {old_ms:12.1f}")
+        print(
+            f"{'the page reads, in all':28} {total:10.1f} {total_old:12.1f}"
+            f"   ({total_old / total:.1f}x)"
+        )
 
 
 if __name__ == "__main__":
