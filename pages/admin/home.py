@@ -75,18 +75,37 @@ BAR = Markup(
 CHART = Markup(
     '<svg role="img" aria-label="{}" viewBox="0 0 {} {}" width="100%" height="{}">{}</svg>'
 )
+AXIS = Markup('<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="#5f6b7a"/>')
+TICK = Markup(
+    '<text x="{:.1f}" y="{:.1f}" font-size="11" fill="#3a4550" text-anchor="{}">{}</text>'
+)
+LEFT, BOTTOM = 76, 18  # room for the value axis's labels ("13,893 JPY") and the nights'
 
 
-def bar_chart(points, title, width=600, height=120):
-    """An SVG bar chart (no script, no CDN) of [(label, value or None)], each bar titled
-    with its label; Markup.format escapes every value it is given."""
-    top = max((float(v) for _label, v in points if v is not None), default=0) or 1
-    step = width / max(len(points), 1)
-    bars = []
-    for i, (label, value) in enumerate(points):
-        bar = max(float(value or 0) / top * height, 1)
-        bars.append(BAR.format(i * step + 1, height - bar, step - 2, bar, label))
-    return CHART.format(title, width, height, height, Markup("").join(bars))
+def bar_chart(points, title, width=600, height=120, scale=str):
+    """An SVG bar chart (no script, no CDN) of [(label, value or None, night)], each bar
+    titled with its label, with labelled axes: the value axis from 0 to the highest
+    value (`scale` writes them), the first and last night under the bars. Markup.format
+    escapes every value it is given."""
+    top = max((float(p[1]) for p in points if p[1] is not None), default=0) or 1
+    plot_w, plot_h = width - LEFT, height
+    step = plot_w / max(len(points), 1)
+    parts = []
+    for i, (label, value, _night) in enumerate(points):
+        bar = max(float(value or 0) / top * plot_h, 1)
+        parts.append(BAR.format(LEFT + i * step + 1, plot_h - bar, step - 2, bar, label))
+    parts += [
+        AXIS.format(LEFT, 0, LEFT, plot_h),
+        AXIS.format(LEFT, plot_h, width, plot_h),
+        TICK.format(LEFT - 4, 11, "end", scale(top)),
+        TICK.format(LEFT - 4, plot_h, "end", scale(0)),
+    ]
+    if points:
+        parts += [
+            TICK.format(LEFT, plot_h + BOTTOM - 4, "start", points[0][2]),
+            TICK.format(width, plot_h + BOTTOM - 4, "end", points[-1][2]),
+        ]
+    return CHART.format(title, width, height + BOTTOM, height + BOTTOM, Markup("").join(parts))
 
 
 def occupancy_chart(days):
@@ -94,10 +113,13 @@ def occupancy_chart(days):
         (
             f"{d['date']}: {(d['occupancy'] or 0):.0%} ({d['rooms_sold']}/{d['rooms_available']})",
             d["occupancy"],
+            str(d["date"]),
         )
         for d in days
     ]
-    return bar_chart(points, f"Occupancy of the next {len(days)} nights")
+    return bar_chart(
+        points, f"Occupancy of the next {len(days)} nights", scale=lambda v: f"{float(v):.0%}"
+    )
 
 
 def money_charts(figures):
@@ -105,13 +127,19 @@ def money_charts(figures):
     charts = {}
     for currency, figure in figures.items():
         adr = [
-            (f"{night}: ADR {value} {currency}", value) for night, value, _r in figure["nights"]
+            (f"{night}: ADR {value} {currency}", value, str(night))
+            for night, value, _r in figure["nights"]
         ]
         revpar = [
-            (f"{night}: RevPAR {value} {currency}", value) for night, _a, value in figure["nights"]
+            (f"{night}: RevPAR {value} {currency}", value, str(night))
+            for night, _a, value in figure["nights"]
         ]
+
+        def in_currency(value, currency=currency):
+            return f"{float(value):,.0f} {currency}"
+
         charts[currency] = (
-            bar_chart(adr, f"ADR per night in {currency}", height=80),
-            bar_chart(revpar, f"RevPAR per night in {currency}", height=80),
+            bar_chart(adr, f"ADR per night in {currency}", height=80, scale=in_currency),
+            bar_chart(revpar, f"RevPAR per night in {currency}", height=80, scale=in_currency),
         )
     return charts

@@ -614,3 +614,18 @@ def test_the_desk_refuses_as_the_api_does(app, manager, login, guest, stock, db)
     forged = panel.post(form.group(1), data={**fields, "csrf_token": "x"}, follow_redirects=True)
     assert "the form has expired" in forged.text
     assert db.bookings.find_one({"_id": ObjectId(booking["_id"])})["status"] == "confirmed"
+
+
+def test_the_dashboards_charts_have_labelled_axes():
+    """Each chart says its range and its nights: 0 and the highest value on the value
+    axis, the first and last night under the bars."""
+    from pages.admin.home import occupancy_chart
+
+    days = [
+        {"date": "2026-12-03", "occupancy": 0.5, "rooms_sold": 5, "rooms_available": 10},
+        {"date": "2026-12-04", "occupancy": 0.8, "rooms_sold": 8, "rooms_available": 10},
+    ]
+    svg = str(occupancy_chart(days))
+    ticks = re.findall(r"<text[^>]*>([^<]+)</text>", svg)
+    assert ticks == ["80%", "0%", "2026-12-03", "2026-12-04"]
+    assert svg.count("<line") == 2 and svg.count("<rect") == 2
