@@ -13,7 +13,8 @@ import time
 from bson import ObjectId
 from pymongo.errors import OperationFailure
 
-from booking.reservations import visible_to
+from booking.reservations import PENDING, visible_to
+from domain.vocabulary import BOOKING_STATUSES
 from plumbing.errors import Refusal
 from plumbing.values import Day
 
@@ -22,16 +23,7 @@ HOLD_SECONDS = 1.0
 
 # What a booking's status becomes, by event name; "refunded" and "modified" come from a
 # payment's refund and from POST /bookings/<id>/change.
-EVENTS = (
-    "confirmed",
-    "checked_in",
-    "checked_out",
-    "no_show",
-    "expired",
-    "cancelled",
-    "refunded",
-    "modified",
-)
+EVENTS = (*(s for s in BOOKING_STATUSES if s != PENDING), "refunded", "modified")
 
 
 # One change stream per process serves every listener (plumbing/changefeed.py): every

@@ -135,7 +135,7 @@ def plan(db, original, wanted, now):
             422,
             f"this booking is paid {_PAID[original.get('payment', 'prepay')]}; a change "
             "keeps that: choose a rate plan paid the same way, or book anew",
-            {"rate_plan": f"must be a {original.get('payment', 'prepay')} plan"},
+            {"rate_plan": f"must be a plan paid {_PAID[original.get('payment', 'prepay')]}"},
         )
     return changed
 

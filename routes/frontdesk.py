@@ -27,31 +27,29 @@ def _answer(booking_id):
     return respond({**document, "_status": "OK"}, headers={"ETag": f'"{document["_etag"]}"'})
 
 
-@bp.post("/bookings/<booking_id>/check-in")
-def check_in(booking_id):
+def _step(booking_id, write):
+    """One front-desk step by the booking's hotel staff, with the etag they read; a
+    no-show's fee is charged once it committed (fees.charge does nothing without one)."""
     user = require_role("guest", "manager", "admin")
     booking = stay.front_desk_booking(db(), booking_id, user)
-    stay.check_in(db().client, db(), booking, http.if_match("the booking"), utcnow())
+    changes = write(db().client, db(), booking, http.if_match("the booking"), utcnow())
+    fees.charge(db(), current_app.extensions["payment_provider"], {**booking, **changes})
     return _answer(booking["_id"])
+
+
+@bp.post("/bookings/<booking_id>/check-in")
+def check_in(booking_id):
+    return _step(booking_id, stay.check_in)
 
 
 @bp.post("/bookings/<booking_id>/check-out")
 def check_out(booking_id):
-    user = require_role("guest", "manager", "admin")
-    booking = stay.front_desk_booking(db(), booking_id, user)
-    stay.check_out(db().client, db(), booking, http.if_match("the booking"), utcnow())
-    return _answer(booking["_id"])
+    return _step(booking_id, stay.check_out)
 
 
 @bp.post("/bookings/<booking_id>/no-show")
 def no_show(booking_id):
-    user = require_role("guest", "manager", "admin")
-    booking = stay.front_desk_booking(db(), booking_id, user)
-    etag = http.if_match("the booking")
-    changes = stay.no_show(db().client, db(), booking, etag, utcnow())
-    if changes.get("fee"):
-        fees.charge(db(), current_app.extensions["payment_provider"], {**booking, **changes})
-    return _answer(booking["_id"])
+    return _step(booking_id, stay.no_show)
 
 
 def _operation(summary, description):

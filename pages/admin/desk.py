@@ -89,7 +89,6 @@ class BookingsView(ReadOnlyView):
         except Refusal as refusal:
             flash(refusal.message, "error")
             return redirect(back)
-        if changes.get("fee"):
-            fees.charge(db(), current_app.extensions["payment_provider"], {**booking, **changes})
+        fees.charge(db(), current_app.extensions["payment_provider"], {**booking, **changes})
         flash(f"{booking['confirmation_code']} {done}", "success")
         return redirect(back)

@@ -56,9 +56,15 @@ def test_check_in_waits_for_the_arrival_day_and_the_hotels_staff(guest, manager,
     early = desk(manager, booking, "check-in")
     assert early.status_code == 409
     assert today().plus(2).isoformat() in early.json["_error"]["message"]
-    assert desk(guest, booking, "check-in").status_code == 403  # their own booking
-    assert desk(login("manager"), booking, "check-in").status_code == 404  # not their hotel
-    assert desk(manager, booking, "check-in", etag="0" * 40).status_code == 412
+    own = desk(guest, booking, "check-in")  # their own booking
+    assert own.status_code == 403 and "managers and admins" in own.json["_error"]["message"]
+    other = desk(login("manager"), booking, "check-in")  # not their hotel
+    assert other.status_code == 404 and "not found" in other.json["_error"]["message"]
+    stale = desk(manager, booking, "check-in", etag="0" * 40)
+    assert stale.status_code == 412
+    assert stale.json["_error"]["message"] == (
+        "the booking changed since you read it; fetch it again"
+    )
     out = desk(manager, booking, "check-out")
     assert out.status_code == 409 and "only a checked_in booking" in out.json["_error"]["message"]
 

@@ -99,11 +99,18 @@ def test_a_no_show_is_the_hotels_to_record_from_the_arrival_day(
     early = no_show(manager, booking)
     assert early.status_code == 409, early.json
     assert today().plus(3).isoformat() in early.json["_error"]["message"]
-    assert no_show(guest, booking).status_code == 403  # their own: they may see it
-    assert no_show(login("guest"), booking).status_code == 404  # someone else's
-    assert no_show(login("manager"), booking).status_code == 404  # not their hotel
+    own = no_show(guest, booking)  # their own: they may see it, not record it
+    assert own.status_code == 403
+    assert own.json["_error"]["message"] == (
+        "only the hotel's managers and admins record a stay's arrival"
+    )
+    for other in (login("guest"), login("manager")):  # someone else's; not their hotel
+        hidden = no_show(other, booking)
+        assert hidden.status_code == 404
+        assert hidden.json["_error"]["message"] == f"booking {booking['_id']} not found"
     missing = manager.post(f"bookings/{booking['_id']}/no-show")
     assert missing.status_code == 428
+    assert "send If-Match with the booking's _etag" in missing.json["_error"]["message"]
 
 
 def test_a_no_show_is_charged_its_fee_once(guest, manager, stock, db):
@@ -117,6 +124,9 @@ def test_a_no_show_is_charged_its_fee_once(guest, manager, stock, db):
     assert (marked.json["fee"]["status"], marked.json["fee"]["amount"]) == ("charged", "150.00")
     again = no_show(manager, marked.json)
     assert again.status_code == 409, again.json
+    assert again.json["_error"]["message"] == (
+        "this booking is no_show; only a confirmed booking can be a no-show"
+    )
     # The worker finds nothing left to collect, and the fee was charged once.
     assert fees.collect_due(db, _provider(db), now=utcnow() + timedelta(hours=1)) == 0
     assert [p["purpose"] for p in payments_of(db, booking)] == ["guarantee", "no_show_fee"]
@@ -205,7 +215,10 @@ def test_a_change_keeps_how_it_is_paid_and_charges_nothing(guest, stock, db):
     booking, _ = guaranteed(guest, stock, nights=3, plans=[AT_HOTEL, PREPAID])
     to_prepaid = change(guest, booking, {"rate_plan": "flexible"})
     assert to_prepaid.status_code == 422, to_prepaid.json
-    assert "rate_plan" in to_prepaid.json["_issues"]
+    assert to_prepaid.json["_issues"] == {"rate_plan": "must be a plan paid at the hotel"}
+    assert to_prepaid.json["_error"]["message"].startswith(
+        "this booking is paid at the hotel; a change keeps that"
+    )
     longer = change(guest, booking, {"check_out": today().plus(13).isoformat()})
     assert longer.status_code == 200, longer.json
     assert longer.json["total_price"] == "300.00"
