@@ -13,6 +13,16 @@ from plumbing.values import Day, minor_text, to_minor, today
 YEAR = today().year + 1
 
 
+def night_body(room_type):
+    """One night of inventory next June: two rooms at 10.00."""
+    return {
+        "room_type": room_type["_id"],
+        "date": f"{YEAR}-06-01",
+        "allotment": 2,
+        "price": "10.00",
+    }
+
+
 def test_money_and_dates_round_trip_as_typed_bson(admin, client, make_room_type, db):
     room_type = make_room_type()
     response = admin.post(
@@ -119,12 +129,7 @@ def test_inventory_refusals_leave_nothing_written(
     admin, make_room_type, db, overrides, field, message
 ):
     room_type = make_room_type()
-    body = {
-        "room_type": room_type["_id"],
-        "date": f"{YEAR}-06-01",
-        "allotment": 2,
-        "price": "10.00",
-    }
+    body = night_body(room_type)
     body.update(overrides)
     response = admin.post("inventory", body)
     assert response.status_code == 422
@@ -134,12 +139,7 @@ def test_inventory_refusals_leave_nothing_written(
 
 def test_one_row_per_room_type_and_night(admin, make_room_type):
     room_type = make_room_type()
-    body = {
-        "room_type": room_type["_id"],
-        "date": f"{YEAR}-06-01",
-        "allotment": 2,
-        "price": "10.00",
-    }
+    body = night_body(room_type)
     assert admin.post("inventory", body).status_code == 201
     duplicate = admin.post("inventory", body)
     assert duplicate.status_code == 409
