@@ -5,6 +5,7 @@ workers share one metrics directory, and a worker told to stop drains first.
   them up (prometheus_client's multiprocess mode); emptied at start, a dead worker's
   gauges are dropped.
 - LIVE_STREAMS: capped at half the worker's threads (a stream holds one).
+- The search read model (search/model.py) starts loading in each worker as it starts.
 - SIGTERM: gunicorn stops accepting, lets the workers finish their requests within
   graceful_timeout (SHUTDOWN_SECONDS), then exits. Each worker also marks itself
   draining, so /health/ready answers 503 and live status streams end (clients
@@ -44,6 +45,12 @@ def post_worker_init(worker):
             previous(signum, frame)
 
     signal.signal(signal.SIGTERM, drain)
+    # Each worker keeps its own search read model: loading starts now, not on the first
+    # search (which, like every search until the model is loaded, reads MongoDB).
+    if "search_model" in getattr(app, "extensions", {}):
+        from run import start_search_model
+
+        start_search_model(app)
 
 
 def child_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature

@@ -25,7 +25,9 @@ from plumbing import embedded, http, logs, probes, ratelimit, readcache, respons
 from plumbing.datalayer import MongoLayer
 from plumbing.eve_settings import eve_settings
 from plumbing.validation import Validator
+from plumbing.watermark import WATERMARK
 from search.answers import AnswerCache
+from search.model import ReadModel
 
 
 def create_app(overrides=None):
@@ -59,6 +61,10 @@ def create_app(overrides=None):
         prefix=f"innkeeper:{config['MONGO_DBNAME']}",
         ttl=config["SEARCH_CACHE_SECONDS"],
         enabled=config["SEARCH_CACHE"],
+        watermark=WATERMARK,
+    )
+    app.extensions["search_model"] = ReadModel(
+        enabled=config["SEARCH_MODEL"], wait=config["SEARCH_MODEL_WAIT_MS"] / 1000
     )
     ratelimit.identify_callers(app, authentication.bearer_subject)
     for part in (responses, http, hooks, routes, pages, ratelimit, readcache, cli):
@@ -70,11 +76,19 @@ def create_app(overrides=None):
     return app
 
 
+def start_search_model(app):
+    """Begin loading the search read model now (a server at start-up), rather than on the
+    first search; searches read the database until it has loaded."""
+    with app.app_context():
+        app.extensions["search_model"].start(app.data.driver.db)
+
+
 def close_app(app):
     """Release the app's MongoDB and Redis connections (tests, CLI commands)."""
     served = app.extensions.get("live_streams")
     if served is not None:
         served.feed.stop()
+    app.extensions["search_model"].stop()
     for client, _db in app.extensions.get("pymongo", {}).values():
         client.close()
     app.redis.close()
@@ -175,6 +189,7 @@ def main():
     try:
         app = create_app(config)
         cli.provision(app)
+        start_search_model(app)
         if config["SEED_DEMO"]:
             cli.seed_in_background(app)
         sweeper = threading.Thread(target=cli.run_jobs, args=(app, stopping), daemon=True)

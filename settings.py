@@ -101,6 +101,8 @@ def load():
         "SEED_DEMO": _bool("SEED_DEMO", embedded),
         "SEARCH_CACHE": _bool("SEARCH_CACHE", True),
         "SEARCH_CACHE_SECONDS": _int("SEARCH_CACHE_SECONDS", 60),
+        "SEARCH_MODEL": _bool("SEARCH_MODEL", True),
+        "SEARCH_MODEL_WAIT_MS": _int("SEARCH_MODEL_WAIT_MS", 100),
         "LIVE_STREAMS": _int("LIVE_STREAMS", 256),
         "LIVE_STREAMS_PER_USER": _int("LIVE_STREAMS_PER_USER", 4),
         "LIVE_STREAM_SECONDS": _int("LIVE_STREAM_SECONDS", 55),

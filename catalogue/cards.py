@@ -38,6 +38,7 @@ HOTEL_FIELDS = {
     "cancellation_policy": 1,
     "timezone": 1,
     "check_in_time": 1,
+    "location": 1,
 }
 ROOM_TYPE_FIELDS = {"hotel": 1, "name": 1, "max_adults": 1, "max_children": 1, "rate_plans": 1}
 
@@ -75,6 +76,8 @@ def card(hotel, room_type):
         "max_adults": room_type["max_adults"],
         "max_children": room_type.get("max_children", 0),
         "plans": plans(hotel, room_type),
+        # [lng, lat]: a `near` search answered from the read model measures from it.
+        "location": (hotel.get("location") or {}).get("coordinates"),
     }
 
 

@@ -14,6 +14,7 @@ from plumbing.errors import Refusal
 from plumbing.responses import respond
 from plumbing.values import parse_days, parse_int, parse_money, today
 from search import availability
+from search import model as search_model
 from search.parameters import INTEGERS, QUERY
 
 bp = Blueprint("availability", __name__)
@@ -95,19 +96,26 @@ def _link(args, page, title):
     return {"title": title, "href": "availability?" + urlencode({**args, "page": page})}
 
 
+def _source(written):
+    """The read model once it has applied every write acknowledged before this search
+    (search/model.py), else the database."""
+    return search_model.source_of(current_app.extensions["search_model"], db(), written)
+
+
 def answer(query):
-    """(total, the offers as JSON text, "hit" | "miss" | "off"): from the answer cache
-    (search/answers.py) when it holds this query under current generations, else
-    computed and stored."""
+    """(total, the offers as JSON text, "hit" | "miss" | "off", where it was computed):
+    from the answer cache (search/answers.py) when it holds this query under current
+    generations, else computed and stored."""
     cache = current_app.extensions["answers"]
-    cached, key = cache.lookup(query)
+    cached, key, written = cache.lookup(query)
     if cached is not None:
         total, items = cached.split("\n", 1)
-        return int(total), items, "hit"
-    offers, total = availability.search(db(), query)
+        return int(total), items, "hit", "cache"
+    source = _source(written)
+    offers, total = availability.search(source, query)
     items = json.dumps(offers, separators=(",", ":"))
     cache.store(key, f"{total}\n{items}")
-    return total, items, "miss" if cache.enabled else "off"
+    return total, items, "miss" if cache.enabled else "off", source.name
 
 
 CALENDAR_DAYS = 62
@@ -154,10 +162,12 @@ def price_calendar():
     query, first, end, nights = parse_calendar(args)
     cache = current_app.extensions["answers"]
     key_query = {**query, "calendar": [first, end, nights]}
-    cached, key = cache.lookup(key_query)
-    state = "hit"
+    cached, key, written = cache.lookup(key_query)
+    state, source_name = "hit", "cache"
     if cached is None:
-        days = availability.calendar(db(), query, first, end, nights)
+        source = _source(written)
+        source_name = source.name
+        days = availability.calendar(source, query, first, end, nights)
         cached = json.dumps(
             [availability.calendar_day(day, nights, lowest) for day, lowest in days],
             separators=(",", ":"),
@@ -182,7 +192,7 @@ def price_calendar():
                 "parent": {"title": "home", "href": "/"},
             },
         },
-        headers={"X-Search-Cache": state},
+        headers={"X-Search-Cache": state, "X-Search-Source": source_name},
     )
 
 
@@ -190,7 +200,7 @@ def price_calendar():
 def search():
     args = request.args.to_dict()
     query = parse_query(args)
-    total, items, cached = answer(query)
+    total, items, cached, source_name = answer(query)
     links = {
         "self": _link(args, query["page"], "availability"),
         "parent": {"title": "home", "href": "/"},
@@ -207,7 +217,7 @@ def search():
             "_meta": {"page": query["page"], "max_results": query["max_results"], "total": total},
             "_links": links,
         },
-        headers={"X-Search-Cache": cached},
+        headers={"X-Search-Cache": cached, "X-Search-Source": source_name},
     )
 
 

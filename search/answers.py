@@ -26,13 +26,20 @@ import logging
 import redis
 
 from plumbing import metrics
+from search.model import decode, encode
 
 LOG = logging.getLogger(__name__)
 EVERYTHING = None  # the scope of a search that is not by city
 _LOOKUP = """
 local key = ARGV[1] .. (redis.call('GET', KEYS[1]) or '0') .. '.'
     .. (redis.call('GET', KEYS[2]) or '0')
-return {key, redis.call('GET', key)}
+return {key, redis.call('GET', key), redis.call('GET', KEYS[3])}
+"""
+# The newest write's cluster time, only ever raised (search/model.py's text encoding
+# sorts as the time does).
+_RAISE = """
+local now = redis.call('GET', KEYS[1])
+if not now or ARGV[1] > now then redis.call('SET', KEYS[1], ARGV[1]) end
 """
 
 
@@ -53,9 +60,12 @@ def digest(query):
 class AnswerCache:
     """Look up, store and invalidate search answers; every method survives Redis down."""
 
-    def __init__(self, client, prefix, ttl=60, enabled=True):
+    def __init__(self, client, prefix, ttl=60, enabled=True, watermark=None):
         self.client, self.prefix, self.ttl, self.enabled = client, prefix, ttl, enabled
+        self.watermark = watermark  # plumbing/watermark.py: this process's newest write
         self._lookup = client.register_script(_LOOKUP)
+        self._raise = client.register_script(_RAISE)
+        self._written_key = f"{prefix}:written"
         self.hits = self.misses = 0
 
     def _gen_key(self, scope):
@@ -64,31 +74,46 @@ class AnswerCache:
         return f"{self.prefix}:gen:city:{scope}"
 
     def lookup(self, query):
-        """(cached answer text or None, the key to store a fresh answer under or None)."""
+        """(cached answer text or None, the key to store a fresh answer under or None, the
+        cluster time of the newest acknowledged write or None) in one round trip: a fresh
+        answer must be computed from data at least that recent (search/model.py)."""
+        if not self.enabled:
+            return None, None, self.written()
         return self._lookup_under(
             f"{self.prefix}:answer:{digest(query)}:", self._gen_key(scope_of(query))
         )
 
     def lookup_page(self, path):
         """lookup() for a public catalogue read (plumbing/readcache.py), by its path and
-        query string, under the catalogue's generation."""
-        return self._lookup_under(f"{self.prefix}:page:{path}:", f"{self.prefix}:gen:catalogue")
-
-    def _lookup_under(self, base, generation_key):
+        query string, under the catalogue's generation: (cached text, key)."""
         if not self.enabled:
             return None, None
-        keys = [f"{self.prefix}:epoch", generation_key]
+        return self._lookup_under(f"{self.prefix}:page:{path}:", f"{self.prefix}:gen:catalogue")[
+            :2
+        ]
+
+    def _lookup_under(self, base, generation_key):
+        keys = [f"{self.prefix}:epoch", generation_key, self._written_key]
         try:
-            key, cached = self._lookup(keys=keys, args=[base])
+            key, cached, written = self._lookup(keys=keys, args=[base])
         except redis.RedisError as error:
             LOG.warning("search answer cache unreachable: %s", error)
             metrics.backend_error("redis", "unreachable")
-            return None, None
+            return None, None, None
         if cached is not None:
             self.hits += 1
-            return cached.decode(), None
+            return cached.decode(), None, decode(written)
         self.misses += 1
-        return None, key.decode()
+        return None, key.decode(), decode(written)
+
+    def written(self):
+        """The cluster time of the newest write recorded (one GET), or None."""
+        try:
+            return decode(self.client.get(self._written_key))
+        except redis.RedisError as error:
+            LOG.warning("search freshness mark unreachable: %s", error)
+            metrics.backend_error("redis", "unreachable")
+            return None
 
     def store(self, key, answer_text):
         if key is None:
@@ -105,11 +130,19 @@ class AnswerCache:
 
     def bump(self, cities, catalogue=False):
         """After a committed change to these cities' offers: their answers are stale
-        (and, with `catalogue`, every cached hotel and room type read)."""
-        if not self.enabled:
+        (and, with `catalogue`, every cached hotel and room type read). First of all the
+        newest write's cluster time is recorded, so that a reader who sees a new
+        generation also sees a mark at least as new as the write that made it."""
+        latest = self.watermark.latest() if self.watermark is not None else None
+        if not self.enabled and latest is None:
             return
         try:
             with self.client.pipeline(transaction=False) as pipe:
+                if latest is not None:
+                    self._raise(keys=[self._written_key], args=[encode(latest)], client=pipe)
+                if not self.enabled:
+                    pipe.execute()
+                    return
                 if catalogue:
                     pipe.incr(f"{self.prefix}:gen:catalogue")
                 for city in set(cities):
@@ -122,7 +155,10 @@ class AnswerCache:
     def bump_hotels(self, db, hotel_ids, catalogue=False):
         """bump() for the cities of these hotels (a change at a deleted hotel: all)."""
         ids = list(set(hotel_ids))
-        if not self.enabled or not ids:
+        if not ids:
+            return
+        if not self.enabled:
+            self.bump([])
             return
         found = list(db.hotels.find({"_id": {"$in": ids}}, {"address.city": 1}))
         self.bump((h["address"]["city"] for h in found), catalogue=catalogue)
@@ -137,6 +173,7 @@ class AnswerCache:
 
     def bump_everything(self):
         """Every answer is stale (seed, reconcile, a migration): a new epoch."""
+        self.bump([])  # the freshness mark, and `all`
         if not self.enabled:
             return
         try:

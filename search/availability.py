@@ -19,6 +19,8 @@ import math
 from collections import defaultdict
 from decimal import ROUND_FLOOR
 
+from pymongo.database import Database
+
 from catalogue import cards as search_cards
 from catalogue.rate_plans import condition_issue, night_minor
 from plumbing.errors import Refusal
@@ -104,26 +106,61 @@ def fits(card, query):
     return card["max_adults"] >= query["adults"] and card["max_children"] >= query["children"]
 
 
+class DatabaseSource:
+    """What a search reads, from MongoDB: the cards in scope (index `city`, `hotel` or
+    `country`), each city's nights of a stay (index `city_date`), hotels near a point
+    (2dsphere). The read model (search/model.py) answers the same four questions from
+    memory; the search below is the same code over either."""
+
+    name = "database"
+
+    def __init__(self, db):
+        self.db = db
+
+    def near(self, point, max_km):
+        return hotels_near(self.db, point, max_km)
+
+    def cards(self, where):
+        return list(self.db[search_cards.COLLECTION].find(where))
+
+    def width(self, cities):
+        """How many room types these cities hold (the nights a search of them reads)."""
+        collection = self.db[search_cards.COLLECTION]
+        return sum(len(list(collection.find({"city": c}, {"_id": 1}))) for c in cities)
+
+    def rows(self, cards, check_in, check_out):
+        """The inventory rows of the stay's nights of these cards' room types (read city by
+        city, the index's shape, and kept for the cards asked)."""
+        return [
+            row
+            for row in stay_rows(self.db, {c["city"] for c in cards.values()}, check_in, check_out)
+            if row["room_type"] in cards
+        ]
+
+
+def source_of(reader):
+    """A search source: one already, or a database to read."""
+    return DatabaseSource(reader) if isinstance(reader, Database) else reader
+
+
 # The most inventory rows one search may read: about a third of a second on the embedded
 # engine. A search over every city for a month would read 20,000 (1.5 s of a worker and
-# of the database's one thread); it is refused, asking for a narrower search.
+# of the database's one thread); it is refused, asking for a narrower search, from the
+# read model too, so that an answer never depends on where it was computed.
 MAX_ROWS_READ = 5_000
 
 
-def candidates(db, query, distances=None):
+def candidates(source, query, distances=None):
     """The cards a search may offer, by room type id; a 400 when reading their cities'
     nights would exceed MAX_ROWS_READ."""
     where = scope(query, distances)
-    found = list(db[search_cards.COLLECTION].find(where))
+    found = source.cards(where)
     nights = (query["check_out"] - query["check_in"]).days
     # A city, a country or no scope found every room type of its cities; a hotel or a
     # `near` scope found some, and the rows are read city by city.
     width = len(found)
     if "hotel" in where:
-        cities = {card["city"] for card in found}
-        width = sum(
-            len(list(db[search_cards.COLLECTION].find({"city": c}, {"_id": 1}))) for c in cities
-        )
+        width = source.width({card["city"] for card in found})
     if width * nights > MAX_ROWS_READ:
         raise Refusal(
             400,
@@ -201,23 +238,24 @@ def priced_plans(card, rows, check_in, nights, party, cap, todays):
     return priced
 
 
-def search(db, query):
-    """(offers, total) for a parsed query: one offer per room type and rate plan."""
+def search(reader, query):
+    """(offers, total) for a parsed query: one offer per room type and rate plan.
+    `reader` is a source (DatabaseSource, the read model) or a database."""
+    source = source_of(reader)
     distances = None
     if query.get("near"):
-        distances = hotels_near(db, query["near"], query["max_km"])
+        distances = source.near(query["near"], query["max_km"])
         if not distances:
             return [], 0
-    cards = candidates(db, query, distances)
+    cards = candidates(source, query, distances)
     if not cards:
         return [], 0
     check_in, check_out = query["check_in"], query["check_out"]
     nights = (check_out - check_in).days
     party = query["adults"] + query["children"]
     by_room = defaultdict(list)
-    for row in stay_rows(db, {c["city"] for c in cards.values()}, check_in, check_out):
-        if row["room_type"] in cards:
-            by_room[row["room_type"]].append(row)
+    for row in source.rows(cards, check_in, check_out):
+        by_room[row["room_type"]].append(row)
     offers, todays = [], {}
     for room_type_id, rows in by_room.items():
         card = cards[room_type_id]
@@ -246,23 +284,22 @@ def search(db, query):
     return [offer(o, query) for o in offers[skip : skip + query["max_results"]]], len(offers)
 
 
-def calendar(db, query, first, end, nights):
+def calendar(reader, query, first, end, nights):
     """The lowest total of a `nights`-night stay for each check-in night in [first, end),
     per currency, over the cards in scope: [(night, {currency: (total in minor units,
     card)})]. One read of the cards and one of each city's nights for the whole span;
     each stay is then priced in the API process, as a search prices one."""
+    source = source_of(reader)
     span = {**query, "check_in": first, "check_out": end.plus(nights - 1)}
     distances = None
     if query.get("near"):
-        distances = hotels_near(db, query["near"], query["max_km"])
+        distances = source.near(query["near"], query["max_km"])
         if not distances:
             return [(first.plus(i), {}) for i in range((end - first).days)]
-    cards = candidates(db, span, distances)
+    cards = candidates(source, span, distances)
     by_room = defaultdict(dict)
-    cities = {c["city"] for c in cards.values()}
-    for row in stay_rows(db, cities, first, span["check_out"]):
-        if row["room_type"] in cards:
-            by_room[row["room_type"]][Day.of(row["date"])] = row
+    for row in source.rows(cards, first, span["check_out"]):
+        by_room[row["room_type"]][Day.of(row["date"])] = row
     days, todays = [], {}
     party = query["adults"] + query["children"]
     for offset in range((end - first).days):

@@ -200,6 +200,7 @@ def app(request):
             served = app.extensions.get("live_streams")
             if served is not None:
                 served.feed.stop()
+            app.extensions["search_model"].stop()  # the same, for the search read model
             # A test that asked for app_config may have started servers of its own
             # (run.py, a second app process) writing where this process cannot see.
             _empty(app, everything="app_config" in request.fixturenames)

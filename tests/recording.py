@@ -1,20 +1,23 @@
 """The commands a flow sends to MongoDB, recorded with pymongo's command monitoring.
 
 Registered at import (conftest imports it), so every client the suite creates reports
-here. `with recorded() as commands:` collects (command name, command document) pairs.
+here. `with recorded() as commands:` collects (command name, command document) pairs
+sent from the recording thread (a test client's request runs in it; the search read
+model's change stream, in a thread of its own, is not the flow's).
 """
 
 import contextlib
+import threading
 
 from pymongo import monitoring
 
 
 class Recorder(monitoring.CommandListener):
     def __init__(self):
-        self.recording, self.commands = False, []
+        self.recording, self.commands, self.thread = False, [], None
 
     def started(self, event):
-        if self.recording:
+        if self.recording and threading.get_ident() == self.thread:
             self.commands.append((event.command_name, event.command))
 
     def succeeded(self, event):
@@ -31,6 +34,7 @@ monitoring.register(RECORDER)  # clients created from now on report to it
 @contextlib.contextmanager
 def recorded():
     RECORDER.commands.clear()
+    RECORDER.thread = threading.get_ident()
     RECORDER.recording = True
     try:
         yield RECORDER.commands
