@@ -7,8 +7,13 @@ with the production gunicorn command (docker-compose.yml's: gthread, 2 workers x
 threads, access log on):
 
   baseline   bench/baseline_app.py: the same search with no framework around it
-  API, cache off   SEARCH_CACHE=0: every search reads the database
+  API, cold, database   SEARCH_CACHE=0 SEARCH_MODEL=0: every search reads MongoDB
+  API, cold, model      SEARCH_CACHE=0: every search computed, from the read model
+                        (search/model.py), once every worker has loaded it
   API, cache warm  SEARCH_CACHE=1 (the default), after one pass over the workload
+
+It also prints each worker's memory (VmRSS) with the model loaded and without it, and
+how long a worker took to load the model (its log line).
 
 The workload is --distinct different searches (cities, check-in 7-60 days ahead, 1-5
 nights, 1-3 adults, a quarter with a star or amenity filter, a quarter sorted otherwise
@@ -23,6 +28,7 @@ import argparse
 import http.client
 import os
 import random
+import re
 import secrets
 import statistics
 import subprocess
@@ -107,8 +113,9 @@ def stop(process):
 
 def load(port, paths, clients, total):
     """`clients` keep-alive clients share `total` GETs over `paths` in turn; returns
-    (seconds, latencies in ms, {X-Search-Cache value: count}, statuses other than 200)."""
-    latencies, caches, errors, lock = [], {}, [], threading.Lock()
+    (seconds, latencies in ms, {X-Search-Cache value: count}, statuses other than 200,
+    {X-Search-Source value: count})."""
+    latencies, caches, errors, lock, sources = [], {}, [], threading.Lock(), {}
     counter = iter(range(total))
     barrier = threading.Barrier(clients)
 
@@ -126,6 +133,8 @@ def load(port, paths, clients, total):
                 latencies.append(elapsed)
                 cache = response.getheader("X-Search-Cache", "-")
                 caches[cache] = caches.get(cache, 0) + 1
+                source = response.getheader("X-Search-Source", "-")
+                sources[source] = sources.get(source, 0) + 1
                 if response.status != 200:
                     errors.append(response.status)
             if response.getheader("Connection", "").lower() == "close":
@@ -139,11 +148,32 @@ def load(port, paths, clients, total):
         thread.start()
     for thread in threads:
         thread.join()
-    return time.perf_counter() - began, latencies, caches, errors
+    return time.perf_counter() - began, latencies, caches, errors, sources
+
+
+def until_model(port, paths):
+    """Until 40 searches in a row (both workers' share) come from the read model."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if load(port, paths[:40], 4, 40)[4].get("model", 0) == 40:
+            return
+        time.sleep(0.5)
+    sys.exit("the read model did not load in 300 s")
+
+
+def workers_rss_mb(process):
+    """VmRSS of each gunicorn worker (the master's children), in MB."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(int(line.split()[1]) / 1024)
+    return sorted(sizes)
 
 
 def report(name, result):
-    elapsed, latencies, caches, errors = result
+    elapsed, latencies, caches, errors, sources = result
     ordered = sorted(latencies)
     figures = {
         "rate": len(ordered) / elapsed,
@@ -153,6 +183,8 @@ def report(name, result):
     hits = caches.get("hit", 0)
     looked = hits + caches.get("miss", 0)
     hit_rate = f"   cache hits {100 * hits / looked:5.1f} %" if looked else ""
+    if sources.get("database") and sources.get("model"):
+        hit_rate += f"   from the database: {sources['database']}"
     print(
         f"{name:34} {figures['rate']:8.1f} req/s   p50 {figures['p50']:6.1f} ms   "
         f"p95 {figures['p95']:6.1f} ms   ({len(ordered)} requests"
@@ -259,15 +291,36 @@ def run(args, data_dir, client, mongo, redis):
     api = [f"/api/v1/availability?{p}" for p in paths]
     list_path = '/api/v1/hotels?where={"address.city":"Paris"}'
     item_path = f"/api/v1/hotels/{hotel['_id']}"
-    process = serve("run:create_app()", port, {**env, "SEARCH_CACHE": "0"}, log)
+    process = serve(
+        "run:create_app()", port, {**env, "SEARCH_CACHE": "0", "SEARCH_MODEL": "0"}, log
+    )
     try:
         load(port, api, c, len(api))
-        results["off"] = report("API  search, cache off", load(port, api, c, n))
-        results["off1"] = report("API  search, cache off, 1 client", load(port, api, 1, n // 4))
+        results["db"] = report("API  search, cold, database", load(port, api, c, n))
+        results["db1"] = report(
+            "API  search, cold, database, 1 client", load(port, api, 1, n // 4)
+        )
         results["list"] = report("API  hotels by city, cache off", load(port, [list_path], c, n))
         results["item"] = report("API  hotel by id, cache off", load(port, [item_path], c, n))
+        rss_without = workers_rss_mb(process)
     finally:
         stop(process)
+
+    log.write_text("")
+    process = serve("run:create_app()", port, {**env, "SEARCH_CACHE": "0"}, log)
+    try:
+        until_model(port, api)
+        load(port, api, c, len(api))
+        results["off"] = report("API  search, cold, model", load(port, api, c, n))
+        results["off1"] = report("API  search, cold, model, 1 client", load(port, api, 1, n // 4))
+        rss_with = workers_rss_mb(process)
+    finally:
+        stop(process)
+    loads = re.findall(r"search read model loaded: ([^\"\n]*? s)\b", log.read_text())
+    print(
+        f"  worker memory (VmRSS): {', '.join(f'{m:.0f}' for m in rss_without)} MB without the "
+        f"model, {', '.join(f'{m:.0f}' for m in rss_with)} MB with it; loads: {'; '.join(loads)}"
+    )
 
     process = serve("run:create_app()", port, {**env, "SEARCH_CACHE": "1"}, log)
     try:
@@ -282,9 +335,11 @@ def run(args, data_dir, client, mongo, redis):
         stop(process)
 
     print()
-    ratio("search, cache off", results["off"], results["base"])
+    ratio("search, cold, model", results["off"], results["base"])
+    ratio("search, cold, database", results["db"], results["base"])
     ratio("search, cache warm", results["warm"], results["base"])
-    ratio("search, 1 client, cache off", results["off1"], results["base1"])
+    ratio("search, 1 client, cold, model", results["off1"], results["base1"])
+    ratio("search, 1 client, cold, database", results["db1"], results["base1"])
     ratio("hotels by city, cache off", results["list"], results["base_list"])
     ratio("hotel by id, cache off", results["item"], results["base_item"])
     ratio("hotels by city, cache on", results["list_warm"], results["base_list"])

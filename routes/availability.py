@@ -419,5 +419,14 @@ OPENAPI["/api/v1/availability"]["get"]["responses"]["200"]["headers"] = {
         "description": "hit: the answer cache held this search under current generations; "
         "miss: computed now (and kept); off: SEARCH_CACHE=0",
         "schema": {"enum": ["hit", "miss", "off"]},
-    }
+    },
+    "X-Search-Source": {
+        "description": "where the answer was computed: cache (a kept answer), model (the "
+        "read model in the API process, caught up with every acknowledged write) or "
+        "database (the model loading, behind, or SEARCH_MODEL=0)",
+        "schema": {"enum": ["cache", "model", "database"]},
+    },
 }
+OPENAPI["/api/v1/availability/calendar"]["get"]["responses"]["200"].setdefault(
+    "headers", {}
+).update(OPENAPI["/api/v1/availability"]["get"]["responses"]["200"]["headers"])

@@ -268,6 +268,10 @@ class Catalogue:
     def _put(self, collection, document):
         (self.put_row if collection == "inventory" else self.put_card)(document)
 
+    def size(self):
+        """(room types, nights) held."""
+        return len(self.cards), len(self._rows)
+
     # -- a search's questions (search/availability.py's source) --------------------------
 
     def cards_where(self, where):
@@ -447,8 +451,8 @@ class ReadModel:
                             started = time.monotonic()
                             self._load()
                             LOG.info(
-                                "search read model loaded: %d room types in %.2f s",
-                                len(self.catalogue.cards),
+                                "search read model loaded: %d room types, %d nights in %.2f s",
+                                *self.catalogue.size(),
                                 time.monotonic() - started,
                             )
                         backoff = self._follow(stream, session)

@@ -33,7 +33,8 @@ def model_app(app_config):
 
 
 def _query(start, nights=2, **params):
-    return {"city": CITY, "check_in": str(start), "check_out": str(start.plus(nights)), **params}
+    scope = {} if {"near", "country", "hotel"} & set(params) else {"city": CITY}
+    return {**scope, "check_in": str(start), "check_out": str(start.plus(nights)), **params}
 
 
 def _searched(app, start, **params):
@@ -57,13 +58,20 @@ def _left(response, room_type):
     return found[0]["rooms_left"] if found else 0
 
 
-def test_a_search_from_the_model_reads_no_database_and_answers_as_the_database(model_app, stock):
+@pytest.mark.parametrize(
+    "scope", [{}, {"near": "2.35,48.86", "max_km": "5"}, {"country": "FR"}, {"hotel": None}]
+)
+def test_a_search_from_the_model_reads_no_database_and_answers_as_the_database(
+    model_app, stock, scope
+):
     room_type, start = stock(nights=3, allotment=4, price="120.00")
+    if "hotel" in scope:
+        scope = {"hotel": room_type["hotel"]}
     with recorded() as commands:
-        found = _searched(model_app, start, nights=3)
+        found = _searched(model_app, start, nights=3, **scope)
     assert found.headers["X-Search-Source"] == "model"
     assert [name for name, _ in commands] == []  # not one command from the request
-    assert found.json["_items"] == _truth(model_app, start, nights=3)
+    assert found.json["_items"] == _truth(model_app, start, nights=3, **scope)
     assert _left(found, room_type) == 4
 
 
@@ -118,10 +126,25 @@ def test_the_model_follows_every_kind_of_catalogue_write(model_app, admin, db, s
     assert after.json["_items"] != before.json["_items"]
 
 
-def test_a_guest_sees_their_booking_and_cancellation_in_their_next_search(model_app, guest, stock):
-    """Read-your-writes across two apps (two models, as two processes have): the booking
-    is made through the shared app, the searches go to the other."""
+def _slow_stream(monkeypatch):
+    """Every change reaches the models 50 ms late, as from a busy stream."""
+    apply = Catalogue.apply
+
+    def late(self, change, read_whole):
+        threading.Event().wait(0.05)
+        apply(self, change, read_whole)
+
+    monkeypatch.setattr(Catalogue, "apply", late)
+
+
+def test_a_guest_sees_their_booking_and_cancellation_in_their_next_search(
+    model_app, guest, stock, monkeypatch
+):
+    """Read-your-writes across two apps (two models, as two processes have), with a
+    stream slower than the guest: the booking is made through the shared app, the
+    searches go to the other, which waits until its model has the change."""
     room_type, start = stock(nights=2, allotment=3)
+    _slow_stream(monkeypatch)
     assert _left(_searched(model_app, start), room_type) == 3
     booked = book(guest, room_type, start)
     assert booked.status_code == 201
@@ -133,13 +156,16 @@ def test_a_guest_sees_their_booking_and_cancellation_in_their_next_search(model_
     assert (seen.headers["X-Search-Source"], _left(seen, room_type)) == ("model", 3)
 
 
-def test_searches_never_show_more_rooms_than_acknowledged_bookings_leave(model_app, login, stock):
+def test_searches_never_show_more_rooms_than_acknowledged_bookings_leave(
+    model_app, login, stock, monkeypatch
+):
     """Eight guests book one room each (through the shared app) while eight readers
     search the other app's model over and over: a search that starts after n bookings
     were acknowledged never shows more than allotment - n rooms."""
     allotment = 8
     room_type, start = stock(nights=2, allotment=allotment)
     guests = [login("guest") for _ in range(allotment)]
+    _slow_stream(monkeypatch)
     acknowledged, lock, stop, violations, sources = (
         [0],
         threading.Lock(),
