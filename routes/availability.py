@@ -2,6 +2,7 @@
 
 from urllib.parse import urlencode
 
+import orjson
 import simplejson as json
 from bson import ObjectId
 from flask import Blueprint, current_app, request
@@ -113,7 +114,7 @@ def answer(query):
         return int(total), items, "hit", "cache"
     source = _source(written)
     offers, total = availability.search(source, query)
-    items = json.dumps(offers, separators=(",", ":"))
+    items = orjson.dumps(offers).decode()
     cache.store(key, f"{total}\n{items}")
     return total, items, "miss" if cache.enabled else "off", source.name
 

@@ -344,12 +344,54 @@ def max_minor(max_price, currency):
     return int((max_price * 10 ** minor_units(currency)).to_integral_value(ROUND_FLOOR))
 
 
+def _parts(card):
+    """What every offer of a card shows whatever the stay (its hotel, its room type, each
+    plan, the links), built once: a card the read model holds keeps them (a changed card
+    is a new dict, so they are rebuilt with it); nothing changes them after."""
+    parts = card.get("_offer_parts")
+    if parts is None:
+        parts = {
+            "hotel": {
+                "_id": str(card["hotel"]),
+                "name": card["hotel_name"],
+                "stars": card["stars"],
+                "city": card["city"],
+                "rating": card["rating"],
+            },
+            "room_type": {
+                "_id": str(card["_id"]),
+                "name": card["name"],
+                "max_adults": card["max_adults"],
+                "max_children": card["max_children"],
+            },
+            "hotel_link": {"title": "hotel", "href": f"hotels/{card['hotel']}"},
+            "room_type_link": {"title": "room type", "href": f"room-types/{card['_id']}"},
+            "plans": {
+                plan["code"]: {
+                    "code": plan["code"],
+                    "name": plan["name"],
+                    "meal": plan["meal"],
+                    "payment": plan.get("payment", "prepay"),
+                    "refundable": plan["policy"]["refundable"],
+                    "free_until_hours": plan["policy"]["free_until_hours"],
+                    "penalty_percent": plan["policy"]["penalty_percent"],
+                    "summary": plan["summary"],
+                }
+                for plan in card["plans"]
+            },
+        }
+        card["_offer_parts"] = parts
+    return parts
+
+
 def offer(found, query):
     """One offer, built from plain values (strings for ids, dates and money) so that
     encoding it is the JSON encoder's C path, not a Python hook per field."""
     card, plan, currency = found["_card"], found["_plan"], found["_card"]["currency"]
+    parts = _parts(card)
     party = query["adults"] + query["children"]
     plain = not (plan["discount_percent"] or plan["supplement_minor"])
+    check_in, check_out = query["check_in"].isoformat(), query["check_out"].isoformat()
     nightly = [
         {
             "date": row["date"].strftime("%Y-%m-%d"),
@@ -360,50 +402,29 @@ def offer(found, query):
         }
         for row in sorted(found["_rows"], key=lambda row: row["date"])
     ]
-    policy = plan["policy"]
     item = {
-        "hotel": {
-            "_id": str(card["hotel"]),
-            "name": card["hotel_name"],
-            "stars": card["stars"],
-            "city": card["city"],
-            "rating": card["rating"],
-        },
-        "room_type": {
-            "_id": str(card["_id"]),
-            "name": card["name"],
-            "max_adults": card["max_adults"],
-            "max_children": card["max_children"],
-        },
-        "rate_plan": {
-            "code": plan["code"],
-            "name": plan["name"],
-            "meal": plan["meal"],
-            "payment": plan.get("payment", "prepay"),
-            "refundable": policy["refundable"],
-            "free_until_hours": policy["free_until_hours"],
-            "penalty_percent": policy["penalty_percent"],
-            "summary": plan["summary"],
-        },
-        "check_in": query["check_in"].isoformat(),
-        "check_out": query["check_out"].isoformat(),
+        "hotel": parts["hotel"],
+        "room_type": parts["room_type"],
+        "rate_plan": parts["plans"][plan["code"]],
+        "check_in": check_in,
+        "check_out": check_out,
         "nights": len(nightly),
         "nightly_prices": nightly,
         "total_price": minor_text(found["_total"], currency),
         "currency": currency,
         "rooms_left": found["_left"],
         "_links": {
-            "hotel": {"title": "hotel", "href": f"hotels/{card['hotel']}"},
-            "room_type": {"title": "room type", "href": f"room-types/{card['_id']}"},
+            "hotel": parts["hotel_link"],
+            "room_type": parts["room_type_link"],
             "book": {
                 "title": "book",
                 "href": "bookings",
                 "method": "POST",
                 "body": {
-                    "room_type": str(card["_id"]),
+                    "room_type": parts["room_type"]["_id"],
                     "rate_plan": plan["code"],
-                    "check_in": query["check_in"].isoformat(),
-                    "check_out": query["check_out"].isoformat(),
+                    "check_in": check_in,
+                    "check_out": check_out,
                     "adults": query["adults"],
                     "children": query["children"],
                 },
