@@ -322,8 +322,10 @@ def run(args, data_dir, client, mongo, redis):
         f"model, {', '.join(f'{m:.0f}' for m in rss_with)} MB with it; loads: {'; '.join(loads)}"
     )
 
+    log.write_text("")
     process = serve("run:create_app()", port, {**env, "SEARCH_CACHE": "1"}, log)
     try:
+        until_model(log)  # production's state: each worker's model loaded
         load(port, api, c, len(api))  # one pass: every distinct search cached once
         results["warm"] = report("API  search, cache warm", load(port, api, c, n))
         results["warm1"] = report("API  search, cache warm, 1 client", load(port, api, 1, n // 4))
