@@ -16,6 +16,7 @@ from eve import Eve
 
 import cli
 import hooks
+import mail
 import pages
 import payments
 import routes
@@ -56,6 +57,7 @@ def create_app(overrides=None):
     if planned:
         app.before_request(lambda: embedded.start_planned(app))
     app.extensions["payment_provider"] = payments.build(config)
+    app.extensions["mail"] = mail.settings_of(config)
     app.extensions["answers"] = AnswerCache(
         app.redis,
         prefix=f"innkeeper:{config['MONGO_DBNAME']}",

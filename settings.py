@@ -81,6 +81,10 @@ def load():
         "MONGO_DBNAME": _str("MONGO_DBNAME", "innkeeper"),
         "EMBEDDED_MONGO_PORT": _int("EMBEDDED_MONGO_PORT", 27017),
         "EMBEDDED_REDIS_PORT": _int("EMBEDDED_REDIS_PORT", 6379),
+        "EMBEDDED_SMTP_PORT": _int("EMBEDDED_SMTP_PORT", 8025),
+        "SMTP_URL": _str("SMTP_URL"),
+        "MAIL_FROM": _str("MAIL_FROM", "Innkeeper <no-reply@innkeeper.test>"),
+        "PUBLIC_URL": _str("PUBLIC_URL"),
         "SECRET_KEY": _str("SECRET_KEY"),
         "ADMIN_EMAIL": _str("ADMIN_EMAIL"),
         "ADMIN_PASSWORD": _str("ADMIN_PASSWORD"),
@@ -115,6 +119,10 @@ def load():
         "WORKER_METRICS_PORT": _int("WORKER_METRICS_PORT", 0),
         "EMBEDDED": embedded,
     }
+    # Where guests reach the API, for links in their mail.
+    config["PUBLIC_URL"] = (
+        config["PUBLIC_URL"] or f"http://{config['HOST']}:{config['PORT']}"
+    ).rstrip("/")
     if os.environ.get("TRUSTED_PROXIES"):
         raise ConfigError(
             "TRUSTED_PROXIES is no longer read: set TRUSTED_PROXY_COUNT to the number of "
@@ -161,6 +169,14 @@ def check(config):
                 + ("them" if len(missing) > 1 else "it")
                 + " in the environment before starting Innkeeper"
             )
+        if not config.get("EMBEDDED") and not config.get("SMTP_URL"):
+            raise ConfigError(
+                "MONGO_URI is set (production mode) but SMTP_URL is not: guests' booking "
+                "mail and password resets leave through it; set SMTP_URL "
+                "(smtp://[user:password@]host:port, or smtps:// for TLS)"
+            )
+        if config.get("SMTP_URL") and not config["SMTP_URL"].startswith(("smtp://", "smtps://")):
+            raise ConfigError("SMTP_URL must start with smtp:// or smtps://")
         if len(config["SECRET_KEY"]) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters in production mode")
         # The embedded servers (make run) are development, whatever URI they got.

@@ -6,7 +6,8 @@ import click
 
 from catalogue import cards
 from demo import seed
-from identity import accounts
+from identity import accounts, resets
+from mail import outbox
 from plumbing import embedded, provisioning
 from reporting import flat, kpis
 
@@ -20,6 +21,8 @@ def provision(app, log=None):
         provisioning.provision(db, log=log)
         kpis.provision(db)  # the kept KPI collections (reporting/kpis.py)
         flat.provision(db)  # the analysts' kept bookings_flat (reporting/flat.py)
+        outbox.provision(db)  # the mail to send (mail/outbox.py)
+        resets.provision(db)  # password reset tokens (identity/resets.py)
         rebuilt = cards.ensure(db)
         if rebuilt:
             log(f"search cards: {rebuilt} rebuilt from the catalogue")

@@ -156,6 +156,57 @@ def _redis_ready(port):
         return False
 
 
+def _smtp_ready(port):
+    import smtplib
+
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=0.3) as client:
+            return client.noop()[0] == 250
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def smtp_url(port):
+    return f"smtp://127.0.0.1:{port}"
+
+
+def mail_dir(data_dir):
+    """Where the embedded SMTP server keeps every message it gets (a Maildir)."""
+    return Path(data_dir) / "mail"
+
+
+def smtp_server(data_dir, port):
+    """aiosmtpd's server, keeping every message in DATA_DIR/mail (a Maildir: one file a
+    message, readable by any mail tool and by the admin's outbox)."""
+    try:
+        import aiosmtpd  # noqa: F401 - only its presence is checked here
+    except ImportError:
+        raise EmbeddedServerError(
+            "SMTP_URL is unset but the embedded SMTP server is not installed: "
+            "pip install -e '.[embedded]' (make run does this), or set SMTP_URL"
+        ) from None
+    mail_dir(data_dir).mkdir(parents=True, exist_ok=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "aiosmtpd",
+        "--nosetuid",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--class",
+        "aiosmtpd.handlers.Mailbox",
+        str(mail_dir(data_dir).resolve()),
+    ]
+    return ChildServer(
+        "SMTP server (aiosmtpd)",
+        argv,
+        port,
+        Path(data_dir) / "logs" / "smtp.log",
+        _smtp_ready,
+        "smtp",
+    )
+
+
 def mongo_uri(port):
     # directConnection: the driver talks to this one node whatever replica-set name it
     # advertises, so nothing depends on SecantusDB's set name.
@@ -298,6 +349,7 @@ def plan_servers(config):
     for kind, uri_key, uri in (
         ("mongo", "MONGO_URI", mongo_uri),
         ("redis", "REDIS_URL", redis_url),
+        ("smtp", "SMTP_URL", smtp_url),
     ):
         if not config.get(uri_key):
             config[uri_key] = uri(config[f"EMBEDDED_{kind.upper()}_PORT"])
@@ -306,6 +358,7 @@ def plan_servers(config):
 
 
 _START_LOCK = threading.Lock()
+URI_KEYS = {"mongo": "MONGO_URI", "redis": "REDIS_URL", "smtp": "SMTP_URL"}
 
 
 def start_planned(app, log=print):
@@ -318,7 +371,7 @@ def start_planned(app, log=print):
             return
         config = dict(app.config)
         for kind in kinds:
-            config[{"mongo": "MONGO_URI", "redis": "REDIS_URL"}[kind]] = None
+            config[URI_KEYS[kind]] = None
         app.extensions.setdefault("embedded_started", []).extend(ensure_servers(config, log))
         app.extensions["embedded_planned"] = []
 
@@ -335,6 +388,7 @@ def ensure_servers(config, log=print):
     for kind, uri_key, make, ready, uri in (
         ("mongo", "MONGO_URI", mongo_server, _mongo_ready, mongo_uri),
         ("redis", "REDIS_URL", redis_server, _redis_ready, redis_url),
+        ("smtp", "SMTP_URL", smtp_server, _smtp_ready, smtp_url),
     ):
         if config.get(uri_key):
             continue

@@ -1,4 +1,5 @@
-"""Sign-up, sign-in and password changes: /auth/register, /auth/token, /auth/password.
+"""Sign-up, sign-in and passwords: /auth/register, /auth/token, /auth/password, and a
+forgotten password reset by mail (/auth/password-reset, /auth/password-reset/confirm).
 
 The whole blueprint is limited per IP (AUTH_RATE_LIMIT); /me lives apart (routes/me.py)
 so a burst of failed sign-ins from an address never locks out signed-in users there.
@@ -7,8 +8,9 @@ so a burst of failed sign-ins from an address never locks out signed-in users th
 from flask import Blueprint, current_app
 
 from domain.users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, users
-from identity import accounts, tokens
+from identity import accounts, resets, tokens
 from identity.authentication import authenticate_request
+from mail import resets as reset_mail
 from plumbing import bodies, openapi
 from plumbing.context import db
 from plumbing.errors import Refusal
@@ -57,6 +59,19 @@ PASSWORD_CHANGE = bodies.Body(
     "password change",
     reasons={"new_password": PASSWORD_REASON},
 )
+RESET_REQUEST = bodies.Body(
+    {"email": {"type": "string", "required": True, "empty": False, "maxlength": 254}},
+    "password reset",
+    reasons={"email": "required, the account's email address"},
+)
+RESET_CONFIRM = bodies.Body(
+    {
+        "token": {"type": "string", "required": True, "empty": False, "maxlength": 200},
+        **bodies.from_resource(users["schema"], ("password",), required=("password",)),
+    },
+    "password reset",
+    reasons={"token": "required, the token from the mail", "password": PASSWORD_REASON},
+)
 
 
 @bp.post("/auth/register")
@@ -96,6 +111,32 @@ def change_password():
     if current is None:
         raise Refusal(403, "current_password is incorrect", {"current_password": "incorrect"})
     accounts.set_password(db(), user["_id"], body["new_password"])
+    return respond({"_status": "OK", "message": "password changed; sign in again"})
+
+
+@bp.post("/auth/password-reset")
+def password_reset():
+    """Mail a single-use reset token to the account with this email. The answer is the
+    same whether there is one (no account enumeration); the blueprint's per-IP limit
+    (AUTH_RATE_LIMIT) bounds how often anyone can ask."""
+    body = RESET_REQUEST.validate(json_body())
+    reset_mail.send_reset(db(), body["email"], current_app.config["PUBLIC_URL"])
+    return respond(
+        {
+            "_status": "OK",
+            "message": "if an account has this email, a reset token is on its way "
+            f"(valid {resets.RESET_MINUTES} minutes, once)",
+        },
+        202,
+    )
+
+
+@bp.post("/auth/password-reset/confirm")
+def password_reset_confirm():
+    """Set a new password with a mailed token; every earlier token (bearer and reset) of
+    the account stops working."""
+    body = RESET_CONFIRM.validate(json_body())
+    reset_mail.reset_password(db(), body["token"], body["password"])
     return respond({"_status": "OK", "message": "password changed; sign in again"})
 
 
@@ -139,6 +180,24 @@ OPENAPI = {
                     },
                 },
             ),
+        }
+    },
+    "/api/v1/auth/password-reset": {
+        "post": {
+            "tags": ["auth"],
+            "summary": "Forgot your password: a single-use reset token by mail",
+            "description": "Answers 202 whatever the email (an unknown one gets no mail), "
+            "so it cannot tell who has an account. The token is valid 30 minutes.",
+            "requestBody": openapi.json_body(RESET_REQUEST.openapi_schema()),
+            "responses": openapi.responses(202, 400, 413, 422, 429, 503, ok={"type": "object"}),
+        }
+    },
+    "/api/v1/auth/password-reset/confirm": {
+        "post": {
+            "tags": ["auth"],
+            "summary": "Set a new password with the mailed token (revokes earlier tokens)",
+            "requestBody": openapi.json_body(RESET_CONFIRM.openapi_schema()),
+            "responses": openapi.responses(200, 400, 413, 422, 429, 503, ok={"type": "object"}),
         }
     },
     "/api/v1/auth/password": {

@@ -23,6 +23,7 @@ from plumbing.values import today
 from run import close_app, create_app
 from tests import recording  # noqa: F401 - registers the command recorder first
 from tests.stripe_server import API_KEY as STRIPE_API_KEY
+from tests.smtp_server import SmtpServer
 from tests.stripe_server import FakeStripe
 
 PASSWORD = "correct horse battery"
@@ -37,21 +38,33 @@ def servers(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("servers")
     mongo = embedded.mongo_server(data_dir, embedded.free_port(), in_memory=True).start()
     redis = embedded.redis_server(data_dir, embedded.free_port(), persist=False).start()
+    smtp = SmtpServer().start()
     yield {
         "mongo": mongo,
         "redis": redis,
+        "smtp": smtp,
         "MONGO_URI": embedded.mongo_uri(mongo.port),
         "REDIS_URL": embedded.redis_url(redis.port),
+        "SMTP_URL": smtp.url,
         "DATA_DIR": str(data_dir),
     }
+    smtp.stop()
     redis.stop()
     mongo.stop()
+
+
+@pytest.fixture
+def smtp(servers):
+    """The suite's real SMTP server (tests/smtp_server.py): its inbox."""
+    servers["smtp"].inbox.refusing = False
+    return servers["smtp"]
 
 
 def _config(servers, data_dir, dbname):
     return {
         "MONGO_URI": servers["MONGO_URI"],
         "REDIS_URL": servers["REDIS_URL"],
+        "SMTP_URL": servers["SMTP_URL"],
         "MONGO_DBNAME": dbname,
         "DATA_DIR": str(data_dir),
         "SECRET_KEY": secrets.token_urlsafe(48),
@@ -209,9 +222,10 @@ def app(request):
 @pytest.fixture
 def app_config(app, tmp_path):
     """The settings of `app`, for a test that builds an app of its own on the same database."""
-    keys = ("MONGO_URI", "REDIS_URL", "MONGO_DBNAME", "SECRET_KEY", "PAYMENT_WEBHOOK_SECRET")
-    config = _config({k: app.config[k] for k in keys[:2]}, tmp_path, app.config["MONGO_DBNAME"])
-    config.update({k: app.config[k] for k in keys[2:]})
+    keys = ("MONGO_URI", "REDIS_URL", "SMTP_URL")
+    secrets_ = ("MONGO_DBNAME", "SECRET_KEY", "PAYMENT_WEBHOOK_SECRET")
+    config = _config({k: app.config[k] for k in keys}, tmp_path, app.config["MONGO_DBNAME"])
+    config.update({k: app.config[k] for k in secrets_})
     return config
 
 

@@ -1,0 +1,113 @@
+"""Guests' booking mail follows the bookings' change stream, whoever changed them.
+
+The `mail feed` job reads the bookings' changes after the resume token it keeps in
+`feed_positions` (id `mail`), in commit order: a booking that became `confirmed` gets
+its confirmation, one that became `cancelled` its notice with the refund. Whichever
+process made the change (an API worker, the admin, the CLI, the worker's own expiry
+and fees) the message is written once: its id names the booking and what happened, and
+writing it again (a pass that crashed before it saved its token applies the same changes
+again) keeps the first. With no token (the first pass), or one the server no longer
+holds, it starts from now: nobody is mailed about the past.
+"""
+
+import time
+
+from pymongo.errors import OperationFailure
+
+from mail import messages, outbox
+from plumbing.jobs import Job
+from plumbing.values import utcnow
+
+POSITIONS = "feed_positions"
+FEED = "mail"
+PIPELINE = [
+    {
+        "$match": {
+            "ns.coll": "bookings",
+            "operationType": {"$in": ["insert", "update", "replace"]},
+        }
+    }
+]
+TOLD = {"confirmed": messages.booking_confirmed, "cancelled": messages.booking_cancelled}
+PASS_SECONDS = 2.0
+
+
+def _save(db, token):
+    db[POSITIONS].update_one(
+        {"_id": FEED}, {"$set": {"token": token, "at": utcnow()}}, upsert=True
+    )
+
+
+def _status(change):
+    if change["operationType"] == "update":
+        return change["updateDescription"]["updatedFields"].get("status")
+    return (change.get("fullDocument") or {}).get("status")
+
+
+def tell(db, booking_id, status, public_url):
+    """Write the message for a booking that became `status` (once)."""
+    booking = db.bookings.find_one({"_id": booking_id})
+    if booking is None or not booking.get("guest"):
+        return False
+    message = TOLD[status](db, booking, public_url)
+    if not message["to"]:
+        return False
+    outbox.enqueue(
+        db,
+        f"booking:{booking_id}:{status}",
+        booking=booking_id,
+        hotel=booking["hotel"],
+        kind=f"booking.{status}",
+        **message,
+    )
+    return True
+
+
+def skip(db):
+    """Move the kept position to now, writing nothing (the demo seed's history)."""
+    with db.watch(PIPELINE, max_await_time_ms=10) as fresh:
+        fresh.try_next()
+        _save(db, fresh.resume_token)
+
+
+def drain(db, public_url):
+    """Apply every bookings change since the kept token; returns how many messages were
+    written."""
+    kept = db[POSITIONS].find_one({"_id": FEED})
+    token = kept.get("token") if kept else None
+    stream = None
+    if token is not None:
+        try:
+            stream = db.watch(PIPELINE, resume_after=token, max_await_time_ms=10)
+        except OperationFailure:
+            stream = None
+    if stream is None:
+        skip(db)  # from now on
+        return 0
+    written, deadline, empty = 0, time.monotonic() + PASS_SECONDS, 0
+    with stream:
+        while time.monotonic() < deadline:
+            change = stream.try_next()
+            if change is None:
+                # Two empty reads in a row: caught up (an empty read whose position
+                # moved on may only mean the server skipped writes this feed ignores).
+                empty += 1
+                if empty == 2:
+                    break
+                continue
+            empty = 0
+            status = _status(change)
+            if status in TOLD and tell(db, change["documentKey"]["_id"], status, public_url):
+                written += 1
+            _save(db, change["_id"])  # after the message: a crash before re-applies it
+        if stream.resume_token is not None:
+            _save(db, stream.resume_token)
+    return written
+
+
+def _follow(context):
+    written = drain(context.db, context.services["mail"].public_url)
+    return f"mail: {written} written" if written else None
+
+
+JOBS = (Job("mail feed", every=2, run=_follow),)

@@ -1,0 +1,180 @@
+"""What guests are told, rendered from templates (mail/templates/, plain text and HTML):
+a booking confirmed (with the stay as an .ics made by the icalendar library), a booking
+cancelled (with its refund), a password reset.
+
+Each `*_message` returns the outbox fields (to, subject, text, html, attachments); the
+caller writes them with outbox.enqueue under an id naming what happened.
+"""
+
+from datetime import datetime
+
+from icalendar import Calendar, Event
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from plumbing.values import Day
+
+TEMPLATES = Environment(
+    loader=PackageLoader("mail", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    keep_trailing_newline=True,
+)
+
+
+def _render(template, **context):
+    return (
+        TEMPLATES.get_template(f"{template}.txt").render(**context),
+        TEMPLATES.get_template(f"{template}.html").render(**context),
+    )
+
+
+def _money(value, currency):
+    amount = value.to_decimal() if hasattr(value, "to_decimal") else value
+    return f"{amount} {currency}"
+
+
+def _day(value):
+    return Day.of(value).isoformat()
+
+
+def _plural(count, word):
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def terms(policy):
+    """A booking's cancellation policy in plain words."""
+    policy = policy or {}
+    if (
+        not policy.get("refundable", True)
+        or policy.get("penalty_percent") == 100
+        and not (policy.get("free_until_hours"))
+    ):
+        return "non-refundable: a cancellation refunds nothing"
+    hours = policy.get("free_until_hours", 0)
+    kept = policy.get("penalty_percent", 0)
+    when = f"{policy.get('check_in_time', '15:00')} {policy.get('timezone', 'UTC')}"
+    if not kept:
+        return "free cancellation at any time"
+    later = "the whole total is kept" if kept == 100 else f"{kept} % of the total is kept"
+    if hours:
+        return (
+            f"free cancellation until {hours} hours before arrival ({when}); after that, {later}"
+        )
+    return f"a cancellation keeps {kept} % of the total"
+
+
+def _address(hotel):
+    address = hotel.get("address") or {}
+    parts = [address.get("street"), address.get("postal_code"), address.get("city")]
+    return ", ".join(p for p in parts if p) + (
+        f" ({address['country']})" if address.get("country") else ""
+    )
+
+
+def _rooms(db, booking):
+    rooms = booking.get("rooms") or [booking]
+    names = {
+        r["_id"]: r["name"]
+        for r in db.room_types.find({"_id": {"$in": [room.get("room_type") for room in rooms]}})
+    }
+    listed = []
+    for room in rooms:
+        party = _plural(room.get("adults", 1), "adult")
+        if room.get("children"):
+            party += ", " + _plural(room["children"], "child").replace("childs", "children")
+        plan = (room.get("rate_plan_terms") or booking.get("rate_plan_terms") or {}).get("name")
+        listed.append(
+            {
+                "name": names.get(room.get("room_type"), "room"),
+                "party": party,
+                "plan": f"{plan} rate" if plan else "standard rate",
+            }
+        )
+    return listed
+
+
+def _context(db, booking, public_url):
+    hotel = db.hotels.find_one({"_id": booking["hotel"]}) or {"name": "your hotel"}
+    guest = db.users.find_one({"_id": booking["guest"]}, {"email": 1, "name": 1}) or {}
+    nights = (Day.of(booking["check_out"]) - Day.of(booking["check_in"])).days
+    return guest.get("email"), {
+        "booking": booking,
+        "hotel": hotel,
+        "name": guest.get("name") or booking.get("guest_name") or "guest",
+        "address": _address(hotel),
+        "check_in": _day(booking["check_in"]),
+        "check_out": _day(booking["check_out"]),
+        "nights": nights,
+        "check_in_time": hotel.get("check_in_time", "15:00"),
+        "timezone": hotel.get("timezone", "UTC"),
+        "rooms": _rooms(db, booking),
+        "total": _money(booking["total_price"], booking["currency"]),
+        "terms": terms(booking.get("cancellation_policy")),
+        "link": f"{public_url}/api/v1/bookings/{booking['_id']}",
+    }
+
+
+def stay_calendar(booking, hotel, address):
+    """The stay as an iCalendar event (all-day, arrival to departure)."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Innkeeper//booking//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", f"{booking['_id']}@innkeeper")
+    event.add("dtstamp", datetime.utcnow())
+    event.add("dtstart", Day.of(booking["check_in"]).date())
+    event.add("dtend", Day.of(booking["check_out"]).date())
+    event.add("summary", f"Stay at {hotel['name']}")
+    event.add("location", address)
+    event.add("description", f"Confirmation code {booking['confirmation_code']}")
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def _subject(what, booking, context):
+    hotel, code = context["hotel"]["name"], booking["confirmation_code"]
+    return f"{what}: {hotel}, {context['check_in']} ({code})"
+
+
+def booking_confirmed(db, booking, public_url):
+    to, context = _context(db, booking, public_url)
+    subject = _subject("Booking confirmed", booking, context)
+    text, html = _render("booking_confirmed", subject=subject, **context)
+    ics = stay_calendar(booking, context["hotel"], context["address"])
+    return {
+        "to": to,
+        "subject": subject,
+        "text": text,
+        "html": html,
+        "attachments": [{"filename": "stay.ics", "content_type": "text/calendar", "data": ics}],
+    }
+
+
+def booking_cancelled(db, booking, public_url):
+    to, context = _context(db, booking, public_url)
+    refund = booking.get("refund_amount")
+    zero = (
+        refund is None or (refund.to_decimal() if hasattr(refund, "to_decimal") else refund) == 0
+    )
+    subject = _subject("Booking cancelled", booking, context)
+    text, html = _render(
+        "booking_cancelled",
+        subject=subject,
+        refund=_money(refund if refund is not None else 0, booking["currency"]),
+        refund_zero=zero,
+        **context,
+    )
+    return {"to": to, "subject": subject, "text": text, "html": html}
+
+
+def password_reset(user, token, minutes, public_url):
+    subject = "Reset your Innkeeper password"
+    text, html = _render(
+        "password_reset",
+        subject=subject,
+        name=user.get("name") or "guest",
+        token=token,
+        minutes=minutes,
+        api=f"{public_url}/api/v1",
+    )
+    return {"to": user["email"], "subject": subject, "text": text, "html": html}

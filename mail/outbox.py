@@ -1,0 +1,170 @@
+"""The outbox: every message to send, written before it is sent, sent by the worker.
+
+A message is a document in `outbox` with an id that names what it is about
+(`booking:<id>:confirmed`, `reset:<token id>`): writing it is an upsert that never
+replaces, so whoever writes it twice (a feed applying a change again after a crash, two
+workers) leaves one message. It is rendered when it is written (what happened, as it
+was) and sent later by the `mail delivery` job, never inside a request: a slow or
+failing SMTP server never slows a booking.
+
+Delivery claims a message with a guarded update (pending and due -> sending, with a
+lease), sends it, then marks it sent. A failure puts it back with exponential backoff
+and jitter (1 minute doubling, at most 6 hours) until MAX_ATTEMPTS, then `failed`. A
+worker that dies mid-send leaves the message `sending`; once its lease has passed
+another pass sends it again with the same Message-ID, so a receiver that had it
+already can tell (a crash between the server's acceptance and the mark is the one
+window for a second copy: milliseconds).
+"""
+
+import hashlib
+import random
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+
+from pymongo import ASCENDING
+
+from plumbing import mailer, metrics
+from plumbing.jobs import Job
+from plumbing.values import utcnow
+
+COLLECTION = "outbox"
+LEASE_SECONDS = 60
+MAX_ATTEMPTS = 12
+FIRST_RETRY_SECONDS = 60
+LAST_RETRY_SECONDS = 6 * 3600
+BATCH = 20
+
+
+def provision(db):
+    db[COLLECTION].create_index([("status", ASCENDING), ("next_at", ASCENDING)], name="due")
+    db[COLLECTION].create_index([("booking", ASCENDING)], name="booking", sparse=True)
+
+
+def enqueue(db, message_id, to, subject, text, html, attachments=(), session=None, **about):
+    """Write a message to send (once: an id already written keeps its first message).
+    `about` is what it concerns (booking, hotel, user), kept for the admin."""
+    now = utcnow()
+    db[COLLECTION].update_one(
+        {"_id": message_id},
+        {
+            "$setOnInsert": {
+                "to": to,
+                "subject": subject,
+                "text": text,
+                "html": html,
+                "attachments": list(attachments),
+                "status": "pending",
+                "attempts": 0,
+                "next_at": now,
+                "created": now,
+                **about,
+            }
+        },
+        upsert=True,
+        session=session,
+    )
+
+
+def message_id_header(message_id, sender):
+    """A stable Message-ID: the same message sent again carries the same one."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "innkeeper.invalid"
+    digest = hashlib.blake2b(message_id.encode(), digest_size=12).hexdigest()
+    return f"<{digest}@{domain}>"
+
+
+def as_email(document, sender):
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = document["to"]
+    message["Subject"] = document["subject"]
+    message["Date"] = formatdate(document["created"].timestamp(), usegmt=True)
+    message["Message-ID"] = message_id_header(document["_id"], sender)
+    message.set_content(document["text"])
+    if document.get("html"):
+        message.add_alternative(document["html"], subtype="html")
+    for attachment in document.get("attachments") or ():
+        maintype, subtype = attachment["content_type"].split("/", 1)
+        message.add_attachment(
+            bytes(attachment["data"]),
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment["filename"],
+        )
+    return message
+
+
+def _retry_at(now, attempts, rng=random):
+    """Exponential backoff with full jitter: a failing server is not hammered in step."""
+    ceiling = min(LAST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** (attempts - 1))
+    return now + timedelta(seconds=ceiling / 2 + rng.random() * ceiling / 2)
+
+
+def _claim(db, message, now, owner):
+    claimed = db[COLLECTION].update_one(
+        {"_id": message["_id"], "status": message["status"], "next_at": message["next_at"]},
+        {
+            "$set": {
+                "status": "sending",
+                "claimed_by": owner,
+                "next_at": now + timedelta(seconds=LEASE_SECONDS),
+            }
+        },
+    )
+    return claimed.modified_count == 1
+
+
+def deliver(db, smtp_url, sender, owner="worker", now=None, send=mailer.send):
+    """Send what is due (pending, or `sending` past its lease); returns (sent, failed)."""
+    now = now or utcnow()
+    due = list(
+        db[COLLECTION]
+        .find({"status": {"$in": ["pending", "sending"]}, "next_at": {"$lte": now}})
+        .sort("next_at", ASCENDING)
+        .limit(BATCH)
+    )
+    sent = failed = 0
+    for message in due:
+        if not _claim(db, message, now, owner):
+            continue  # another worker has it
+        try:
+            send(smtp_url, as_email(message, sender))
+        except mailer.MailError as error:
+            attempts = message.get("attempts", 0) + 1
+            gave_up = attempts >= MAX_ATTEMPTS
+            db[COLLECTION].update_one(
+                {"_id": message["_id"], "claimed_by": owner},
+                {
+                    "$set": {
+                        "status": "failed" if gave_up else "pending",
+                        "attempts": attempts,
+                        "next_at": _retry_at(now, attempts),
+                        "error": str(error)[:500],
+                    }
+                },
+            )
+            metrics.event("mail.failed" if gave_up else "mail.retried")
+            failed += 1
+            continue
+        db[COLLECTION].update_one(
+            {"_id": message["_id"], "claimed_by": owner},
+            {
+                "$set": {"status": "sent", "sent_at": utcnow()},
+                "$inc": {"attempts": 1},
+                "$unset": {"error": ""},
+            },
+        )
+        metrics.event("mail.sent")
+        sent += 1
+    return sent, failed
+
+
+def _deliver(context):
+    settings = context.services["mail"]
+    sent, failed = deliver(context.db, settings.smtp_url, settings.sender, owner=settings.owner)
+    if sent or failed:
+        return f"mail: {sent} sent, {failed} to try again"
+    return None
+
+
+JOBS = (Job("mail delivery", every=2, run=_deliver),)

@@ -1,0 +1,211 @@
+"""Guests' mail through a real SMTP server (aiosmtpd): written from the bookings' change
+stream once, sent by the worker, retried; password resets by mail."""
+
+from datetime import timedelta
+
+import pytest
+from icalendar import Calendar
+
+import settings
+from mail import follow, outbox
+from plumbing.jobs import JobContext
+from plumbing.values import utcnow
+from tests.factories import make_booking, pay
+from tests.support import unpaid_booking
+
+
+def _work(app):
+    """One pass of the worker's mail jobs: the feed, then delivery."""
+    context = JobContext(app.data.driver.db, app.extensions)
+    for job in (*follow.JOBS, *outbox.JOBS):
+        job.run(context)
+
+
+def _start_feed(app, db):
+    """The mail feed's first pass keeps a position: mail is about what happens after."""
+    follow.drain(db, app.config["PUBLIC_URL"])
+
+
+def _body(message, subtype):
+    return message.get_body(preferencelist=(subtype,)).get_content().replace("\r\n", "\n")
+
+
+def test_a_paid_booking_mails_its_confirmation_once_with_the_stay_as_ics(
+    app, db, guest, stock, smtp
+):
+    _start_feed(app, db)
+    booking = unpaid_booking(guest, stock)
+    assert pay(guest, booking).status_code == 201
+    _work(app)
+    _work(app)  # a second pass writes and sends nothing more
+    (message,) = smtp.inbox.to(guest.user["email"])
+    code = booking["confirmation_code"]
+    assert message["Subject"].startswith("Booking confirmed: ") and code in message["Subject"]
+    assert message["From"] == app.config["MAIL_FROM"]
+    text = _body(message, "plain")
+    for expected in (
+        code,
+        f"Arrival: {booking['check_in']}",
+        f"Departure: {booking['check_out']} (2 nights)",
+        "Total: 300.50 EUR",
+        "Cancellation: ",
+        f"/api/v1/bookings/{booking['_id']}",
+    ):
+        assert expected in text, (expected, text)
+    assert code in _body(message, "html")
+    (ics,) = [part for part in message.iter_attachments() if part.get_filename() == "stay.ics"]
+    (event,) = Calendar.from_ical(ics.get_content()).walk("VEVENT")
+    assert event.decoded("dtstart").isoformat() == booking["check_in"]
+    assert event.decoded("dtend").isoformat() == booking["check_out"]
+    assert code in str(event["description"])
+    sent = db.outbox.find_one({"_id": f"booking:{booking['_id']}:confirmed"})
+    assert (sent["status"], sent["attempts"]) == ("sent", 1)
+
+
+def test_a_cancellation_mails_the_refund(app, db, guest, stock, smtp):
+    _start_feed(app, db)
+    booking = unpaid_booking(guest, stock)
+    assert pay(guest, booking).status_code == 201
+    cancelled = guest.patch_item(f"bookings/{booking['_id']}", {"status": "cancelled"})
+    assert cancelled.status_code == 200
+    _work(app)
+    subjects = [m["Subject"].split(":")[0] for m in smtp.inbox.to(guest.user["email"])]
+    assert subjects == ["Booking confirmed", "Booking cancelled"]  # in commit order
+    notice = smtp.inbox.to(guest.user["email"])[1]
+    assert f"Refund: {cancelled.json['refund_amount']} EUR" in _body(notice, "plain")
+
+
+def test_the_feed_applied_again_writes_no_second_message(app, db, guest, stock, smtp):
+    """A pass that crashed before saving its position applies the same changes again."""
+    _start_feed(app, db)
+    kept = db.feed_positions.find_one({"_id": follow.FEED})
+    booking = unpaid_booking(guest, stock)
+    assert pay(guest, booking).status_code == 201
+    _work(app)
+    db.feed_positions.replace_one({"_id": follow.FEED}, kept)  # as if never saved
+    _work(app)
+    assert len(smtp.inbox.to(guest.user["email"])) == 1
+    assert db.outbox.count_documents({"booking": db.bookings.find_one()["_id"]}) == 1
+
+
+def test_an_smtp_server_refusing_mail_is_tried_again_later_with_backoff(
+    app, db, guest, stock, smtp
+):
+    _start_feed(app, db)
+    smtp.inbox.refusing = True
+    booking = unpaid_booking(guest, stock)
+    assert pay(guest, booking).status_code == 201  # the booking never waits for mail
+    _work(app)
+    waiting = db.outbox.find_one({"_id": f"booking:{booking['_id']}:confirmed"})
+    assert (waiting["status"], waiting["attempts"]) == ("pending", 1)
+    assert "451" in waiting["error"]
+    assert 30 <= (waiting["next_at"] - utcnow()).total_seconds() <= 60
+    smtp.inbox.refusing = False
+    _work(app)
+    assert smtp.inbox.to(guest.user["email"]) == []  # not before its time
+    mail = app.extensions["mail"]
+    assert outbox.deliver(db, mail.smtp_url, mail.sender, now=waiting["next_at"]) == (1, 0)
+    assert len(smtp.inbox.to(guest.user["email"])) == 1
+
+
+def test_a_message_claimed_by_a_worker_that_died_is_sent_once_its_lease_passes(
+    app, db, guest, stock, smtp
+):
+    _start_feed(app, db)
+    booking = make_booking(guest, *stock(nights=2))
+    assert pay(guest, booking).status_code == 201
+    follow.drain(db, app.config["PUBLIC_URL"])
+    mail = app.extensions["mail"]
+
+    def dies(url, message):
+        raise SystemExit("the worker was killed mid-send")
+
+    with pytest.raises(SystemExit):
+        outbox.deliver(db, mail.smtp_url, mail.sender, owner="dead", send=dies)
+    claimed = db.outbox.find_one()
+    assert claimed["status"] == "sending"
+    assert outbox.deliver(db, mail.smtp_url, mail.sender) == (0, 0)  # its lease holds
+    later = utcnow() + timedelta(seconds=outbox.LEASE_SECONDS + 1)
+    assert outbox.deliver(db, mail.smtp_url, mail.sender, now=later) == (1, 0)
+    (message,) = smtp.inbox.to(guest.user["email"])
+    assert message["Message-ID"] == outbox.message_id_header(claimed["_id"], mail.sender)
+
+
+def _reset(client, email):
+    return client.post("auth/password-reset", {"email": email})
+
+
+def _token(smtp, email):
+    text = _body(smtp.inbox.to(email)[-1], "plain")
+    return text.split("valid for 30 minutes and once:\n\n", 1)[1].split("\n", 1)[0]
+
+
+def test_a_forgotten_password_is_reset_by_a_single_use_mailed_token(app, client, guest, smtp):
+    email = guest.user["email"]
+    asked = _reset(client, email)
+    assert asked.status_code == 202
+    unknown = _reset(client, "nobody@example.com")
+    assert (unknown.status_code, unknown.json) == (202, asked.json)  # says nothing more
+    _work(app)
+    (message,) = smtp.inbox.to(email)
+    assert message["Subject"] == "Reset your Innkeeper password"
+    token = _token(smtp, email)
+    done = client.post("auth/password-reset/confirm", {"token": token, "password": "n" * 12})
+    assert done.status_code == 200
+    assert guest.get("me").status_code == 401  # tokens issued before are revoked
+    signed = client.post("auth/token", {"email": email, "password": "n" * 12})
+    assert signed.status_code == 200
+    again = client.post("auth/password-reset/confirm", {"token": token, "password": "m" * 12})
+    assert again.status_code == 400 and again.json["_issues"] == {
+        "token": "invalid, used or expired"
+    }
+
+
+def test_a_new_reset_revokes_the_older_tokens_and_tokens_expire(app, db, client, guest, smtp):
+    email = guest.user["email"]
+    for _ in range(2):
+        assert _reset(client, email).status_code == 202
+    _work(app)
+    first, second = (
+        _body(m, "plain").split("once:\n\n", 1)[1].split("\n", 1)[0] for m in smtp.inbox.to(email)
+    )
+    assert (
+        client.post(
+            "auth/password-reset/confirm", {"token": second, "password": "n" * 12}
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post(
+            "auth/password-reset/confirm", {"token": first, "password": "m" * 12}
+        ).status_code
+        == 400
+    )
+    assert _reset(client, email).status_code == 202
+    _work(app)
+    db.password_resets.update_many({}, {"$set": {"expires_at": utcnow() - timedelta(seconds=1)}})
+    late = client.post(
+        "auth/password-reset/confirm", {"token": _token(smtp, email), "password": "m" * 12}
+    )
+    assert late.status_code == 400
+    assert db.password_resets.count_documents({"digest": {"$exists": True}}) == 3
+    assert all(len(r["digest"]) == 64 for r in db.password_resets.find())  # only hashes
+
+
+def test_reset_bodies_are_checked_field_by_field(client):
+    bad = client.post("auth/password-reset", {"email": 7})
+    assert bad.status_code == 422 and "email" in bad.json["_issues"]
+    short = client.post("auth/password-reset/confirm", {"token": "x", "password": "short"})
+    assert short.status_code == 422 and "password" in short.json["_issues"]
+
+
+def test_production_without_smtp_refuses_to_start_naming_it(monkeypatch):
+    monkeypatch.setenv("MONGO_URI", "mongodb://db.example:27017")
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("PAYMENT_SANDBOX_ALLOWED", "1")
+    monkeypatch.setenv("PAYMENT_WEBHOOK_SECRET", "w" * 40)
+    monkeypatch.delenv("SMTP_URL", raising=False)
+    with pytest.raises(settings.ConfigError, match="SMTP_URL is not"):
+        settings.load()
+    monkeypatch.setenv("SMTP_URL", "smtp://mail.example:587")
+    assert settings.load()["SMTP_URL"] == "smtp://mail.example:587"
