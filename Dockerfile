@@ -19,6 +19,7 @@ COPY identity ./identity
 COPY reviews ./reviews
 COPY demo ./demo
 COPY reporting ./reporting
+COPY mail ./mail
 RUN pip install --no-cache-dir -c requirements.lock . && useradd --system --uid 10001 innkeeper
 USER innkeeper
 EXPOSE 5000

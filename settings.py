@@ -169,14 +169,6 @@ def check(config):
                 + ("them" if len(missing) > 1 else "it")
                 + " in the environment before starting Innkeeper"
             )
-        if not config.get("EMBEDDED") and not config.get("SMTP_URL"):
-            raise ConfigError(
-                "MONGO_URI is set (production mode) but SMTP_URL is not: guests' booking "
-                "mail and password resets leave through it; set SMTP_URL "
-                "(smtp://[user:password@]host:port, or smtps:// for TLS)"
-            )
-        if config.get("SMTP_URL") and not config["SMTP_URL"].startswith(("smtp://", "smtps://")):
-            raise ConfigError("SMTP_URL must start with smtp:// or smtps://")
         if len(config["SECRET_KEY"]) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters in production mode")
         # The embedded servers (make run) are development, whatever URI they got.
@@ -188,6 +180,14 @@ def check(config):
                 "(with STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET), or, for a staging "
                 "deployment that must not charge cards, PAYMENT_SANDBOX_ALLOWED=1"
             )
+        if production and not config.get("SMTP_URL"):
+            raise ConfigError(
+                "MONGO_URI is set (production mode) but SMTP_URL is not: guests' booking "
+                "mail and password resets leave through it; set SMTP_URL "
+                "(smtp://[user:password@]host:port, or smtps:// for TLS)"
+            )
+    if config.get("SMTP_URL") and not config["SMTP_URL"].startswith(("smtp://", "smtps://")):
+        raise ConfigError("SMTP_URL must start with smtp:// or smtps://")
     if config["BOOKING_HOLD_MINUTES"] < 1:
         raise ConfigError("BOOKING_HOLD_MINUTES must be at least 1")
     if config["LIVE_STREAMS"] < 0:

@@ -51,12 +51,15 @@ class Stack:
     """`python run.py` on a data directory of its own, restartable."""
 
     def __init__(self, data_dir, secret):
-        self.env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
+        self.env = {
+            k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL", "SMTP_URL")
+        }
         self.env.update(
             DATA_DIR=data_dir,
             PORT=str(embedded.free_port()),
             EMBEDDED_MONGO_PORT=str(embedded.free_port()),
             EMBEDDED_REDIS_PORT=str(embedded.free_port()),
+            EMBEDDED_SMTP_PORT=str(embedded.free_port()),
             SEED_DEMO="0",
             SECRET_KEY=secret,
             RATE_LIMIT="1000000/minute",

@@ -33,7 +33,10 @@ from plumbing.embedded import free_port, mongo_uri  # noqa: E402
 
 
 def start(data_dir, secret, streams):
-    ports = {k: free_port() for k in ("PORT", "EMBEDDED_MONGO_PORT", "EMBEDDED_REDIS_PORT")}
+    ports = {
+        k: free_port()
+        for k in ("PORT", "EMBEDDED_MONGO_PORT", "EMBEDDED_REDIS_PORT", "EMBEDDED_SMTP_PORT")
+    }
     env = server_env(
         data_dir,
         secret,

@@ -22,8 +22,8 @@ from plumbing import embedded, provisioning
 from plumbing.values import today
 from run import close_app, create_app
 from tests import recording  # noqa: F401 - registers the command recorder first
-from tests.stripe_server import API_KEY as STRIPE_API_KEY
 from tests.smtp_server import SmtpServer
+from tests.stripe_server import API_KEY as STRIPE_API_KEY
 from tests.stripe_server import FakeStripe
 
 PASSWORD = "correct horse battery"

@@ -74,7 +74,7 @@ def test_serves_stops_cleanly_and_keeps_data(tmp_path):
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("MONGO_URI", "REDIS_URL", "SECRET_KEY", "PAYMENT_WEBHOOK_SECRET")
+        if k not in ("MONGO_URI", "REDIS_URL", "SMTP_URL", "SECRET_KEY", "PAYMENT_WEBHOOK_SECRET")
     }
     mongo_port, redis_port = free_port(), free_port()
     env.update(
@@ -83,6 +83,7 @@ def test_serves_stops_cleanly_and_keeps_data(tmp_path):
         SEED_DEMO="0",
         EMBEDDED_MONGO_PORT=str(mongo_port),
         EMBEDDED_REDIS_PORT=str(redis_port),
+        EMBEDDED_SMTP_PORT=str(free_port()),
     )
 
     process, base = _start(env)
@@ -96,6 +97,7 @@ def test_serves_stops_cleanly_and_keeps_data(tmp_path):
     assert code == 0, output
     assert f"mongodb://127.0.0.1:{mongo_port}" in output  # analysts are told where to connect
     assert not port_open(mongo_port) and not port_open(redis_port)
+    assert not port_open(int(env["EMBEDDED_SMTP_PORT"]))  # the SMTP server stopped too
 
     process, base = _start(env)
     try:
@@ -162,12 +164,13 @@ def test_mongodb_down_answers_503_at_once_then_recovers(app_config, tmp_path):
 
 
 def _env(tmp_path, **extra):
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL", "SMTP_URL")}
     env.update(
         DATA_DIR=str(tmp_path / "var"),
         PORT=str(free_port()),
         EMBEDDED_MONGO_PORT=str(free_port()),
         EMBEDDED_REDIS_PORT=str(free_port()),
+        EMBEDDED_SMTP_PORT=str(free_port()),
         SEED_DEMO="0",
     )
     env.update({k: str(v) for k, v in extra.items()})
@@ -236,6 +239,7 @@ def test_sigterm_stops_within_seconds_with_mongodb_dead(tmp_path):
     assert code == 0
     assert not port_open(int(env["PORT"]))
     assert not port_open(int(env["EMBEDDED_REDIS_PORT"]))
+    assert not port_open(int(env["EMBEDDED_SMTP_PORT"]))
 
 
 def test_stopping_a_dead_server_keeps_the_record_of_its_successor(tmp_path):
@@ -261,11 +265,12 @@ def test_stopping_a_dead_server_keeps_the_record_of_its_successor(tmp_path):
 def test_domain_check_starts_no_database(tmp_path):
     """`domain check` reads the domain files only: no embedded server starts for it."""
     mongo_port, redis_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL", "SMTP_URL")}
     env.update(
         DATA_DIR=str(tmp_path),
         EMBEDDED_MONGO_PORT=str(mongo_port),
         EMBEDDED_REDIS_PORT=str(redis_port),
+        EMBEDDED_SMTP_PORT=str(free_port()),
     )
     checked = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "run", "domain", "check"],

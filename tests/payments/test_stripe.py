@@ -181,6 +181,7 @@ def test_production_refuses_the_sandbox_unless_allowed(monkeypatch):
     monkeypatch.setenv("MONGO_URI", "mongodb://db.internal:27017/?replicaSet=rs0")
     monkeypatch.setenv("SECRET_KEY", "s" * 48)
     monkeypatch.setenv("PAYMENT_WEBHOOK_SECRET", "w" * 32)
+    monkeypatch.setenv("SMTP_URL", "smtp://mail.internal:587")
     monkeypatch.delenv("PAYMENT_PROVIDER", raising=False)
     with pytest.raises(settings.ConfigError, match="PAYMENT_PROVIDER=stripe") as refused:
         settings.load()

@@ -97,6 +97,7 @@ STATE_DEPENDENT = {
     "GET /api/v1/availability": "check_in from today on",
     "GET /api/v1/availability/calendar": "to 1 to 62 days after from",
     "POST /api/v1/webhooks/payments": "signed with the webhook secret",
+    "POST /api/v1/auth/password-reset/confirm": "the token is one a reset mail carried",
 }
 
 
