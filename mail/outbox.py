@@ -159,6 +159,30 @@ def deliver(db, smtp_url, sender, owner="worker", now=None, send=mailer.send):
     return sent, failed
 
 
+def recent(db, limit=100):
+    """The newest messages, for the admin's outbox (without their attachments' bytes)."""
+    return list(
+        db[COLLECTION]
+        .find({}, {"attachments.data": 0, "html": 0, "text": 0})
+        .sort("created", -1)
+        .limit(limit)
+    )
+
+
+def one(db, message_id):
+    return db[COLLECTION].find_one({"_id": message_id}, {"attachments.data": 0})
+
+
+def send_again(db, message_id):
+    """An admin's replay: the message goes out again on the next delivery pass (with
+    the same Message-ID); True when there was one not already waiting."""
+    replayed = db[COLLECTION].update_one(
+        {"_id": message_id, "status": {"$in": ["sent", "failed"]}},
+        {"$set": {"status": "pending", "next_at": utcnow(), "attempts": 0}},
+    )
+    return replayed.modified_count == 1
+
+
 def _deliver(context):
     settings = context.services["mail"]
     sent, failed = deliver(context.db, settings.smtp_url, settings.sender, owner=settings.owner)

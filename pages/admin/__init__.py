@@ -10,7 +10,8 @@ validation and hooks as the API and cannot bypass a booking rule. Forms are gene
 from domain/, and carry CSRF tokens; sign-in is a session cookie (SameSite=Strict).
 
 The package: access.py (who may), home.py (the dashboard), calendar.py (inventory),
-forms.py (forms from the domain), views.py (lists and CRUD); init_app wires them.
+forms.py (forms from the domain), views.py (lists and CRUD), outbox.py (the mail sent
+to guests); init_app wires them.
 """
 
 from urllib.parse import urlencode
@@ -23,6 +24,7 @@ from pages.admin.access import ADMIN_CSP, OPERATORS
 from pages.admin.calendar import CalendarView
 from pages.admin.desk import BookingsView
 from pages.admin.home import HomeView
+from pages.admin.outbox import OutboxView
 from pages.admin.views import EDITABLE_ONLY, FOR_MANAGERS, READ_ONLY, DomainView, ReadOnlyView
 
 
@@ -57,6 +59,7 @@ def init_app(app):
         admin.add_view(
             CalendarView(name="inventory calendar", endpoint="calendar", url="/admin/calendar")
         )
+        admin.add_view(OutboxView(name="outbox", endpoint="outbox", url="/admin/outbox"))
     # Set, not setdefault: Flask defines the key (None), so a default would never apply.
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     app.config["SESSION_COOKIE_HTTPONLY"] = True

@@ -11,7 +11,7 @@ from mail import follow, outbox
 from plumbing.jobs import JobContext
 from plumbing.values import utcnow
 from tests.factories import make_booking, pay
-from tests.support import unpaid_booking
+from tests.support import csrf, sign_in, unpaid_booking
 
 
 def _work(app):
@@ -209,3 +209,32 @@ def test_production_without_smtp_refuses_to_start_naming_it(monkeypatch):
         settings.load()
     monkeypatch.setenv("SMTP_URL", "smtp://mail.example:587")
     assert settings.load()["SMTP_URL"] == "smtp://mail.example:587"
+
+
+def test_the_admin_outbox_shows_each_message_as_the_guest_sees_it_and_sends_again(
+    app, db, guest, stock, smtp, login
+):
+    _start_feed(app, db)
+    booking = unpaid_booking(guest, stock)
+    assert pay(guest, booking).status_code == 201
+    _work(app)
+    admin = app.test_client()
+    operator = login("admin")
+    assert sign_in(admin, operator.user["email"]).status_code == 302
+    listed = admin.get("/admin/outbox/")
+    assert listed.status_code == 200
+    assert guest.user["email"] in listed.text and booking["confirmation_code"] in listed.text
+    message_id = f"booking:{booking['_id']}:confirmed"
+    page = admin.get(f"/admin/outbox/{message_id}")
+    assert page.status_code == 200
+    assert 'sandbox="" srcdoc="' in page.text and "stay.ics (text/calendar)" in page.text
+    resent = admin.post(f"/admin/outbox/{message_id}", data={"csrf_token": csrf(page.text)})
+    assert resent.status_code == 302
+    _work(app)
+    first, again = smtp.inbox.to(guest.user["email"])
+    assert first["Message-ID"] == again["Message-ID"]  # the receiver can tell it is one
+    forged = admin.post(f"/admin/outbox/{message_id}", data={"csrf_token": "forged"})
+    assert forged.status_code == 400
+    managers = app.test_client()
+    assert sign_in(managers, login("manager").user["email"]).status_code == 302
+    assert managers.get("/admin/outbox/").status_code == 403
