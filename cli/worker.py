@@ -13,7 +13,7 @@ from booking import holds
 from cli.start import provision
 from demo import seed
 from mail import follow as mail_feed
-from mail import outbox
+from mail import outbox, reminders
 from payments import fees
 from plumbing import embedded, jobs, logs
 from plumbing.probes import database_known_down
@@ -49,6 +49,7 @@ JOBS = (
     *kpis.JOBS,
     *(_unless_seeding(job) for job in flat.JOBS),
     *(_not_about_the_seed(job) for job in mail_feed.JOBS),
+    *reminders.JOBS,
     *outbox.JOBS,
 )
 OUTAGE_PAUSE = 1.0  # seconds to wait after finding the database down

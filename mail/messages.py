@@ -1,6 +1,6 @@
 """What guests are told, rendered from templates (mail/templates/, plain text and HTML):
 a booking confirmed (with the stay as an .ics made by the icalendar library), a booking
-cancelled (with its refund), a password reset.
+cancelled (with its refund), a hold about to lapse, a password reset.
 
 Each `*_message` returns the outbox fields (to, subject, text, html, attachments); the
 caller writes them with outbox.enqueue under an id naming what happened.
@@ -162,6 +162,20 @@ def booking_cancelled(db, booking, public_url):
         subject=subject,
         refund=_money(refund if refund is not None else 0, booking["currency"]),
         refund_zero=zero,
+        **context,
+    )
+    return {"to": to, "subject": subject, "text": text, "html": html}
+
+
+def hold_expiring(db, booking, public_url, now):
+    to, context = _context(db, booking, public_url)
+    left = max(1, round((booking["hold_expires_at"] - now).total_seconds() / 60))
+    subject = _subject("Pay to keep your booking", booking, context)
+    text, html = _render(
+        "hold_expiring",
+        subject=subject,
+        until=booking["hold_expires_at"].strftime("%H:%M"),
+        minutes=left,
         **context,
     )
     return {"to": to, "subject": subject, "text": text, "html": html}

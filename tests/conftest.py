@@ -73,6 +73,10 @@ def _config(servers, data_dir, dbname):
         "PAYMENT_SANDBOX_ALLOWED": True,
         "SEED_DEMO": False,
         "TESTING": True,
+        # Searches read MongoDB here: a read model per app would poll the one shared
+        # server's change stream all session long. tests/search/test_read_model.py
+        # turns it on and checks its answers against the database's.
+        "SEARCH_MODEL": False,
         # Generous limits so that only the rate-limit tests ever meet one.
         "RATE_LIMIT": "100000/minute",
         "AUTH_RATE_LIMIT": "100000/minute",

@@ -269,11 +269,11 @@ def test_jobs_run_each_on_their_own_interval():
 def test_every_area_job_is_in_the_worker():
     import cli
     from booking import holds
-    from mail import follow, outbox
+    from mail import follow, outbox, reminders
     from payments import fees
     from reporting import flat, kpis
 
-    modules = (holds, fees, kpis, flat, follow, outbox)
+    modules = (holds, fees, kpis, flat, follow, reminders, outbox)
     declared = [job.name for module in modules for job in module.JOBS]
     assert [job.name for job in cli.JOBS] == declared
     assert {job.name: job.every for job in cli.JOBS}["fee collection"] == 30

@@ -7,7 +7,7 @@ import pytest
 from icalendar import Calendar
 
 import settings
-from mail import follow, outbox
+from mail import follow, outbox, reminders
 from plumbing.jobs import JobContext
 from plumbing.values import utcnow
 from tests.factories import make_booking, pay
@@ -238,3 +238,18 @@ def test_the_admin_outbox_shows_each_message_as_the_guest_sees_it_and_sends_agai
     managers = app.test_client()
     assert sign_in(managers, login("manager").user["email"]).status_code == 302
     assert managers.get("/admin/outbox/").status_code == 403
+
+
+def test_a_hold_about_to_lapse_is_reminded_once(app, db, guest, stock, smtp):
+    booking = unpaid_booking(guest, stock)
+    ends = db.bookings.find_one()["hold_expires_at"]
+    early = ends - timedelta(minutes=reminders.REMIND_MINUTES + 1)
+    assert reminders.remind(db, app.config["PUBLIC_URL"], now=early) == 0  # not yet
+    soon = ends - timedelta(minutes=3)
+    for _ in range(2):  # every pass finds it; the second writes nothing new
+        assert reminders.remind(db, app.config["PUBLIC_URL"], now=soon) == 1
+    _work(app)
+    (message,) = smtp.inbox.to(guest.user["email"])
+    assert message["Subject"].startswith("Pay to keep your booking: ")
+    assert f"until {ends.strftime('%H:%M')} UTC, in 3 minutes" in _body(message, "plain")
+    assert booking["confirmation_code"] in message["Subject"]

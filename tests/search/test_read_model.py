@@ -23,7 +23,9 @@ CITY = "Paris"
 def model_app(app_config):
     """An app on the test's database whose searches skip the answer cache: every search
     is computed, from the model when it is caught up (which it is given 5 s to be)."""
-    app = create_app(dict(app_config, SEARCH_CACHE=False, SEARCH_MODEL_WAIT_MS=5000))
+    app = create_app(
+        dict(app_config, SEARCH_CACHE=False, SEARCH_MODEL=True, SEARCH_MODEL_WAIT_MS=5000)
+    )
     model = app.extensions["search_model"]
     with app.app_context():
         model.start(app.data.driver.db)
@@ -231,7 +233,9 @@ def test_a_silent_stream_sends_searches_to_the_database(model_app, stock):
 
 def test_the_model_loads_a_catalogue_written_before_it_started(app_config, stock):
     room_type, start = stock(nights=3, allotment=2, price="99.00")
-    app = create_app(dict(app_config, SEARCH_CACHE=False, SEARCH_MODEL_WAIT_MS=5000))
+    app = create_app(
+        dict(app_config, SEARCH_CACHE=False, SEARCH_MODEL=True, SEARCH_MODEL_WAIT_MS=5000)
+    )
     try:
         with app.app_context():
             app.extensions["search_model"].start(app.data.driver.db)
