@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from identity import accounts
 from identity.tokens import issue_token
+from plumbing import embedded
 from plumbing.values import created, money, nights, today
 
 
@@ -28,7 +29,8 @@ def median_read(read, times=20):
 def server_env(data_dir, secret, ports, **settings):
     """The environment of a `run.py` a benchmark starts: its ports and data directory,
     embedded servers of its own (no MONGO_URI / REDIS_URL), and `settings`."""
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL", "SMTP_URL")}
+    env.update(EMBEDDED_SMTP_PORT=str(embedded.free_port()))  # its own SMTP server too
     env.update({k: str(v) for k, v in ports.items()})
     env.update(DATA_DIR=data_dir, SECRET_KEY=secret, RATE_LIMIT="1000000/minute")
     env.update({k: str(v) for k, v in settings.items()})

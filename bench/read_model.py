@@ -43,6 +43,7 @@ def measure(mongo_uri, redis_url):
     config = {
         "MONGO_URI": mongo_uri,
         "REDIS_URL": redis_url,
+        "SMTP_URL": "smtp://127.0.0.1:25",  # no worker runs: nothing is sent
         "MONGO_DBNAME": "innkeeper",
         "SECRET_KEY": "bench-" * 8,
         "PAYMENT_WEBHOOK_SECRET": "bench-" * 6,

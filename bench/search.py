@@ -257,6 +257,8 @@ def run(args, data_dir, client, mongo, redis):
     env = {k: v for k, v in os.environ.items() if k not in ("DATA_DIR",)}
     env.update(
         MONGO_URI=embedded.mongo_uri(mongo.port),
+        # Production mode wants an SMTP server; no worker runs here, so none is sent to.
+        SMTP_URL="smtp://127.0.0.1:25",
         PAYMENT_SANDBOX_ALLOWED="1",
         REDIS_URL=embedded.redis_url(redis.port),
         MONGO_DBNAME="innkeeper",

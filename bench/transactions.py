@@ -104,6 +104,7 @@ def main():
             {
                 "MONGO_URI": embedded.mongo_uri(mongo.port),
                 "REDIS_URL": embedded.redis_url(redis.port),
+                "SMTP_URL": "smtp://127.0.0.1:25",  # no worker runs: nothing is sent
                 "MONGO_DBNAME": "bench",
                 "DATA_DIR": data_dir,
                 "SECRET_KEY": secret,
