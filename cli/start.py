@@ -78,6 +78,12 @@ def banner(config):
         f"  health     {base}/health",
         f"  MongoDB    {config['MONGO_URI']}  (database {config['MONGO_DBNAME']})",
         f"  Redis      {config['REDIS_URL']}",
+        f"  mail       {config['SMTP_URL']}"
+        + (
+            "  (kept in DATA_DIR/mail, shown in the admin's outbox)"
+            if config.get("EMBEDDED")
+            else ""
+        ),
         "Stop with Ctrl-C.",
     ]
     return "\n".join(lines)

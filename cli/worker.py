@@ -30,25 +30,12 @@ def _unless_seeding(job):
     return jobs.Job(job.name, job.every, run)
 
 
-def _not_about_the_seed(job):
-    """While the demo seed writes its history, the mail feed moves its position on
-    without writing: nobody is mailed about the demo's past bookings."""
-
-    def run(context):
-        if seed.loading(context.db):
-            mail_feed.skip(context.db)
-            return None
-        return job.run(context)
-
-    return jobs.Job(job.name, job.every, run)
-
-
 JOBS = (
     *holds.JOBS,
     *fees.JOBS,
     *kpis.JOBS,
     *(_unless_seeding(job) for job in flat.JOBS),
-    *(_not_about_the_seed(job) for job in mail_feed.JOBS),
+    *mail_feed.JOBS,
     *reminders.JOBS,
     *outbox.JOBS,
 )

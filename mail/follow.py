@@ -7,10 +7,12 @@ process made the change (an API worker, the admin, the CLI, the worker's own exp
 and fees) the message is written once: its id names the booking and what happened, and
 writing it again (a pass that crashed before it saved its token applies the same changes
 again) keeps the first. With no token (the first pass), or one the server no longer
-holds, it starts from now: nobody is mailed about the past.
+holds, it starts from now; and a change more than 24 hours old (a history written in
+bulk, like the demo's seed) is passed over: nobody is mailed about the past.
 """
 
 import time
+from datetime import timedelta
 
 from pymongo.errors import OperationFailure
 
@@ -30,6 +32,7 @@ PIPELINE = [
 ]
 TOLD = {"confirmed": messages.booking_confirmed, "cancelled": messages.booking_cancelled}
 PASS_SECONDS = 2.0
+STALE_AFTER = timedelta(hours=24)
 
 
 def _save(db, token):
@@ -44,10 +47,15 @@ def _status(change):
     return (change.get("fullDocument") or {}).get("status")
 
 
-def tell(db, booking_id, status, public_url):
-    """Write the message for a booking that became `status` (once)."""
+def tell(db, booking_id, status, public_url, now=None):
+    """Write the message for a booking that became `status` (once), unless that happened
+    more than STALE_AFTER ago (a history written in bulk, like the demo's, or a feed
+    catching up after a long outage: nobody wants last week's confirmation now)."""
     booking = db.bookings.find_one({"_id": booking_id})
     if booking is None or not booking.get("guest"):
+        return False
+    when = booking.get(f"{status}_at")
+    if when is not None and when < (now or utcnow()) - STALE_AFTER:
         return False
     message = TOLD[status](db, booking, public_url)
     if not message["to"]:
@@ -64,7 +72,7 @@ def tell(db, booking_id, status, public_url):
 
 
 def skip(db):
-    """Move the kept position to now, writing nothing (the demo seed's history)."""
+    """Move the kept position to now, writing nothing."""
     with db.watch(PIPELINE, max_await_time_ms=10) as fresh:
         fresh.try_next()
         _save(db, fresh.resume_token)

@@ -185,7 +185,8 @@ def smtp_server(data_dir, port):
             "SMTP_URL is unset but the embedded SMTP server is not installed: "
             "pip install -e '.[embedded]' (make run does this), or set SMTP_URL"
         ) from None
-    mail_dir(data_dir).mkdir(parents=True, exist_ok=True)
+    for part in ("tmp", "new", "cur"):  # a Maildir's three folders (aiosmtpd writes via tmp)
+        (mail_dir(data_dir) / part).mkdir(parents=True, exist_ok=True)
     argv = [
         sys.executable,
         "-m",

@@ -253,3 +253,17 @@ def test_a_hold_about_to_lapse_is_reminded_once(app, db, guest, stock, smtp):
     assert message["Subject"].startswith("Pay to keep your booking: ")
     assert f"until {ends.strftime('%H:%M')} UTC, in 3 minutes" in _body(message, "plain")
     assert booking["confirmation_code"] in message["Subject"]
+
+
+def test_nobody_is_mailed_about_the_past(app, db, guest, stock, smtp):
+    """A history written in bulk (the demo seed's) goes through the feed unmailed."""
+    _start_feed(app, db)
+    booking = unpaid_booking(guest, stock)
+    long_ago = utcnow() - timedelta(days=3)
+    db.bookings.update_one(
+        {"confirmation_code": booking["confirmation_code"]},
+        {"$set": {"status": "confirmed", "confirmed_at": long_ago}},
+    )
+    _work(app)
+    assert smtp.inbox.to(guest.user["email"]) == []
+    assert db.outbox.count_documents({}) == 0
