@@ -1,17 +1,24 @@
 """Guests' mail through a real SMTP server (aiosmtpd): written from the bookings' change
 stream once, sent by the worker, retried; password resets by mail."""
 
+import asyncio
+import os
+import subprocess
+import sys
+import threading
 from datetime import timedelta
 
 import pytest
+from aiosmtpd.controller import Controller
 from icalendar import Calendar
 
 import settings
 from mail import follow, outbox, reminders
+from plumbing.embedded import free_port
 from plumbing.jobs import JobContext
 from plumbing.values import utcnow
 from tests.factories import make_booking, pay
-from tests.support import csrf, sign_in, unpaid_booking
+from tests.support import ROOT, csrf, sign_in, unpaid_booking
 
 
 def _work(app):
@@ -267,3 +274,56 @@ def test_nobody_is_mailed_about_the_past(app, db, guest, stock, smtp):
     _work(app)
     assert smtp.inbox.to(guest.user["email"]) == []
     assert db.outbox.count_documents({}) == 0
+
+
+class _Stalling:
+    """An SMTP server that takes a message's DATA and never answers it."""
+
+    def __init__(self):
+        self.reached = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.reached.set()
+        await asyncio.sleep(60)
+        return "250 OK"
+
+
+def test_a_worker_killed_mid_send_sends_the_message_once_after_its_lease(
+    app, app_config, db, guest, stock, smtp
+):
+    """A real `flask --app run worker` process, SIGKILLed while the SMTP server holds its
+    DATA: the message stays `sending` under its lease; once the lease has passed the next
+    delivery sends it, once, and the killed attempt delivered nothing."""
+    _start_feed(app, db)
+    booking = make_booking(guest, *stock(nights=2))
+    assert pay(guest, booking).status_code == 201
+    stalling = _Stalling()
+    port = free_port()
+    controller = Controller(stalling, hostname="127.0.0.1", port=port)
+    controller.start()
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
+    env.update({k: str(v) for k, v in app_config.items() if k != "TESTING"})
+    env.update(SMTP_URL=f"smtp://127.0.0.1:{port}", SEED_DEMO="0")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "run", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert stalling.reached.wait(60), "the worker never reached DATA"
+        worker.kill()  # mid-send: the server has the message's DATA, and never answered
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        controller.stop()
+    claimed = db.outbox.find_one({"_id": f"booking:{booking['_id']}:confirmed"})
+    assert claimed["status"] == "sending"
+    mail = app.extensions["mail"]
+    assert outbox.deliver(db, mail.smtp_url, mail.sender) == (0, 0)  # its lease holds
+    later = utcnow() + timedelta(seconds=outbox.LEASE_SECONDS + 1)
+    assert outbox.deliver(db, mail.smtp_url, mail.sender, now=later) == (1, 0)
+    assert len(smtp.inbox.to(guest.user["email"])) == 1
+    assert db.outbox.find_one()["status"] == "sent"
