@@ -43,20 +43,14 @@ from pymongo.errors import OperationFailure, PyMongoError
 from catalogue import cards as search_cards
 from plumbing import metrics
 from plumbing.values import Day
+from search import availability
 from search.availability import DatabaseSource, haversine_km
 
 LOG = logging.getLogger(__name__)
 WATCHED = ("inventory", search_cards.COLLECTION)
-ROW_FIELDS = {
-    "_id": 1,
-    "room_type": 1,
-    "date": 1,
-    "price_minor": 1,
-    "allotment": 1,
-    "booked": 1,
-    "closed": 1,
-    "min_stay": 1,
-}
+# What the model keeps of a row: what a search reads (availability.ROW_FIELDS), with the
+# row's _id, which a change event names it by.
+ROW_FIELDS = {**availability.ROW_FIELDS, "_id": 1}
 IDLE_MS = 20  # how long a quiet stream's getMore waits on the server
 STALE_SECONDS = 2.0  # a stream silent this long (errors, a stuck server): read the database
 NO_ROW = -1  # an allotment no row has: the night has no inventory
