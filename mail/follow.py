@@ -2,7 +2,8 @@
 
 The `mail feed` job reads the bookings' changes after the resume token it keeps in
 `feed_positions` (id `mail`), in commit order: a booking that became `confirmed` gets
-its confirmation, one that became `cancelled` its notice with the refund. Whichever
+its confirmation, one that became `cancelled` its notice with the refund, and a payment
+that succeeded (for a booking, a dearer change or a fee) its receipt. Whichever
 process made the change (an API worker, the admin, the CLI, the worker's own expiry
 and fees) the message is written once: its id names the booking and what happened, and
 writing it again (a pass that crashed before it saved its token applies the same changes
@@ -25,12 +26,13 @@ FEED = "mail"
 PIPELINE = [
     {
         "$match": {
-            "ns.coll": "bookings",
+            "ns.coll": {"$in": ["bookings", "payments"]},
             "operationType": {"$in": ["insert", "update", "replace"]},
         }
     }
 ]
 TOLD = {"confirmed": messages.booking_confirmed, "cancelled": messages.booking_cancelled}
+RECEIPTS = ("booking", "change", "fee")  # what a payment was for, when it took money
 PASS_SECONDS = 2.0
 STALE_AFTER = timedelta(hours=24)
 
@@ -71,6 +73,30 @@ def tell(db, booking_id, status, public_url, now=None):
     return True
 
 
+def receipt(db, payment_id, public_url, now=None):
+    """Write the receipt of a payment that took money (once)."""
+    payment = db.payments.find_one({"_id": payment_id})
+    if payment is None or payment.get("purpose", "booking") not in RECEIPTS:
+        return False
+    if payment.get("_updated") and payment["_updated"] < (now or utcnow()) - STALE_AFTER:
+        return False
+    booking = db.bookings.find_one({"_id": payment["booking"]})
+    if booking is None:
+        return False
+    message = messages.payment_receipt(db, payment, booking, public_url)
+    if not message["to"]:
+        return False
+    outbox.enqueue(
+        db,
+        f"payment:{payment_id}:receipt",
+        booking=booking["_id"],
+        hotel=booking["hotel"],
+        kind="payment.receipt",
+        **message,
+    )
+    return True
+
+
 def skip(db):
     """Move the kept position to now, writing nothing."""
     with db.watch(PIPELINE, max_await_time_ms=10) as fresh:
@@ -104,8 +130,11 @@ def drain(db, public_url):
                     break
                 continue
             empty = 0
-            status = _status(change)
-            if status in TOLD and tell(db, change["documentKey"]["_id"], status, public_url):
+            status, key = _status(change), change["documentKey"]["_id"]
+            if change["ns"]["coll"] == "payments":
+                if status == "succeeded" and receipt(db, key, public_url):
+                    written += 1
+            elif status in TOLD and tell(db, key, status, public_url):
                 written += 1
             _save(db, change["_id"])  # after the message: a crash before re-applies it
         if stream.resume_token is not None:

@@ -1,6 +1,7 @@
 """What guests are told, rendered from templates (mail/templates/, plain text and HTML):
 a booking confirmed (with the stay as an .ics made by the icalendar library), a booking
-cancelled (with its refund), a hold about to lapse, a password reset.
+cancelled (with its refund), a payment's receipt, a hold about to lapse, a password
+reset.
 
 Each `*_message` returns the outbox fields (to, subject, text, html, attachments); the
 caller writes them with outbox.enqueue under an id naming what happened.
@@ -162,6 +163,28 @@ def booking_cancelled(db, booking, public_url):
         subject=subject,
         refund=_money(refund if refund is not None else 0, booking["currency"]),
         refund_zero=zero,
+        **context,
+    )
+    return {"to": to, "subject": subject, "text": text, "html": html}
+
+
+PURPOSES = {
+    "booking": "your booking",
+    "change": "the change to your booking",
+    "fee": "the fee your booking's policy keeps",
+}
+
+
+def payment_receipt(db, payment, booking, public_url):
+    to, context = _context(db, booking, public_url)
+    subject = _subject("Payment receipt", booking, context)
+    text, html = _render(
+        "payment_receipt",
+        subject=subject,
+        amount=_money(payment["amount"], payment["currency"]),
+        purpose=PURPOSES.get(payment.get("purpose", "booking"), "your booking"),
+        paid=(payment.get("_updated") or payment.get("_created")).strftime("%Y-%m-%d %H:%M UTC"),
+        reference=str(payment["_id"]),
         **context,
     )
     return {"to": to, "subject": subject, "text": text, "html": html}
