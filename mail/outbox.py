@@ -169,6 +169,15 @@ def recent(db, limit=100):
     )
 
 
+def of_booking(db, booking_id):
+    """What a booking's guest has been sent, oldest first (index `booking`)."""
+    return list(
+        db[COLLECTION]
+        .find({"booking": booking_id}, {"subject": 1, "status": 1, "created": 1, "sent_at": 1})
+        .sort("created", ASCENDING)
+    )
+
+
 def one(db, message_id):
     return db[COLLECTION].find_one({"_id": message_id}, {"attachments.data": 0})
 

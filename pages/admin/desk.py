@@ -9,6 +9,7 @@ from flask_admin.form import SecureForm
 from wtforms import HiddenField
 
 from booking import reservations, stay
+from mail import outbox
 from pages.admin.views import ReadOnlyView
 from payments import fees
 from plumbing.context import db
@@ -73,15 +74,28 @@ class BookingsView(ReadOnlyView):
         for step in OFFERED.get(booking.get("status"), ()):
             form = DeskForm(booking=str(booking["_id"]), etag=booking["_etag"], step=step)
             forms.append((STEPS[step][1], form))
-        return {"terms": terms, "forms": forms, "debt": booking.get("debt")}
+        mail = outbox.of_booking(db(), booking["_id"])
+        resend = None
+        if any(m["_id"] == _confirmation(booking["_id"]) for m in mail):
+            resend = DeskForm(booking=str(booking["_id"]), etag=booking["_etag"], step="resend")
+        return {
+            "terms": terms,
+            "forms": forms,
+            "debt": booking.get("debt"),
+            "mail": mail,
+            "resend": resend,
+            "admin": g.user["role"] == "admin",
+        }
 
     @expose("/desk/", methods=("POST",))
     def desk_view(self):
         form = DeskForm(request.form)
         back = url_for(".details_view", id=form.booking.data)
-        if not form.validate() or form.step.data not in STEPS:
+        if not form.validate() or form.step.data not in (*STEPS, "resend"):
             flash("the form has expired; open the booking again", "error")
             return redirect(back)
+        if form.step.data == "resend":
+            return self._resend(form.booking.data, back)
         write, _verb, done = STEPS[form.step.data]
         try:
             booking = stay.front_desk_booking(db(), form.booking.data, g.user)
@@ -92,3 +106,21 @@ class BookingsView(ReadOnlyView):
         fees.charge(db(), current_app.extensions["payment_provider"], {**booking, **changes})
         flash(f"{booking['confirmation_code']} {done}", "success")
         return redirect(back)
+
+    def _resend(self, booking_id, back):
+        """Send the guest's confirmation again (a manager of the booking's hotel or an
+        admin), through the outbox: the worker's next pass, the same Message-ID."""
+        try:
+            booking = stay.front_desk_booking(db(), booking_id, g.user)
+        except Refusal as refusal:
+            flash(refusal.message, "error")
+            return redirect(back)
+        if outbox.send_again(db(), _confirmation(booking["_id"])):
+            flash(f"the confirmation of {booking['confirmation_code']} goes out again", "success")
+        else:
+            flash("the confirmation is waiting to be sent already", "info")
+        return redirect(back)
+
+
+def _confirmation(booking_id):
+    return f"booking:{booking_id}:confirmed"

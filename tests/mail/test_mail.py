@@ -3,6 +3,7 @@ stream once, sent by the worker, retried; password resets by mail."""
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -340,3 +341,28 @@ def test_a_worker_killed_mid_send_sends_the_message_once_after_its_lease(
     subjects = sorted(m["Subject"].split(":")[0] for m in smtp.inbox.to(guest.user["email"]))
     assert subjects == ["Booking confirmed", "Payment receipt"]  # each once
     assert {m["status"] for m in db.outbox.find()} == {"sent"}
+
+
+def test_the_hotels_manager_resends_a_confirmation_from_the_bookings_page(
+    app, db, guest, manager, stock, smtp
+):
+    _start_feed(app, db)
+    booking = unpaid_booking(guest, stock)
+    assert pay(guest, booking).status_code == 201
+    _work(app)
+    panel = app.test_client()
+    assert sign_in(panel, manager.user["email"]).status_code == 302
+    page = panel.get(f"/admin/bookings/details/?id={booking['_id']}").text
+    assert "Mail to the guest" in page and "Booking confirmed: " in page
+    assert "/admin/outbox/" not in page  # the outbox itself is for admins
+    form = re.search(
+        r'<form method="POST" action="([^"]+)"[^>]*>(?:(?!</form>).)*value="resend".*?</form>',
+        page,
+        re.S,
+    )
+    fields = dict(re.findall(r'name="(\w+)" type="hidden" value="([^"]*)"', form.group()))
+    done = panel.post(form.group(1), data=fields)
+    assert done.status_code == 302
+    assert "goes out again" in panel.get(done.headers["Location"]).text
+    _work(app)
+    assert len(_mails(smtp, guest.user["email"], "Booking confirmed")) == 2
