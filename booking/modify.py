@@ -206,8 +206,20 @@ def change(client, db, money_of_change, original, wanted, etag, now):
             charge["amount"]
         ):
             raise Refusal(409, "a night's price changed meanwhile; fetch the booking and retry")
+        new_total = to_decimal(changed["total_price"])
+        moved = {
+            "charged": charge["amount"] if charge is not None else money(0, currency),
+            "refunded": money(
+                change_refund(original, old_total - new_total, now)
+                if charge is None and prepaid and new_total < old_total
+                else 0,
+                currency,
+            ),
+        }
         db.bookings.update_one(
-            guard, {"$set": {**fields, "modified_at": now, **stamp(now)}}, session=session
+            guard,
+            {"$set": {**fields, "last_change": moved, "modified_at": now, **stamp(now)}},
+            session=session,
         )
         if confirmed:
             record_stay(db, before, session=session)

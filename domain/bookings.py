@@ -396,6 +396,17 @@ bookings = {
                 "example": "2026-12-02T09:00:00Z",
             }
         ),
+        "last_change": server_owned(
+            {
+                "type": "dict",
+                "description": "The money its last change moved (POST /bookings/<id>/change): "
+                "what a dearer change charged, what a cheaper one refunded by its policy.",
+                "schema": {
+                    "charged": money("What the change charged.", example="45.00"),
+                    "refunded": money("What the change refunded.", example="0.00"),
+                },
+            }
+        ),
         "modified_at": server_owned(
             {
                 "type": "datetime",

@@ -2,7 +2,8 @@
 
 The `mail feed` job reads the bookings' changes after the resume token it keeps in
 `feed_positions` (id `mail`), in commit order: a booking that became `confirmed` gets
-its confirmation, one that became `cancelled` its notice with the refund, and a payment
+its confirmation, one that became `cancelled` its notice with the refund, one changed
+(its stay or rooms) the new stay with what the change charged or refunded, and a payment
 that succeeded (for a booking, a dearer change or a fee) its receipt. Whichever
 process made the change (an API worker, the admin, the CLI, the worker's own expiry
 and fees) the message is written once: its id names the booking and what happened, and
@@ -73,6 +74,27 @@ def tell(db, booking_id, status, public_url, now=None):
     return True
 
 
+def changed(db, booking_id, modified_at, public_url, now=None):
+    """Write the notice of a booking's change (once per change: its time names it)."""
+    booking = db.bookings.find_one({"_id": booking_id})
+    if booking is None or not booking.get("guest"):
+        return False
+    if modified_at < (now or utcnow()) - STALE_AFTER:
+        return False
+    message = messages.booking_changed(db, booking, public_url)
+    if not message["to"]:
+        return False
+    outbox.enqueue(
+        db,
+        f"booking:{booking_id}:changed:{modified_at.strftime('%Y%m%dT%H%M%S.%f')}",
+        booking=booking_id,
+        hotel=booking["hotel"],
+        kind="booking.modified",
+        **message,
+    )
+    return True
+
+
 def receipt(db, payment_id, public_url, now=None):
     """Write the receipt of a payment that took money (once)."""
     payment = db.payments.find_one({"_id": payment_id})
@@ -131,6 +153,9 @@ def drain(db, public_url):
                 continue
             empty = 0
             status, key = _status(change), change["documentKey"]["_id"]
+            updated = (change.get("updateDescription") or {}).get("updatedFields", {})
+            if change["ns"]["coll"] == "bookings" and "modified_at" in updated:
+                written += changed(db, key, updated["modified_at"], public_url)
             if change["ns"]["coll"] == "payments":
                 if status == "succeeded" and receipt(db, key, public_url):
                     written += 1

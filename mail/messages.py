@@ -168,6 +168,28 @@ def booking_cancelled(db, booking, public_url):
     return {"to": to, "subject": subject, "text": text, "html": html}
 
 
+def booking_changed(db, booking, public_url):
+    to, context = _context(db, booking, public_url)
+    moved = booking.get("last_change") or {}
+    subject = _subject("Booking changed", booking, context)
+    text, html = _render(
+        "booking_changed",
+        subject=subject,
+        charged=_money(moved.get("charged", 0), booking["currency"]),
+        refunded=_money(moved.get("refunded", 0), booking["currency"]),
+        charged_some=_nonzero(moved.get("charged")),
+        refunded_some=_nonzero(moved.get("refunded")),
+        **context,
+    )
+    return {"to": to, "subject": subject, "text": text, "html": html}
+
+
+def _nonzero(value):
+    if value is None:
+        return False
+    return (value.to_decimal() if hasattr(value, "to_decimal") else value) != 0
+
+
 PURPOSES = {
     "booking": "your booking",
     "change": "the change to your booking",

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
+from bson import ObjectId
 from icalendar import Calendar
 
 import settings
@@ -18,7 +19,7 @@ from mail import follow, outbox, reminders
 from plumbing.embedded import free_port
 from plumbing.jobs import JobContext
 from plumbing.values import utcnow
-from tests.factories import make_booking, pay
+from tests.factories import change, make_booking, pay
 from tests.support import ROOT, csrf, sign_in, unpaid_booking
 
 
@@ -366,3 +367,26 @@ def test_the_hotels_manager_resends_a_confirmation_from_the_bookings_page(
     assert "goes out again" in panel.get(done.headers["Location"]).text
     _work(app)
     assert len(_mails(smtp, guest.user["email"], "Booking confirmed")) == 2
+
+
+def test_a_change_mails_the_new_stay_and_what_it_charged(app, db, guest, stock, smtp):
+    _start_feed(app, db)
+    room_type, start = stock(nights=3, allotment=2, price="100.00")
+    booking = make_booking(guest, room_type, start, nights=2)
+    assert pay(guest, booking).status_code == 201
+    current = guest.get(f"bookings/{booking['_id']}").json
+    longer = change(
+        guest,
+        current,
+        {"check_out": str(start.plus(3)), "payment_method": "pm_card_visa"},
+    )
+    assert longer.status_code == 200, longer.json
+    _work(app)
+    (notice,) = _mails(smtp, guest.user["email"], "Booking changed")
+    text = _body(notice, "plain")
+    assert f"Departure: {start.plus(3)} (3 nights)" in text
+    assert "Total: 300.00 EUR" in text and "Charged for the change: 100.00 EUR" in text
+    receipts = [_body(m, "plain") for m in _mails(smtp, guest.user["email"], "Payment receipt")]
+    assert any("the change to your booking" in r and "100.00 EUR" in r for r in receipts)
+    stored = db.bookings.find_one({"_id": ObjectId(booking["_id"])})["last_change"]
+    assert (str(stored["charged"]), str(stored["refunded"])) == ("100.00", "0.00")
