@@ -278,6 +278,10 @@ def test_admin_operator_walk_dashboard_edits_calendar_and_a_managers_view(page, 
     expect(page.locator(f"#night-{start.isoformat()}")).to_contain_text("149.00")
     shot(page, "admin-calendar")
 
+    page.goto("/admin/outbox/")
+    expect(page.locator("h1")).to_have_text("Outbox")
+    accessible(page, "outbox")
+
     page.goto("/admin/logout")
     sign_in_to_admin(page, live["manager"]["email"])
     page.goto("/admin/hotels/")
