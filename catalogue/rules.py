@@ -146,27 +146,39 @@ def check_inventory_update(db, original, updates, user):
             )
 
 
-def parse_range(body):
-    """Validate a PUT /room-types/<id>/inventory body into typed values."""
+RANGE_FIELDS = ("allotment", "price", "closed", "min_stay")
+
+
+def parse_range(body, partial=False):
+    """Validate a PUT /room-types/<id>/inventory body into typed values. A PUT sets every
+    night whole (allotment and price required; closed false and min_stay 1 unless sent);
+    a PATCH (`partial`) changes only the fields it sends, at least one of them."""
     if not isinstance(body, dict):
         raise Refusal(400, "the body must be a JSON object")
-    allowed = {"from", "to", "allotment", "price", "closed", "min_stay"}
+    allowed = {"from", "to", *RANGE_FIELDS}
     issues = {k: "unknown field" for k in body if k not in allowed}
     values = parse_days(body, ("from", "to"), issues)
-    allotment = body.get("allotment")
-    if not isinstance(allotment, int) or isinstance(allotment, bool) or allotment < 0:
-        issues["allotment"] = "required, a whole number >= 0"
-    price = body.get("price")
-    try:
-        values["price"] = parse_money(price)
-    except ValueError:
-        issues["price"] = 'required, a decimal string such as "120.00"'
-    closed = body.get("closed", False)
-    if not isinstance(closed, bool):
-        issues["closed"] = "must be true or false"
-    min_stay = body.get("min_stay", 1)
-    if not isinstance(min_stay, int) or isinstance(min_stay, bool) or not 1 <= min_stay <= 30:
-        issues["min_stay"] = "must be a whole number from 1 to 30"
+    required = "" if partial else "required, "
+    if not partial or "allotment" in body:
+        allotment = body.get("allotment")
+        if not isinstance(allotment, int) or isinstance(allotment, bool) or allotment < 0:
+            issues["allotment"] = f"{required}a whole number >= 0"
+        values["allotment"] = allotment
+    if not partial or "price" in body:
+        try:
+            values["price"] = parse_money(body.get("price"))
+        except ValueError:
+            issues["price"] = f'{required}a decimal string such as "120.00"'
+    if not partial or "closed" in body:
+        values["closed"] = body.get("closed", False)
+        if not isinstance(values["closed"], bool):
+            issues["closed"] = "must be true or false"
+    if not partial or "min_stay" in body:
+        min_stay = values["min_stay"] = body.get("min_stay", 1)
+        if not isinstance(min_stay, int) or isinstance(min_stay, bool) or not 1 <= min_stay <= 30:
+            issues["min_stay"] = "must be a whole number from 1 to 30"
+    if partial and not any(field in body for field in RANGE_FIELDS):
+        issues["allotment"] = "send at least one of allotment, price, closed, min_stay"
     if "from" in values and "to" in values:
         span = (values["to"] - values["from"]).days
         if span <= 0:
@@ -179,7 +191,7 @@ def parse_range(body):
                 issues[field] = issue
     if issues:
         raise Refusal(422, "invalid inventory range: " + ", ".join(sorted(issues)), issues)
-    values.update(allotment=allotment, closed=closed, min_stay=min_stay)
+    values["partial"] = partial
     return values
 
 
@@ -188,22 +200,43 @@ def set_inventory_range(client, db, room_type_id, values, user):
     room_type, hotel = room_type_and_hotel(db, room_type_id)
     require_manager(user, hotel, "the room type's hotel")
     currency = hotel.get("currency", "EUR")
-    check_price(values["price"].to_decimal(), currency)
-    check_allotment(values["allotment"], room_type)
-    price = money(values["price"].to_decimal(), currency)
+    partial = values.get("partial", False)
+    price = None
+    if "price" in values:
+        check_price(values["price"].to_decimal(), currency)
+        price = money(values["price"].to_decimal(), currency)
+    if "allotment" in values:
+        check_allotment(values["allotment"], room_type)
     dates = nights(values["from"], values["to"])
+    fields = {k: values[k] for k in ("allotment", "closed", "min_stay") if k in values}
+    if price is not None:
+        fields.update(price=price, price_minor=to_minor(price.to_decimal(), currency))
     now = utcnow()
 
     def write(session):
         # Filtered here, not in the query: an extra predicate beside the index keys makes
         # the embedded server scan the collection. The transaction's writes to these rows
         # conflict with any booking that moves them meanwhile.
-        existing = db.inventory.find(
-            {"room_type": room_type["_id"], "date": {"$gte": values["from"], "$lt": values["to"]}},
-            {"date": 1, "booked": 1},
-            session=session,
+        existing = list(
+            db.inventory.find(
+                {
+                    "room_type": room_type["_id"],
+                    "date": {"$gte": values["from"], "$lt": values["to"]},
+                },
+                {"date": 1, "booked": 1},
+                session=session,
+            )
         )
-        over = [r for r in existing if r["booked"] > values["allotment"]]
+        if partial and len(existing) < len(dates):
+            have = {Day.of(r["date"]) for r in existing}
+            listed = ", ".join(n.isoformat() for n in dates if Day.of(n) not in have)[:300]
+            raise Refusal(
+                409,
+                f"no inventory yet on {listed}: a PATCH changes existing nights; PUT the "
+                "range with allotment and price to create them",
+                {"from": "nights without inventory: " + listed},
+            )
+        over = [r for r in existing if "allotment" in values and r["booked"] > values["allotment"]]
         if over:
             listed = ", ".join(Day.of(r["date"]).isoformat() for r in over[:10])
             raise Refusal(
@@ -211,23 +244,11 @@ def set_inventory_range(client, db, room_type_id, values, user):
                 f"allotment {values['allotment']} is below the rooms already booked on {listed}",
                 {"allotment": "below booked rooms on " + listed},
             )
+        update = {"$set": {**fields, **stamp(now), **denormalized_from_hotel(hotel)}}
+        if not partial:
+            update["$setOnInsert"] = {"booked": 0, "_created": now}
         ops = [
-            UpdateOne(
-                {"room_type": room_type["_id"], "date": night},
-                {
-                    "$set": {
-                        "allotment": values["allotment"],
-                        "price": price,
-                        "price_minor": to_minor(price.to_decimal(), currency),
-                        "closed": values["closed"],
-                        "min_stay": values["min_stay"],
-                        **stamp(now),
-                        **denormalized_from_hotel(hotel),
-                    },
-                    "$setOnInsert": {"booked": 0, "_created": now},
-                },
-                upsert=True,
-            )
+            UpdateOne({"room_type": room_type["_id"], "date": night}, update, upsert=not partial)
             for night in dates
         ]
         written = db.inventory.bulk_write(ops, ordered=True, session=session)

@@ -1,4 +1,5 @@
-"""PUT /room-types/<id>/inventory: set every night of a date range at once."""
+"""PUT /room-types/<id>/inventory: set every night of a date range at once; PATCH: change
+only the fields sent (close or open nights, change only the price) on nights that exist."""
 
 from bson import ObjectId
 from flask import Blueprint
@@ -19,6 +20,16 @@ def set_range(room_type_id):
     if not ObjectId.is_valid(room_type_id):
         raise Refusal(404, "no such room type")
     values = rules.parse_range(json_body())
+    result = rules.set_inventory_range(db().client, db(), ObjectId(room_type_id), values, user)
+    return respond({"_status": "OK", **result})
+
+
+@bp.patch("/room-types/<room_type_id>/inventory")
+def change_range(room_type_id):
+    user = require_role("manager", "admin")
+    if not ObjectId.is_valid(room_type_id):
+        raise Refusal(404, "no such room type")
+    values = rules.parse_range(json_body(), partial=True)
     result = rules.set_inventory_range(db().client, db(), ObjectId(room_type_id), values, user)
     return respond({"_status": "OK", **result})
 
@@ -74,4 +85,17 @@ OPENAPI = {
             ),
         }
     },
+}
+
+
+_PUT = OPENAPI["/api/v1/room-types/{id}/inventory"]["put"]
+_PARTIAL = {k: v for k, v in _PUT["requestBody"]["content"]["application/json"]["schema"].items()}
+_PARTIAL = {**_PARTIAL, "required": ["from", "to"], "minProperties": 3}
+OPENAPI["/api/v1/room-types/{id}/inventory"]["patch"] = {
+    **_PUT,
+    "summary": "Change only the fields sent on every existing night in [from, to)",
+    "description": "Close or reopen nights, or change only their price, allotment or minimum "
+    "stay: the fields not sent stay as they are. Every night must exist already (409 "
+    "naming those that do not: PUT creates them).",
+    "requestBody": openapi.json_body(_PARTIAL),
 }

@@ -5,8 +5,9 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.form import SecureForm
 from wtforms import (
-    BooleanField,
     IntegerField,
+    SelectChoice,
+    SelectField,
     StringField,
 )
 from wtforms.validators import Optional
@@ -26,7 +27,15 @@ class CalendarForm(SecureForm):
     last = StringField("last night", render_kw={"type": "date"})
     price = StringField("price")
     allotment = IntegerField("rooms to sell", validators=[Optional()])
-    closed = BooleanField("closed")
+    closed = SelectField(
+        "nights are",
+        choices=[
+            SelectChoice("", "as they are"),
+            SelectChoice("open", "open"),
+            SelectChoice("closed", "closed"),
+        ],
+        default="",
+    )
     min_stay = IntegerField("minimum stay", validators=[Optional()])
 
 
@@ -63,16 +72,21 @@ class CalendarView(AdminOnly, BaseView):
         )
 
     def _set_range(self, database, form):
-        body = {
-            "from": form.first.data,
-            "to": _day_after(form.last.data),
-            "price": form.price.data,
-            "allotment": form.allotment.data,
-            "closed": bool(form.closed.data),
-            "min_stay": form.min_stay.data or 1,
-        }
+        """With a price and rooms to sell, every night is set whole (as the range PUT
+        does, creating missing nights); without them, only what the form gives changes
+        (as the range PATCH does): close or open nights alone, or change only a price."""
+        body = {"from": form.first.data, "to": _day_after(form.last.data)}
+        whole = bool(form.price.data) and form.allotment.data is not None
+        if form.price.data:
+            body["price"] = form.price.data
+        if form.allotment.data is not None:
+            body["allotment"] = form.allotment.data
+        if form.closed.data or whole:
+            body["closed"] = form.closed.data == "closed"
+        if form.min_stay.data or whole:
+            body["min_stay"] = form.min_stay.data or 1
         try:
-            values = rules.parse_range(body)
+            values = rules.parse_range(body, partial=not whole)
             if not ObjectId.is_valid(form.room_type.data or ""):
                 raise Refusal(422, "choose a room type", {"room_type": "required"})
             result = rules.set_inventory_range(

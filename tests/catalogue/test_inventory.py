@@ -262,3 +262,67 @@ def test_booked_night_cannot_be_deleted(admin, stock, db):
 def test_stay_dates_default_start_is_in_the_future(stock, db):
     _, start = stock(nights=1)
     assert start > today()
+
+
+def _rows(db):
+    return [
+        (
+            Day.of(r["date"]).isoformat(),
+            r["allotment"],
+            str(r["price"]),
+            r["closed"],
+            r["min_stay"],
+        )
+        for r in db.inventory.find().sort("date", 1)
+    ]
+
+
+def test_range_patch_changes_only_what_it_sends(admin, manager, stock, db, client):
+    """Close two nights alone, reopen one, change only a price: the other fields stay."""
+    room_type, start = stock(nights=4, allotment=3, price="100.00")
+    url = f"room-types/{room_type['_id']}/inventory"
+    span = {"from": str(start.plus(1)), "to": str(start.plus(3))}
+    closed = manager.patch(url, {**span, "closed": True})
+    assert closed.status_code == 200, closed.json
+    assert (closed.json["nights"], closed.json["created"], closed.json["updated"]) == (2, 0, 2)
+    priced = admin.patch(url, {"from": str(start), "to": str(start.plus(2)), "price": "80.00"})
+    assert priced.status_code == 200
+    assert _rows(db) == [
+        (str(start), 3, "80.00", False, 1),
+        (str(start.plus(1)), 3, "80.00", True, 1),
+        (str(start.plus(2)), 3, "100.00", True, 1),
+        (str(start.plus(3)), 3, "100.00", False, 1),
+    ]
+    assert db.inventory.find_one({"date": start})["price_minor"] == 8000
+    reopened = manager.patch(url, {"from": str(start.plus(2)), "to": str(start.plus(3)),
+                                   "closed": False, "min_stay": 2})  # fmt: skip
+    assert reopened.status_code == 200
+    assert _rows(db)[2] == (str(start.plus(2)), 3, "100.00", False, 2)
+    offers = client.get(
+        f"availability?city=Paris&check_in={start.plus(2)}&check_out={start.plus(4)}"
+    ).json["_items"]
+    assert [o["total_price"] for o in offers] == ["200.00"]  # the search sees it at once
+
+
+def test_range_patch_refusals_change_nothing(admin, guest, stock, db):
+    room_type, start = stock(nights=2, allotment=3, price="100.00")
+    url = f"room-types/{room_type['_id']}/inventory"
+    before = _rows(db)
+    nothing = admin.patch(url, {"from": str(start), "to": str(start.plus(1))})
+    assert nothing.status_code == 422 and "at least one" in nothing.json["_issues"]["allotment"]
+    beyond = admin.patch(url, {"from": str(start), "to": str(start.plus(4)), "closed": True})
+    assert beyond.status_code == 409
+    assert str(start.plus(2)) in beyond.json["_error"]["message"]  # the nights not there
+    db.inventory.update_many({}, {"$set": {"booked": 2}})
+    below = admin.patch(url, {"from": str(start), "to": str(start.plus(2)), "allotment": 1})
+    assert (
+        below.status_code == 409
+        and "below the rooms already booked" in (below.json["_error"]["message"])
+    )
+    assert (
+        guest.patch(
+            url, {"from": str(start), "to": str(start.plus(1)), "closed": True}
+        ).status_code
+        == 403
+    )
+    assert [r[:4] for r in _rows(db)] == [r[:4] for r in before]

@@ -629,3 +629,29 @@ def test_the_dashboards_charts_have_labelled_axes():
     ticks = re.findall(r"<text[^>]*>([^<]+)</text>", svg)
     assert ticks == ["80%", "0%", "2026-12-03", "2026-12-04"]
     assert svg.count("<line") == 2 and svg.count("<rect") == 2
+
+
+def test_the_calendar_closes_nights_alone_and_changes_only_a_price(admin_panel, db, stock):
+    room_type, start = stock(nights=3, allotment=2, price="100.00")
+    month = start.strftime("%Y-%m")
+    url = f"/admin/calendar/?room_type={room_type['_id']}&month={month}"
+    page = admin_panel.get(url)
+    base = {"csrf_token": csrf(page.text), "room_type": room_type["_id"], "month": month}
+    span = {"first": start.isoformat(), "last": start.plus(1).isoformat()}
+    closed = admin_panel.post(
+        url, data={**base, **span, "closed": "closed"}, follow_redirects=True
+    )
+    assert "2 nights set (0 new, 2 changed)" in closed.text
+    priced = admin_panel.post(url, data={**base, **span, "price": "90.00"}, follow_redirects=True)
+    assert "2 nights set" in priced.text
+    rows = sorted(db.inventory.find(), key=lambda r: r["date"])
+    assert [(str(r["price"]), r["allotment"], r["closed"]) for r in rows] == [
+        ("90.00", 2, True),
+        ("90.00", 2, True),
+        ("100.00", 2, False),
+    ]
+    later = {"first": start.plus(2).isoformat(), "last": start.plus(5).isoformat()}
+    missing = admin_panel.post(
+        url, data={**base, **later, "closed": "closed"}, follow_redirects=True
+    )
+    assert "409" in missing.text and "PUT the range with allotment and price" in missing.text

@@ -94,6 +94,7 @@ STATE_DEPENDENT = {
     "POST /api/v1/bookings": "room_type or rooms; an Idempotency-Key is one request's",
     "POST /api/v1/payments": "an Idempotency-Key is one request's (reused: 422)",
     "PUT /api/v1/room-types/{id}/inventory": "from today on, to after from",
+    "PATCH /api/v1/room-types/{id}/inventory": "from today on, to after from",
     "GET /api/v1/availability": "check_in from today on",
     "GET /api/v1/availability/calendar": "to 1 to 62 days after from",
     "POST /api/v1/webhooks/payments": "signed with the webhook secret",
