@@ -167,3 +167,35 @@ PLANS = [
     {"code": "long-stay", "name": "Week and more", "discount_percent": 20, "min_stay": 7},
     {"code": "early", "name": "Early bird", "discount_percent": 25, "min_days_ahead": 60},
 ]
+
+
+def readers_against_bookers(guests, book_one, rooms_left, allotment, readers=8):
+    """Each guest books one room (`book_one(guest)`) while `readers` threads read
+    `rooms_left()` over and over until the last booking is acknowledged. Returns the
+    violations: (bookings acknowledged before the read began, rooms it showed) where it
+    showed more than allotment minus them."""
+    acknowledged, lock, stop, violations = [0], threading.Lock(), threading.Event(), []
+
+    def booker(guest):
+        book_one(guest)
+        with lock:
+            acknowledged[0] += 1
+
+    def reader():
+        while not stop.is_set():
+            with lock:
+                floor = acknowledged[0]
+            left = rooms_left()
+            if left > allotment - floor:
+                violations.append((floor, left))
+
+    reading = [threading.Thread(target=reader) for _ in range(readers)]
+    booking = [threading.Thread(target=booker, args=(g,)) for g in guests]
+    for thread in reading + booking:
+        thread.start()
+    for thread in booking:
+        thread.join(120)
+    stop.set()
+    for thread in reading:
+        thread.join(120)
+    return violations

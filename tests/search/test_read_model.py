@@ -15,6 +15,7 @@ from search.model import Catalogue, decode, encode
 from tests.conftest import ApiClient, wait_for
 from tests.factories import book
 from tests.recording import recorded
+from tests.support import readers_against_bookers
 
 CITY = "Paris"
 
@@ -168,37 +169,17 @@ def test_searches_never_show_more_rooms_than_acknowledged_bookings_leave(
     room_type, start = stock(nights=2, allotment=allotment)
     guests = [login("guest") for _ in range(allotment)]
     _slow_stream(monkeypatch)
-    acknowledged, lock, stop, violations, sources = (
-        [0],
-        threading.Lock(),
-        threading.Event(),
-        [],
-        [],
-    )
+    sources = []
 
-    def booker(guest):
+    def booked_one(guest):
         assert book(guest, room_type, start).status_code == 201
-        with lock:
-            acknowledged[0] += 1
 
-    def searcher():
-        while not stop.is_set():
-            with lock:
-                floor = acknowledged[0]
-            found = _searched(model_app, start)
-            sources.append(found.headers["X-Search-Source"])
-            if _left(found, room_type) > allotment - floor:
-                violations.append((floor, _left(found, room_type)))
+    def rooms_left():
+        found = _searched(model_app, start)
+        sources.append(found.headers["X-Search-Source"])
+        return _left(found, room_type)
 
-    readers = [threading.Thread(target=searcher) for _ in range(8)]
-    bookers = [threading.Thread(target=booker, args=(g,)) for g in guests]
-    for thread in readers + bookers:
-        thread.start()
-    for thread in bookers:
-        thread.join()
-    stop.set()
-    for thread in readers:
-        thread.join()
+    violations = readers_against_bookers(guests, booked_one, rooms_left, allotment)
     assert violations == []
     assert "model" in sources
     final = _searched(model_app, start)

@@ -12,6 +12,7 @@ from plumbing import embedded
 from routes.availability import parse_query
 from search import availability
 from tests.factories import book
+from tests.support import readers_against_bookers
 
 
 def _search(client, start, nights=2, city="Paris", **params):
@@ -132,33 +133,15 @@ def test_answers_are_never_older_than_an_acknowledged_booking(login, stock):
     room_type, start = stock(nights=2, allotment=allotment)
     guests = [login("guest") for _ in range(8)]
     reader = login("guest")
-    acknowledged, lock, stop, violations = [0], threading.Lock(), threading.Event(), []
 
-    def booker(guest):
+    def booked_one(guest):
         assert book(guest, room_type, start).status_code == 201
-        with lock:
-            acknowledged[0] += 1
 
-    def searcher():
-        while not stop.is_set():
-            with lock:
-                floor = acknowledged[0]
-            offer = _offer(_search(reader, start), room_type)
-            left = offer["rooms_left"] if offer else 0
-            if left > allotment - floor:
-                violations.append((floor, left))
+    def rooms_left():
+        offer = _offer(_search(reader, start), room_type)
+        return offer["rooms_left"] if offer else 0
 
-    readers = [threading.Thread(target=searcher) for _ in range(8)]
-    for thread in readers:
-        thread.start()
-    bookers = [threading.Thread(target=booker, args=(g,)) for g in guests]
-    for thread in bookers:
-        thread.start()
-    for thread in bookers:
-        thread.join()
-    stop.set()
-    for thread in readers:
-        thread.join()
+    violations = readers_against_bookers(guests, booked_one, rooms_left, allotment)
     assert violations == []
     assert _offer(_search(reader, start), room_type) is None  # sold out, and says so
 
