@@ -62,6 +62,11 @@ class ChildServer:
         self.process = None
 
     def start(self, timeout=60):
+        """Launch the server and wait until it answers."""
+        return self.launch().wait_ready(timeout)
+
+    def launch(self):
+        """Start the process, without waiting (several servers start side by side)."""
         if port_open(self.port):
             raise EmbeddedServerError(
                 f"cannot start the embedded {self.name}: port {self.port} on 127.0.0.1 is "
@@ -81,6 +86,10 @@ class ChildServer:
         )
         log.close()
         atexit.register(self.stop)
+        return self
+
+    def wait_ready(self, timeout=60):
+        """Until the launched server answers (its record written), or an error."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -386,28 +395,37 @@ def ensure_servers(config, log=print):
     """
     started = []
     data_dir = config["DATA_DIR"]
-    for kind, uri_key, make, ready, uri in (
-        ("mongo", "MONGO_URI", mongo_server, _mongo_ready, mongo_uri),
-        ("redis", "REDIS_URL", redis_server, _redis_ready, redis_url),
-        ("smtp", "SMTP_URL", smtp_server, _smtp_ready, smtp_url),
-    ):
-        if config.get(uri_key):
-            continue
-        port_key = f"EMBEDDED_{kind.upper()}_PORT"
-        port = config[port_key]
-        if _recorded(data_dir, kind, port) == "orphan":
-            log(f"waiting for the last run's embedded {kind} server to exit")
-            if not _wait_for_exit(data_dir, kind, port):
-                raise EmbeddedServerError(
-                    f"the last run's embedded {kind} server (pid {_recorded_pid(data_dir, kind)}"
-                    f", 127.0.0.1:{port}) outlived its API process and has not exited in 20 s:"
-                    " stop it, then start again"
-                )
-        if not port_open(port):
-            started.append(make(data_dir, port).start())
-        elif _ours(data_dir, kind, port) and ready(port):
-            log(f"using this data directory's embedded {kind} server on 127.0.0.1:{port}")
-        else:
-            raise _not_ours(port, data_dir, port_key, uri_key)
-        config[uri_key] = uri(port)
+    try:
+        for kind, uri_key, make, ready, uri in (
+            ("mongo", "MONGO_URI", mongo_server, _mongo_ready, mongo_uri),
+            ("redis", "REDIS_URL", redis_server, _redis_ready, redis_url),
+            ("smtp", "SMTP_URL", smtp_server, _smtp_ready, smtp_url),
+        ):
+            if config.get(uri_key):
+                continue
+            port_key = f"EMBEDDED_{kind.upper()}_PORT"
+            port = config[port_key]
+            if _recorded(data_dir, kind, port) == "orphan":
+                log(f"waiting for the last run's embedded {kind} server to exit")
+                if not _wait_for_exit(data_dir, kind, port):
+                    pid = _recorded_pid(data_dir, kind)
+                    raise EmbeddedServerError(
+                        f"the last run's embedded {kind} server (pid {pid}, 127.0.0.1:{port}) "
+                        "outlived its API process and has not exited in 20 s: stop it, then "
+                        "start again"
+                    )
+            if not port_open(port):
+                started.append(make(data_dir, port).launch())
+            elif _ours(data_dir, kind, port) and ready(port):
+                log(f"using this data directory's embedded {kind} server on 127.0.0.1:{port}")
+            else:
+                raise _not_ours(port, data_dir, port_key, uri_key)
+            config[uri_key] = uri(port)
+        # Launched side by side, then waited for: the start costs the slowest, not the sum.
+        for server in started:
+            server.wait_ready()
+    except BaseException:
+        for server in started:  # a refusal or a failed start leaves none running
+            server.stop()
+        raise
     return started
