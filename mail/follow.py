@@ -61,17 +61,9 @@ def tell(db, booking_id, status, public_url, now=None):
     if when is not None and when < (now or utcnow()) - STALE_AFTER:
         return False
     message = TOLD[status](db, booking, public_url)
-    if not message["to"]:
-        return False
-    outbox.enqueue(
-        db,
-        f"booking:{booking_id}:{status}",
-        booking=booking_id,
-        hotel=booking["hotel"],
-        kind=f"booking.{status}",
-        **message,
+    return outbox.enqueue_about(
+        db, f"booking:{booking_id}:{status}", booking, f"booking.{status}", message
     )
-    return True
 
 
 def changed(db, booking_id, modified_at, public_url, now=None):
@@ -82,17 +74,13 @@ def changed(db, booking_id, modified_at, public_url, now=None):
     if modified_at < (now or utcnow()) - STALE_AFTER:
         return False
     message = messages.booking_changed(db, booking, public_url)
-    if not message["to"]:
-        return False
-    outbox.enqueue(
+    return outbox.enqueue_about(
         db,
         f"booking:{booking_id}:changed:{modified_at.strftime('%Y%m%dT%H%M%S.%f')}",
-        booking=booking_id,
-        hotel=booking["hotel"],
-        kind="booking.modified",
-        **message,
+        booking,
+        "booking.modified",
+        message,
     )
-    return True
 
 
 def receipt(db, payment_id, public_url, now=None):
@@ -106,17 +94,9 @@ def receipt(db, payment_id, public_url, now=None):
     if booking is None:
         return False
     message = messages.payment_receipt(db, payment, booking, public_url)
-    if not message["to"]:
-        return False
-    outbox.enqueue(
-        db,
-        f"payment:{payment_id}:receipt",
-        booking=booking["_id"],
-        hotel=booking["hotel"],
-        kind="payment.receipt",
-        **message,
+    return outbox.enqueue_about(
+        db, f"payment:{payment_id}:receipt", booking, "payment.receipt", message
     )
-    return True
 
 
 def skip(db):
@@ -161,7 +141,8 @@ def drain(db, public_url):
                     written += 1
             elif status in TOLD and tell(db, key, status, public_url):
                 written += 1
-            _save(db, change["_id"])  # after the message: a crash before re-applies it
+        # Saved once a pass, after its messages: a crash before re-applies the pass, and
+        # the messages' ids make that harmless.
         if stream.resume_token is not None:
             _save(db, stream.resume_token)
     return written

@@ -66,6 +66,15 @@ def enqueue(db, message_id, to, subject, text, html, attachments=(), session=Non
     )
 
 
+def enqueue_about(db, message_id, booking, kind, message):
+    """enqueue() for a message about a booking (kept with it and its hotel, for the admin);
+    False, writing nothing, when its guest has no address."""
+    if not message["to"]:
+        return False
+    enqueue(db, message_id, booking=booking["_id"], hotel=booking["hotel"], kind=kind, **message)
+    return True
+
+
 def message_id_header(message_id, sender):
     """A stable Message-ID: the same message sent again carries the same one."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "innkeeper.invalid"

@@ -29,17 +29,10 @@ def remind(db, public_url, now=None):
     found = 0
     for booking in due:
         message = messages.hold_expiring(db, booking, public_url, now)
-        if message["to"]:
-            stamp = booking["hold_expires_at"].strftime("%Y%m%dT%H%M%S")
-            outbox.enqueue(
-                db,
-                f"booking:{booking['_id']}:hold:{stamp}",
-                booking=booking["_id"],
-                hotel=booking["hotel"],
-                kind="booking.hold_expiring",
-                **message,
-            )
-            found += 1
+        stamp = booking["hold_expires_at"].strftime("%Y%m%dT%H%M%S")
+        found += outbox.enqueue_about(
+            db, f"booking:{booking['_id']}:hold:{stamp}", booking, "booking.hold_expiring", message
+        )
     return found
 
 
