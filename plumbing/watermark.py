@@ -12,7 +12,22 @@ earlier: a reader may then wait for more than it needs, never for less.
 
 import threading
 
+from bson import Timestamp
 from pymongo import monitoring
+
+
+def encode(ts):
+    """A cluster time as text that sorts as the time does (Redis compares it in Lua)."""
+    return f"{ts.time:010d}{ts.inc:010d}"
+
+
+def decode(text):
+    if not text:
+        return None
+    if isinstance(text, bytes):
+        text = text.decode()
+    return Timestamp(int(text[:10]), int(text[10:]))
+
 
 WRITES = frozenset({"insert", "update", "delete", "findAndModify", "commitTransaction"})
 

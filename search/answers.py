@@ -26,7 +26,7 @@ import logging
 import redis
 
 from plumbing import metrics
-from search.model import decode, encode
+from plumbing.watermark import decode, encode
 
 LOG = logging.getLogger(__name__)
 EVERYTHING = None  # the scope of a search that is not by city

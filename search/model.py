@@ -37,7 +37,6 @@ from array import array
 from collections import defaultdict
 from datetime import date
 
-from bson import Timestamp
 from pymongo.errors import OperationFailure, PyMongoError
 
 from catalogue import cards as search_cards
@@ -57,19 +56,6 @@ NO_ROW = -1  # an allotment no row has: the night has no inventory
 DAY_BITS = 22  # day numbers (date.toordinal) stay below 2**22 until the year 11483
 DAY_MASK = (1 << DAY_BITS) - 1
 LOAD_BATCH = 2_000  # documents a load reads at a time (a 16 MB batch decodes to ~100 MB)
-
-
-def encode(ts):
-    """A cluster time as text that sorts as the time does (Redis compares it in Lua)."""
-    return f"{ts.time:010d}{ts.inc:010d}"
-
-
-def decode(text):
-    if not text:
-        return None
-    if isinstance(text, bytes):
-        text = text.decode()
-    return Timestamp(int(text[:10]), int(text[10:]))
 
 
 _DAYS = {}

@@ -8,10 +8,11 @@ from datetime import datetime
 import pytest
 from bson import ObjectId, Timestamp
 
+from plumbing.watermark import decode, encode
 from routes.availability import parse_query
 from run import close_app, create_app
 from search import availability
-from search.model import Catalogue, decode, encode
+from search.model import Catalogue
 from tests.conftest import ApiClient, wait_for
 from tests.factories import book
 from tests.recording import recorded
