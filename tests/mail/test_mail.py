@@ -40,6 +40,16 @@ def _mails(smtp, email, subject):
     return [m for m in smtp.inbox.to(email) if m["Subject"].startswith(subject)]
 
 
+def _paid_and_mailed(app, db, guest, stock):
+    """A booking paid (two nights, 300.50 EUR) after the feed began, then a pass of the
+    mail jobs: its confirmation and receipt are sent."""
+    _start_feed(app, db)
+    booking = unpaid_booking(guest, stock)
+    assert pay(guest, booking).status_code == 201
+    _work(app)
+    return booking
+
+
 def _body(message, subtype):
     return message.get_body(preferencelist=(subtype,)).get_content().replace("\r\n", "\n")
 
@@ -47,10 +57,7 @@ def _body(message, subtype):
 def test_a_paid_booking_mails_its_confirmation_once_with_the_stay_as_ics(
     app, db, guest, stock, smtp
 ):
-    _start_feed(app, db)
-    booking = unpaid_booking(guest, stock)
-    assert pay(guest, booking).status_code == 201
-    _work(app)
+    booking = _paid_and_mailed(app, db, guest, stock)
     _work(app)  # a second pass writes and sends nothing more
     (message,) = _mails(smtp, guest.user["email"], "Booking confirmed")
     (receipt,) = _mails(smtp, guest.user["email"], "Payment receipt")
@@ -228,6 +235,9 @@ def test_production_without_smtp_refuses_to_start_naming_it(monkeypatch):
     monkeypatch.delenv("SMTP_URL", raising=False)
     with pytest.raises(settings.ConfigError, match="SMTP_URL is not"):
         settings.load()
+    monkeypatch.setenv("SMTP_URL", "http://mail.example")
+    with pytest.raises(settings.ConfigError, match="SMTP_URL must start with smtp:// or smtps://"):
+        settings.load()
     monkeypatch.setenv("SMTP_URL", "smtp://mail.example:587")
     assert settings.load()["SMTP_URL"] == "smtp://mail.example:587"
 
@@ -235,10 +245,7 @@ def test_production_without_smtp_refuses_to_start_naming_it(monkeypatch):
 def test_the_admin_outbox_shows_each_message_as_the_guest_sees_it_and_sends_again(
     app, db, guest, stock, smtp, login
 ):
-    _start_feed(app, db)
-    booking = unpaid_booking(guest, stock)
-    assert pay(guest, booking).status_code == 201
-    _work(app)
+    booking = _paid_and_mailed(app, db, guest, stock)
     admin = app.test_client()
     operator = login("admin")
     assert sign_in(admin, operator.user["email"]).status_code == 302
@@ -255,7 +262,9 @@ def test_the_admin_outbox_shows_each_message_as_the_guest_sees_it_and_sends_agai
     first, again = _mails(smtp, guest.user["email"], "Booking confirmed")
     assert first["Message-ID"] == again["Message-ID"]  # the receiver can tell it is one
     forged = admin.post(f"/admin/outbox/{message_id}", data={"csrf_token": "forged"})
-    assert forged.status_code == 400
+    assert forged.status_code == 400 and "the form expired" in forged.text
+    unknown = admin.get("/admin/outbox/booking:nothing:confirmed")
+    assert unknown.status_code == 404 and "no message booking:nothing:confirmed" in unknown.text
     managers = app.test_client()
     assert sign_in(managers, login("manager").user["email"]).status_code == 302
     assert managers.get("/admin/outbox/").status_code == 403
@@ -347,10 +356,7 @@ def test_a_worker_killed_mid_send_sends_the_message_once_after_its_lease(
 def test_the_hotels_manager_resends_a_confirmation_from_the_bookings_page(
     app, db, guest, manager, stock, smtp
 ):
-    _start_feed(app, db)
-    booking = unpaid_booking(guest, stock)
-    assert pay(guest, booking).status_code == 201
-    _work(app)
+    booking = _paid_and_mailed(app, db, guest, stock)
     panel = app.test_client()
     assert sign_in(panel, manager.user["email"]).status_code == 302
     page = panel.get(f"/admin/bookings/details/?id={booking['_id']}").text
