@@ -21,6 +21,7 @@ import pages
 import payments
 import routes
 import settings
+import webhooks
 from identity import authentication
 from plumbing import embedded, http, logs, probes, ratelimit, readcache, responses
 from plumbing.datalayer import MongoLayer
@@ -58,6 +59,7 @@ def create_app(overrides=None):
         app.before_request(lambda: embedded.start_planned(app))
     app.extensions["payment_provider"] = payments.build(config)
     app.extensions["mail"] = mail.settings_of(config)
+    app.extensions["webhooks"] = webhooks.settings_of(config)
     app.extensions["answers"] = AnswerCache(
         app.redis,
         prefix=f"innkeeper:{config['MONGO_DBNAME']}",

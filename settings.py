@@ -85,6 +85,8 @@ def load():
         "SMTP_URL": _str("SMTP_URL"),
         "MAIL_FROM": _str("MAIL_FROM", "Innkeeper <no-reply@innkeeper.test>"),
         "PUBLIC_URL": _str("PUBLIC_URL"),
+        "WEBHOOK_ALLOWED_NETWORKS": _list("WEBHOOK_ALLOWED_NETWORKS"),
+        "WEBHOOK_TIMEOUT_SECONDS": _int("WEBHOOK_TIMEOUT_SECONDS", 10),
         "SECRET_KEY": _str("SECRET_KEY"),
         "ADMIN_EMAIL": _str("ADMIN_EMAIL"),
         "ADMIN_PASSWORD": _str("ADMIN_PASSWORD"),
@@ -188,6 +190,16 @@ def check(config):
             )
     if config.get("SMTP_URL") and not config["SMTP_URL"].startswith(("smtp://", "smtps://")):
         raise ConfigError("SMTP_URL must start with smtp:// or smtps://")
+    for network in config.get("WEBHOOK_ALLOWED_NETWORKS") or ():
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"WEBHOOK_ALLOWED_NETWORKS holds {network!r}, which is not a network "
+                "(CIDR such as 10.20.0.0/16)"
+            ) from None
+    if not 1 <= config.get("WEBHOOK_TIMEOUT_SECONDS", 10) <= 30:
+        raise ConfigError("WEBHOOK_TIMEOUT_SECONDS must be from 1 to 30")
     if config["BOOKING_HOLD_MINUTES"] < 1:
         raise ConfigError("BOOKING_HOLD_MINUTES must be at least 1")
     if config["LIVE_STREAMS"] < 0:

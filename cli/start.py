@@ -10,6 +10,7 @@ from identity import accounts, resets
 from mail import outbox
 from plumbing import embedded, provisioning
 from reporting import flat, kpis
+from webhooks import delivery as webhook_delivery
 
 
 def provision(app, log=None):
@@ -23,6 +24,7 @@ def provision(app, log=None):
         flat.provision(db)  # the analysts' kept bookings_flat (reporting/flat.py)
         outbox.provision(db)  # the mail to send (mail/outbox.py)
         resets.provision(db)  # password reset tokens (identity/resets.py)
+        webhook_delivery.provision(db)  # deliveries to hotels' systems (webhooks/)
         rebuilt = cards.ensure(db)
         if rebuilt:
             log(f"search cards: {rebuilt} rebuilt from the catalogue")

@@ -18,6 +18,8 @@ from payments import fees
 from plumbing import embedded, jobs, logs
 from plumbing.probes import database_known_down
 from reporting import flat, kpis
+from webhooks import delivery as webhook_delivery
+from webhooks import feed as webhook_feed
 
 
 def _unless_seeding(job):
@@ -38,6 +40,8 @@ JOBS = (
     *mail_feed.JOBS,
     *reminders.JOBS,
     *outbox.JOBS,
+    *webhook_feed.JOBS,
+    *webhook_delivery.JOBS,
 )
 OUTAGE_PAUSE = 1.0  # seconds to wait after finding the database down
 

@@ -10,6 +10,7 @@ from domain.payments import payments
 from domain.reviews import reviews
 from domain.room_types import room_types
 from domain.users import users
+from domain.webhook_endpoints import webhook_endpoints
 
 _DOMAIN = {
     "hotels": hotels,
@@ -19,6 +20,7 @@ _DOMAIN = {
     "payments": payments,
     "reviews": reviews,
     "users": users,
+    "webhook_endpoints": webhook_endpoints,
 }
 
 

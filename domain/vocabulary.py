@@ -116,3 +116,18 @@ MEALS = ("room_only", "breakfast", "half_board", "full_board")
 # The most rooms one booking may hold, and the longest stay.
 MAX_ROOMS = 8
 MAX_NIGHTS = 30
+
+# What a hotel's own systems can be told of (webhooks/): a booking's life, a refund, and
+# a room type's nights (allotment, price, closed, rooms booked) changing.
+WEBHOOK_EVENTS = [
+    "booking.created",
+    "booking.confirmed",
+    "booking.modified",
+    "booking.cancelled",
+    "booking.expired",
+    "booking.checked_in",
+    "booking.checked_out",
+    "booking.no_show",
+    "payment.refunded",
+    "inventory.changed",
+]

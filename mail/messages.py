@@ -237,3 +237,19 @@ def password_reset(user, token, minutes, public_url):
         api=f"{public_url}/api/v1",
     )
     return {"to": user["email"], "subject": subject, "text": text, "html": html}
+
+
+def webhook_disabled(manager, hotel, endpoint, reason, public_url):
+    """A hotel's manager told that one of its webhook endpoints was switched off."""
+    subject = f"Webhook endpoint disabled: {hotel['name']}"
+    text, html = _render(
+        "webhook_disabled",
+        subject=subject,
+        name=manager.get("name") or "manager",
+        hotel=hotel["name"],
+        url=endpoint["url"],
+        reason=reason,
+        api=f"{public_url}/api/v1",
+        endpoint_id=str(endpoint["_id"]),
+    )
+    return {"to": manager["email"], "subject": subject, "text": text, "html": html}

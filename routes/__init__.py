@@ -15,10 +15,21 @@ from routes import (
     live,
     me,
     sandbox,
+    webhook_endpoints,
     webhooks,
 )
 
-MOUNTED = (auth, me, inventory, availability, changes, frontdesk, live, webhooks)
+MOUNTED = (
+    auth,
+    me,
+    inventory,
+    availability,
+    changes,
+    frontdesk,
+    live,
+    webhooks,
+    webhook_endpoints,
+)
 
 
 def init_app(app):

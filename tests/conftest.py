@@ -77,6 +77,8 @@ def _config(servers, data_dir, dbname):
         # server's change stream all session long. tests/search/test_read_model.py
         # turns it on and checks its answers against the database's.
         "SEARCH_MODEL": False,
+        # The suite's webhook receivers listen on loopback (tests/webhook_receiver.py).
+        "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.0/8"],
         # Generous limits so that only the rate-limit tests ever meet one.
         "RATE_LIMIT": "100000/minute",
         "AUTH_RATE_LIMIT": "100000/minute",

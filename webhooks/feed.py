@@ -1,0 +1,284 @@
+"""Webhook events follow the change stream of bookings, payments and inventory, whoever
+made the change (an API worker, the admin, the CLI, the worker's own expiry and fees).
+
+The `webhook feed` job reads the changes after the resume token it keeps in
+`feed_positions` (id `webhooks`), in commit order, and writes one delivery per event and
+subscribed endpoint of the event's hotel. A delivery's id names the endpoint and what
+happened (`booking:<id>:confirmed`, `payment:<id>:refunded:<amount>`), so a pass applied
+again after a crash writes nothing twice, and a retry carries the same `webhook-id`: a
+receiver never sees one event under two ids. An endpoint hears of what happened after
+it was created; with no enabled endpoint at all the feed just keeps its place.
+
+An event's `data` is the resource as the API represents it when the event is written
+(bookings and payments as GET answers them; for `inventory.changed` the room type's
+changed nights, one event per room type and transaction).
+"""
+
+import hashlib
+import time
+from datetime import UTC
+
+import simplejson as json
+from pymongo.errors import OperationFailure
+
+from domain import build_domain
+from plumbing import jsonschema
+from plumbing.jobs import Job
+from plumbing.datalayer import JSONEncoder
+from plumbing.values import decode_days, utcnow
+
+POSITIONS = "feed_positions"
+FEED = "webhooks"
+DELIVERIES = "webhook_deliveries"
+PIPELINE = [
+    {
+        "$match": {
+            "ns.coll": {"$in": ["bookings", "payments", "inventory"]},
+            "operationType": {"$in": ["insert", "update", "replace"]},
+        }
+    }
+]
+STATUS_EVENTS = {
+    "confirmed",
+    "cancelled",
+    "expired",
+    "checked_in",
+    "checked_out",
+    "no_show",
+}
+PASS_SECONDS = 2.0
+_DAYS = {}
+
+
+def event_id(key):
+    """The webhook-id of an event: stable, opaque, the same on every retry."""
+    return "msg_" + hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+
+
+def _days(resource):
+    if resource not in _DAYS:
+        schema = jsonschema.resource_schema(build_domain()[resource])
+        _DAYS[resource] = jsonschema.day_fields(schema)
+    return _DAYS[resource]
+
+
+def represent(resource, document):
+    """A stored document as the API's GET shows it (stay dates, money, ids, timestamps)."""
+    document = decode_days(dict(document), _days(resource))
+    return json.loads(json.dumps(document, cls=JSONEncoder))
+
+
+def _position(change):
+    """(seq, when): seq orders an endpoint's deliveries about one booking or room type as
+    their changes committed, a text that sorts as the commit's cluster time."""
+    stamp = change["clusterTime"]
+    return f"{stamp.time:010d}.{stamp.inc:010d}", stamp.as_datetime().astimezone(UTC)
+
+
+class _Writer:
+    """Writes the deliveries of one pass, for the enabled endpoints it was given."""
+
+    def __init__(self, db, endpoints):
+        self.db, self.written = db, 0
+        self.by_hotel = {}
+        for endpoint in endpoints:
+            self.by_hotel.setdefault(endpoint["hotel"], []).append(endpoint)
+
+    def wants(self, hotel, kind):
+        return any(kind in e["events"] for e in self.by_hotel.get(hotel, ()))
+
+    def event(self, key, kind, hotel, subject, seq, when, data):
+        body = json.dumps(
+            {"type": kind, "timestamp": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "data": data},
+            separators=(",", ":"),
+        )
+        now = utcnow()
+        for endpoint in self.by_hotel.get(hotel, ()):
+            if kind not in endpoint["events"]:
+                continue
+            if endpoint.get("_created") and endpoint["_created"] > when.replace(tzinfo=None):
+                continue  # before the endpoint existed
+            done = self.db[DELIVERIES].update_one(
+                {"_id": f"{endpoint['_id']}:{key}"},
+                {
+                    "$setOnInsert": {
+                        "endpoint": endpoint["_id"],
+                        "hotel": hotel,
+                        "event_id": event_id(key),
+                        "type": kind,
+                        "subject": subject,
+                        "seq": seq,
+                        "payload": body,
+                        "status": "pending",
+                        "attempts": [],
+                        "attempt_count": 0,
+                        "next_at": now,
+                        "created": now,
+                    }
+                },
+                upsert=True,
+            )
+            self.written += done.upserted_id is not None
+
+
+def _booking_events(writer, change, seq, when):
+    booking_id = change["documentKey"]["_id"]
+    kinds = []
+    if change["operationType"] in ("insert", "replace"):
+        if change["operationType"] == "insert":
+            kinds.append(("created", "booking.created"))
+        status = (change.get("fullDocument") or {}).get("status")
+    else:
+        fields = (change.get("updateDescription") or {}).get("updatedFields", {})
+        status = fields.get("status")
+        if "modified_at" in fields:
+            stamp = fields["modified_at"].strftime("%Y%m%dT%H%M%S.%f")
+            kinds.append((f"modified:{stamp}", "booking.modified"))
+    if status in STATUS_EVENTS:
+        kinds.append((status, f"booking.{status}"))
+    if not kinds:
+        return
+    booking = writer.db.bookings.find_one({"_id": booking_id})
+    if booking is None or not any(writer.wants(booking["hotel"], k) for _, k in kinds):
+        return
+    data = represent("bookings", booking)
+    for offset, (name, kind) in enumerate(kinds):
+        writer.event(
+            f"booking:{booking_id}:{name}", kind, booking["hotel"], booking_id,
+            f"{seq}.{offset}", when, data,
+        )
+
+
+def _refund_event(writer, change, seq, when):
+    if change["operationType"] in ("insert", "replace"):
+        refunded = (change.get("fullDocument") or {}).get("refunded_amount")
+    else:
+        fields = (change.get("updateDescription") or {}).get("updatedFields", {})
+        refunded = fields.get("refunded_amount")
+    if refunded is None or refunded.to_decimal() <= 0:
+        return
+    payment = writer.db.payments.find_one({"_id": change["documentKey"]["_id"]})
+    if payment is None or not writer.wants(payment["hotel"], "payment.refunded"):
+        return
+    writer.event(
+        f"payment:{payment['_id']}:refunded:{refunded.to_decimal()}",
+        "payment.refunded",
+        payment["hotel"],
+        payment["booking"],
+        seq,
+        when,
+        represent("payments", payment),
+    )
+
+
+def _inventory_events(writer, group):
+    """One `inventory.changed` per room type of a transaction (a range edit, a booking's
+    nights): its rows as they are now."""
+    seq, when, key = group["seq"], group["when"], group["key"]
+    rows = list(writer.db.inventory.find({"_id": {"$in": group["ids"]}}).sort("date", 1))
+    by_room_type = {}
+    for row in rows:
+        by_room_type.setdefault((row["hotel"], row["room_type"]), []).append(row)
+    for (hotel, room_type), nights in by_room_type.items():
+        if not writer.wants(hotel, "inventory.changed"):
+            continue
+        writer.event(
+            f"inventory:{room_type}:{key}",
+            "inventory.changed",
+            hotel,
+            room_type,
+            seq,
+            when,
+            {
+                "room_type": str(room_type),
+                "hotel": str(hotel),
+                "nights": [represent("inventory", row) for row in nights],
+            },
+        )
+
+
+def _transaction(change):
+    """What groups a transaction's changes: its session and number, or its commit time."""
+    if change.get("lsid") is not None and change.get("txnNumber") is not None:
+        return f"{change['lsid']['id']}:{change['txnNumber']}"
+    stamp = change["clusterTime"]
+    return f"{stamp.time}.{stamp.inc}"
+
+
+def _save(db, token):
+    db[POSITIONS].update_one(
+        {"_id": FEED}, {"$set": {"token": token, "at": utcnow()}}, upsert=True
+    )
+
+
+def _open(db, token):
+    if token is None:
+        return None
+    try:
+        return db.watch(PIPELINE, resume_after=token, max_await_time_ms=10)
+    except OperationFailure:
+        return None  # the server no longer holds it: from now on
+
+
+def skip(db):
+    """Move the kept position to now, writing nothing."""
+    with db.watch(PIPELINE, max_await_time_ms=10) as fresh:
+        fresh.try_next()
+        _save(db, fresh.resume_token)
+
+
+def drain(db):
+    """Write the deliveries of every change since the kept token; returns how many."""
+    kept = db[POSITIONS].find_one({"_id": FEED})
+    stream = _open(db, kept.get("token") if kept else None)
+    endpoints = list(db.webhook_endpoints.find({"enabled": True}))
+    if stream is None or not endpoints:
+        if stream is not None:
+            stream.close()
+        skip(db)  # nobody to tell: keep the place only
+        return 0
+    writer = _Writer(db, endpoints)
+    group = None  # the inventory changes of one transaction, written when it ends
+    deadline, empty = time.monotonic() + PASS_SECONDS, 0
+    with stream:
+        while True:
+            change = stream.try_next()
+            if change is None:
+                empty += 1  # two empty reads in a row: caught up
+                if empty == 2:
+                    break
+                continue
+            empty = 0
+            seq, when = _position(change)
+            collection = change["ns"]["coll"]
+            if group is not None and (
+                collection != "inventory" or _transaction(change) != group["key"]
+            ):
+                _inventory_events(writer, group)
+                group = None
+            if collection == "inventory":
+                if group is None:
+                    group = {"key": _transaction(change), "seq": seq, "when": when, "ids": []}
+                group["ids"].append(change["documentKey"]["_id"])
+                continue  # a pass never ends inside a transaction's changes
+            if collection == "bookings":
+                _booking_events(writer, change, seq, when)
+            else:
+                _refund_event(writer, change, seq, when)
+            if time.monotonic() >= deadline:
+                break
+        if group is not None:
+            _inventory_events(writer, group)
+        # Saved once a pass, after its deliveries: a crash before re-applies the pass,
+        # and the deliveries' ids make that harmless.
+        if stream.resume_token is not None:
+            _save(db, stream.resume_token)
+    return writer.written
+
+
+def _follow(context):
+    written = drain(context.db)
+    return f"webhooks: {written} deliveries written" if written else None
+
+
+JOBS = (Job("webhook feed", every=2, run=_follow),)
