@@ -141,7 +141,13 @@ OPENAPI = {
             "security": openapi.BEARER,
             "parameters": [openapi.ID_PARAMETER, *QUERY.openapi_parameters()],
             "responses": openapi.responses(
-                200, 400, 401, 403, 404, 429, 503,
+                200,
+                400,
+                401,
+                403,
+                404,
+                429,
+                503,
                 ok={
                     "type": "object",
                     "properties": {

@@ -43,11 +43,20 @@ def _race(calls):
     return results
 
 
+def as_environment(app_config):
+    """A test app's settings as a child process's environment (lists comma-joined)."""
+    return {
+        k: ",".join(v) if isinstance(v, list) else str(v)
+        for k, v in app_config.items()
+        if k != "TESTING"
+    }
+
+
 @contextmanager
 def server_processes(app_config, count=2, **extra_env):
     """`count` `run.py` processes on the test's database: [base URL], healthy."""
     env = {k: v for k, v in os.environ.items()}
-    env.update({k: str(v) for k, v in app_config.items() if k != "TESTING"})
+    env.update(as_environment(app_config))
     env.update(SEED_DEMO="0", **extra_env)
     servers = []
     try:

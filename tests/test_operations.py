@@ -21,13 +21,14 @@ from identity.tokens import issue_token
 from plumbing.embedded import free_port
 from tests.conftest import wait_for, wait_until_serving
 from tests.factories import stay
+from tests.support import as_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _env(app_config, **extra):
     env = dict(os.environ)
-    env.update({k: str(v) for k, v in app_config.items() if k != "TESTING"})
+    env.update(as_environment(app_config))
     env.update(SEED_DEMO="0", LOG_FORMAT="json")
     env.update({k: str(v) for k, v in extra.items()})
     return env

@@ -73,8 +73,12 @@ def post(target, body, headers, timeout):
     options = {"timeout": urllib3.Timeout(connect=min(3.0, timeout), read=timeout)}
     if target.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(
-            target.address, target.port, server_hostname=target.host,
-            assert_hostname=target.host, cert_reqs="CERT_REQUIRED", **options,
+            target.address,
+            target.port,
+            server_hostname=target.host,
+            assert_hostname=target.host,
+            cert_reqs="CERT_REQUIRED",
+            **options,
         )
     else:
         pool = urllib3.HTTPConnectionPool(target.address, target.port, **options)
@@ -82,8 +86,14 @@ def post(target, body, headers, timeout):
     host = target.host if target.port == default_port else f"{target.host}:{target.port}"
     try:
         answer = pool.urlopen(
-            "POST", target.path, body=body.encode(), headers={"Host": host, **headers},
-            redirect=False, retries=False, preload_content=False, assert_same_host=False,
+            "POST",
+            target.path,
+            body=body.encode(),
+            headers={"Host": host, **headers},
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            assert_same_host=False,
         )
         answer.read(READ_LIMIT)
         answer.release_conn()
@@ -146,8 +156,10 @@ def attempt(db, delivery, endpoint, settings, owner, now=None, send=post):
     code = error = None
     try:
         target = guard.check(endpoint["url"], settings)
-        code = send(target, delivery["payload"], signed_headers(delivery, endpoint["secret"], now),
-                    settings.timeout)
+        # Signed at the wall clock's time (receivers refuse stale or future stamps);
+        # `now` is the schedule's clock.
+        headers = signed_headers(delivery, endpoint["secret"], utcnow())
+        code = send(target, delivery["payload"], headers, settings.timeout)
     except guard.Refused as refused:
         error = f"url {refused}"
     except SendError as failure:
@@ -198,8 +210,11 @@ def disable(db, endpoint, reason, settings, now=None):
     for manager in db.users.find({"_id": {"$in": hotel.get("managers") or []}}):
         message = messages.webhook_disabled(manager, hotel, endpoint, reason, settings.public_url)
         outbox.enqueue(
-            db, f"webhook-disabled:{endpoint['_id']}:{manager['_id']}:{stamp}",
-            hotel=hotel["_id"], kind="webhook.disabled", **message,
+            db,
+            f"webhook-disabled:{endpoint['_id']}:{manager['_id']}:{stamp}",
+            hotel=hotel["_id"],
+            kind="webhook.disabled",
+            **message,
         )
     metrics.event("webhook.endpoint_disabled")
     return True

@@ -49,7 +49,8 @@ def check_change(db, original, updates, user, settings):
         rules.require_manager_of_hotel(db, user, original["hotel"])
     if "hotel" in updates and updates["hotel"] != original["hotel"]:
         raise Refusal(
-            422, "an endpoint stays with its hotel: create one for the other hotel",
+            422,
+            "an endpoint stays with its hotel: create one for the other hotel",
             {"hotel": "cannot change"},
         )
     if "url" in updates:

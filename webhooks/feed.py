@@ -23,8 +23,8 @@ from pymongo.errors import OperationFailure
 
 from domain import build_domain
 from plumbing import jsonschema
-from plumbing.jobs import Job
 from plumbing.datalayer import JSONEncoder
+from plumbing.jobs import Job
 from plumbing.values import decode_days, utcnow
 
 POSITIONS = "feed_positions"
@@ -144,8 +144,13 @@ def _booking_events(writer, change, seq, when):
     data = represent("bookings", booking)
     for offset, (name, kind) in enumerate(kinds):
         writer.event(
-            f"booking:{booking_id}:{name}", kind, booking["hotel"], booking_id,
-            f"{seq}.{offset}", when, data,
+            f"booking:{booking_id}:{name}",
+            kind,
+            booking["hotel"],
+            booking_id,
+            f"{seq}.{offset}",
+            when,
+            data,
         )
 
 

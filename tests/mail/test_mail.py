@@ -20,7 +20,7 @@ from plumbing.embedded import free_port
 from plumbing.jobs import JobContext
 from plumbing.values import utcnow
 from tests.factories import change, make_booking, pay
-from tests.support import ROOT, csrf, sign_in, unpaid_booking
+from tests.support import ROOT, as_environment, csrf, sign_in, unpaid_booking
 
 
 def _work(app):
@@ -325,7 +325,7 @@ def test_a_worker_killed_mid_send_sends_the_message_once_after_its_lease(
     controller = Controller(stalling, hostname="127.0.0.1", port=port)
     controller.start()
     env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
-    env.update({k: str(v) for k, v in app_config.items() if k != "TESTING"})
+    env.update(as_environment(app_config))
     env.update(SMTP_URL=f"smtp://127.0.0.1:{port}", SEED_DEMO="0")
     worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "run", "worker"],

@@ -2,15 +2,23 @@
 delivery with the standardwebhooks library: written once from the change stream, sent
 by the worker, retried, disabled after three days, replayed; the SSRF guard."""
 
+import dataclasses
+import ipaddress
+import os
+import subprocess
+import sys
+import threading
 from datetime import timedelta
 
 import pytest
 
+from plumbing.jobs import JobContext
 from plumbing.values import utcnow
-from tests.factories import pay
-from tests.support import unpaid_booking
+from tests.conftest import stock_room_type, wait_for
+from tests.factories import book, pay
+from tests.support import ROOT, as_environment
 from tests.webhook_receiver import Receiver
-from webhooks import delivery, feed, guard
+from webhooks import Settings, delivery, feed, guard
 
 ALL = ["booking.created", "booking.confirmed", "booking.cancelled", "payment.refunded"]
 
@@ -46,8 +54,6 @@ def test_a_paid_booking_is_told_signed_once_in_commit_order(
     assert endpoint["secret"].startswith("whsec_")
     shown = manager.get(f"webhook-endpoints/{endpoint['_id']}")
     assert shown.status_code == 200 and "secret" not in shown.json  # shown once
-    from tests.factories import book
-
     booking = book(guest, room_type, start, nights=2).json
     assert pay(guest, booking).status_code == 201
     assert _pass(app, db) == (2, 0)
@@ -59,3 +65,281 @@ def test_a_paid_booking_is_told_signed_once_in_commit_order(
     assert confirmed["data"]["status"] == "confirmed"
     assert confirmed["data"]["check_in"] == booking["check_in"]  # as the API shows it
     assert confirmed["data"]["total_price"] == "300.50"
+
+
+def _booked_and_paid(guest, stock, hotel=None):
+    """A booking of two nights at 150.25, paid (in `hotel`, or a new one)."""
+    extra = {} if hotel is None else {"hotel": {"_id": hotel}}
+    room_type, start = stock(nights=2, allotment=2, price="150.25", **extra)
+    booking = book(guest, room_type, start, nights=2).json
+    assert pay(guest, booking).status_code == 201
+    return booking
+
+
+def test_a_receiver_answering_500_gets_the_same_id_again_after_backoff(
+    app, db, manager, guest, stock, make_room_type, receiver
+):
+    feed.drain(db)
+    room_type, start = stock(nights=2, allotment=2, price="150.25")
+    endpoint = _endpoint(manager, room_type["hotel"], receiver, ["booking.confirmed"])
+    booking = book(guest, room_type, start, nights=2).json
+    receiver.answers.append(500)
+    assert pay(guest, booking).status_code == 201  # the booking never waits for webhooks
+    assert _pass(app, db) == (0, 1)
+    waiting = db.webhook_deliveries.find_one()
+    assert waiting["status"] == "pending" and waiting["last_status_code"] == 500
+    assert 15 <= (waiting["next_at"] - utcnow()).total_seconds() <= 30  # 30 s, jittered
+    assert _pass(app, db) == (0, 0)  # not before its time
+    assert _pass(app, db, now=waiting["next_at"]) == (1, 0)
+    (first_id, first), (second_id, second) = receiver.received
+    assert first_id == second_id == waiting["event_id"] and first == second
+    listed = manager.get(f"webhook-endpoints/{endpoint['_id']}/deliveries")
+    assert listed.status_code == 200
+    (item,) = listed.json["_items"]
+    assert (item["id"], item["type"], item["status"]) == (
+        first_id,
+        "booking.confirmed",
+        "delivered",
+    )
+    assert [a["status_code"] for a in item["attempts"]] == [500, 200]
+    assert all(a["latency_ms"] >= 0 for a in item["attempts"]) and item["next_retry"] is None
+    assert item["event"]["data"]["_id"] == booking["_id"]
+
+
+def test_three_days_of_failures_disable_the_endpoint_and_tell_its_managers(
+    app, db, manager, guest, stock, receiver
+):
+    feed.drain(db)
+    room_type, start = stock(nights=2, allotment=2, price="150.25")
+    endpoint = _endpoint(
+        manager, room_type["hotel"], receiver, ["booking.confirmed", "booking.cancelled"]
+    )
+    receiver.answers.extend([500] * 3)
+    booking = book(guest, room_type, start, nights=2).json
+    assert pay(guest, booking).status_code == 201
+    assert _pass(app, db) == (0, 1)
+    started = db.webhook_deliveries.find_one()["first_attempt_at"]
+    almost = started + delivery.GIVE_UP_AFTER - timedelta(minutes=1)
+    assert _pass(app, db, now=almost) == (0, 1)  # still trying
+    assert db.webhook_deliveries.find_one()["status"] == "pending"
+    late = started + delivery.GIVE_UP_AFTER + timedelta(hours=7)
+    assert _pass(app, db, now=late) == (0, 1)
+    gone = db.webhook_deliveries.find_one()
+    assert (gone["status"], gone["attempt_count"]) == ("failed", 3)
+    shown = manager.get(f"webhook-endpoints/{endpoint['_id']}").json
+    assert shown["enabled"] is False
+    assert shown["disabled_reason"] == "deliveries failed for 3 days (last: HTTP 500)"
+    (told,) = db.outbox.find({"kind": "webhook.disabled"})
+    assert told["to"] == manager.user["email"] and endpoint["_id"] in told["text"]
+    assert told["subject"].startswith("Webhook endpoint disabled")
+    # Disabled, it is told nothing; enabled again, the reason goes and it hears again.
+    cancelled = guest.patch_item(f"bookings/{booking['_id']}", {"status": "cancelled"})
+    assert cancelled.status_code == 200
+    assert _pass(app, db, now=late) == (0, 0)
+    assert db.webhook_deliveries.count_documents({}) == 1
+    enabled = manager.patch_item(f"webhook-endpoints/{endpoint['_id']}", {"enabled": True})
+    assert enabled.status_code == 200 and enabled.json["disabled_reason"] is None
+    again = _booked_and_paid(guest, stock, room_type["hotel"])
+    assert _pass(app, db) == (1, 0)
+    assert receiver.received[-1][1]["data"]["_id"] == again["_id"]
+
+
+PRODUCTION = Settings(allowed_networks=(), require_https=True, timeout=5, public_url="")
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://127.0.0.1/hooks", "resolves to 127.0.0.1, a loopback, private"),
+        ("https://localhost:8443/hooks", "a loopback, private, link-local or reserved"),
+        ("https://10.1.2.3/hooks", "resolves to 10.1.2.3"),
+        ("https://192.168.0.10/hooks", "resolves to 192.168.0.10"),
+        ("https://169.254.169.254/latest/meta-data", "resolves to 169.254.169.254"),
+        ("https://[::1]/hooks", "resolves to ::1"),
+        ("https://[::ffff:10.0.0.1]/hooks", "resolves to ::ffff:a00:1"),
+        ("https://0.0.0.0/hooks", "resolves to 0.0.0.0"),
+        ("http://93.184.215.14/hooks", "must be https"),
+        ("ftp://93.184.215.14/hooks", "must be an http or https URL"),
+        ("https://user:pw@93.184.215.14/hooks", "must not carry a user or password"),
+        ("https://no-such-host.invalid/hooks", "does not resolve"),
+    ],
+)
+def test_production_refuses_urls_into_private_networks(url, reason):
+    with pytest.raises(guard.Refused, match=reason.replace("[", r"\[").replace(".", r"\.")):
+        guard.check(url, PRODUCTION)
+
+
+def test_a_public_address_and_an_allowed_private_network_are_accepted():
+    public = guard.check("https://93.184.215.14:8443/in?x=1", PRODUCTION)
+    assert (public.address, public.port, public.path) == ("93.184.215.14", 8443, "/in?x=1")
+    office = Settings(
+        allowed_networks=(ipaddress.ip_network("10.20.0.0/16"),),
+        require_https=True,
+        timeout=5,
+        public_url="",
+    )
+    assert guard.check("http://10.20.1.2/pms", office).address == "10.20.1.2"
+    with pytest.raises(guard.Refused, match="resolves to 10.21.0.1"):
+        guard.check("http://10.21.0.1/pms", office)
+
+
+def test_endpoints_belong_to_their_hotels_managers(
+    app, db, admin, manager, guest, make_hotel, login, receiver
+):
+    hotel = make_hotel()
+    body = {"hotel": hotel["_id"], "url": receiver.url, "events": ["booking.confirmed"]}
+    assert guest.post("webhook-endpoints", body).status_code == 403
+    other = login("manager")
+    refused = other.post("webhook-endpoints", body)
+    assert refused.status_code == 403, refused.json
+    private = manager.post("webhook-endpoints", {**body, "url": "http://10.0.0.7/hooks"})
+    assert private.status_code == 422
+    assert "10.0.0.7" in private.json["_issues"]["url"]
+    unknown = manager.post("webhook-endpoints", {**body, "events": ["booking.eaten"]})
+    assert unknown.status_code == 422 and "events" in unknown.json["_issues"]
+    mine = manager.post("webhook-endpoints", body).json
+    path = f"webhook-endpoints/{mine['_id']}"
+    assert other.get(path).status_code == 404  # another hotel's: as if it did not exist
+    assert other.get("webhook-endpoints").json["_items"] == []
+    assert other.get(f"{path}/deliveries").status_code == 404
+    assert [e["_id"] for e in admin.get("webhook-endpoints").json["_items"]] == [mine["_id"]]
+    moved = manager.patch_item(path, {"hotel": make_hotel()["_id"]})
+    assert moved.status_code == 422 and "hotel" in moved.json["_issues"]
+    bad = manager.patch_item(path, {"url": "https://169.254.169.254/"})
+    assert bad.status_code == 422 and "169.254.169.254" in bad.json["_issues"]["url"]
+    listed = manager.get(f"{path}/deliveries?status=lost&max_results=101&sort=x")
+    assert listed.status_code == 400
+    assert set(listed.json["_issues"]) == {"status", "max_results", "sort"}
+    assert "delivered" in listed.json["_issues"]["status"]
+    assert manager.delete_item(path).status_code == 204
+
+
+def test_a_range_edit_is_one_inventory_event_with_its_nights(
+    app, db, admin, manager, make_room_type, receiver
+):
+    feed.drain(db)
+    room_type = make_room_type()
+    _endpoint(manager, room_type["hotel"], receiver, ["inventory.changed"])
+    start = stock_room_type(admin, room_type, nights=4, allotment=3, price="99.00")
+    assert _pass(app, db) == (1, 0)
+    ((_, event),) = receiver.received
+    assert event["type"] == "inventory.changed"
+    assert event["data"]["room_type"] == room_type["_id"]
+    nights = event["data"]["nights"]
+    assert [n["date"] for n in nights] == [start.plus(i).isoformat() for i in range(4)]
+    assert {(n["allotment"], n["price"]) for n in nights} == {(3, "99.00")}
+
+
+def test_the_feed_applied_again_writes_no_second_delivery(
+    app, db, manager, guest, stock, receiver
+):
+    """A pass that crashed before saving its position applies the same changes again."""
+    feed.drain(db)
+    kept = db.feed_positions.find_one({"_id": feed.FEED})
+    hotel = stock()[0]["hotel"]
+    _endpoint(manager, hotel, receiver)
+    _booked_and_paid(guest, stock, hotel)
+    feed.drain(db)
+    written = db.webhook_deliveries.count_documents({})
+    assert written == 2
+    db.feed_positions.replace_one({"_id": feed.FEED}, kept)  # as if never saved
+    assert feed.drain(db) == 0
+    assert _pass(app, db) == (2, 0)
+    ids = [webhook_id for webhook_id, _ in receiver.received]
+    assert len(ids) == len(set(ids)) == 2
+
+
+def test_a_slow_receiver_holds_no_worker(app, db, manager, guest, stock, receiver):
+    """The job hands deliveries to sender threads and returns while the receiver still
+    holds the request; a receiver that never answers is an attempt that timed out."""
+    feed.drain(db)
+    hotel = stock()[0]["hotel"]
+    _endpoint(manager, hotel, receiver, ["booking.confirmed"])
+    _booked_and_paid(guest, stock, hotel)
+    feed.drain(db)
+    receiver.hold = threading.Event()
+    context = JobContext(db, app.extensions)
+    assert delivery.JOBS[0].run(context) == "webhooks: 1 sending"
+    assert receiver.arrived.wait(10)
+    assert db.webhook_deliveries.find_one()["status"] == "sending"  # the job did not wait
+    receiver.hold.set()
+    wait_for(lambda: db.webhook_deliveries.find_one()["status"] == "delivered")
+    replayed = manager.post(
+        f"webhook-endpoints/{db.webhook_deliveries.find_one()['endpoint']}/deliveries/"
+        f"{db.webhook_deliveries.find_one()['event_id']}/replay"
+    )
+    assert replayed.status_code == 202
+    receiver.hold, receiver.arrived = threading.Event(), threading.Event()
+    impatient = dataclasses.replace(app.extensions["webhooks"], timeout=1)
+    assert delivery.deliver(db, impatient) == (0, 1)
+    (attempt,) = db.webhook_deliveries.find_one()["attempts"][-1:]
+    assert (attempt["status_code"], attempt["error"]) == (None, "no answer within 1 s")
+    receiver.hold.set()
+
+
+def test_a_replay_sends_the_same_id_and_a_waiting_one_is_refused(
+    app, db, manager, guest, stock, receiver
+):
+    feed.drain(db)
+    hotel = stock()[0]["hotel"]
+    endpoint = _endpoint(manager, hotel, receiver, ["booking.confirmed"])
+    _booked_and_paid(guest, stock, hotel)
+    feed.drain(db)
+    sent = db.webhook_deliveries.find_one()
+    path = f"webhook-endpoints/{endpoint['_id']}/deliveries/{sent['event_id']}/replay"
+    early = manager.post(path)
+    assert early.status_code == 409 and "pending" in early.json["_error"]["message"]
+    assert _pass(app, db) == (1, 0)
+    assert manager.post(path).status_code == 202
+    unknown = f"webhook-endpoints/{endpoint['_id']}/deliveries/msg_nope/replay"
+    assert manager.post(unknown).status_code == 404
+    assert _pass(app, db) == (1, 0)
+    assert [i for i, _ in receiver.received] == [sent["event_id"]] * 2
+
+
+def test_a_worker_killed_mid_delivery_loses_nothing(
+    app, app_config, db, manager, guest, stock, receiver
+):
+    """A real `flask --app run worker` process writes the deliveries from the change
+    stream and is SIGKILLed while the receiver holds its request: the delivery stays
+    `sending` under its lease, then goes again with the same webhook-id, and the events
+    after it follow in order."""
+    feed.drain(db)
+    hotel = stock()[0]["hotel"]
+    _endpoint(manager, hotel, receiver, ["booking.created", "booking.confirmed"])
+    booking = _booked_and_paid(guest, stock, hotel)
+    receiver.hold = threading.Event()
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
+    env.update(as_environment(app_config), SEED_DEMO="0")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "run", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert receiver.arrived.wait(60), "the worker never sent the delivery"
+        worker.kill()  # mid-delivery: the receiver has the request and never answered
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    (claimed,) = db.webhook_deliveries.find({"status": "sending"})
+    assert claimed["type"] == "booking.created"
+    assert db.webhook_deliveries.find_one({"type": "booking.confirmed"})["status"] == "pending"
+    settings = app.extensions["webhooks"]
+    assert delivery.deliver(db, settings) == (0, 0)  # its lease holds, the next waits
+    receiver.hold.set()  # the dead worker's request is answered to nobody
+    later = utcnow() + timedelta(seconds=delivery.LEASE_SECONDS + 1)
+    assert delivery.deliver(db, settings, now=later) == (2, 0)
+    wait_for(lambda: len(receiver.received) == 3, what="the held request and two more")
+    ids = {}
+    for webhook_id, event in receiver.received:
+        ids.setdefault(event["type"], set()).add(webhook_id)
+    assert {kind: len(seen) for kind, seen in ids.items()} == {
+        "booking.created": 1,
+        "booking.confirmed": 1,  # one id each, however often sent
+    }
+    assert [t for t in receiver.types() if t == "booking.confirmed"] == ["booking.confirmed"]
+    assert receiver.received[-1][1]["data"]["_id"] == booking["_id"]
