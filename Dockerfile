@@ -20,6 +20,7 @@ COPY reviews ./reviews
 COPY demo ./demo
 COPY reporting ./reporting
 COPY mail ./mail
+COPY webhooks ./webhooks
 RUN pip install --no-cache-dir -c requirements.lock . && useradd --system --uid 10001 innkeeper
 USER innkeeper
 EXPOSE 5000

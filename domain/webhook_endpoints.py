@@ -14,7 +14,7 @@ webhook_endpoints = {
     "allowed_roles": ["manager", "admin"],
     "allowed_item_roles": ["manager", "admin"],
     "bulk_enabled": False,
-    "allowed_filters": ["hotel", "enabled"],
+    "allowed_filters": ["hotel"],
     # The secret is kept to sign with, and shown once: in the POST's answer only
     # (hooks/webhooks.py adds it there).
     "datasource": {"projection": {"secret": 0}},

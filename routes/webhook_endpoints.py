@@ -3,7 +3,6 @@ with its answer code and latency, and when the next try is; POST .../<event id>/
 sends one again (webhooks/delivery.py). For the hotel's managers and admins."""
 
 import simplejson as json
-from bson import ObjectId
 from flask import Blueprint, request
 
 from identity.authentication import require_role
@@ -29,11 +28,7 @@ QUERY = bodies.Query(
 
 def _endpoint(endpoint_id):
     """The caller's endpoint (a manager's hotels'), else 404 as if it did not exist."""
-    user = require_role("manager", "admin")
-    found = None
-    if ObjectId.is_valid(endpoint_id):
-        lookup = {"_id": ObjectId(endpoint_id), **endpoints.visible_to(db(), user)}
-        found = db().webhook_endpoints.find_one(lookup, {"secret": 0})
+    found = endpoints.one(db(), endpoint_id, require_role("manager", "admin"))
     if found is None:
         raise Refusal(404, f"webhook endpoint {endpoint_id} not found")
     return found
@@ -96,11 +91,12 @@ def deliveries(endpoint_id):
 @bp.post("/webhook-endpoints/<endpoint_id>/deliveries/<event_id>/replay")
 def replay(endpoint_id, event_id):
     endpoint = _endpoint(endpoint_id)
-    found = db().webhook_deliveries.find_one({"endpoint": endpoint["_id"], "event_id": event_id})
-    if found is None:
+    outcome = delivery.replay(db(), endpoint["_id"], event_id)
+    if outcome is None:
         raise Refusal(404, f"delivery {event_id} not found")
-    if not delivery.replay(db(), found["_id"]):
-        raise Refusal(409, f"delivery {event_id} is {found['status']}: it will be sent already")
+    replayed, status = outcome
+    if not replayed:
+        raise Refusal(409, f"delivery {event_id} is {status}: it will be sent already")
     note = "" if endpoint.get("enabled") else " once the endpoint is enabled again"
     return respond(
         {"_status": "OK", "delivery": event_id, "message": f"sent again{note}"}, status=202

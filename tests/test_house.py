@@ -272,8 +272,9 @@ def test_every_area_job_is_in_the_worker():
     from mail import follow, outbox, reminders
     from payments import fees
     from reporting import flat, kpis
+    from webhooks import delivery, feed
 
-    modules = (holds, fees, kpis, flat, follow, reminders, outbox)
+    modules = (holds, fees, kpis, flat, follow, reminders, outbox, feed, delivery)
     declared = [job.name for module in modules for job in module.JOBS]
     assert [job.name for job in cli.JOBS] == declared
     assert {job.name: job.every for job in cli.JOBS}["fee collection"] == 30

@@ -298,14 +298,18 @@ def deliver(db, settings, owner="worker", now=None, send=post):
     return done, failed
 
 
-def replay(db, delivery_id):
-    """An operator's replay: sent again on the next pass, with the same webhook-id; True
-    when there was one not already waiting."""
+def replay(db, endpoint_id, event_id):
+    """An operator's replay of one delivery: sent again on the next pass, with the same
+    webhook-id. None when the endpoint has no such delivery; else (replayed, its status)
+    - not replayed when it is waiting to be sent already."""
+    found = db[DELIVERIES].find_one({"endpoint": endpoint_id, "event_id": event_id})
+    if found is None:
+        return None
     replayed = db[DELIVERIES].update_one(
-        {"_id": delivery_id, "status": {"$in": ["delivered", "failed", "cancelled"]}},
+        {"_id": found["_id"], "status": {"$in": ["delivered", "failed", "cancelled"]}},
         {"$set": {"status": "pending", "next_at": utcnow(), "first_attempt_at": None}},
     )
-    return replayed.modified_count == 1
+    return replayed.modified_count == 1, found["status"]
 
 
 def of_endpoint(db, endpoint_id, status=None, skip=0, limit=25):

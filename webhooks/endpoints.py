@@ -5,6 +5,8 @@ accepts; a secret made by the server and shown once."""
 import base64
 import secrets
 
+from bson import ObjectId
+
 from catalogue import rules
 from plumbing.errors import Refusal
 from webhooks import guard
@@ -23,6 +25,14 @@ def visible_to(db, user):
     if user is None or user.get("role") == "admin":
         return {}
     return {"hotel": {"$in": rules.managed_hotel_ids(db, user)}}
+
+
+def one(db, endpoint_id, user):
+    """The endpoint `user` may see (without its secret), or None."""
+    if not ObjectId.is_valid(endpoint_id):
+        return None
+    lookup = {"_id": ObjectId(endpoint_id), **visible_to(db, user)}
+    return db.webhook_endpoints.find_one(lookup, {"secret": 0})
 
 
 def check_url(url, settings):

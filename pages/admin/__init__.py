@@ -26,6 +26,7 @@ from pages.admin.desk import BookingsView
 from pages.admin.home import HomeView
 from pages.admin.outbox import OutboxView
 from pages.admin.views import EDITABLE_ONLY, FOR_MANAGERS, READ_ONLY, DomainView, ReadOnlyView
+from pages.admin.webhooks import WebhookEndpointsView
 
 
 def init_app(app):
@@ -42,6 +43,8 @@ def init_app(app):
             view_class = ReadOnlyView if resource in READ_ONLY else DomainView
             if resource == "bookings":
                 view_class = BookingsView  # with the front desk's detail page
+            if resource == "webhook_endpoints":
+                view_class = WebhookEndpointsView  # the secret once, the deliveries
             view = view_class(
                 db[settings.get("datasource", {}).get("source", resource)],
                 resource,

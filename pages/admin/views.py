@@ -67,6 +67,7 @@ class DomainView(AdminOnly, ModelView):
 
     form_base_class = SecureForm
     page_size = 25
+    list_options = {}  # a subclass's own LISTS entry: columns, labels, formatters
 
     def __init__(self, collection, resource, settings, **kwargs):
         self.resource = resource
@@ -84,7 +85,7 @@ class DomainView(AdminOnly, ModelView):
         ] or None
         # Before Flask-Admin's constructor, which builds its caches from these.
         self.column_searchable_list = SEARCHABLE.get(resource)
-        for option, value in LISTS.get(resource, {}).items():
+        for option, value in {**LISTS.get(resource, {}), **self.list_options}.items():
             setattr(self, option, value)
         self.simple_list_pager = resource in UNCOUNTED
         super().__init__(collection, **kwargs)
@@ -194,7 +195,7 @@ def _money(view, context, model, name):  # noqa: ARG001
     return f"{value} {model.get('currency', '')}" if value is not None else ""
 
 
-def _hotel(view, context, model, name):  # noqa: ARG001
+def hotel_name(view, context, model, name):  # noqa: ARG001
     hotel = db().hotels.find_one({"_id": model.get("hotel")}, {"name": 1})
     return hotel["name"] if hotel else str(model.get("hotel", ""))
 
@@ -239,7 +240,7 @@ LISTS = {
             "dispute": _dispute,
             "debt": _money,
             "guest": _guest,
-            "hotel": _hotel,
+            "hotel": hotel_name,
             "check_in": _day,
             "check_out": _day,
             "total_price": _money,
@@ -262,14 +263,14 @@ LISTS = {
         "column_formatters": {
             "booking": _booking_code,
             "guest": _guest,
-            "hotel": _hotel,
+            "hotel": hotel_name,
             "amount": _money,
             "refunded_amount": _money,
         },
     },
     "inventory": {
         "column_list": ["room_type", "hotel", "date", "price", "allotment", "booked", "closed"],
-        "column_formatters": {"hotel": _hotel, "date": _day, "price": _money},
+        "column_formatters": {"hotel": hotel_name, "date": _day, "price": _money},
     },
     "users": {"column_list": ["email", "name", "role", "_created"]},
 }
@@ -288,7 +289,7 @@ SEARCHABLE = {
 
 
 # What managers see (scoped to their hotels); the rest is for admins.
-FOR_MANAGERS = {"hotels", "room_types", "bookings", "payments", "reviews"}
+FOR_MANAGERS = {"hotels", "room_types", "bookings", "payments", "reviews", "webhook_endpoints"}
 
 
 READ_ONLY = {"bookings", "payments", "reviews"}

@@ -14,9 +14,9 @@ import pytest
 
 from plumbing.jobs import JobContext
 from plumbing.values import utcnow
-from tests.conftest import stock_room_type, wait_for
+from tests.conftest import make_user, stock_room_type, wait_for
 from tests.factories import book, pay
-from tests.support import ROOT, as_environment
+from tests.support import ROOT, as_environment, csrf, sign_in
 from tests.webhook_receiver import Receiver
 from webhooks import Settings, delivery, feed, guard
 
@@ -343,3 +343,47 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
     }
     assert [t for t in receiver.types() if t == "booking.confirmed"] == ["booking.confirmed"]
     assert receiver.received[-1][1]["data"]["_id"] == booking["_id"]
+
+
+def test_a_manager_creates_an_endpoint_in_the_admin_and_replays_a_delivery(
+    app, db, manager, guest, stock, receiver
+):
+    feed.drain(db)
+    hotel = stock()[0]["hotel"]
+    panel = app.test_client()
+    assert sign_in(panel, manager.user["email"]).status_code == 302
+    form = panel.get("/admin/webhook-endpoints/new/")
+    assert form.status_code == 200 and 'name="secret"' not in form.text
+    created = panel.post(
+        "/admin/webhook-endpoints/new/",
+        data={
+            "csrf_token": csrf(form.text),
+            "hotel": hotel,
+            "url": receiver.url,
+            "events": ["booking.confirmed"],
+            "enabled": "y",
+        },
+        follow_redirects=True,
+    )
+    endpoint = db.webhook_endpoints.find_one()
+    assert endpoint["secret"] in created.text  # shown once, on creation
+    receiver.secret = endpoint["secret"]
+    listing = panel.get("/admin/webhook-endpoints/").text
+    assert receiver.url in listing and endpoint["secret"] not in listing
+    _booked_and_paid(guest, stock, hotel)
+    assert _pass(app, db) == (1, 0)
+    page = panel.get(f"/admin/webhook-endpoints/deliveries/{endpoint['_id']}")
+    assert "booking.confirmed" in page.text and "HTTP 200" in page.text
+    sent = db.webhook_deliveries.find_one()
+    replayed = panel.post(
+        f"/admin/webhook-endpoints/deliveries/{endpoint['_id']}",
+        data={"csrf_token": csrf(page.text), "delivery": sent["event_id"]},
+        follow_redirects=True,
+    )
+    assert "goes again on the worker" in replayed.text
+    assert _pass(app, db) == (1, 0)
+    assert [i for i, _ in receiver.received] == [sent["event_id"]] * 2
+    other = app.test_client()
+    stranger = make_user(db, "manager")
+    assert sign_in(other, stranger["email"]).status_code == 302
+    assert other.get(f"/admin/webhook-endpoints/deliveries/{endpoint['_id']}").status_code == 404
