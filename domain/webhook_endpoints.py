@@ -25,7 +25,8 @@ webhook_endpoints = {
             "type": "string",
             "required": True,
             "maxlength": 2048,
-            "regex": "^https?://[^\\s]+$",
+            # Visible ASCII only: an international host name is written in punycode.
+            "regex": "^https?://[!-~]+$",
             "description": "Where events are POSTed: https in production; an address that "
             "resolves to a loopback, private or link-local network is refused unless "
             "WEBHOOK_ALLOWED_NETWORKS allows it.",

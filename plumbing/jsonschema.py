@@ -99,6 +99,10 @@ def field_schema(rules):
     for rule, keyword in _KEYWORDS:
         if rule in rules:
             out[keyword] = rules[rule]
+    if kind == "list":  # Cerberus' lengths of a list are JSON Schema's item counts
+        for length, items in (("minLength", "minItems"), ("maxLength", "maxItems")):
+            if length in out:
+                out[items] = out.pop(length)
     if rules.get("empty") is False:
         out["minLength"] = max(out.get("minLength", 0), 1)
     relation = rules.get("data_relation")

@@ -18,7 +18,7 @@ STATUSES = ["pending", "sending", "delivered", "failed", "cancelled"]
 QUERY = bodies.Query(
     {
         "status": {"schema": {"type": "string", "enum": STATUSES}},
-        "page": {"schema": {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 1}},
+        "page": {"schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 1}},
         "max_results": {
             "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}
         },

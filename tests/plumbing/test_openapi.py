@@ -99,6 +99,8 @@ STATE_DEPENDENT = {
     "GET /api/v1/availability/calendar": "to 1 to 62 days after from",
     "POST /api/v1/webhooks/payments": "signed with the webhook secret",
     "POST /api/v1/auth/password-reset/confirm": "the token is one a reset mail carried",
+    "POST /api/v1/webhook-endpoints": "the hotel must exist, the URL resolve to a receiver",
+    "PATCH /api/v1/webhook-endpoints/{id}": "the URL must resolve to an allowed receiver",
 }
 
 

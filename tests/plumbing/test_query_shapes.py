@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from booking import holds
 from tests.factories import book
-from tests.recording import RECORDER, filters
+from tests.recording import filters, recorded
 
 
 def _contains(node, key):
@@ -25,9 +25,7 @@ def test_booking_paying_cancelling_and_expiring_use_index_friendly_shapes(
     guest, stock, db, client
 ):
     room_type, start = stock(nights=3, allotment=3)
-    RECORDER.commands.clear()
-    RECORDER.recording = True
-    try:
+    with recorded() as commands:
         first = book(guest, room_type, start, nights=3).json
         paid = guest.post("payments", {"booking": first["_id"], "payment_method": "pm_card_visa"})
         assert paid.status_code == 201
@@ -39,12 +37,10 @@ def test_booking_paying_cancelling_and_expiring_use_index_friendly_shapes(
         )
         assert holds.expire_due(db.client, db) == 1
         client.get(f"availability?city=Paris&check_in={start}&check_out={start.plus(2)}")
-    finally:
-        RECORDER.recording = False
-    names = [name for name, _ in RECORDER.commands]
+    names = [name for name, _ in commands]
     assert "findAndModify" not in names
     assert names.count("update") >= 5  # the flows really ran through the listener
-    for name, command in RECORDER.commands:
+    for name, command in commands:
         for query in filters(name, command):
             assert not _contains(query, "$expr"), (name, command)
 
@@ -54,18 +50,14 @@ def test_list_totals_never_count_a_whole_large_collection(admin, stock):
     them exactly. No filter: the collection's metadata count; a filter: at most 10,001.
     (An inventory list must now name a room type or a night: test_third_attack_run.)"""
     room_type, start = stock(nights=3)
-    RECORDER.commands.clear()
-    RECORDER.recording = True
-    try:
+    with recorded() as commands:
         everything = admin.get("hotels?max_results=1&page=2")
         filtered = admin.get(
             f'inventory?where={{"room_type": "{room_type["_id"]}"}}&max_results=1&page=3'
         )
-    finally:
-        RECORDER.recording = False
     assert everything.status_code == 200 and everything.json["_meta"]["total"] == 1
     assert filtered.status_code == 200 and filtered.json["_meta"]["total"] == 3
-    counts = [c for name, c in RECORDER.commands if name in ("count", "aggregate")]
+    counts = [c for name, c in commands if name in ("count", "aggregate")]
     plain = [c for c in counts if "count" in c]
     assert plain and all(not c.get("query") for c in plain)  # estimated: no filter, no scan
     capped = [c for c in counts if "pipeline" in c]
