@@ -26,6 +26,7 @@ from tests.conftest import (
     stock_room_type,
     wait_until_serving,
 )
+from tests.support import as_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -67,7 +68,7 @@ def live(servers, tmp_path_factory):
         )
         room_type = created.json
         start = stock_room_type(as_admin, room_type, nights=10)
-    env = dict(os.environ, **{k: str(v) for k, v in config.items() if k != "TESTING"})
+    env = dict(os.environ, **as_environment(config))
     env.update(SEED_DEMO="0", PORT=str(free_port()))
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "run.py")],
