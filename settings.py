@@ -119,6 +119,7 @@ def load():
         "METRICS_TOKEN": _str("METRICS_TOKEN"),
         "SHUTDOWN_SECONDS": _int("SHUTDOWN_SECONDS", 25),
         "WORKER_METRICS_PORT": _int("WORKER_METRICS_PORT", 0),
+        "WORKER_SKIP_JOBS": _list("WORKER_SKIP_JOBS"),
         "EMBEDDED": embedded,
     }
     # Where guests reach the API, for links in their mail.

@@ -18,6 +18,7 @@ from payments import fees
 from plumbing import embedded, jobs, logs
 from plumbing.probes import database_known_down
 from reporting import flat, kpis
+from settings import ConfigError
 from webhooks import delivery as webhook_delivery
 from webhooks import feed as webhook_feed
 
@@ -46,17 +47,34 @@ JOBS = (
 OUTAGE_PAUSE = 1.0  # seconds to wait after finding the database down
 
 
+def selected_jobs(config):
+    """JOBS but those WORKER_SKIP_JOBS names (another worker pool runs them, or a staging
+    deployment sends no mail); an unknown name refuses to start, naming the known ones."""
+    skipped = set(config.get("WORKER_SKIP_JOBS") or ())
+    unknown = skipped - {job.name for job in JOBS}
+    if unknown:
+        raise ConfigError(
+            f"WORKER_SKIP_JOBS names no job {', '.join(sorted(unknown))}; the jobs are "
+            + ", ".join(job.name for job in JOBS)
+        )
+    return tuple(job for job in JOBS if job.name not in skipped)
+
+
 def run_jobs(app, stop, interval=None, once=False, log=print):
     """Run JOBS until `stop` is set, each when its interval has passed since it last
     started (`interval` overrides every job's; `once`: each job once). A job that fails
     is logged and tried again on its next turn."""
+    chosen = selected_jobs(app.config)
+    if not chosen:  # every job runs elsewhere
+        stop.wait()
+        return
     embedded.start_planned(app)
     with app.app_context():
         context = jobs.JobContext(app.data.driver.db, app.extensions)
         started = {}
         while True:
             pause = 0.0
-            turn = JOBS if once else jobs.due(JOBS, started, time.monotonic(), interval)
+            turn = chosen if once else jobs.due(chosen, started, time.monotonic(), interval)
             for job in turn:
                 if stop.is_set():  # shutting down: no new job starts
                     return
@@ -74,7 +92,7 @@ def run_jobs(app, stop, interval=None, once=False, log=print):
                         log(line)
             if once:
                 return
-            wait = max(pause, jobs.next_turn(JOBS, started, interval) - time.monotonic(), 0.01)
+            wait = max(pause, jobs.next_turn(chosen, started, interval) - time.monotonic(), 0.01)
             if stop.wait(wait):
                 return
 
@@ -99,7 +117,7 @@ def init_app(app):
         if app.config["WORKER_METRICS_PORT"]:  # its own metrics: expired holds, retries
             prometheus_client.start_http_server(app.config["WORKER_METRICS_PORT"])
             click.echo(f"worker: metrics on :{app.config['WORKER_METRICS_PORT']}/metrics")
-        for job in JOBS:
+        for job in selected_jobs(app.config):
             every = job.every if interval is None else interval
             click.echo(f"worker: {job.name} every {every:g} s")
         click.echo("worker: Ctrl-C or SIGTERM stops it")

@@ -12,8 +12,11 @@ from datetime import timedelta
 
 import pytest
 
+import cli
+from plumbing.embedded import free_port
 from plumbing.jobs import JobContext
 from plumbing.values import utcnow
+from settings import ConfigError
 from tests.conftest import make_user, stock_room_type, wait_for
 from tests.factories import book, pay
 from tests.support import ROOT, as_environment, csrf, sign_in
@@ -387,3 +390,60 @@ def test_a_manager_creates_an_endpoint_in_the_admin_and_replays_a_delivery(
     stranger = make_user(db, "manager")
     assert sign_in(other, stranger["email"]).status_code == 302
     assert other.get(f"/admin/webhook-endpoints/deliveries/{endpoint['_id']}").status_code == 404
+
+
+def test_the_readmes_receiver_verifies_and_prints_each_event(
+    app, db, manager, guest, stock, tmp_path
+):
+    """docs/webhook_receiver.py, as the README runs it: every delivery verified with the
+    secret the endpoint's creation showed, one line per event."""
+    feed.drain(db)
+    hotel = stock()[0]["hotel"]
+    port = free_port()
+    secrets = tmp_path / "secrets"
+    secrets.write_text("whsec_" + "A" * 32 + "\n")  # another endpoint's: tried, no match
+    url = f"http://127.0.0.1:{port}/hooks"
+    created = manager.post(
+        "webhook-endpoints", {"hotel": hotel, "url": url, "events": ["booking.confirmed"]}
+    ).json
+    with secrets.open("a") as kept:
+        kept.write(created["secret"] + "\n")
+    printer = subprocess.Popen(
+        [sys.executable, str(ROOT / "docs" / "webhook_receiver.py"), str(port), str(secrets)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert printer.stdout.readline().startswith("listening on")
+        booking = _booked_and_paid(guest, stock, hotel)
+        assert _pass(app, db) == (1, 0)
+        webhook_id, kind, code, status = printer.stdout.readline().split()
+        assert (kind, code, status) == (
+            "booking.confirmed",
+            booking["confirmation_code"],
+            "confirmed",
+        )
+        assert webhook_id == db.webhook_deliveries.find_one()["event_id"]
+    finally:
+        printer.terminate()
+        printer.wait(10)
+        printer.stdout.close()
+
+
+def test_a_worker_skips_the_jobs_it_is_told_to_and_refuses_unknown_ones(
+    app, db, manager, guest, stock, receiver, monkeypatch
+):
+    feed.drain(db)
+    hotel = stock()[0]["hotel"]
+    _endpoint(manager, hotel, receiver, ["booking.confirmed"])
+    _booked_and_paid(guest, stock, hotel)
+    stop = threading.Event()
+    monkeypatch.setitem(app.config, "WORKER_SKIP_JOBS", ["webhook feed", "webhook delivery"])
+    cli.run_jobs(app, stop, once=True, log=lambda line: None)
+    assert db.webhook_deliveries.count_documents({}) == 0  # left to another worker
+    monkeypatch.setitem(app.config, "WORKER_SKIP_JOBS", ["webhook fed"])
+    with pytest.raises(ConfigError, match="WORKER_SKIP_JOBS names no job webhook fed; the jobs"):
+        cli.run_jobs(app, stop, once=True)
+    monkeypatch.setitem(app.config, "WORKER_SKIP_JOBS", [])
+    cli.run_jobs(app, stop, once=True, log=lambda line: None)
+    assert db.webhook_deliveries.count_documents({}) == 1
