@@ -33,6 +33,10 @@ def check_endpoint_change(updates, original):
     endpoints.check_change(db(), original, updates, current_user(), _settings())
 
 
+def stop_disabled_endpoint(updates, original):
+    endpoints.changed(db(), original, updates)
+
+
 def stop_removed_endpoint(item):
     endpoints.removed(db(), item)
 
@@ -45,4 +49,5 @@ def init_app(app):
     app.on_insert_webhook_endpoints += prepare_new_endpoints
     app.on_post_POST_webhook_endpoints += answer_with_the_secret
     app.on_update_webhook_endpoints += check_endpoint_change
+    app.on_updated_webhook_endpoints += stop_disabled_endpoint
     app.on_deleted_item_webhook_endpoints += stop_removed_endpoint

@@ -18,6 +18,7 @@ window for a second copy: milliseconds).
 
 import hashlib
 import random
+import time
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -123,8 +124,25 @@ def _claim(db, message, now, owner):
     return claimed.modified_count == 1
 
 
-def deliver(db, smtp_url, sender, owner="worker", now=None, send=mailer.send):
-    """Send what is due (pending, or `sending` past its lease); returns (sent, failed)."""
+PASS_SECONDS = 1.5
+
+
+def deliver(db, smtp_url, sender, owner="worker", now=None, send=None):
+    """Send what is due (pending, or `sending` past its lease), a batch at a time for up
+    to PASS_SECONDS, on one SMTP connection (`send(url, message)` replaces it); returns
+    (sent, failed)."""
+    sent = failed = 0
+    deadline = time.monotonic() + PASS_SECONDS
+    with mailer.Connection(smtp_url) as connection:
+        send = send or connection.send
+        while True:
+            batch_sent, batch_failed, full = _deliver_batch(db, smtp_url, sender, owner, now, send)
+            sent, failed = sent + batch_sent, failed + batch_failed
+            if not full or time.monotonic() >= deadline:
+                return sent, failed
+
+
+def _deliver_batch(db, smtp_url, sender, owner, now, send):
     now = now or utcnow()
     due = list(
         db[COLLECTION]
@@ -165,7 +183,7 @@ def deliver(db, smtp_url, sender, owner="worker", now=None, send=mailer.send):
         )
         metrics.event("mail.sent")
         sent += 1
-    return sent, failed
+    return sent, failed, len(due) == BATCH
 
 
 def recent(db, limit=100):

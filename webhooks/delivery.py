@@ -44,7 +44,7 @@ LAST_RETRY_SECONDS = 6 * 3600
 GIVE_UP_AFTER = timedelta(days=3)
 BATCH = 50
 PER_ENDPOINT = 4  # claimed per endpoint and pass: one slow receiver takes few threads
-SENDERS = 8
+SENDERS = 16
 KEEP_ATTEMPTS = 20
 READ_LIMIT = 64 * 1024
 USER_AGENT = "Innkeeper-Webhooks/1"
@@ -122,34 +122,7 @@ def _retry_at(now, attempts, rng=random):
     return now + timedelta(seconds=ceiling / 2 + rng.random() * ceiling / 2)
 
 
-def _claim(db, delivery, now, owner):
-    claimed = db[DELIVERIES].update_one(
-        {"_id": delivery["_id"], "status": delivery["status"], "next_at": delivery["next_at"]},
-        {
-            "$set": {
-                "status": "sending",
-                "claimed_by": owner,
-                "next_at": now + timedelta(seconds=LEASE_SECONDS),
-            }
-        },
-    )
-    return claimed.modified_count == 1
-
-
-def _earlier_waiting(db, delivery):
-    """An earlier delivery to the same endpoint about the same booking, not done yet."""
-    return db[DELIVERIES].find_one(
-        {
-            "endpoint": delivery["endpoint"],
-            "subject": delivery["subject"],
-            "seq": {"$lt": delivery["seq"]},
-            "status": {"$in": list(WAITING)},
-        },
-        {"_id": 1},
-    )
-
-
-def attempt(db, delivery, endpoint, settings, owner, now=None, send=post):
+def attempt(db, delivery, endpoint, settings, now=None, send=post):
     """Send one claimed delivery and record how it went; True when delivered."""
     now = now or utcnow()
     started = time.monotonic()
@@ -177,7 +150,7 @@ def attempt(db, delivery, endpoint, settings, owner, now=None, send=post):
     else:
         changes.update(status="pending", next_at=_retry_at(now, count))
     db[DELIVERIES].update_one(
-        {"_id": delivery["_id"], "claimed_by": owner},
+        {"_id": delivery["_id"], "claimed_by": delivery["claimed_by"]},  # still its claim
         {"$set": changes, "$push": {"attempts": {"$each": [record], "$slice": -KEEP_ATTEMPTS}}},
     )
     metrics.event(f"webhook.{changes['status']}")
@@ -203,6 +176,7 @@ def disable(db, endpoint, reason, settings, now=None):
     )
     if switched.modified_count != 1:
         return False
+    cancel_pending(db, endpoint["_id"])
     hotel = db.hotels.find_one({"_id": endpoint["hotel"]})
     if hotel is None:
         return True
@@ -220,82 +194,106 @@ def disable(db, endpoint, reason, settings, now=None):
     return True
 
 
+def cancel_pending(db, endpoint_id):
+    """A disabled or deleted endpoint is sent nothing more: its waiting deliveries are
+    cancelled (an operator can replay them once it is enabled again)."""
+    db[DELIVERIES].update_many(
+        {"endpoint": endpoint_id, "status": "pending"}, {"$set": {"status": "cancelled"}}
+    )
+
+
 def _due(db, now):
+    """The enabled endpoints, and the deliveries due: pending ones whose time has come
+    and `sending` ones whose lease has passed, oldest first (each read in the order of
+    the `due` index). A disabled endpoint's deliveries are cancelled when it is
+    disabled, so none holds a place here."""
     endpoints = {e["_id"]: e for e in db.webhook_endpoints.find({"enabled": True})}
     if not endpoints:
         return endpoints, []
-    due = (
-        db[DELIVERIES]
-        .find(
-            {
-                "status": {"$in": list(WAITING)},
-                "next_at": {"$lte": now},
-                "endpoint": {"$in": list(endpoints)},
-            }
+    due = []
+    for status in WAITING:
+        found = (
+            db[DELIVERIES]
+            .find({"status": status, "next_at": {"$lte": now}})
+            .sort("next_at", ASCENDING)
+            .limit(BATCH)
         )
-        .sort([("next_at", ASCENDING), ("seq", ASCENDING)])
-        .limit(BATCH)
+        due += [d for d in found if d["endpoint"] in endpoints]
+    due.sort(key=lambda d: d["next_at"])
+    return endpoints, due[:BATCH]
+
+
+def _first_waiting(db, due):
+    """(endpoint, subject) -> the seq of its earliest delivery not yet done: only that
+    one may go (an endpoint hears of one booking in commit order)."""
+    endpoints = sorted({d["endpoint"] for d in due})
+    subjects = sorted({d["subject"] for d in due}, key=str)
+    first = {}
+    waiting = db[DELIVERIES].find(
+        {
+            "endpoint": {"$in": endpoints},
+            "subject": {"$in": subjects},
+            "status": {"$in": list(WAITING)},
+        },
+        {"endpoint": 1, "subject": 1, "seq": 1},
     )
-    return endpoints, list(due)
+    for found in waiting:
+        key = (found["endpoint"], found["subject"])
+        first[key] = min(first.get(key, found["seq"]), found["seq"])
+    return first
 
 
-def claim_due(db, owner, now=None, room=BATCH):
-    """Claim what is due, in order, at most PER_ENDPOINT per endpoint: [(delivery, endpoint)]."""
+def claim_due(db, owner, now=None, room=BATCH, busy=None):
+    """Claim what is due, in order, at most PER_ENDPOINT in flight per endpoint (`busy`:
+    endpoint -> deliveries already being sent): [(delivery, endpoint)]. Four commands
+    however many it claims: the due ones, the earliest waiting of their bookings, one
+    guarded update (status and due time unchanged since read) and the claimed ones."""
     now = now or utcnow()
     endpoints, due = _due(db, now)
-    claimed, per_endpoint = [], {}
+    if not due:
+        return []
+    first = _first_waiting(db, due)
+    chosen, in_flight = [], dict(busy or {})
     for delivery in due:
-        if len(claimed) >= room:
+        if len(chosen) >= room:
             break
-        if per_endpoint.get(delivery["endpoint"], 0) >= PER_ENDPOINT:
+        if in_flight.get(delivery["endpoint"], 0) >= PER_ENDPOINT:
             continue
-        if _earlier_waiting(db, delivery):
+        if first.get((delivery["endpoint"], delivery["subject"])) != delivery["seq"]:
             continue  # its turn comes after the earlier one about the same booking
-        if not _claim(db, delivery, now, owner):
-            continue  # another worker has it
-        per_endpoint[delivery["endpoint"]] = per_endpoint.get(delivery["endpoint"], 0) + 1
-        claimed.append((delivery, endpoints[delivery["endpoint"]]))
-    return claimed
-
-
-CHAIN = 20
-
-
-def send_in_order(db, delivery, endpoint, settings, owner, now=None, send=post):
-    """Send a claimed delivery, then (once it is delivered) the next ones due about the
-    same booking, on the same thread: a booking's events do not wait a pass each.
-    Returns (delivered, to try again)."""
-    done = failed = 0
-    for _ in range(CHAIN):
-        if not attempt(db, delivery, endpoint, settings, owner, now, send):
-            return done, failed + 1
-        done += 1
-        following = db[DELIVERIES].find_one(
-            {
-                "endpoint": delivery["endpoint"],
-                "subject": delivery["subject"],
-                "seq": {"$gt": delivery["seq"]},
-                "status": "pending",
-                "next_at": {"$lte": now or utcnow()},
-            },
-            sort=[("seq", ASCENDING)],
-        )
-        if following is None or _earlier_waiting(db, following):
-            break
-        if not _claim(db, following, now or utcnow(), owner):
-            break
-        delivery = following
-    return done, failed
+        in_flight[delivery["endpoint"]] = in_flight.get(delivery["endpoint"], 0) + 1
+        chosen.append(delivery["_id"])
+    if not chosen:
+        return []
+    claim = f"{owner}:{uuid.uuid4().hex[:12]}"
+    db[DELIVERIES].update_many(
+        {"_id": {"$in": chosen}, "status": {"$in": list(WAITING)}, "next_at": {"$lte": now}},
+        {
+            "$set": {
+                "status": "sending",
+                "claimed_by": claim,
+                "next_at": now + timedelta(seconds=LEASE_SECONDS),
+            }
+        },
+    )
+    claimed = db[DELIVERIES].find({"_id": {"$in": chosen}, "claimed_by": claim})
+    by_id = {d["_id"]: d for d in claimed}  # another worker may have taken some
+    return [(by_id[i], endpoints[by_id[i]["endpoint"]]) for i in chosen if i in by_id]
 
 
 def deliver(db, settings, owner="worker", now=None, send=post):
-    """Claim and send what is due, here and now (the tests, a one-off pass); returns
-    (delivered, to try again)."""
+    """Claim and send what is due, here and now, until nothing is (the tests, a one-off
+    pass); returns (delivered, to try again)."""
     done = failed = 0
-    for delivery, endpoint in claim_due(db, owner, now):
-        sent, not_yet = send_in_order(db, delivery, endpoint, settings, owner, now, send)
-        done, failed = done + sent, failed + not_yet
-    return done, failed
+    while True:
+        claimed = claim_due(db, owner, now)
+        if not claimed:
+            return done, failed
+        for delivery, endpoint in claimed:
+            if attempt(db, delivery, endpoint, settings, now, send):
+                done += 1
+            else:
+                failed += 1
 
 
 def replay(db, endpoint_id, event_id):
@@ -319,49 +317,100 @@ def of_endpoint(db, endpoint_id, status=None, skip=0, limit=25):
 
 
 class Senders:
-    """The worker's sender threads: the job hands claimed deliveries over and returns."""
+    """The worker's senders: a dispatcher thread claims what is due whenever a sender
+    thread is free and hands it over; the job only wakes it, so neither the job loop nor
+    the dispatcher ever waits for a receiver. It stops after IDLE_SECONDS of nothing."""
+
+    IDLE_SECONDS = 30.0
 
     def __init__(self, size=SENDERS):
         self.size = size
-        self._pool = None
-        self._busy = 0
         self._lock = threading.Lock()
+        self._busy = {}  # endpoint id -> deliveries in flight
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = None
+        self._pool = None
 
-    def free(self):
+    def in_flight(self):
         with self._lock:
-            return self.size * 2 - self._busy  # a short queue behind the threads
+            return sum(self._busy.values())
 
-    def submit(self, run):
+    def kick(self, db, settings):
+        """Make sure the dispatcher runs, and have it look for work now."""
         with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="webhook-send")
-            self._busy += 1
-        self._pool.submit(self._run, run)
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="webhook-send")
+                self._thread = threading.Thread(
+                    target=self._dispatch,
+                    args=(db, settings),
+                    name="webhook-dispatch",
+                    daemon=True,
+                )
+                self._thread.start()
+        self._wake.set()
 
-    def _run(self, run):
+    def stop(self):
+        """Stop dispatching and wait for the deliveries in flight (shutdown, tests)."""
+        self._stop.set()
+        self._wake.set()
+        thread, pool = self._thread, self._pool
+        if thread is not None:
+            thread.join(30)
+        if pool is not None:
+            pool.shutdown(wait=True)
+        self._thread = self._pool = None
+
+    def _dispatch(self, db, settings):
+        idle_since = time.monotonic()
+        while not self._stop.is_set():
+            room = self.size * 2 - self.in_flight()  # a short queue behind the threads
+            claimed = []
+            if room > 0:
+                with self._lock:
+                    busy = dict(self._busy)
+                try:
+                    claimed = claim_due(db, settings.owner, room=room, busy=busy)
+                except Exception:  # noqa: BLE001 - the database is down: try again soon
+                    logs.LOG.exception("webhook dispatch failed")
+            for delivery, endpoint in claimed:
+                self._submit(db, settings, delivery, endpoint)
+            if claimed or self.in_flight():
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > self.IDLE_SECONDS:
+                return  # the next job's kick starts it again
+            self._wake.wait(1.0)
+            self._wake.clear()
+
+    def _submit(self, db, settings, delivery, endpoint):
+        key = delivery["endpoint"]
+        with self._lock:
+            self._busy[key] = self._busy.get(key, 0) + 1
+        self._pool.submit(self._run, db, settings, delivery, endpoint)
+
+    def _run(self, db, settings, delivery, endpoint):
         try:
-            run()
+            attempt(db, delivery, endpoint, settings)
         except Exception:  # noqa: BLE001 - the lease brings it back; say why
             logs.LOG.exception("webhook delivery failed unexpectedly")
         finally:
             with self._lock:
-                self._busy -= 1
+                self._busy[delivery["endpoint"]] -= 1
+                if not self._busy[delivery["endpoint"]]:
+                    del self._busy[delivery["endpoint"]]
+            self._wake.set()  # a thread is free: the dispatcher refills it
 
 
 SENDING = Senders()
 
 
 def _deliver(context):
-    settings, db = context.services["webhooks"], context.db
-    room = SENDING.free()
-    if room <= 0:
-        return None
-    claimed = claim_due(db, settings.owner, room=room)
-    for delivery, endpoint in claimed:
-        SENDING.submit(
-            lambda d=delivery, e=endpoint: send_in_order(db, d, e, settings, settings.owner)
-        )
-    return f"webhooks: {len(claimed)} sending" if claimed else None
+    """Wake the dispatcher (started on the first pass); returns at once."""
+    SENDING.kick(context.db, context.services["webhooks"])
+    in_flight = SENDING.in_flight()
+    return f"webhooks: {in_flight} sending" if in_flight else None
 
 
 JOBS = (Job("webhook delivery", every=1, run=_deliver),)

@@ -9,7 +9,7 @@ from bson import ObjectId
 
 from catalogue import rules
 from plumbing.errors import Refusal
-from webhooks import guard
+from webhooks import delivery, guard
 
 SECRET_BYTES = 24
 
@@ -71,9 +71,11 @@ def check_change(db, original, updates, user, settings):
         updates["disabled_reason"] = None
 
 
+def changed(db, original, updates):
+    """Disabling an endpoint (or deleting it) stops what it still had to be sent."""
+    if updates.get("enabled") is False and original.get("enabled", True):
+        delivery.cancel_pending(db, original["_id"])
+
+
 def removed(db, endpoint):
-    """Deleting an endpoint stops what it still had to be sent."""
-    db.webhook_deliveries.update_many(
-        {"endpoint": endpoint["_id"], "status": "pending"},
-        {"$set": {"status": "cancelled"}},
-    )
+    delivery.cancel_pending(db, endpoint["_id"])

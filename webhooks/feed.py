@@ -19,6 +19,7 @@ import time
 from datetime import UTC
 
 import simplejson as json
+from pymongo import UpdateOne
 from pymongo.errors import OperationFailure
 
 from domain import build_domain
@@ -47,6 +48,7 @@ STATUS_EVENTS = {
     "no_show",
 }
 PASS_SECONDS = 2.0
+FLUSH_AT = 500
 _DAYS = {}
 
 
@@ -79,7 +81,7 @@ class _Writer:
     """Writes the deliveries of one pass, for the enabled endpoints it was given."""
 
     def __init__(self, db, endpoints):
-        self.db, self.written = db, 0
+        self.db, self.written, self.pending = db, 0, []
         self.by_hotel = {}
         for endpoint in endpoints:
             self.by_hotel.setdefault(endpoint["hotel"], []).append(endpoint)
@@ -98,27 +100,38 @@ class _Writer:
                 continue
             if endpoint.get("_created") and endpoint["_created"] > when.replace(tzinfo=None):
                 continue  # before the endpoint existed
-            done = self.db[DELIVERIES].update_one(
-                {"_id": f"{endpoint['_id']}:{key}"},
-                {
-                    "$setOnInsert": {
-                        "endpoint": endpoint["_id"],
-                        "hotel": hotel,
-                        "event_id": event_id(key),
-                        "type": kind,
-                        "subject": subject,
-                        "seq": seq,
-                        "payload": body,
-                        "status": "pending",
-                        "attempts": [],
-                        "attempt_count": 0,
-                        "next_at": now,
-                        "created": now,
-                    }
-                },
-                upsert=True,
+            self.pending.append(
+                UpdateOne(
+                    {"_id": f"{endpoint['_id']}:{key}"},
+                    {
+                        "$setOnInsert": {
+                            "endpoint": endpoint["_id"],
+                            "hotel": hotel,
+                            "event_id": event_id(key),
+                            "type": kind,
+                            "subject": subject,
+                            "seq": seq,
+                            "payload": body,
+                            "status": "pending",
+                            "attempts": [],
+                            "attempt_count": 0,
+                            "next_at": now,
+                            "created": now,
+                        }
+                    },
+                    upsert=True,
+                )
             )
-            self.written += done.upserted_id is not None
+        if len(self.pending) >= FLUSH_AT:
+            self.flush()
+
+    def flush(self):
+        """Write the pass's deliveries in one unordered bulk: a delivery written already
+        (a pass applied again) is left as it is."""
+        if self.pending:
+            done = self.db[DELIVERIES].bulk_write(self.pending, ordered=False)
+            self.written += done.upserted_count
+            self.pending = []
 
 
 def _booking_events(writer, change, seq, when):
@@ -274,6 +287,7 @@ def drain(db):
                 break
         if group is not None:
             _inventory_events(writer, group)
+        writer.flush()
         # Saved once a pass, after its deliveries: a crash before re-applies the pass,
         # and the deliveries' ids make that harmless.
         if stream.resume_token is not None:

@@ -19,11 +19,20 @@ from plumbing.values import utcnow
 from settings import ConfigError
 from tests.conftest import make_user, stock_room_type, wait_for
 from tests.factories import book, pay
+from tests.recording import recorded
 from tests.support import ROOT, as_environment, csrf, sign_in
 from tests.webhook_receiver import Receiver
 from webhooks import Settings, delivery, feed, guard
 
 ALL = ["booking.created", "booking.confirmed", "booking.cancelled", "payment.refunded"]
+
+
+@pytest.fixture(autouse=True)
+def _senders_stop():
+    """A test that ran the delivery job started the worker's dispatcher: it stops with
+    the test, so it never claims another test's deliveries."""
+    yield
+    delivery.SENDING.stop()
 
 
 @pytest.fixture
@@ -262,11 +271,12 @@ def test_a_slow_receiver_holds_no_worker(app, db, manager, guest, stock, receive
     feed.drain(db)
     receiver.hold = threading.Event()
     context = JobContext(db, app.extensions)
-    assert delivery.JOBS[0].run(context) == "webhooks: 1 sending"
+    delivery.JOBS[0].run(context)  # wakes the dispatcher, returns at once
     assert receiver.arrived.wait(10)
     assert db.webhook_deliveries.find_one()["status"] == "sending"  # the job did not wait
     receiver.hold.set()
     wait_for(lambda: db.webhook_deliveries.find_one()["status"] == "delivered")
+    delivery.SENDING.stop()  # from here on this test sends by itself
     replayed = manager.post(
         f"webhook-endpoints/{db.webhook_deliveries.find_one()['endpoint']}/deliveries/"
         f"{db.webhook_deliveries.find_one()['event_id']}/replay"
@@ -447,3 +457,41 @@ def test_a_worker_skips_the_jobs_it_is_told_to_and_refuses_unknown_ones(
     monkeypatch.setitem(app.config, "WORKER_SKIP_JOBS", [])
     cli.run_jobs(app, stop, once=True, log=lambda line: None)
     assert db.webhook_deliveries.count_documents({}) == 1
+
+
+def test_disabling_an_endpoint_cancels_what_it_had_waiting(
+    app, db, manager, guest, stock, receiver
+):
+    feed.drain(db)
+    hotel = stock()[0]["hotel"]
+    endpoint = _endpoint(manager, hotel, receiver, ["booking.created", "booking.confirmed"])
+    _booked_and_paid(guest, stock, hotel)
+    feed.drain(db)
+    path = f"webhook-endpoints/{endpoint['_id']}"
+    assert manager.patch_item(path, {"enabled": False}).status_code == 200
+    assert {d["status"] for d in db.webhook_deliveries.find()} == {"cancelled"}
+    created = db.webhook_deliveries.find_one({"type": "booking.created"})
+    replayed = manager.post(f"{path}/deliveries/{created['event_id']}/replay")
+    assert (
+        replayed.status_code == 202 and "once the endpoint is enabled" in replayed.json["message"]
+    )
+    assert _pass(app, db) == (0, 0)  # a disabled endpoint is sent nothing
+    assert manager.patch_item(path, {"enabled": True}).status_code == 200
+    assert _pass(app, db) == (1, 0)
+    assert receiver.types() == ["booking.created"]
+
+
+def test_booking_and_paying_never_touch_mail_or_webhooks(app, db, manager, guest, stock, receiver):
+    """Notifications cost the booking path no command: the feeds find the changes later
+    in the change stream. (What they cost the database meanwhile: bench/notifications.py.)"""
+    hotel = stock()[0]["hotel"]
+    _endpoint(manager, hotel, receiver)
+    room_type, start = stock(nights=2, allotment=2, hotel={"_id": hotel})
+    with recorded() as commands:
+        booking = book(guest, room_type, start, nights=2).json
+        assert pay(guest, booking).status_code == 201
+        cancelled = guest.patch_item(f"bookings/{booking['_id']}", {"status": "cancelled"})
+        assert cancelled.status_code == 200
+    touched = {command.get(name) for name, command in commands}
+    assert "bookings" in touched and "payments" in touched  # the flow was recorded
+    assert not touched & {"outbox", "webhook_deliveries", "webhook_endpoints"}
