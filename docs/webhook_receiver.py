@@ -11,6 +11,7 @@ verifies is answered 400 (Innkeeper tries it again later); a verified one 204.
 
 import http.server
 import sys
+import threading
 from pathlib import Path
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -26,6 +27,13 @@ def verified(body, headers, secrets_file):
 
 
 def main(port, secrets_file):
+    printing = threading.Lock()
+
+    def say(line):
+        with printing:  # one line at a time, whichever thread answers
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - http.server's name
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -33,13 +41,11 @@ def main(port, secrets_file):
             self.send_response(204 if event else 400)
             self.end_headers()
             if event is None:
-                print("refused: no secret verifies this signature", flush=True)
+                say("refused: no secret verifies this signature")
                 return
             data = event["data"]
             what = data.get("confirmation_code") or data.get("room_type") or data.get("_id")
-            print(
-                self.headers["webhook-id"], event["type"], what, data.get("status", ""), flush=True
-            )
+            say(f"{self.headers['webhook-id']} {event['type']} {what} {data.get('status', '')}")
 
         def log_message(self, *args):
             pass

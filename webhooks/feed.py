@@ -7,7 +7,9 @@ subscribed endpoint of the event's hotel. A delivery's id names the endpoint and
 happened (`booking:<id>:confirmed`, `payment:<id>:refunded:<amount>`), so a pass applied
 again after a crash writes nothing twice, and a retry carries the same `webhook-id`: a
 receiver never sees one event under two ids. An endpoint hears of what happened after
-it was created; with no enabled endpoint at all the feed just keeps its place.
+it was created; with no enabled endpoint at all the feed just keeps its place. A change
+whose own time is more than a day older than its commit (the demo seed's year of
+history, written in bulk) is not news and is passed over.
 
 An event's `data` is the resource as the API represents it when the event is written
 (bookings and payments as GET answers them; for `inventory.changed` the room type's
@@ -16,7 +18,7 @@ changed nights, one event per room type and transaction).
 
 import hashlib
 import time
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import simplejson as json
 from pymongo import UpdateOne
@@ -48,6 +50,9 @@ STATUS_EVENTS = {
     "no_show",
 }
 PASS_SECONDS = 2.0
+# A change whose own time (a booking's `confirmed_at`, its `_created`) is this much older
+# than its commit is history written in bulk (the demo seed's year), not news.
+HISTORY = timedelta(hours=24)
 FLUSH_AT = 500
 _DAYS = {}
 
@@ -154,6 +159,7 @@ def _booking_events(writer, change, seq, when):
     booking = writer.db.bookings.find_one({"_id": booking_id})
     if booking is None or not any(writer.wants(booking["hotel"], k) for _, k in kinds):
         return
+    kinds = [(name, kind) for name, kind in kinds if not _history(booking, name, when)]
     data = represent("bookings", booking)
     for offset, (name, kind) in enumerate(kinds):
         writer.event(
@@ -167,6 +173,14 @@ def _booking_events(writer, change, seq, when):
         )
 
 
+def _history(booking, name, when):
+    """Whether the booking's event `name` happened long before it was committed."""
+    stamp = booking.get("_created") if name == "created" else booking.get(f"{name}_at")
+    if name.startswith("modified:"):
+        stamp = booking.get("modified_at")
+    return stamp is not None and stamp < when.replace(tzinfo=None) - HISTORY
+
+
 def _refund_event(writer, change, seq, when):
     if change["operationType"] in ("insert", "replace"):
         refunded = (change.get("fullDocument") or {}).get("refunded_amount")
@@ -178,6 +192,8 @@ def _refund_event(writer, change, seq, when):
     payment = writer.db.payments.find_one({"_id": change["documentKey"]["_id"]})
     if payment is None or not writer.wants(payment["hotel"], "payment.refunded"):
         return
+    if payment.get("_updated") and payment["_updated"] < when.replace(tzinfo=None) - HISTORY:
+        return  # a refund of the seeded history
     writer.event(
         f"payment:{payment['_id']}:refunded:{refunded.to_decimal()}",
         "payment.refunded",

@@ -11,6 +11,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from bson import ObjectId
 
 import cli
 from plumbing.embedded import free_port
@@ -495,3 +496,27 @@ def test_booking_and_paying_never_touch_mail_or_webhooks(app, db, manager, guest
     touched = {command.get(name) for name, command in commands}
     assert "bookings" in touched and "payments" in touched  # the flow was recorded
     assert not touched & {"outbox", "webhook_deliveries", "webhook_endpoints"}
+
+
+def test_history_written_in_bulk_is_not_news(app, db, manager, guest, stock, receiver):
+    """The demo seed writes a year of bookings with their own (past) times: an endpoint
+    created meanwhile is not told of last month's stays."""
+    feed.drain(db)
+    hotel = stock()[0]["hotel"]
+    _endpoint(manager, hotel, receiver, ["booking.created", "booking.confirmed"])
+    booking = _booked_and_paid(guest, stock, hotel)
+    last_month = utcnow() - timedelta(days=30)
+    db.bookings.update_one(
+        {"_id": ObjectId(booking["_id"])},
+        {"$set": {"_created": last_month, "confirmed_at": last_month, "status": "confirmed"}},
+    )
+    db.webhook_deliveries.delete_many({})
+    db.feed_positions.delete_many({})
+    feed.drain(db)
+    room_type, start = stock(nights=2, allotment=2, hotel={"_id": hotel})
+    old = db.bookings.find_one({"_id": ObjectId(booking["_id"])})
+    db.bookings.delete_one({"_id": old["_id"]})
+    db.bookings.insert_one(old)  # as the seed writes it: now, with last month's times
+    fresh = book(guest, room_type, start, nights=2).json
+    assert _pass(app, db) == (1, 0)
+    assert [e["data"]["_id"] for _, e in receiver.received] == [fresh["_id"]]
