@@ -312,7 +312,8 @@ def replay(db, endpoint_id, event_id):
 
 def of_endpoint(db, endpoint_id, status=None, skip=0, limit=25):
     query = {"endpoint": endpoint_id, **({"status": status} if status else {})}
-    found = db[DELIVERIES].find(query).sort("created", DESCENDING).skip(skip).limit(limit)
+    order = [("created", DESCENDING), ("seq", DESCENDING)]  # the newest change first
+    found = db[DELIVERIES].find(query).sort(order).skip(skip).limit(limit)
     return list(found)
 
 

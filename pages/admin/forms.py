@@ -107,7 +107,10 @@ def _field(field):
     if kind == "integer":
         return IntegerField(label, **described)
     if kind == "boolean":
-        return BooleanField(label, description=field["description"])
+        # The domain's default ticks the box of a new document (Eve's default: True).
+        return BooleanField(
+            label, description=field["description"], default=bool(field.get("default"))
+        )
     if kind == "object" and field.get("fields"):
         return FormField(sub_form(field["fields"]), label, description=field["description"])
     if field["kind"] == "geojson-point":

@@ -2,6 +2,7 @@
 (so the same rules and the URL guard), the signing secret shown once on creation, and
 each endpoint's deliveries with every attempt, replayed with a CSRF-protected form."""
 
+import simplejson as json
 from bson import ObjectId
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
@@ -27,9 +28,18 @@ def _events(view, context, model, name):  # noqa: ARG001
     return ", ".join(model.get("events") or ())
 
 
+def _about(found):
+    """A delivery with what it is about, as the front desk knows it (a booking's code)."""
+    data = json.loads(found["payload"]).get("data") or {}
+    found["about"] = data.get("confirmation_code") or (
+        f"room type {data['room_type']}" if "room_type" in data and "nights" in data else ""
+    )
+    return found
+
+
 class WebhookEndpointsView(DomainView):
     list_options = {
-        "column_list": ["hotel", "url", "events", "enabled", "disabled_reason", "deliveries"],
+        "column_list": ["hotel", "deliveries", "enabled", "url", "events", "disabled_reason"],
         "column_labels": {"disabled_reason": "Disabled because"},
         "column_formatters": {
             "hotel": hotel_name,
@@ -77,6 +87,6 @@ class WebhookEndpointsView(DomainView):
             "admin_webhook_deliveries.html",
             endpoint=endpoint,
             hotel=hotel_name(self, None, endpoint, "hotel"),
-            deliveries=delivery.of_endpoint(db(), endpoint["_id"], limit=100),
+            deliveries=[_about(d) for d in delivery.of_endpoint(db(), endpoint["_id"], limit=100)],
             form=form,
         )
