@@ -30,6 +30,7 @@ from plumbing.validation import Validator
 from plumbing.watermark import WATERMARK
 from search.answers import AnswerCache
 from search.model import ReadModel
+from webhooks.delivery import Senders
 
 
 def create_app(overrides=None):
@@ -60,6 +61,7 @@ def create_app(overrides=None):
     app.extensions["payment_provider"] = payments.build(config)
     app.extensions["mail"] = mail.settings_of(config)
     app.extensions["webhooks"] = webhooks.settings_of(config)
+    app.extensions["webhook_senders"] = Senders()  # the worker's, started by its job
     app.extensions["answers"] = AnswerCache(
         app.redis,
         prefix=f"innkeeper:{config['MONGO_DBNAME']}",
@@ -93,6 +95,7 @@ def close_app(app):
     if served is not None:
         served.feed.stop()
     app.extensions["search_model"].stop()
+    app.extensions["webhook_senders"].stop()
     for client, _db in app.extensions.get("pymongo", {}).values():
         client.close()
     app.redis.close()

@@ -220,6 +220,9 @@ def app(request):
             if served is not None:
                 served.feed.stop()
             app.extensions["search_model"].stop()  # the same, for the search read model
+            # and the webhook dispatcher a worker job started: no thread of one test
+            # queries the database during the next.
+            app.extensions["webhook_senders"].stop()
             # A test that asked for app_config may have started servers of its own
             # (run.py, a second app process) writing where this process cannot see.
             _empty(app, everything="app_config" in request.fixturenames)

@@ -80,6 +80,27 @@ def server_processes(app_config, count=2, **extra_env):
             process.wait(20)
 
 
+def kill_worker_when(app_config, reached, **extra_env):
+    """A real `flask --app run worker` process on the test's database, SIGKILLed once
+    `reached` (an Event the test's server sets mid-send) is set."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
+    env.update(as_environment(app_config), SEED_DEMO="0", **extra_env)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "run", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert reached.wait(60), "the worker never got there"
+        worker.kill()  # mid-send: the server has it, and never answered
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+
+
 def csrf(html):
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
 

@@ -404,13 +404,11 @@ class Senders:
             self._wake.set()  # a thread is free: the dispatcher refills it
 
 
-SENDING = Senders()
-
-
 def _deliver(context):
-    """Wake the dispatcher (started on the first pass); returns at once."""
-    SENDING.kick(context.db, context.services["webhooks"])
-    in_flight = SENDING.in_flight()
+    """Wake the app's dispatcher (started on the first pass); returns at once."""
+    senders = context.services["webhook_senders"]
+    senders.kick(context.db, context.services["webhooks"])
+    in_flight = senders.in_flight()
     return f"webhooks: {in_flight} sending" if in_flight else None
 
 

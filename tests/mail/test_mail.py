@@ -2,10 +2,7 @@
 stream once, sent by the worker, retried; password resets by mail."""
 
 import asyncio
-import os
 import re
-import subprocess
-import sys
 import threading
 from datetime import timedelta
 
@@ -20,7 +17,7 @@ from plumbing.embedded import free_port
 from plumbing.jobs import JobContext
 from plumbing.values import utcnow
 from tests.factories import change, make_booking, pay
-from tests.support import ROOT, as_environment, csrf, sign_in, unpaid_booking
+from tests.support import csrf, kill_worker_when, sign_in, unpaid_booking
 
 
 def _work(app):
@@ -324,23 +321,9 @@ def test_a_worker_killed_mid_send_sends_the_message_once_after_its_lease(
     port = free_port()
     controller = Controller(stalling, hostname="127.0.0.1", port=port)
     controller.start()
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
-    env.update(as_environment(app_config))
-    env.update(SMTP_URL=f"smtp://127.0.0.1:{port}", SEED_DEMO="0")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "run", "worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert stalling.reached.wait(60), "the worker never reached DATA"
-        worker.kill()  # mid-send: the server has the message's DATA, and never answered
-        worker.wait(10)
+    try:  # the SMTP server holds its DATA
+        kill_worker_when(app_config, stalling.reached, SMTP_URL=f"smtp://127.0.0.1:{port}")
     finally:
-        if worker.poll() is None:
-            worker.kill()
         controller.stop()
     (claimed,) = db.outbox.find({"status": "sending"})  # the one it was sending
     mail = app.extensions["mail"]

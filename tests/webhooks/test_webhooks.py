@@ -4,7 +4,6 @@ by the worker, retried, disabled after three days, replayed; the SSRF guard."""
 
 import dataclasses
 import ipaddress
-import os
 import subprocess
 import sys
 import threading
@@ -21,19 +20,11 @@ from settings import ConfigError
 from tests.conftest import make_user, stock_room_type, wait_for
 from tests.factories import book, pay
 from tests.recording import recorded
-from tests.support import ROOT, as_environment, csrf, sign_in
+from tests.support import ROOT, csrf, kill_worker_when, sign_in
 from tests.webhook_receiver import Receiver
 from webhooks import Settings, delivery, feed, guard
 
 ALL = ["booking.created", "booking.confirmed", "booking.cancelled", "payment.refunded"]
-
-
-@pytest.fixture(autouse=True)
-def _senders_stop():
-    """A test that ran the delivery job started the worker's dispatcher: it stops with
-    the test, so it never claims another test's deliveries."""
-    yield
-    delivery.SENDING.stop()
 
 
 @pytest.fixture
@@ -277,7 +268,7 @@ def test_a_slow_receiver_holds_no_worker(app, db, manager, guest, stock, receive
     assert db.webhook_deliveries.find_one()["status"] == "sending"  # the job did not wait
     receiver.hold.set()
     wait_for(lambda: db.webhook_deliveries.find_one()["status"] == "delivered")
-    delivery.SENDING.stop()  # from here on this test sends by itself
+    app.extensions["webhook_senders"].stop()  # from here on this test sends by itself
     replayed = manager.post(
         f"webhook-endpoints/{db.webhook_deliveries.find_one()['endpoint']}/deliveries/"
         f"{db.webhook_deliveries.find_one()['event_id']}/replay"
@@ -323,22 +314,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
     _endpoint(manager, hotel, receiver, ["booking.created", "booking.confirmed"])
     booking = _booked_and_paid(guest, stock, hotel)
     receiver.hold = threading.Event()
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "REDIS_URL")}
-    env.update(as_environment(app_config), SEED_DEMO="0")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "run", "worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert receiver.arrived.wait(60), "the worker never sent the delivery"
-        worker.kill()  # mid-delivery: the receiver has the request and never answered
-        worker.wait(10)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
+    kill_worker_when(app_config, receiver.arrived)  # the receiver holds its request
     (claimed,) = db.webhook_deliveries.find({"status": "sending"})
     assert claimed["type"] == "booking.created"
     assert db.webhook_deliveries.find_one({"type": "booking.confirmed"})["status"] == "pending"
