@@ -1,7 +1,8 @@
 """What notifications cost the booking path: prints figures, asserts nothing.
 
-Two `python run.py` servers as `make run` starts them, each with embedded servers of its
-own and one stocked room type:
+Two servers, each an API (`python run.py`, embedded servers of its own) and a worker
+process (`flask --app run worker`) beside it as docker-compose runs them, and one
+stocked room type:
 
   quiet: its worker skips every notification job (WORKER_SKIP_JOBS: mail feed, mail
       delivery, hold reminders, webhook feed, webhook delivery);
@@ -44,6 +45,10 @@ from plumbing.values import Day  # noqa: E402
 
 ENDPOINTS = 2
 QUIET = "mail feed,mail delivery,hold reminders,webhook feed,webhook delivery"
+ALL_JOBS = (
+    "hold sweep,fee collection,KPI refresh,bookings flat,mail feed,hold reminders,"
+    "mail delivery,webhook feed,webhook delivery"
+)
 EVENTS = [
     "booking.created",
     "booking.confirmed",
@@ -94,30 +99,39 @@ class Receiver:
         return None
 
 
-def start(data_dir, secret, **settings):
+def start(data_dir, secret, skip):
+    """The API (`run.py`, its worker thread idle) and a worker process of its own, as
+    docker-compose runs them, on the API's embedded servers; the worker skips `skip`."""
     ports = {
         "PORT": free_port(),
         "EMBEDDED_MONGO_PORT": free_port(),
         "EMBEDDED_REDIS_PORT": free_port(),
     }
-    env = server_env(data_dir, secret, ports, SEED_DEMO="0", **settings)
+    env = server_env(data_dir, secret, ports, SEED_DEMO="0", WORKER_SKIP_JOBS=ALL_JOBS)
     log = open(Path(data_dir) / "server.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(
+    api = subprocess.Popen(
         [sys.executable, str(ROOT / "run.py")], cwd=ROOT, env=env, stdout=log, stderr=log
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if call(ports["PORT"], "GET", "/health", timeout=2)[0] == 200:
-            return process, ports
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "run", "worker"],
+                cwd=ROOT,
+                env={**env, "WORKER_SKIP_JOBS": skip},
+                stdout=log,
+                stderr=log,
+            )
+            return (api, worker), ports
         time.sleep(0.3)
-    process.kill()
+    api.kill()
     sys.exit(f"server did not start; see {data_dir}/server.log")
 
 
 class Server:
-    def __init__(self, name, data_dir, receiver=None, endpoints=0, **settings):
+    def __init__(self, name, data_dir, receiver=None, endpoints=0, skip=""):
         self.name, self.data_dir, self.secret = name, data_dir, secrets.token_urlsafe(48)
-        self.process, ports = start(data_dir, self.secret, **settings)
+        self.processes, ports = start(data_dir, self.secret, skip)
         self.port = ports["PORT"]
         self.db = pymongo.MongoClient(mongo_uri(ports["EMBEDDED_MONGO_PORT"]))["innkeeper"]
         # Each client books its own two nights: what is measured is the notifications'
@@ -181,8 +195,10 @@ class Server:
         )
 
     def stop(self):
-        self.process.terminate()
-        self.process.wait(30)
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(30)
 
 
 def mail_lags(server):
@@ -235,7 +251,7 @@ def main():
     args = parser.parse_args()
     receiver = Receiver()
     with tempfile.TemporaryDirectory() as quiet_dir, tempfile.TemporaryDirectory() as told_dir:
-        quiet = Server("quiet", quiet_dir, WORKER_SKIP_JOBS=QUIET)
+        quiet = Server("quiet", quiet_dir, skip=QUIET)
         told = Server("told", told_dir, receiver, args.endpoints)
         try:
             print(
