@@ -107,7 +107,14 @@ def start(data_dir, secret, skip):
         "EMBEDDED_MONGO_PORT": free_port(),
         "EMBEDDED_REDIS_PORT": free_port(),
     }
-    env = server_env(data_dir, secret, ports, SEED_DEMO="0", WORKER_SKIP_JOBS=ALL_JOBS)
+    env = server_env(
+        data_dir,
+        secret,
+        ports,
+        SEED_DEMO="0",
+        WORKER_SKIP_JOBS=ALL_JOBS,
+        BOOKING_RATE_LIMIT="1000000/minute",
+    )
     log = open(Path(data_dir) / "server.log", "w")  # noqa: SIM115
     api = subprocess.Popen(
         [sys.executable, str(ROOT / "run.py")], cwd=ROOT, env=env, stdout=log, stderr=log

@@ -62,8 +62,19 @@ def provision(db):
     deliveries.create_index(
         [("endpoint", ASCENDING), ("event_id", ASCENDING)], name="event", unique=True
     )
+    # The earliest delivery an endpoint still has to send about one booking: equality on
+    # three keys, then seq, so MongoDB and the embedded server alike walk the index.
+    order = deliveries.index_information().get("order")
+    if order is not None and [key for key, _ in order["key"]][2] != "waiting":
+        deliveries.drop_index("order")  # an earlier shape, without `waiting`
     deliveries.create_index(
-        [("endpoint", ASCENDING), ("subject", ASCENDING), ("seq", ASCENDING)], name="order"
+        [
+            ("endpoint", ASCENDING),
+            ("subject", ASCENDING),
+            ("waiting", ASCENDING),
+            ("seq", ASCENDING),
+        ],
+        name="order",
     )
 
 
@@ -144,9 +155,9 @@ def attempt(db, delivery, endpoint, settings, now=None, send=post):
     first = delivery.get("first_attempt_at") or now
     changes = {"attempt_count": count, "first_attempt_at": first, "last_status_code": code}
     if delivered:
-        changes.update(status="delivered", delivered_at=utcnow(), next_at=None)
+        changes.update(status="delivered", delivered_at=utcnow(), next_at=None, waiting=False)
     elif now - first >= GIVE_UP_AFTER:
-        changes.update(status="failed", next_at=None)
+        changes.update(status="failed", next_at=None, waiting=False)
     else:
         changes.update(status="pending", next_at=_retry_at(now, count))
     db[DELIVERIES].update_one(
@@ -198,7 +209,8 @@ def cancel_pending(db, endpoint_id):
     """A disabled or deleted endpoint is sent nothing more: its waiting deliveries are
     cancelled (an operator can replay them once it is enabled again)."""
     db[DELIVERIES].update_many(
-        {"endpoint": endpoint_id, "status": "pending"}, {"$set": {"status": "cancelled"}}
+        {"endpoint": endpoint_id, "status": "pending"},
+        {"$set": {"status": "cancelled", "next_at": None, "waiting": False}},
     )
 
 
@@ -223,51 +235,48 @@ def _due(db, now):
     return endpoints, due[:BATCH]
 
 
-def _first_waiting(db, due):
-    """(endpoint, subject) -> the seq of its earliest delivery not yet done: only that
-    one may go (an endpoint hears of one booking in commit order)."""
-    endpoints = sorted({d["endpoint"] for d in due})
-    subjects = sorted({d["subject"] for d in due}, key=str)
-    first = {}
-    waiting = db[DELIVERIES].find(
-        {
-            "endpoint": {"$in": endpoints},
-            "subject": {"$in": subjects},
-            "status": {"$in": list(WAITING)},
-        },
-        {"endpoint": 1, "subject": 1, "seq": 1},
-    )
-    for found in waiting:
-        key = (found["endpoint"], found["subject"])
-        first[key] = min(first.get(key, found["seq"]), found["seq"])
-    return first
+def _is_first(db, delivery, known):
+    """Whether no earlier delivery to its endpoint about the same booking (or room type)
+    waits still: one indexed read per (endpoint, subject), kept in `known`."""
+    key = (delivery["endpoint"], delivery["subject"])
+    if key not in known:
+        first = db[DELIVERIES].find_one(
+            {"endpoint": key[0], "subject": key[1], "waiting": True},
+            {"seq": 1},
+            sort=[("seq", ASCENDING)],
+        )
+        known[key] = first["seq"] if first else None
+    return known[key] == delivery["seq"]
 
 
 def claim_due(db, owner, now=None, room=BATCH, busy=None):
     """Claim what is due, in order, at most PER_ENDPOINT in flight per endpoint (`busy`:
     endpoint -> deliveries already being sent): [(delivery, endpoint)]. Four commands
     however many it claims: the due ones, the earliest waiting of their bookings, one
-    guarded update (status and due time unchanged since read) and the claimed ones."""
+    guarded update (still due) and the claimed ones, plus one indexed read per booking to
+    keep each booking's deliveries in order."""
     now = now or utcnow()
     endpoints, due = _due(db, now)
     if not due:
         return []
-    first = _first_waiting(db, due)
-    chosen, in_flight = [], dict(busy or {})
+    known, chosen, in_flight = {}, [], dict(busy or {})
     for delivery in due:
         if len(chosen) >= room:
             break
         if in_flight.get(delivery["endpoint"], 0) >= PER_ENDPOINT:
             continue
-        if first.get((delivery["endpoint"], delivery["subject"])) != delivery["seq"]:
+        if not _is_first(db, delivery, known):
             continue  # its turn comes after the earlier one about the same booking
         in_flight[delivery["endpoint"]] = in_flight.get(delivery["endpoint"], 0) + 1
         chosen.append(delivery["_id"])
     if not chosen:
         return []
     claim = f"{owner}:{uuid.uuid4().hex[:12]}"
+    # Due and not since taken: a claimed one's next_at is its lease (in the future), a
+    # done one's None. (One $in, on _id: the embedded server's planner walks no index
+    # for a filter with two.)
     db[DELIVERIES].update_many(
-        {"_id": {"$in": chosen}, "status": {"$in": list(WAITING)}, "next_at": {"$lte": now}},
+        {"_id": {"$in": chosen}, "next_at": {"$lte": now}},
         {
             "$set": {
                 "status": "sending",
@@ -305,7 +314,14 @@ def replay(db, endpoint_id, event_id):
         return None
     replayed = db[DELIVERIES].update_one(
         {"_id": found["_id"], "status": {"$in": ["delivered", "failed", "cancelled"]}},
-        {"$set": {"status": "pending", "next_at": utcnow(), "first_attempt_at": None}},
+        {
+            "$set": {
+                "status": "pending",
+                "next_at": utcnow(),
+                "first_attempt_at": None,
+                "waiting": True,
+            }
+        },
     )
     return replayed.modified_count == 1, found["status"]
 

@@ -118,6 +118,7 @@ class _Writer:
                             "seq": seq,
                             "payload": body,
                             "status": "pending",
+                            "waiting": True,  # pending or sending: not done
                             "attempts": [],
                             "attempt_count": 0,
                             "next_at": now,
