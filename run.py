@@ -23,7 +23,7 @@ import routes
 import settings
 import webhooks
 from identity import authentication
-from plumbing import embedded, http, logs, probes, ratelimit, readcache, responses
+from plumbing import embedded, http, jobs, logs, probes, ratelimit, readcache, responses
 from plumbing.datalayer import MongoLayer
 from plumbing.eve_settings import eve_settings
 from plumbing.validation import Validator
@@ -62,6 +62,7 @@ def create_app(overrides=None):
     app.extensions["mail"] = mail.settings_of(config)
     app.extensions["webhooks"] = webhooks.settings_of(config)
     app.extensions["webhook_senders"] = Senders()  # the worker's, started by its job
+    app.extensions["mail_sender"] = jobs.Background("mail-delivery")  # the same, for mail
     app.extensions["answers"] = AnswerCache(
         app.redis,
         prefix=f"innkeeper:{config['MONGO_DBNAME']}",
@@ -96,6 +97,7 @@ def close_app(app):
         served.feed.stop()
     app.extensions["search_model"].stop()
     app.extensions["webhook_senders"].stop()
+    app.extensions["mail_sender"].stop()
     for client, _db in app.extensions.get("pymongo", {}).values():
         client.close()
     app.redis.close()

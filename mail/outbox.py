@@ -25,7 +25,7 @@ from email.utils import formatdate, parseaddr
 
 from pymongo import ASCENDING
 
-from plumbing import mailer, metrics
+from plumbing import logs, mailer, metrics
 from plumbing.jobs import Job
 from plumbing.values import utcnow
 
@@ -220,10 +220,17 @@ def send_again(db, message_id):
 
 
 def _deliver(context):
-    settings = context.services["mail"]
-    sent, failed = deliver(context.db, settings.smtp_url, settings.sender, owner=settings.owner)
-    if sent or failed:
-        return f"mail: {sent} sent, {failed} to try again"
+    """Start sending on the app's mail thread (if it is not sending already): a backlog
+    of mail is sent continuously while the worker's other jobs keep their turns."""
+    settings, db = context.services["mail"], context.db
+
+    def send_what_is_due():
+        sent, failed = deliver(db, settings.smtp_url, settings.sender, owner=settings.owner)
+        if sent or failed:
+            logs.LOG.info("mail delivery", sent=sent, to_try_again=failed)
+        return sent or failed
+
+    context.services["mail_sender"].kick(send_what_is_due)
     return None
 
 

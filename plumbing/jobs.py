@@ -6,9 +6,12 @@ be safe to run again (a pass that fails is tried again on its next turn) and mus
 take long: the worker runs jobs one after another.
 """
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import structlog
 
 
 @dataclass(frozen=True)
@@ -48,3 +51,44 @@ def next_turn(jobs, last_started, every=None):
         last_started.get(job.name, float("-inf")) + (job.every if every is None else every)
         for job in jobs
     )
+
+
+class Background:
+    """A job's work on a thread of its own, for work that can run long under a backlog
+    (sending mail): the job only `kick`s it, so the worker's other jobs keep their turns.
+    The thread runs `work()` again while it returns something truthy (it did something,
+    so more may be due), then ends until the next kick."""
+
+    def __init__(self, name):
+        self.name = name
+        self._lock = threading.Lock()
+        self._thread = None
+        self._stop = threading.Event()
+
+    def kick(self, work):
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return False
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._loop, args=(work,), name=self.name, daemon=True
+            )
+            self._thread.start()
+            return True
+
+    def _loop(self, work):
+        while not self._stop.is_set():
+            try:
+                if not work():
+                    return
+            except Exception:  # noqa: BLE001 - the next kick tries again
+                structlog.get_logger().exception(f"{self.name} failed")
+                return
+
+    def stop(self):
+        """Let the work in hand finish, start no more (shutdown, tests)."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(30)
+        self._thread = None

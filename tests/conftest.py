@@ -223,6 +223,7 @@ def app(request):
             # and the webhook dispatcher a worker job started: no thread of one test
             # queries the database during the next.
             app.extensions["webhook_senders"].stop()
+            app.extensions["mail_sender"].stop()
             # A test that asked for app_config may have started servers of its own
             # (run.py, a second app process) writing where this process cannot see.
             _empty(app, everything="app_config" in request.fixturenames)

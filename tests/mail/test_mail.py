@@ -16,15 +16,19 @@ from mail import follow, outbox, reminders
 from plumbing.embedded import free_port
 from plumbing.jobs import JobContext
 from plumbing.values import utcnow
+from tests.conftest import wait_for
 from tests.factories import change, make_booking, pay
 from tests.support import csrf, kill_worker_when, sign_in, unpaid_booking
 
 
 def _work(app):
-    """One pass of the worker's mail jobs: the feed, then delivery."""
+    """One pass of the worker's mail jobs: the feed, then delivery (here, not on the
+    worker's mail thread)."""
     context = JobContext(app.data.driver.db, app.extensions)
-    for job in (*follow.JOBS, *outbox.JOBS):
+    for job in follow.JOBS:
         job.run(context)
+    mail = app.extensions["mail"]
+    outbox.deliver(context.db, mail.smtp_url, mail.sender)
 
 
 def _start_feed(app, db):
@@ -379,3 +383,20 @@ def test_a_change_mails_the_new_stay_and_what_it_charged(app, db, guest, stock, 
     assert any("the change to your booking" in r and "100.00 EUR" in r for r in receipts)
     stored = db.bookings.find_one({"_id": ObjectId(booking["_id"])})["last_change"]
     assert (str(stored["charged"]), str(stored["refunded"])) == ("100.00", "0.00")
+
+
+def test_the_delivery_job_sends_a_backlog_on_the_mail_thread(
+    app, db, guest, stock, smtp, monkeypatch
+):
+    """The job only starts the app's mail thread, which sends batch after batch while
+    anything is due: a backlog never waits for the worker's other jobs."""
+    _start_feed(app, db)
+    for _ in range(3):
+        booking = unpaid_booking(guest, stock)
+        assert pay(guest, booking).status_code == 201
+    follow.drain(db, app.config["PUBLIC_URL"])
+    monkeypatch.setattr(outbox, "BATCH", 2)  # several batches
+    (job,) = outbox.JOBS
+    assert job.run(JobContext(db, app.extensions)) is None  # returns at once
+    wait_for(lambda: len(smtp.inbox.to(guest.user["email"])) == 6, what="six messages")
+    assert {m["status"] for m in db.outbox.find()} == {"sent"}
