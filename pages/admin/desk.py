@@ -3,10 +3,11 @@ does and the steps its hotel's staff can take (check in, check out, no-show), ea
 CSRF-protected form that goes through the booking area's write path (booking/stay.py)
 with the etag the page was read with - the same rules and refusals as the API's."""
 
+from eve.methods.patch import patch_internal
 from flask import current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.form import SecureForm
-from wtforms import HiddenField
+from wtforms import BooleanField, HiddenField
 
 from booking import reservations, stay
 from mail import outbox
@@ -29,6 +30,15 @@ class DeskForm(SecureForm):
     booking = HiddenField()
     etag = HiddenField()
     step = HiddenField()
+
+
+class CancelForm(SecureForm):
+    """An admin's cancellation: what it refunds or charges is on the page, and the box
+    says it was read."""
+
+    booking = HiddenField()
+    etag = HiddenField()
+    confirmed = BooleanField("I have read what cancelling does, and cancel this booking")
 
 
 class BookingsView(ReadOnlyView):
@@ -78,8 +88,12 @@ class BookingsView(ReadOnlyView):
         resend = None
         if any(m["_id"] == _confirmation(booking["_id"]) for m in mail):
             resend = DeskForm(booking=str(booking["_id"]), etag=booking["_etag"], step="resend")
+        cancel = None
+        if terms is not None and g.user["role"] == "admin":  # as the API: admins only
+            cancel = CancelForm(booking=str(booking["_id"]), etag=booking["_etag"])
         return {
             "terms": terms,
+            "cancel": cancel,
             "forms": forms,
             "debt": booking.get("debt"),
             "mail": mail,
@@ -105,6 +119,49 @@ class BookingsView(ReadOnlyView):
             return redirect(back)
         fees.charge(db(), current_app.extensions["payment_provider"], {**booking, **changes})
         flash(f"{booking['confirmation_code']} {done}", "success")
+        return redirect(back)
+
+    @expose("/desk/cancel/", methods=("POST",))
+    def cancel_view(self):
+        """Cancel through Eve's PATCH, as a guest's or an admin's API call does: the
+        booking area's cancellation and the payments area's refund run on its events."""
+        form = CancelForm(request.form)
+        back = url_for(".details_view", id=form.booking.data)
+        if not form.validate():
+            flash("the form has expired; open the booking again", "error")
+            return redirect(back)
+        if g.user["role"] != "admin":
+            flash(
+                "only an admin cancels a guest's booking (managers: ask the guest or an admin)",
+                "error",
+            )
+            return redirect(back)
+        if not form.confirmed.data:
+            flash(
+                "nothing cancelled: tick the box once you have read what cancelling does", "error"
+            )
+            return redirect(back)
+        try:
+            booking = stay.front_desk_booking(db(), form.booking.data, g.user)
+            if booking["_etag"] != form.etag.data:
+                raise Refusal(412, "the booking changed since you read it: read it again")
+            answer = patch_internal(
+                "bookings",
+                {"status": "cancelled"},
+                concurrency_check=False,
+                skip_validation=False,
+                _id=booking["_id"],
+            )
+        except Refusal as refusal:
+            flash(refusal.message, "error")
+            return redirect(back)
+        if answer[3] >= 400:
+            flash((answer[0].get("_error") or {}).get("message") or "refused", "error")
+            return redirect(back)
+        cancelled = db().bookings.find_one({"_id": booking["_id"]})
+        refund = cancelled.get("refund_amount")
+        said = f", {refund} {cancelled['currency']} refunded" if refund is not None else ""
+        flash(f"{booking['confirmation_code']} cancelled{said}", "success")
         return redirect(back)
 
     def _resend(self, booking_id, back):

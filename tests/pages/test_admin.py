@@ -616,6 +616,52 @@ def test_the_desk_refuses_as_the_api_does(app, manager, login, guest, stock, db)
     assert db.bookings.find_one({"_id": ObjectId(booking["_id"])})["status"] == "confirmed"
 
 
+def test_an_admin_cancels_a_booking_after_reading_its_refund(
+    app, admin_panel, manager, guest, stock, db
+):
+    """The page says what cancelling does; the box must be ticked; the cancellation goes
+    through Eve's PATCH events, so the refund is made as the guest's own cancel makes it.
+    Managers get no cancel (as in the API: the guest or an admin cancels)."""
+    from tests.factories import make_booking, pay
+
+    room_type, start = stock(nights=2)
+    booking = make_booking(guest, room_type, start, nights=2)
+    assert pay(guest, booking).status_code == 201
+    details = f"/admin/bookings/details/?id={booking['_id']}"
+    page = admin_panel.get(details).text
+    assert "Cancelling now refunds all 200.00 EUR." in page
+    form = re.search(r'<form method="POST" action="([^"]+/desk/cancel/)".*?</form>', page, re.S)
+    fields = dict(re.findall(r'name="(\w+)" type="hidden" value="([^"]*)"', form.group()))
+    unticked = admin_panel.post(form.group(1), data=fields, follow_redirects=True).text
+    assert "nothing cancelled: tick the box" in unticked
+    assert db.bookings.find_one({"_id": ObjectId(booking["_id"])})["status"] == "confirmed"
+    stale = admin_panel.post(
+        form.group(1), data={**fields, "etag": "0" * 40, "confirmed": "y"}, follow_redirects=True
+    ).text
+    assert "the booking changed since you read it" in stale
+    done = admin_panel.post(
+        form.group(1), data={**fields, "confirmed": "y"}, follow_redirects=True
+    ).text
+    assert f"{booking['confirmation_code']} cancelled, 200.00 EUR refunded" in done
+    cancelled = db.bookings.find_one({"_id": ObjectId(booking["_id"])})
+    assert cancelled["status"] == "cancelled"
+    (paid,) = db.payments.find({"booking": cancelled["_id"]})
+    assert (paid["status"], str(paid["refunded_amount"])) == ("refunded", "200.00")
+    panel = app.test_client()
+    assert sign_in(panel, manager.user["email"]).status_code == 302
+    other = make_booking(guest, room_type, start, nights=2)
+    assert pay(guest, other).status_code == 201
+    page = panel.get(f"/admin/bookings/details/?id={other['_id']}").text
+    assert "Cancelling now refunds" in page and "/desk/cancel/" not in page
+    refused = panel.post(
+        form.group(1),
+        data={**fields, "booking": other["_id"], "confirmed": "y", "csrf_token": csrf(page)},
+        follow_redirects=True,
+    ).text
+    assert "only an admin cancels" in refused
+    assert db.bookings.find_one({"_id": ObjectId(other["_id"])})["status"] == "confirmed"
+
+
 def test_the_dashboards_charts_have_labelled_axes():
     """Each chart says its range and its nights: 0 and the highest value on the value
     axis, the first and last night under the bars."""
