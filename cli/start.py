@@ -8,6 +8,7 @@ from catalogue import cards
 from demo import seed
 from identity import accounts, resets
 from mail import outbox
+from payments import checkout
 from plumbing import embedded, provisioning
 from reporting import flat, kpis
 from webhooks import delivery as webhook_delivery
@@ -25,6 +26,7 @@ def provision(app, log=None):
         outbox.provision(db)  # the mail to send (mail/outbox.py)
         resets.provision(db)  # password reset tokens (identity/resets.py)
         webhook_delivery.provision(db)  # deliveries to hotels' systems (webhooks/)
+        checkout.provision(db)  # the provider's events by payment (payments/checkout.py)
         rebuilt = cards.ensure(db)
         if rebuilt:
             log(f"search cards: {rebuilt} rebuilt from the catalogue")

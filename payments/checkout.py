@@ -291,6 +291,17 @@ def _apply_event(client, db, provider, event, now=None):
     return outcome
 
 
+def provision(db):
+    """The provider events recorded against a payment, read by the admin's payment page."""
+    db.webhook_events.create_index([("payment", 1), ("received_at", -1)], name="payment")
+
+
+def events_of(db, payment_id, limit=50):
+    """What the provider told of a payment (its webhooks), newest first."""
+    found = db.webhook_events.find({"payment": payment_id}).sort("received_at", -1)
+    return list(found.limit(limit))
+
+
 def _record_event(db, session, event, payment_id, outcome, now):
     """The event's id recorded with what it did, inside the transaction that did it: a
     second delivery meets the duplicate key and changes nothing."""

@@ -25,6 +25,7 @@ from pages.admin.calendar import CalendarView
 from pages.admin.desk import BookingsView
 from pages.admin.home import HomeView
 from pages.admin.outbox import OutboxView
+from pages.admin.payments import PaymentsView
 from pages.admin.views import EDITABLE_ONLY, FOR_MANAGERS, READ_ONLY, DomainView, ReadOnlyView
 from pages.admin.webhooks import WebhookEndpointsView
 
@@ -43,6 +44,8 @@ def init_app(app):
             view_class = ReadOnlyView if resource in READ_ONLY else DomainView
             if resource == "bookings":
                 view_class = BookingsView  # with the front desk's detail page
+            if resource == "payments":
+                view_class = PaymentsView  # a detail page with the provider's events
             if resource == "webhook_endpoints":
                 view_class = WebhookEndpointsView  # the secret once, the deliveries
             view = view_class(

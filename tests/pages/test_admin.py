@@ -662,6 +662,26 @@ def test_an_admin_cancels_a_booking_after_reading_its_refund(
     assert db.bookings.find_one({"_id": ObjectId(other["_id"])})["status"] == "confirmed"
 
 
+def test_a_payments_page_links_its_booking_and_lists_the_providers_events(
+    app, admin_panel, client, guest, stock, db
+):
+    from tests.factories import make_booking, pay
+    from tests.support import deliver, event
+
+    booking = make_booking(guest, *stock(nights=2))
+    paid = pay(guest, booking, "pm_card_authenticationRequired")
+    assert paid.status_code == 202
+    assert deliver(client, app, event(paid.json["_id"])).json["outcome"] == "confirmed"
+    page = admin_panel.get(f"/admin/payments/details/?id={paid.json['_id']}")
+    assert page.status_code == 200
+    booking_page = (
+        f'href="/admin/bookings/details/?id={booking["_id"]}">{booking["confirmation_code"]}<'
+    )
+    assert booking_page in page.text
+    assert "payment.succeeded" in page.text and "confirmed" in page.text
+    assert "200.00 EUR" in page.text
+
+
 def test_the_dashboards_charts_have_labelled_axes():
     """Each chart says its range and its nights: 0 and the highest value on the value
     axis, the first and last night under the bars."""
