@@ -17,6 +17,10 @@ def _booking_link(view, context, model, name):  # noqa: ARG001 - Flask-Admin's s
     return Markup('<a href="{}">{}</a>').format(href, booking["confirmation_code"])
 
 
+def _purpose(view, context, model, name):  # noqa: ARG001
+    return model.get("purpose") or "booking"  # payments made before purposes were kept
+
+
 class PaymentsView(ReadOnlyView):
     can_view_details = True
     details_template = "admin_payment_details.html"
@@ -37,7 +41,11 @@ class PaymentsView(ReadOnlyView):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.column_formatters_detail = {**self.column_formatters, "booking": _booking_link}
+        self.column_formatters_detail = {
+            **self.column_formatters,
+            "booking": _booking_link,
+            "purpose": _purpose,
+        }
 
     def render(self, template, **kwargs):
         if template == self.details_template and kwargs.get("model") is not None:
