@@ -231,7 +231,8 @@ def form_fields(schema, for_patch=False, only=None):
     """The fields a client may write, each as what a form needs to render it.
 
     `input` is one of select, multiselect, number, integer, boolean, date, reference,
-    object (with `fields`), point, list (a JSON list), password, text.
+    object (with `fields`), objects (a list of them, each with `fields`), point, list (a
+    JSON list), password, text.
     """
     required = set(schema.get("required", ()))
     fields = []
@@ -254,6 +255,9 @@ def form_fields(schema, for_patch=False, only=None):
         }
         if field["input"] == "object":
             field["fields"] = form_fields(rules, for_patch)
+        if field["input"] == "objects":
+            field["fields"] = form_fields(rules["items"], for_patch)
+            field["max_items"] = rules.get("maxItems")
         fields.append(field)
     return fields
 
@@ -270,6 +274,8 @@ def _input(name, rules):
         return "select"
     if kind == "array" and items.get("enum"):
         return "multiselect"
+    if kind == "array" and _kind(items) == "object" and items.get("properties"):
+        return "objects"  # a typed sub-form per item
     if kind == "geojson-point":
         return "point"
     if kind == "object":

@@ -4,8 +4,10 @@ import json
 
 from flask import g
 from flask_admin.form import SecureForm
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
+    FieldList,
     FloatField,
     Form,
     FormField,
@@ -94,6 +96,58 @@ class ReferencesField(SelectMultipleField):
         self.resource = resource
 
 
+def _stacked(form_field, legend):
+    """A sub-form as a fieldset of labelled inputs, one under another (a phone's width
+    too); a sub-form inside it, its own fieldset."""
+    rows = []
+    for sub in form_field.form:
+        if isinstance(sub, FormField):
+            rows.append(
+                Markup('<div class="col-12">{}</div>').format(_stacked(sub, sub.label.text))
+            )
+        elif isinstance(sub, BooleanField):
+            rows.append(
+                Markup(
+                    '<div class="col-12 mb-2"><div class="form-check">{} {}</div></div>'
+                ).format(sub(class_="form-check-input"), sub.label(class_="form-check-label"))
+            )
+        else:
+            invalid = " is-invalid" if sub.errors else ""
+            errors = Markup("").join(
+                Markup('<div class="invalid-feedback d-block">{}</div>').format(e)
+                for e in sub.errors
+            )
+            rows.append(
+                Markup('<div class="col-12 col-md-4 form-group mb-2">{}{}{}</div>').format(
+                    sub.label(class_="mb-0"),
+                    sub(class_="form-control form-control-sm" + invalid),
+                    errors,
+                )
+            )
+    return Markup(
+        '<fieldset class="border rounded px-2 pb-1 mb-2">'
+        '<legend class="h6 w-auto px-1 mb-1">{}</legend><div class="form-row">{}</div>'
+        "</fieldset>"
+    ).format(legend, Markup("").join(rows))
+
+
+class EntriesWidget:
+    """A list's items, each a fieldset ("rate plan 1"), the last one empty to add one."""
+
+    def __call__(self, field, **kwargs):  # noqa: ARG002 - Flask-Admin passes classes
+        item = field.label.text.removesuffix("s")
+        last = len(field.entries) - 1
+        return Markup("").join(
+            _stacked(
+                entry,
+                f"{item} {i + 1}"
+                if i < last or filled(entry)
+                else f"a new {item} (leave it empty for none)",
+            )
+            for i, entry in enumerate(field.entries)
+        )
+
+
 def _field(field):
     label = field["name"].replace("_", " ")
     described = {"description": field["description"], "validators": [Optional()]}
@@ -113,6 +167,17 @@ def _field(field):
         )
     if kind == "object" and field.get("fields"):
         return FormField(sub_form(field["fields"]), label, description=field["description"])
+    if kind == "objects":
+        # One sub-form per item, and an empty one to add an item (left empty: no item).
+        entry = FormField(sub_form(field["fields"]))
+        return FieldList(
+            entry,
+            label,
+            description=field["description"],
+            min_entries=1,
+            widget=EntriesWidget(),
+            max_entries=(field.get("max_items") or 20) + 1,
+        )
     if field["kind"] == "geojson-point":
         return PointField(label, description=field["description"])
     if kind == "reference" and field.get("resource") in CHOICES:
@@ -162,17 +227,34 @@ def fill_choices(form):
     return form
 
 
+def _cleaned(value):
+    """A sub-form's data without what was left empty (None, "", empty sub-forms)."""
+    if isinstance(value, dict):
+        kept = {k: _cleaned(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in (None, "", {})} or None
+    return value
+
+
+def filled(entry):
+    """Whether an item's sub-form was filled in: a box ticked by default is not enough."""
+    return any(
+        filled(sub) if isinstance(sub, FormField) else sub.data not in (None, "")
+        for sub in entry.form
+        if not isinstance(sub, BooleanField)
+    )
+
+
 def form_value(field, spec):
     """What a form field sends to the API (None: leave the field out)."""
     if isinstance(field, PointField):
         return field.point
+    if isinstance(field, FieldList):
+        items = [_cleaned(entry.data) for entry in field.entries if filled(entry)]
+        # None declared and none stored: leave the field out (its default holds).
+        return items if items or field.object_data else None
     if isinstance(field, FormField):
-        nested = {
-            sub.name.split(field.separator, 1)[1]: sub.data
-            for sub in field.form
-            if sub.data not in (None, "")
-        }
-        return nested or None
+        nested = {sub.name.split(field.separator, 1)[1]: _cleaned(sub.data) for sub in field.form}
+        return _cleaned(nested)
     if isinstance(field, SelectMultipleField):
         return list(field.data or [])
     if field.data in (None, "") and spec["input"] != "boolean":

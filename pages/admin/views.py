@@ -8,13 +8,14 @@ from bson import errors as bson_errors
 from eve.methods.delete import deleteitem_internal
 from eve.methods.patch import patch_internal
 from eve.methods.post import post_internal
-from flask import flash, g
+from flask import flash, g, request
 from flask_admin.contrib.pymongo import ModelView, filters
 from flask_admin.form import SecureForm
 from werkzeug.exceptions import HTTPException
+from wtforms import FieldList
 
 from pages.admin.access import AdminOnly, managed
-from pages.admin.forms import domain_form, fill_choices, form_value
+from pages.admin.forms import domain_form, fill_choices, filled, form_value
 from plumbing import jsonschema
 from plumbing.context import db
 from plumbing.values import Day
@@ -131,7 +132,16 @@ class DomainView(AdminOnly, ModelView):
         return fill_choices(super().create_form(obj))
 
     def edit_form(self, obj=None):
-        return fill_choices(super().edit_form(obj))
+        form = fill_choices(super().edit_form(obj))
+        if request.method == "GET":  # an empty sub-form under a list's items, to add one
+            for field in form:
+                if (
+                    isinstance(field, FieldList)
+                    and len(field.entries) < field.max_entries
+                    and all(filled(entry) for entry in field.entries)
+                ):
+                    field.append_entry()
+        return form
 
     def _report(self, response, status):
         if status >= 400:

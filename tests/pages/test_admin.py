@@ -1,7 +1,6 @@
 """/admin: admins only; writes go through the API's validation and hooks."""
 
 import html
-import json
 import re
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -271,10 +270,16 @@ def test_a_room_types_hotel_is_chosen_by_name_and_invalid_json_is_named(
     form.feed(page)
     assert form.values["hotel"] == room_type["hotel"] and "Hotel Test</option>" in page
     assert admin_panel.post(url, data=form.values).status_code == 302  # unchanged save
-    form.values["beds"] = "[{'type': 'queen'}]"
+    kept = db.room_types.find_one({"_id": ObjectId(room_type["_id"])})
+    assert "beds" not in kept and "rate_plans" not in kept  # none declared, none sent
+    form.values.update({"name": "Renamed", "beds-0-type": "queen", "beds-0-count": "two"})
     refused = admin_panel.post(url, data=form.values)
-    assert refused.status_code == 200 and "not valid JSON" in refused.text
+    assert refused.status_code == 200 and "Not a valid integer value" in refused.text
     assert db.room_types.find_one({"_id": ObjectId(room_type["_id"])})["name"] == "Garden Double"
+    form.values["beds-0-count"] = "2"
+    assert admin_panel.post(url, data=form.values).status_code == 302
+    kept = db.room_types.find_one({"_id": ObjectId(room_type["_id"])})
+    assert kept["beds"] == [{"type": "queen", "count": 2}] and kept["name"] == "Renamed"
 
 
 def test_the_dashboard_shows_today_the_next_30_days_and_the_latest(admin_panel, db, stock, guest):
@@ -383,21 +388,32 @@ def test_rate_plans_are_edited_in_the_admin_under_the_api_rules(admin_panel, mak
     url = f"/admin/room-types/edit/?id={room_type['_id']}"
     form = _Form()
     form.feed(admin_panel.get(url).text)
-    assert "rate_plans" in form.values
-    plans = [
-        {"code": "flexible", "name": "Flexible"},
-        {"code": "breakfast", "name": "With breakfast", "supplement_per_person": "12.50"},
-    ]
-    form.values["rate_plans"] = json.dumps(plans)
+    assert "rate_plans-0-code" in form.values and "rate_plans-1-code" not in form.values
+    form.values.update({"rate_plans-0-code": "flexible", "rate_plans-0-name": "Flexible"})
+    assert admin_panel.post(url, data=form.values).status_code == 302
+    # A typed sub-form per plan, and an empty one under them that adds a plan.
+    form = _Form()
+    form.feed(admin_panel.get(url).text)
+    assert form.values["rate_plans-0-code"] == "flexible"
+    assert form.values["rate_plans-1-code"] == ""
+    form.values.update(
+        {
+            "rate_plans-1-code": "breakfast",
+            "rate_plans-1-name": "With breakfast",
+            "rate_plans-1-supplement_per_person": "12.50",
+            "rate_plans-1-meal": "breakfast",
+        }
+    )
     assert admin_panel.post(url, data=form.values).status_code == 302
     kept = db.room_types.find_one({"_id": ObjectId(room_type["_id"])})["rate_plans"]
     assert [p["code"] for p in kept] == ["flexible", "breakfast"]
     assert kept[1]["supplement_per_person"].to_decimal() == Decimal("12.50")
-    # Shown again as JSON the form reads back, and the catalogue rule holds here too.
+    assert kept[1]["meal"] == "breakfast"
+    # The catalogue's rule holds here too: plan codes are unique.
     form = _Form()
     form.feed(admin_panel.get(url).text)
-    assert json.loads(form.values["rate_plans"])[1]["code"] == "breakfast"
-    form.values["rate_plans"] = json.dumps([plans[0], {"code": "flexible", "name": "Again"}])
+    assert form.values["rate_plans-1-supplement_per_person"] == "12.50"
+    form.values.update({"rate_plans-1-code": "flexible", "rate_plans-1-name": "Again"})
     refused = admin_panel.post(url, data=form.values)
     assert refused.status_code == 200 and "flexible" in refused.text
     kept = db.room_types.find_one({"_id": ObjectId(room_type["_id"])})["rate_plans"]
