@@ -342,6 +342,29 @@ def _wait_for_exit(data_dir, kind, port, seconds=20):
     return False
 
 
+ORPHAN_GRACE_SECONDS = 10
+
+
+def _end_orphan(data_dir, kind, port, log, grace=ORPHAN_GRACE_SECONDS, after_signal=5):
+    """The last run's server outlived its API (kill -9): it was told by the death signal
+    and normally exits within a second. One that has not after `grace` seconds (the
+    embedded MongoDB was seen hanging in its shutdown, its listener still open) is sent
+    SIGTERM again, then SIGKILL: it is this data directory's own server, and its commits
+    are on disk before they are acknowledged (--sync-on-commit). True once it is gone."""
+    if _wait_for_exit(data_dir, kind, port, grace):
+        return True
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        pid = _recorded_pid(data_dir, kind)
+        if pid is None or _recorded(data_dir, kind, port) != "orphan":
+            break
+        log(f"the last run's embedded {kind} server (pid {pid}) has not exited: {signum.name}")
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+        if _wait_for_exit(data_dir, kind, port, after_signal):
+            return True
+    return _wait_for_exit(data_dir, kind, port, 1)
+
+
 def _not_ours(port, data_dir, port_variable, uri_variable):
     return EmbeddedServerError(
         f"a server already answers on 127.0.0.1:{port}, but it is not the embedded server "
@@ -407,12 +430,12 @@ def ensure_servers(config, log=print):
             port = config[port_key]
             if _recorded(data_dir, kind, port) == "orphan":
                 log(f"waiting for the last run's embedded {kind} server to exit")
-                if not _wait_for_exit(data_dir, kind, port):
+                if not _end_orphan(data_dir, kind, port, log):
                     pid = _recorded_pid(data_dir, kind)
                     raise EmbeddedServerError(
                         f"the last run's embedded {kind} server (pid {pid}, 127.0.0.1:{port}) "
-                        "outlived its API process and has not exited in 20 s: stop it, then "
-                        "start again"
+                        "outlived its API process and did not exit, even killed: stop it, "
+                        "then start again"
                     )
             if not port_open(port):
                 started.append(make(data_dir, port).launch())

@@ -336,3 +336,42 @@ def test_a_zombie_server_process_is_not_taken_for_a_running_one(tmp_path):
         assert processes.started(child.pid) is None  # an idempotency claim's owner: gone
     finally:
         child.wait()
+
+
+def test_an_orphaned_server_that_will_not_exit_is_killed(tmp_path):
+    """The embedded MongoDB was once seen hanging in its shutdown after its API's kill -9,
+    its listener still open: the next start sends it SIGTERM again, then SIGKILL, instead
+    of refusing to start after 20 s."""
+    port = free_port()
+    stubborn = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, socket, time\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+            f"s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen()\n"
+            "print('listening', flush=True)\n"
+            "time.sleep(600)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    gone = subprocess.Popen(["true"])  # the API that was killed: no longer running
+    gone.wait()
+    try:
+        assert stubborn.stdout.readline() == "listening\n"
+        (tmp_path / "run").mkdir()
+        (tmp_path / "run" / "mongo.pid").write_text(f"{stubborn.pid} {port} {gone.pid}\n")
+        said = []
+        assert embedded._end_orphan(
+            tmp_path, "mongo", port, said.append, grace=0.2, after_signal=0.5
+        )
+        assert stubborn.wait(5) == -signal.SIGKILL  # SIGTERM was ignored
+        assert said == [
+            f"the last run's embedded mongo server (pid {stubborn.pid}) has not exited: SIGTERM",
+            f"the last run's embedded mongo server (pid {stubborn.pid}) has not exited: SIGKILL",
+        ]
+    finally:
+        if stubborn.poll() is None:
+            stubborn.kill()
+        stubborn.stdout.close()
