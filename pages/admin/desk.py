@@ -30,6 +30,14 @@ class DeskForm(SecureForm):
     booking = HiddenField()
     etag = HiddenField()
     step = HiddenField()
+    back = HiddenField()  # "dashboard": the worklist it was sent from
+
+
+def worklist_form(booking, step):
+    """A step from the dashboard's arrivals or departures, which it returns to."""
+    return DeskForm(
+        booking=str(booking["_id"]), etag=booking["_etag"], step=step, back="dashboard"
+    )
 
 
 class CancelForm(SecureForm):
@@ -105,6 +113,8 @@ class BookingsView(ReadOnlyView):
     def desk_view(self):
         form = DeskForm(request.form)
         back = url_for(".details_view", id=form.booking.data)
+        if form.back.data == "dashboard":
+            back = url_for("admin.index")
         if not form.validate() or form.step.data not in (*STEPS, "resend"):
             flash("the form has expired; open the booking again", "error")
             return redirect(back)

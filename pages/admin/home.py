@@ -6,6 +6,7 @@ from markupsafe import Markup
 
 from identity import accounts
 from pages.admin.access import OPERATORS, AdminOnly, LoginForm, managed
+from pages.admin.desk import worklist_form
 from plumbing.context import db
 from reporting import dashboard
 
@@ -25,6 +26,18 @@ class HomeView(AdminOnly, AdminIndexView):
         names = dashboard.hotel_names(
             database, {b["hotel"] for b in arriving + leaving + latest + payments}
         )
+        # The worklists: today's arrivals to check in, departures to check out, each
+        # through the front desk's write path (pages/admin/desk.py), back to this page.
+        steps = {
+            str(b["_id"]): worklist_form(b, "check_in")
+            for b in arriving
+            if b["status"] == "confirmed"
+        }
+        steps.update(
+            (str(b["_id"]), worklist_form(b, "check_out"))
+            for b in leaving
+            if b["status"] == "checked_in"
+        )
         return self.render(
             "admin_dashboard.html",
             arriving=arriving,
@@ -34,6 +47,7 @@ class HomeView(AdminOnly, AdminIndexView):
             latest=latest,
             payments=payments,
             names=names,
+            steps=steps,
             chart=occupancy_chart(days),
             money=money_charts(figures),
         )

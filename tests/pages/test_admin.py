@@ -611,6 +611,36 @@ def test_the_front_desk_works_from_a_bookings_detail_page(app, manager, guest, s
     assert "No front-desk step for a checked_out booking" in panel.get(details).text
 
 
+def test_todays_arrivals_are_checked_in_from_the_dashboard(app, manager, guest, stock, db):
+    """The dashboard's arrivals are a worklist: each confirmed arrival has a check-in
+    form that goes through the front desk's write path and comes back to the dashboard,
+    where the stay now shows as checked in."""
+    from plumbing.values import today
+    from tests.factories import make_booking, pay
+
+    room_type, start = stock(nights=2, start=today())
+    booking = make_booking(guest, room_type, start, nights=2)
+    assert pay(guest, booking).status_code == 201
+    panel = app.test_client()
+    assert sign_in(panel, manager.user["email"]).status_code == 302
+    home = panel.get("/admin/").text
+    arrivals = re.search(r'<ul id="arrivals">.*?</ul>', home, re.S).group()
+    form = re.search(r'<form method="POST" action="([^"]+)".*?</form>', arrivals, re.S)
+    fields = dict(re.findall(r'name="(\w+)" type="hidden" value="([^"]*)"', form.group()))
+    assert (fields["step"], fields["back"], fields["booking"]) == (
+        "check_in",
+        "dashboard",
+        booking["_id"],
+    )
+    done = panel.post(form.group(1), data=fields)
+    assert done.status_code == 302 and done.headers["Location"].endswith("/admin/")
+    after = panel.get("/admin/").text
+    assert f"{booking['confirmation_code']} checked in" in after
+    arrivals = re.search(r'<ul id="arrivals">.*?</ul>', after, re.S).group()
+    assert "checked in</span>" in arrivals and "<form" not in arrivals
+    assert db.bookings.find_one({"_id": ObjectId(booking["_id"])})["status"] == "checked_in"
+
+
 def test_the_desk_refuses_as_the_api_does(app, manager, login, guest, stock, db):
     from plumbing.values import today
     from tests.factories import make_booking, pay
