@@ -16,13 +16,11 @@ bulk, like the demo's seed) is passed over: nobody is mailed about the past.
 import time
 from datetime import timedelta
 
-from pymongo.errors import OperationFailure
-
 from mail import messages, outbox
+from plumbing.changefeed import KeptPosition
 from plumbing.jobs import Job
 from plumbing.values import utcnow
 
-POSITIONS = "feed_positions"
 FEED = "mail"
 PIPELINE = [
     {
@@ -32,16 +30,11 @@ PIPELINE = [
         }
     }
 ]
+POSITION = KeptPosition(FEED, PIPELINE)  # in feed_positions
 TOLD = {"confirmed": messages.booking_confirmed, "cancelled": messages.booking_cancelled}
 RECEIPTS = ("booking", "change", "fee")  # what a payment was for, when it took money
 PASS_SECONDS = 2.0
 STALE_AFTER = timedelta(hours=24)
-
-
-def _save(db, token):
-    db[POSITIONS].update_one(
-        {"_id": FEED}, {"$set": {"token": token, "at": utcnow()}}, upsert=True
-    )
 
 
 def _status(change):
@@ -99,26 +92,12 @@ def receipt(db, payment_id, public_url, now=None):
     )
 
 
-def skip(db):
-    """Move the kept position to now, writing nothing."""
-    with db.watch(PIPELINE, max_await_time_ms=10) as fresh:
-        fresh.try_next()
-        _save(db, fresh.resume_token)
-
-
 def drain(db, public_url):
     """Apply every bookings change since the kept token; returns how many messages were
     written."""
-    kept = db[POSITIONS].find_one({"_id": FEED})
-    token = kept.get("token") if kept else None
-    stream = None
-    if token is not None:
-        try:
-            stream = db.watch(PIPELINE, resume_after=token, max_await_time_ms=10)
-        except OperationFailure:
-            stream = None
+    stream = POSITION.open(db)
     if stream is None:
-        skip(db)  # from now on
+        POSITION.skip(db)  # from now on
         return 0
     written, deadline, empty = 0, time.monotonic() + PASS_SECONDS, 0
     with stream:
@@ -144,7 +123,7 @@ def drain(db, public_url):
         # Saved once a pass, after its messages: a crash before re-applies the pass, and
         # the messages' ids make that harmless.
         if stream.resume_token is not None:
-            _save(db, stream.resume_token)
+            POSITION.save(db, stream.resume_token)
     return written
 
 

@@ -17,7 +17,6 @@ window for a second copy: milliseconds).
 """
 
 import hashlib
-import random
 import time
 from datetime import timedelta
 from email.message import EmailMessage
@@ -26,7 +25,7 @@ from email.utils import formatdate, parseaddr
 from pymongo import ASCENDING
 
 from plumbing import logs, mailer, metrics
-from plumbing.jobs import Job
+from plumbing.jobs import Job, retry_at
 from plumbing.values import utcnow
 
 COLLECTION = "outbox"
@@ -104,12 +103,6 @@ def as_email(document, sender):
     return message
 
 
-def _retry_at(now, attempts, rng=random):
-    """Exponential backoff with full jitter: a failing server is not hammered in step."""
-    ceiling = min(LAST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** (attempts - 1))
-    return now + timedelta(seconds=ceiling / 2 + rng.random() * ceiling / 2)
-
-
 def _claim(db, message, now, owner):
     claimed = db[COLLECTION].update_one(
         {"_id": message["_id"], "status": message["status"], "next_at": message["next_at"]},
@@ -165,7 +158,9 @@ def _deliver_batch(db, smtp_url, sender, owner, now, send):
                     "$set": {
                         "status": "failed" if gave_up else "pending",
                         "attempts": attempts,
-                        "next_at": _retry_at(now, attempts),
+                        "next_at": retry_at(
+                            now, attempts, FIRST_RETRY_SECONDS, LAST_RETRY_SECONDS
+                        ),
                         "error": str(error)[:500],
                     }
                 },

@@ -20,7 +20,9 @@ import queue
 import threading
 import time
 
-from pymongo.errors import PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError
+
+from plumbing.values import utcnow
 
 KEEP = 20_000
 POSITIONS = 50_000
@@ -180,3 +182,42 @@ class Fanout:
             self._remember(event_id, self._seq)
             for subscription in self._subscribers.get(key, ()):
                 subscription.changes.put((event_id, change))
+
+
+class KeptPosition:
+    """A worker feed's place in a change stream, kept in `feed_positions` under its name
+    so a pass carries on where the last one stopped, in whichever worker process runs
+    it. Which collections, and what to do with a change, are the feed's."""
+
+    COLLECTION = "feed_positions"
+    AWAIT_MS = 10  # a pass reads what has committed; it never waits for more
+
+    def __init__(self, name, pipeline):
+        self.name, self.pipeline = name, pipeline
+
+    def open(self, db):
+        """The stream after the kept token; None with no token, or one the server no
+        longer holds (the feed decides what "from now on" means for it)."""
+        kept = db[self.COLLECTION].find_one({"_id": self.name})
+        token = kept.get("token") if kept else None
+        if token is None:
+            return None
+        try:
+            return db.watch(self.pipeline, resume_after=token, max_await_time_ms=self.AWAIT_MS)
+        except OperationFailure:
+            return None
+
+    def fresh(self, db):
+        """A stream from now (its resume_token is the current position)."""
+        return db.watch(self.pipeline, max_await_time_ms=self.AWAIT_MS)
+
+    def save(self, db, token):
+        db[self.COLLECTION].update_one(
+            {"_id": self.name}, {"$set": {"token": token, "at": utcnow()}}, upsert=True
+        )
+
+    def skip(self, db):
+        """Move the kept position to now, reading nothing."""
+        with self.fresh(db) as stream:
+            stream.try_next()
+            self.save(db, stream.resume_token)

@@ -6,9 +6,11 @@ be safe to run again (a pass that fails is tried again on its next turn) and mus
 take long: the worker runs jobs one after another.
 """
 
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -92,3 +94,11 @@ class Background:
         if thread is not None:
             thread.join(30)
         self._thread = None
+
+
+def retry_at(now, attempts, first_seconds, last_seconds, rng=random):
+    """When to try again after `attempts` failures: exponential backoff (first_seconds
+    doubling, at most last_seconds) with full jitter, so a failing server or receiver is
+    not hammered by every worker in step."""
+    ceiling = min(last_seconds, first_seconds * 2 ** (attempts - 1))
+    return now + timedelta(seconds=ceiling / 2 + rng.random() * ceiling / 2)

@@ -24,14 +24,12 @@ A row is as stale as the worker's pass (WORKER_INTERVAL seconds, 5 by default);
 import time
 
 from pymongo import ASCENDING
-from pymongo.errors import OperationFailure
 
 from plumbing import transactions
+from plumbing.changefeed import KeptPosition
 from plumbing.jobs import Job
-from plumbing.values import utcnow
 
 COLLECTION = "bookings_flat"
-POSITIONS = "feed_positions"
 FEED = "bookings_flat"
 # The embedded database answers on one thread: the follower works in small steps so a
 # booking never waits behind it for long (a transaction of BATCH changes, rows written
@@ -49,6 +47,7 @@ PIPELINE = [
         }
     }
 ]
+POSITION = KeptPosition(FEED, PIPELINE)  # in feed_positions
 BOOKINGS_FLAT = [
     # One document per room and night: a booking's rooms (one room, made of its top-level
     # fields, for a booking made before `rooms` existed), then each room's nights.
@@ -238,28 +237,14 @@ def rebuild(db):
     return count
 
 
-def _save(db, token):
-    db[POSITIONS].update_one(
-        {"_id": FEED}, {"$set": {"token": token, "at": utcnow()}}, upsert=True
-    )
-
-
 def drain(db, limit=None):
     """Apply every change committed since the kept token; returns how many were read."""
-    kept = db[POSITIONS].find_one({"_id": FEED})
-    token = kept.get("token") if kept else None
-    options = {"max_await_time_ms": 10}
-    stream = None
-    if token is not None:
-        try:
-            stream = db.watch(PIPELINE, resume_after=token, **options)
-        except OperationFailure:
-            stream = None  # too old: rebuild from here
-    if stream is None:
-        stream = db.watch(PIPELINE, **options)
+    stream = POSITION.open(db)
+    if stream is None:  # no token, or one too old: rebuild from here
+        stream = POSITION.fresh(db)
         position = stream.resume_token  # where it stands before the rebuild reads
         rebuild(db)
-        _save(db, position)
+        POSITION.save(db, position)
     read, deadline = 0, time.monotonic() + PASS_SECONDS
     with stream:
         while limit is None or read < limit:
@@ -284,11 +269,13 @@ def drain(db, limit=None):
                     transactions.run(
                         db.client, lambda session, ids=bookings: _replace(db, session, ids)
                     )
-                _save(db, last)  # only once applied: a crash before this applies them again
+                POSITION.save(
+                    db, last
+                )  # only once applied: a crash before this applies them again
                 read += len(batch)
             if caught_up:
                 if stream.resume_token is not None:
-                    _save(db, stream.resume_token)
+                    POSITION.save(db, stream.resume_token)
                 return read
     return read
 

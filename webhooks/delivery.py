@@ -20,7 +20,6 @@ An endpoint's deliveries about one booking (or room type) leave in commit order:
 waits while an earlier one about the same thing is still pending or being sent.
 """
 
-import random
 import threading
 import time
 import uuid
@@ -33,7 +32,7 @@ from standardwebhooks.webhooks import Webhook
 
 from mail import messages, outbox
 from plumbing import logs, metrics
-from plumbing.jobs import Job
+from plumbing.jobs import Job, retry_at
 from plumbing.values import utcnow
 from webhooks import guard
 from webhooks.feed import DELIVERIES
@@ -127,12 +126,6 @@ def signed_headers(delivery, secret, at):
     }
 
 
-def _retry_at(now, attempts, rng=random):
-    """Exponential backoff with full jitter: a failing receiver is not hammered in step."""
-    ceiling = min(LAST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** (attempts - 1))
-    return now + timedelta(seconds=ceiling / 2 + rng.random() * ceiling / 2)
-
-
 def attempt(db, delivery, endpoint, settings, now=None, send=post):
     """Send one claimed delivery and record how it went; True when delivered."""
     now = now or utcnow()
@@ -159,7 +152,9 @@ def attempt(db, delivery, endpoint, settings, now=None, send=post):
     elif now - first >= GIVE_UP_AFTER:
         changes.update(status="failed", next_at=None, waiting=False)
     else:
-        changes.update(status="pending", next_at=_retry_at(now, count))
+        changes.update(
+            status="pending", next_at=retry_at(now, count, FIRST_RETRY_SECONDS, LAST_RETRY_SECONDS)
+        )
     db[DELIVERIES].update_one(
         {"_id": delivery["_id"], "claimed_by": delivery["claimed_by"]},  # still its claim
         {"$set": changes, "$push": {"attempts": {"$each": [record], "$slice": -KEEP_ATTEMPTS}}},

@@ -22,15 +22,14 @@ from datetime import UTC, timedelta
 
 import simplejson as json
 from pymongo import UpdateOne
-from pymongo.errors import OperationFailure
 
 from domain import build_domain
 from plumbing import jsonschema
+from plumbing.changefeed import KeptPosition
 from plumbing.datalayer import JSONEncoder
 from plumbing.jobs import Job
 from plumbing.values import decode_days, utcnow
 
-POSITIONS = "feed_positions"
 FEED = "webhooks"
 DELIVERIES = "webhook_deliveries"
 PIPELINE = [
@@ -41,6 +40,7 @@ PIPELINE = [
         }
     }
 ]
+POSITION = KeptPosition(FEED, PIPELINE)  # in feed_positions
 STATUS_EVENTS = {
     "confirmed",
     "cancelled",
@@ -240,37 +240,14 @@ def _transaction(change):
     return f"{stamp.time}.{stamp.inc}"
 
 
-def _save(db, token):
-    db[POSITIONS].update_one(
-        {"_id": FEED}, {"$set": {"token": token, "at": utcnow()}}, upsert=True
-    )
-
-
-def _open(db, token):
-    if token is None:
-        return None
-    try:
-        return db.watch(PIPELINE, resume_after=token, max_await_time_ms=10)
-    except OperationFailure:
-        return None  # the server no longer holds it: from now on
-
-
-def skip(db):
-    """Move the kept position to now, writing nothing."""
-    with db.watch(PIPELINE, max_await_time_ms=10) as fresh:
-        fresh.try_next()
-        _save(db, fresh.resume_token)
-
-
 def drain(db):
     """Write the deliveries of every change since the kept token; returns how many."""
-    kept = db[POSITIONS].find_one({"_id": FEED})
-    stream = _open(db, kept.get("token") if kept else None)
+    stream = POSITION.open(db)
     endpoints = list(db.webhook_endpoints.find({"enabled": True}))
     if stream is None or not endpoints:
         if stream is not None:
             stream.close()
-        skip(db)  # nobody to tell: keep the place only
+        POSITION.skip(db)  # nobody to tell (or no token): keep the place only
         return 0
     writer = _Writer(db, endpoints)
     group = None  # the inventory changes of one transaction, written when it ends
@@ -308,7 +285,7 @@ def drain(db):
         # Saved once a pass, after its deliveries: a crash before re-applies the pass,
         # and the deliveries' ids make that harmless.
         if stream.resume_token is not None:
-            _save(db, stream.resume_token)
+            POSITION.save(db, stream.resume_token)
     return writer.written
 
 

@@ -354,13 +354,14 @@ def test_bookings_flat_follows_every_writer_and_survives_a_crash(db, guest, admi
 
     kept = db.feed_positions.find_one({"_id": flat.FEED})["token"]
     db.bookings.update_one({"_id": ObjectId(second["_id"])}, {"$set": {"status": "expired"}})
-    original = flat._save
-    flat._save = lambda *args: (_ for _ in ()).throw(RuntimeError("killed before the token"))
-    try:
+
+    def killed(*args):
+        raise RuntimeError("killed before the token")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(flat.POSITION, "save", killed)
         with pytest.raises(RuntimeError):
             flat.drain(db)
-    finally:
-        flat._save = original
     assert db.feed_positions.find_one({"_id": flat.FEED})["token"] == kept  # not moved on
     flat.drain(db)  # applies the change again: the same rows
     assert flat.drift(db) == []
