@@ -37,7 +37,7 @@ def one(db, endpoint_id, user):
 
 def check_url(url, settings):
     try:
-        guard.check(url, settings)
+        guard.check_on_write(url, settings)
     except guard.Refused as refused:
         raise Refusal(422, f"url {refused}", {"url": str(refused)}) from None
 

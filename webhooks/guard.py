@@ -14,12 +14,17 @@ from concurrent.futures import TimeoutError as ResolveTimeout
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-RESOLVE_SECONDS = 2.0
+RESOLVE_SECONDS = 2.0  # before a delivery, in the worker
+WRITE_RESOLVE_SECONDS = 0.5  # while a request waits
 _RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
 
 
 class Refused(ValueError):
     """Why a URL may not be called, in words for the `url` field."""
+
+
+class Unresolved(Refused):
+    """The host's name did not resolve in time (checked again before each delivery)."""
 
 
 @dataclass(frozen=True)
@@ -48,16 +53,16 @@ def _parts(url):
     return parts.scheme, parts.hostname, port, path
 
 
-def _resolve(host, port):
+def _resolve(host, port, seconds):
     try:
         return [ipaddress.ip_address(host)]
     except ValueError:
         pass
     future = _RESOLVER.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
-        answers = future.result(timeout=RESOLVE_SECONDS)
+        answers = future.result(timeout=seconds)
     except ResolveTimeout:
-        raise Refused(f"host {host} did not resolve within {RESOLVE_SECONDS:g} s") from None
+        raise Unresolved(f"host {host} did not resolve within {seconds:g} s") from None
     except OSError:
         raise Refused(f"host {host} does not resolve") from None
     return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in answers]
@@ -69,14 +74,25 @@ def _in(address, networks):
     return any(address in network for network in networks if network.version == address.version)
 
 
-def check(url, settings):
+def check_on_write(url, settings):
+    """check() for an endpoint being written, inside a request: a name whose lookup is
+    slow is let through after WRITE_RESOLVE_SECONDS rather than holding the request
+    (the delivery checks it again, and sends nothing until it resolves somewhere
+    allowed); everything else refused as check() refuses it."""
+    try:
+        check(url, settings, WRITE_RESOLVE_SECONDS)
+    except Unresolved:
+        return
+
+
+def check(url, settings, resolve_seconds=RESOLVE_SECONDS):
     """The Target to send to, or Refused: every address the host resolves to must be
     public or in an allowed network (one private answer among public ones is refused
     too). Over the Internet production sends https only; an allowed network (which the
     operator vouches for, and where receivers seldom have public certificates) may be
     called over http."""
     scheme, host, port, path = _parts(url)
-    addresses = _resolve(host, port)
+    addresses = _resolve(host, port, resolve_seconds)
     vouched = all(_in(a, settings.allowed_networks) for a in addresses)
     for address in addresses:
         public = address.is_global and not address.is_multicast

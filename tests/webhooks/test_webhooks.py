@@ -13,6 +13,7 @@ import pytest
 from bson import ObjectId
 
 import cli
+import settings
 from plumbing.embedded import free_port
 from plumbing.jobs import JobContext
 from plumbing.values import utcnow
@@ -192,10 +193,17 @@ def test_endpoints_belong_to_their_hotels_managers(
 ):
     hotel = make_hotel()
     body = {"hotel": hotel["_id"], "url": receiver.url, "events": ["booking.confirmed"]}
-    assert guest.post("webhook-endpoints", body).status_code == 403
+    forbidden = guest.post("webhook-endpoints", body)
+    assert forbidden.status_code == 403
+    assert forbidden.json["_error"]["message"] == (
+        "your role (guest) may not POST webhook_endpoints; allowed: manager, admin"
+    )
     other = login("manager")
     refused = other.post("webhook-endpoints", body)
     assert refused.status_code == 403, refused.json
+    assert refused.json["_error"]["message"] == (
+        "only an admin or a manager of this hotel may change it"
+    )
     private = manager.post("webhook-endpoints", {**body, "url": "http://10.0.0.7/hooks"})
     assert private.status_code == 422
     assert "10.0.0.7" in private.json["_issues"]["url"]
@@ -203,12 +211,18 @@ def test_endpoints_belong_to_their_hotels_managers(
     assert unknown.status_code == 422 and "events" in unknown.json["_issues"]
     mine = manager.post("webhook-endpoints", body).json
     path = f"webhook-endpoints/{mine['_id']}"
-    assert other.get(path).status_code == 404  # another hotel's: as if it did not exist
+    hidden = other.get(path)  # another hotel's: as if it did not exist
+    assert hidden.status_code == 404
+    assert hidden.json["_error"]["message"] == f"webhook endpoint {mine['_id']} not found"
     assert other.get("webhook-endpoints").json["_items"] == []
-    assert other.get(f"{path}/deliveries").status_code == 404
+    deliveries = other.get(f"{path}/deliveries")
+    assert deliveries.status_code == 404
+    assert deliveries.json["_error"]["message"] == f"webhook endpoint {mine['_id']} not found"
     assert [e["_id"] for e in admin.get("webhook-endpoints").json["_items"]] == [mine["_id"]]
     moved = manager.patch_item(path, {"hotel": make_hotel()["_id"]})
-    assert moved.status_code == 422 and "hotel" in moved.json["_issues"]
+    assert moved.status_code == 422
+    assert moved.json["_issues"] == {"hotel": "cannot change"}
+    assert moved.json["_error"]["message"].startswith("an endpoint stays with its hotel")
     bad = manager.patch_item(path, {"url": "https://169.254.169.254/"})
     assert bad.status_code == 422 and "169.254.169.254" in bad.json["_issues"]["url"]
     listed = manager.get(f"{path}/deliveries?status=lost&max_results=101&sort=x")
@@ -297,7 +311,9 @@ def test_a_replay_sends_the_same_id_and_a_waiting_one_is_refused(
     assert _pass(app, db) == (1, 0)
     assert manager.post(path).status_code == 202
     unknown = f"webhook-endpoints/{endpoint['_id']}/deliveries/msg_nope/replay"
-    assert manager.post(unknown).status_code == 404
+    missing = manager.post(unknown)
+    assert missing.status_code == 404
+    assert missing.json["_error"]["message"] == "delivery msg_nope not found"
     assert _pass(app, db) == (1, 0)
     assert [i for i, _ in receiver.received] == [sent["event_id"]] * 2
 
@@ -496,3 +512,45 @@ def test_history_written_in_bulk_is_not_news(app, db, manager, guest, stock, rec
     fresh = book(guest, room_type, start, nights=2).json
     assert _pass(app, db) == (1, 0)
     assert [e["data"]["_id"] for _, e in receiver.received] == [fresh["_id"]]
+
+
+def test_webhook_settings_are_refused_naming_what_is_wrong(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))  # embedded mode keeps its secrets there
+    monkeypatch.setenv("WEBHOOK_ALLOWED_NETWORKS", "10.20.0.0/16,office")
+    with pytest.raises(ConfigError, match="WEBHOOK_ALLOWED_NETWORKS holds 'office', which is not"):
+        settings.load()
+    monkeypatch.setenv("WEBHOOK_ALLOWED_NETWORKS", "10.20.0.0/16")
+    monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "90")
+    with pytest.raises(ConfigError, match="WEBHOOK_TIMEOUT_SECONDS must be from 1 to 30"):
+        settings.load()
+    monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "5")
+    loaded = settings.load()
+    assert (loaded["WEBHOOK_ALLOWED_NETWORKS"], loaded["WEBHOOK_TIMEOUT_SECONDS"]) == (
+        ["10.20.0.0/16"],
+        5,
+    )
+
+
+def test_a_slow_name_lookup_never_holds_the_request(app, manager, make_hotel, monkeypatch):
+    """A URL whose host takes long to resolve is let through on write (the delivery checks
+    it again); the request does not wait for the lookup."""
+    released = threading.Event()
+
+    def slow_lookup(*args, **kwargs):
+        released.wait(10)  # as a resolver that never answers, until the test ends
+        raise OSError("no answer")
+
+    monkeypatch.setattr(guard.socket, "getaddrinfo", slow_lookup)
+    try:
+        body = {
+            "hotel": make_hotel()["_id"],
+            "url": "https://slow.example/hooks",
+            "events": ["booking.confirmed"],
+        }
+        created = manager.post("webhook-endpoints", body)
+        assert created.status_code == 201, created.json  # answered before the lookup did
+        assert not released.is_set()
+        with pytest.raises(guard.Refused, match="did not resolve within 0.1 s"):
+            guard.check("https://slow.example/hooks", PRODUCTION, resolve_seconds=0.1)
+    finally:
+        released.set()
