@@ -14,6 +14,7 @@ from flask import current_app
 
 from plumbing import jsonschema
 from plumbing.errors import Refusal
+from plumbing.values import parse_int
 
 # Rules that belong to a stored document, not to a request that names the field.
 _STORED_ONLY = ("unique", "default", "readonly")
@@ -82,6 +83,20 @@ class Query:
             for name, spec in self.parameters.items()
             if names is None or name in names
         ]
+
+    def integer(self, args, name, issues):
+        """A whole-number parameter from the query string, checked by its schema; its
+        default when absent, or when bad (issues[name] then says why)."""
+        default = self.parameters[name]["schema"].get("default")
+        raw = args.get(name)
+        if raw is None:
+            return default
+        try:
+            value = parse_int(raw)
+        except ValueError:
+            value = None
+        checked = self.check(name, value, issues)
+        return default if checked is None else checked
 
     def check(self, name, value, issues):
         """`value` (parsed) if it meets its schema, else None with issues[name] saying

@@ -13,26 +13,12 @@ from plumbing import bodies, openapi
 from plumbing.context import db
 from plumbing.errors import Refusal
 from plumbing.responses import respond
-from plumbing.values import parse_days, parse_int, parse_money, today
+from plumbing.values import parse_days, parse_money, today
 from search import availability
 from search import model as search_model
 from search.parameters import INTEGERS, QUERY
 
 bp = Blueprint("availability", __name__)
-
-
-def _int(args, name, issues, query=QUERY):
-    """A whole-number parameter checked by its schema; its default when absent or bad."""
-    default = query.parameters[name]["schema"].get("default")
-    raw = args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = parse_int(raw)
-    except ValueError:
-        value = None
-    checked = query.check(name, value, issues)
-    return default if checked is None else checked
 
 
 def _bad(query, name, issues):
@@ -47,7 +33,7 @@ def parse_query(args):
     issues = {name: "unknown parameter" for name in args if name not in QUERY.parameters}
     query = parse_days(args, ("check_in", "check_out"), issues)
     for name in INTEGERS:
-        query[name] = _int(args, name, issues)
+        query[name] = QUERY.integer(args, name, issues)
     if args.get("city") is not None:
         query["city"] = QUERY.check("city", args["city"].strip(), issues)
     if args.get("country") is not None:
@@ -138,7 +124,7 @@ def parse_calendar(args):
     by parse_query on the first stay of the span."""
     issues = {}
     span = parse_days(args, ("from", "to"), issues)
-    nights = _int(args, "nights", issues, CALENDAR)
+    nights = CALENDAR.integer(args, "nights", issues)
     if "from" in span and "to" in span:
         days = (span["to"] - span["from"]).days
         if not 1 <= days <= CALENDAR_DAYS:

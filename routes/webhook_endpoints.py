@@ -10,7 +10,6 @@ from plumbing import bodies, openapi
 from plumbing.context import db
 from plumbing.errors import Refusal
 from plumbing.responses import respond
-from plumbing.values import parse_int
 from webhooks import delivery, endpoints
 
 bp = Blueprint("webhook_deliveries", __name__)
@@ -36,14 +35,7 @@ def _endpoint(endpoint_id):
 
 def _parse(args):
     issues = {name: "unknown parameter" for name in args if name not in QUERY.parameters}
-    values = {}
-    for name in ("page", "max_results"):
-        raw = args.get(name)
-        try:
-            value = QUERY.parameters[name]["schema"]["default"] if raw is None else parse_int(raw)
-        except ValueError:
-            value = None
-        values[name] = QUERY.check(name, value, issues)
+    values = {name: QUERY.integer(args, name, issues) for name in ("page", "max_results")}
     if args.get("status") is not None:
         values["status"] = QUERY.check("status", args["status"], issues)
     if issues:
