@@ -197,74 +197,101 @@ def parse_range(body, partial=False):
 
 def set_inventory_range(client, db, room_type_id, values, user):
     """Set every night in [from, to) at once, or none; refuse nights booked above allotment."""
-    room_type, hotel = room_type_and_hotel(db, room_type_id)
-    require_manager(user, hotel, "the room type's hotel")
-    currency = hotel.get("currency", "EUR")
+    return set_inventory_ranges(client, db, [room_type_id], values, user)[0]
+
+
+def set_inventory_ranges(client, db, room_type_ids, values, user):
+    """The same range set on several room types (a hotel's calendar) in one
+    transaction: every night of every room type, or none of them. One result per room
+    type, in the order given."""
+    targets = [room_type_and_hotel(db, room_type_id) for room_type_id in room_type_ids]
+    for _room_type, hotel in targets:
+        require_manager(user, hotel, "the room type's hotel")
     partial = values.get("partial", False)
-    price = None
+    if "allotment" in values:
+        for room_type, _hotel in targets:
+            check_allotment(values["allotment"], room_type)
+    dates = nights(values["from"], values["to"])
+    now = utcnow()
+    updates = [_range_update(values, room_type, hotel, now) for room_type, hotel in targets]
+
+    def write(session):
+        written = [
+            _write_range(db, values, room_type, hotel, update, dates, session)
+            for (room_type, hotel), update in zip(targets, updates, strict=True)
+        ]
+        for hotel_id in {hotel["_id"] for _room_type, hotel in targets}:
+            changes_log.record(db, hotel_id, values["from"], values["to"], session=session)
+        return written
+
+    results = transactions.run(client, write)
+    answer_cache().bump_hotels(db, list({hotel["_id"] for _rt, hotel in targets}))
+    return [
+        {
+            "room_type": room_type["_id"],
+            "from": values["from"],
+            "to": values["to"],
+            "nights": len(dates),
+            "created": result.upserted_count,
+            "updated": result.matched_count,
+        }
+        for (room_type, _hotel), result in zip(targets, results, strict=True)
+    ]
+
+
+def _range_update(values, room_type, hotel, now):
+    """The $set (and $setOnInsert) a range writes on each of a room type's nights."""
+    currency = hotel.get("currency", "EUR")
+    fields = {k: values[k] for k in ("allotment", "closed", "min_stay") if k in values}
     if "price" in values:
         check_price(values["price"].to_decimal(), currency)
         price = money(values["price"].to_decimal(), currency)
-    if "allotment" in values:
-        check_allotment(values["allotment"], room_type)
-    dates = nights(values["from"], values["to"])
-    fields = {k: values[k] for k in ("allotment", "closed", "min_stay") if k in values}
-    if price is not None:
         fields.update(price=price, price_minor=to_minor(price.to_decimal(), currency))
-    now = utcnow()
+    update = {"$set": {**fields, **stamp(now), **denormalized_from_hotel(hotel)}}
+    if not values.get("partial", False):
+        update["$setOnInsert"] = {"booked": 0, "_created": now}
+    return update
 
-    def write(session):
-        # Filtered here, not in the query: an extra predicate beside the index keys makes
-        # the embedded server scan the collection. The transaction's writes to these rows
-        # conflict with any booking that moves them meanwhile.
-        existing = list(
-            db.inventory.find(
-                {
-                    "room_type": room_type["_id"],
-                    "date": {"$gte": values["from"], "$lt": values["to"]},
-                },
-                {"date": 1, "booked": 1},
-                session=session,
-            )
+
+def _write_range(db, values, room_type, hotel, update, dates, session):
+    partial = values.get("partial", False)
+    # Filtered here, not in the query: an extra predicate beside the index keys makes
+    # the embedded server scan the collection. The transaction's writes to these rows
+    # conflict with any booking that moves them meanwhile.
+    existing = list(
+        db.inventory.find(
+            {
+                "room_type": room_type["_id"],
+                "date": {"$gte": values["from"], "$lt": values["to"]},
+            },
+            {"date": 1, "booked": 1},
+            session=session,
         )
-        if partial and len(existing) < len(dates):
-            have = {Day.of(r["date"]) for r in existing}
-            listed = ", ".join(n.isoformat() for n in dates if Day.of(n) not in have)[:300]
-            raise Refusal(
-                409,
-                f"no inventory yet on {listed}: a PATCH changes existing nights; PUT the "
-                "range with allotment and price to create them",
-                {"from": "nights without inventory: " + listed},
-            )
-        over = [r for r in existing if "allotment" in values and r["booked"] > values["allotment"]]
-        if over:
-            listed = ", ".join(Day.of(r["date"]).isoformat() for r in over[:10])
-            raise Refusal(
-                409,
-                f"allotment {values['allotment']} is below the rooms already booked on {listed}",
-                {"allotment": "below booked rooms on " + listed},
-            )
-        update = {"$set": {**fields, **stamp(now), **denormalized_from_hotel(hotel)}}
-        if not partial:
-            update["$setOnInsert"] = {"booked": 0, "_created": now}
-        ops = [
-            UpdateOne({"room_type": room_type["_id"], "date": night}, update, upsert=not partial)
-            for night in dates
-        ]
-        written = db.inventory.bulk_write(ops, ordered=True, session=session)
-        changes_log.record(db, hotel["_id"], values["from"], values["to"], session=session)
-        return written
-
-    result = transactions.run(client, write)
-    answer_cache().bump_hotels(db, [hotel["_id"]])  # committed: its answers are stale
-    return {
-        "room_type": room_type["_id"],
-        "from": values["from"],
-        "to": values["to"],
-        "nights": len(dates),
-        "created": result.upserted_count,
-        "updated": result.matched_count,
-    }
+    )
+    where = f" of {room_type.get('name', 'the room type')}" if room_type.get("name") else ""
+    if partial and len(existing) < len(dates):
+        have = {Day.of(r["date"]) for r in existing}
+        listed = ", ".join(n.isoformat() for n in dates if Day.of(n) not in have)[:300]
+        raise Refusal(
+            409,
+            f"no inventory yet on {listed}{where}: a PATCH changes existing nights; PUT the "
+            "range with allotment and price to create them",
+            {"from": "nights without inventory: " + listed},
+        )
+    over = [r for r in existing if "allotment" in values and r["booked"] > values["allotment"]]
+    if over:
+        listed = ", ".join(Day.of(r["date"]).isoformat() for r in over[:10])
+        raise Refusal(
+            409,
+            f"allotment {values['allotment']} is below the rooms already booked on "
+            f"{listed}{where}",
+            {"allotment": "below booked rooms on " + listed},
+        )
+    ops = [
+        UpdateOne({"room_type": room_type["_id"], "date": night}, update, upsert=not partial)
+        for night in dates
+    ]
+    return db.inventory.bulk_write(ops, ordered=True, session=session)
 
 
 def copy_hotel_fields(db, original, changes, session):
@@ -444,12 +471,18 @@ def inventory_nights(db, room_type_id, first, end):
     return {Day.of(row["date"]): row for row in rows}
 
 
-def room_types_with_hotels(db, hotels=None):
-    """[(room type, hotel name)] of every hotel, or of `hotels`, by hotel then name."""
+def hotels_with_room_types(db, hotels=None):
+    """[(hotel, [room type])] of every hotel, or of `hotels`, by hotel name then room
+    type name (the calendar's chooser)."""
     query = {} if hotels is None else {"_id": {"$in": list(hotels)}}
-    names = {h["_id"]: h["name"] for h in db.hotels.find(query, {"name": 1})}
-    found = []
-    for hotel_id, name in sorted(names.items(), key=lambda item: item[1]):
-        for room_type in db.room_types.find({"hotel": hotel_id}, {"name": 1, "hotel": 1}):
-            found.append((room_type, name))
-    return found
+    found = db.hotels.find(query, {"name": 1, "currency": 1})
+    return [
+        (
+            hotel,
+            sorted(
+                db.room_types.find({"hotel": hotel["_id"]}, {"name": 1, "hotel": 1}),
+                key=lambda room_type: room_type.get("name", ""),
+            ),
+        )
+        for hotel in sorted(found, key=lambda hotel: hotel.get("name", ""))
+    ]

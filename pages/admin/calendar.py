@@ -1,4 +1,5 @@
-"""The inventory calendar: a room type's month of nights, edited one night or a range."""
+"""The inventory calendar: a hotel's room types night by night, or one room type's
+month, edited a night or a range at a time."""
 
 from bson import ObjectId
 from flask import abort, flash, g, redirect, request, url_for
@@ -20,9 +21,9 @@ from plumbing.values import Day, today
 
 
 class CalendarForm(SecureForm):
-    """A range of nights to set at once, as PUT /room-types/<id>/inventory does."""
+    """A range of nights to set at once, as PUT /room-types/<id>/inventory does; the
+    room types it sets are the form's `room_type` values (one, or a hotel's ticked)."""
 
-    room_type = StringField("room type")
     first = StringField("first night", render_kw={"type": "date"})
     last = StringField("last night", render_kw={"type": "date"})
     price = StringField("price")
@@ -40,38 +41,50 @@ class CalendarForm(SecureForm):
 
 
 class CalendarView(AdminOnly, BaseView):
-    """The inventory calendar: a month of one room type's nights (price, rooms to sell,
-    booked, closed) and a range edit through the same service as the range PUT."""
+    """The inventory calendar. `?hotel=<id>` shows a month of every room type of the
+    hotel, one row each; `?room_type=<id>` one room type's month as weeks. Each night
+    shows its price with the hotel's currency, rooms booked of those on sale, and
+    whether it is closed. The range edit goes through the same service as the range
+    PUT, for every ticked room type in one transaction."""
 
     roles = OPERATORS
 
     @expose("/", methods=["GET", "POST"])
     def index(self):
         database = db()
-        choices = rules.room_types_with_hotels(database, managed(g.user))
-        chosen = request.values.get("room_type") or (str(choices[0][0]["_id"]) if choices else "")
+        hotels = rules.hotels_with_room_types(database, managed(g.user))
+        kind, chosen = _chosen(request.args, hotels)
+        month = _month(request.args.get("month"))
+        place = {kind: chosen, "month": month.strftime("%Y-%m")} if chosen else {}
         form = CalendarForm(request.form)
         if request.method == "POST" and form.validate():
-            self._set_range(database, form)
-            return redirect(url_for(".index", room_type=chosen, month=request.values.get("month")))
-        month = _month(request.args.get("month"))
+            self._set_range(database, form, request.form.getlist("room_type"))
+            return redirect(url_for(".index", **place))
+        hotel, room_types = _find(hotels, kind, chosen)
         first, end = month, _next_month(month)
-        if choices and chosen not in {str(rt["_id"]) for rt, _hotel in choices}:
-            abort(404, description=f"room type {chosen} not found among yours")
-        rows = rules.inventory_nights(database, ObjectId(chosen), first, end) if choices else {}
+        rows = {
+            str(room_type["_id"]): rules.inventory_nights(database, room_type["_id"], first, end)
+            for room_type in room_types
+        }
+        days = [first.plus(i) for i in range((end - first).days)]
         return self.render(
             "admin_calendar.html",
             form=form,
-            choices=choices,
+            hotels=hotels,
+            kind=kind,
             chosen=chosen,
+            hotel=hotel,
+            room_types=room_types,
+            currency=(hotel or {}).get("currency", "EUR"),
             month=month,
             previous=_month_before(month),
             following=end,
+            days=days,
             weeks=_weeks(first, end),
             rows=rows,
         )
 
-    def _set_range(self, database, form):
+    def _set_range(self, database, form, room_type_ids):
         """With a price and rooms to sell, every night is set whole (as the range PUT
         does, creating missing nights); without them, only what the form gives changes
         (as the range PATCH does): close or open nights alone, or change only a price."""
@@ -87,10 +100,10 @@ class CalendarView(AdminOnly, BaseView):
             body["min_stay"] = form.min_stay.data or 1
         try:
             values = rules.parse_range(body, partial=not whole)
-            if not ObjectId.is_valid(form.room_type.data or ""):
-                raise Refusal(422, "choose a room type", {"room_type": "required"})
-            result = rules.set_inventory_range(
-                database.client, database, ObjectId(form.room_type.data), values, g.user
+            if not room_type_ids or not all(ObjectId.is_valid(i) for i in room_type_ids):
+                raise Refusal(422, "tick at least one room type", {"room_type": "required"})
+            results = rules.set_inventory_ranges(
+                database.client, database, [ObjectId(i) for i in room_type_ids], values, g.user
             )
         except Refusal as refusal:
             issues = "; ".join(f"{k}: {v}" for k, v in (refusal.issues or {}).items())
@@ -99,8 +112,45 @@ class CalendarView(AdminOnly, BaseView):
                 "error",
             )
             return
-        counts = f"{result['created']} new, {result['updated']} changed"
-        flash(f"{result['nights']} nights set ({counts})", "success")
+        created = sum(result["created"] for result in results)
+        changed = sum(result["updated"] for result in results)
+        nights = results[0]["nights"]
+        of = "" if len(results) == 1 else f" of {len(results)} room types"
+        flash(
+            f"{nights} {_plural(nights, 'night')}{of} set ({created} new, {changed} changed)",
+            "success",
+        )
+
+
+def _chosen(values, hotels):
+    """("hotel" or "room_type", id) from `?view=hotel:<id>` (the chooser), `?hotel=` or
+    `?room_type=`; the first hotel when none is named. A 404 for one not among yours."""
+    kind, _, chosen = (values.get("view") or "").partition(":")
+    if kind not in ("hotel", "room_type"):
+        kind, chosen = ("room_type", values["room_type"]) if values.get("room_type") else (
+            "hotel",
+            values.get("hotel", ""),
+        )
+    if not chosen:
+        return ("hotel", str(hotels[0][0]["_id"])) if hotels else ("hotel", "")
+    if _find(hotels, kind, chosen)[0] is None:
+        abort(404, description=f"{kind.replace('_', ' ')} {chosen} not found among yours")
+    return kind, chosen
+
+
+def _find(hotels, kind, chosen):
+    """(hotel, [room types shown]) for the choice; (None, []) when it is not there."""
+    for hotel, room_types in hotels:
+        if kind == "hotel" and str(hotel["_id"]) == chosen:
+            return hotel, room_types
+        for room_type in room_types:
+            if kind == "room_type" and str(room_type["_id"]) == chosen:
+                return hotel, [room_type]
+    return None, []
+
+
+def _plural(count, word):
+    return word if count == 1 else word + "s"
 
 
 def _month(text):

@@ -99,6 +99,15 @@ class ReferencesField(SelectMultipleField):
 def _stacked(form_field, legend):
     """A sub-form as a fieldset of labelled inputs, one under another (a phone's width
     too); a sub-form inside it, its own fieldset."""
+    return Markup(
+        '<fieldset class="border rounded px-2 pb-1 mb-2">'
+        '<legend class="h6 w-auto px-1 mb-1">{}</legend>{}</fieldset>'
+    ).format(legend, _rows(form_field))
+
+
+def _rows(form_field):
+    """A sub-form's inputs, each under its label: three to a row on a desktop, one on a
+    phone."""
     rows = []
     for sub in form_field.form:
         if isinstance(sub, FormField):
@@ -124,11 +133,18 @@ def _stacked(form_field, legend):
                     errors,
                 )
             )
-    return Markup(
-        '<fieldset class="border rounded px-2 pb-1 mb-2">'
-        '<legend class="h6 w-auto px-1 mb-1">{}</legend><div class="form-row">{}</div>'
-        "</fieldset>"
-    ).format(legend, Markup("").join(rows))
+    return Markup('<div class="form-row">{}</div>').format(Markup("").join(rows))
+
+
+class SubFormWidget:
+    """A nested document (address, location, cancellation policy) as labelled inputs
+    under the field's own label, in place of WTForms' table, whose cells Flask-Admin's
+    `form-control` squeezed into one input's height (labels and help text overlapped)."""
+
+    def __call__(self, field, **kwargs):  # noqa: ARG002 - Flask-Admin passes classes
+        return Markup('<div class="border rounded px-2 pt-1 sub-form">{}</div>').format(
+            _rows(field)
+        )
 
 
 class EntriesWidget:
@@ -166,7 +182,12 @@ def _field(field):
             label, description=field["description"], default=bool(field.get("default"))
         )
     if kind == "object" and field.get("fields"):
-        return FormField(sub_form(field["fields"]), label, description=field["description"])
+        return FormField(
+            sub_form(field["fields"]),
+            label,
+            description=field["description"],
+            widget=SubFormWidget(),
+        )
     if kind == "objects":
         # One sub-form per item, and an empty one to add an item (left empty: no item).
         entry = FormField(sub_form(field["fields"]))
@@ -179,7 +200,7 @@ def _field(field):
             max_entries=(field.get("max_items") or 20) + 1,
         )
     if field["kind"] == "geojson-point":
-        return PointField(label, description=field["description"])
+        return PointField(label, description=field["description"], widget=SubFormWidget())
     if kind == "reference" and field.get("resource") in CHOICES:
         return ReferenceField(label, field["resource"], **described)
     if kind == "list" and field.get("resource") in CHOICES:

@@ -33,16 +33,21 @@ def test_guest_sees_only_own_bookings(pending, login, guest):
     assert guest.get("bookings").json["_meta"]["total"] == 1
 
 
-def test_managers_read_their_hotels_bookings_only(pending, manager, login, admin):
+def test_managers_read_and_cancel_their_hotels_bookings_only(pending, manager, login, admin):
     assert manager.get(f"bookings/{pending['_id']}").status_code == 200
     assert manager.get("bookings").json["_meta"]["total"] == 1
     outsider = login("manager")
     assert outsider.get(f"bookings/{pending['_id']}").status_code == 404
     assert admin.get("bookings").json["_meta"]["total"] == 1
-    refused = manager.patch(
-        f"bookings/{pending['_id']}", {"status": "cancelled"}, etag=pending["_etag"]
-    )
+    path = f"bookings/{pending['_id']}"
+    refused = outsider.patch(path, {"status": "cancelled"}, etag=pending["_etag"])
     assert refused.status_code == 404
+    # A guest who calls the front desk: the hotel's manager cancels, as the guest would.
+    cancelled = manager.patch(path, {"status": "cancelled"}, etag=pending["_etag"])
+    assert cancelled.status_code == 200, cancelled.json
+    assert manager.get(path).json["status"] == "cancelled"
+    again = outsider.patch(path, {"status": "cancelled"}, etag=cancelled.json["_etag"])
+    assert again.status_code == 404
 
 
 def test_cancel_frees_the_nights(guest, pending, db):

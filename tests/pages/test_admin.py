@@ -8,7 +8,9 @@ from html.parser import HTMLParser
 import pytest
 from bson import ObjectId
 
+from plumbing.values import Day
 from tests.conftest import PASSWORD, make_user
+from tests.factories import book
 from tests.support import csrf, sign_in
 
 
@@ -317,7 +319,7 @@ def test_the_calendar_shows_a_month_and_sets_a_range_through_the_rules(admin_pan
     page = admin_panel.get(url)
     assert page.status_code == 200
     cell = page.text.split(f'id="night-{start.isoformat()}"')[1].split("</td>")[0]
-    assert "100.00" in cell and "0/2 booked" in cell
+    assert "100.00" in cell and "EUR" in cell and "0/2" in cell
     form = {
         "csrf_token": csrf(page.text),
         "room_type": room_type["_id"],
@@ -662,12 +664,12 @@ def test_the_desk_refuses_as_the_api_does(app, manager, login, guest, stock, db)
     assert db.bookings.find_one({"_id": ObjectId(booking["_id"])})["status"] == "confirmed"
 
 
-def test_an_admin_cancels_a_booking_after_reading_its_refund(
+def test_admins_and_the_hotels_managers_cancel_a_booking_after_reading_its_refund(
     app, admin_panel, manager, guest, stock, db
 ):
     """The page says what cancelling does; the box must be ticked; the cancellation goes
     through Eve's PATCH events, so the refund is made as the guest's own cancel makes it.
-    Managers get no cancel (as in the API: the guest or an admin cancels)."""
+    The hotel's manager cancels too (as in the API); another hotel's manager cannot."""
     from tests.factories import make_booking, pay
 
     room_type, start = stock(nights=2)
@@ -698,14 +700,25 @@ def test_an_admin_cancels_a_booking_after_reading_its_refund(
     other = make_booking(guest, room_type, start, nights=2)
     assert pay(guest, other).status_code == 201
     page = panel.get(f"/admin/bookings/details/?id={other['_id']}").text
-    assert "Cancelling now refunds" in page and "/desk/cancel/" not in page
-    refused = panel.post(
+    assert "Cancelling now refunds all 200.00 EUR." in page and "/desk/cancel/" in page
+    outsider = app.test_client()
+    stranger = make_user(db, "manager", email="stranger-manager@example.com")
+    assert sign_in(outsider, stranger["email"]).status_code == 302
+    fields = {**fields, "booking": other["_id"], "etag": other["_etag"], "confirmed": "y"}
+    refused = outsider.post(
         form.group(1),
-        data={**fields, "booking": other["_id"], "confirmed": "y", "csrf_token": csrf(page)},
+        data={**fields, "csrf_token": csrf(outsider.get("/admin/login").text)},
         follow_redirects=True,
     ).text
-    assert "only an admin cancels" in refused
+    assert f"booking {other['_id']} not found" in refused
     assert db.bookings.find_one({"_id": ObjectId(other["_id"])})["status"] == "confirmed"
+    other = db.bookings.find_one({"_id": ObjectId(other["_id"])})
+    done = panel.post(
+        form.group(1),
+        data={**fields, "etag": other["_etag"], "csrf_token": csrf(page)},
+        follow_redirects=True,
+    ).text
+    assert f"{other['confirmation_code']} cancelled, 200.00 EUR refunded" in done
 
 
 def test_a_payments_page_links_its_booking_and_lists_the_providers_events(
@@ -767,3 +780,53 @@ def test_the_calendar_closes_nights_alone_and_changes_only_a_price(admin_panel, 
         url, data={**base, **later, "closed": "closed"}, follow_redirects=True
     )
     assert "409" in missing.text and "PUT the range with allotment and price" in missing.text
+
+
+def test_the_hotel_calendar_shows_every_room_type_and_sets_them_together_or_not_at_all(
+    admin_panel, db, stock, make_hotel, guest
+):
+    """One row per room type with the hotel's currency; a range closes the ticked room
+    types in one transaction, and one room type's refusal changes neither."""
+    hotel = make_hotel()
+    double, start = stock(nights=3, allotment=2, price="100.00", hotel=hotel, name="Double")
+    single, _ = stock(
+        nights=3, allotment=2, price="80.00", hotel=hotel, name="Single", start=start
+    )
+    assert book(guest, single, start, nights=1).status_code == 201
+    month = start.strftime("%Y-%m")
+    url = f"/admin/calendar/?hotel={hotel['_id']}&month={month}"
+    page = admin_panel.get(url)
+    assert page.status_code == 200
+    grid = page.text.split('id="calendar"')[1].split("</table>")[0]
+    assert grid.index("Double") < grid.index("Single")
+    cell = grid.split(f'id="night-{single["_id"]}-{start.isoformat()}"')[1].split("</td>")[0]
+    assert "80.00" in cell and "1/2" in cell
+    row = grid.split(f'id="room-type-{single["_id"]}"')[1].split("</th>")[0]
+    assert "Single" in row and "EUR" in row  # the row names its currency
+    base = {
+        "csrf_token": csrf(page.text),
+        "room_type": [double["_id"], single["_id"]],
+        "first": start.isoformat(),
+        "last": start.plus(1).isoformat(),
+    }
+    refused = admin_panel.post(url, data={**base, "allotment": "0"}, follow_redirects=True)
+    assert "409" in refused.text and "below the rooms already booked" in refused.text
+    assert "of Single" in refused.text
+    assert {r["allotment"] for r in db.inventory.find({"hotel": ObjectId(hotel["_id"])})} == {2}
+    closed = admin_panel.post(url, data={**base, "closed": "closed"}, follow_redirects=True)
+    assert "2 nights of 2 room types set (0 new, 4 changed)" in closed.text
+    rows = db.inventory.find({"hotel": ObjectId(hotel["_id"])})
+    assert sorted(
+        (r["room_type"] == ObjectId(single["_id"]), (Day.of(r["date"]) - start).days, r["closed"])
+        for r in rows
+    ) == [
+        (False, 0, True),
+        (False, 1, True),
+        (False, 2, False),
+        (True, 0, True),
+        (True, 1, True),
+        (True, 2, False),
+    ]
+    grid = closed.text.split('id="calendar"')[1]
+    assert 'id="room-type-' in grid and "closed" in grid
+    assert admin_panel.get(f"/admin/calendar/?hotel={ObjectId()}").status_code == 404
