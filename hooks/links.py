@@ -5,13 +5,16 @@ Eve links every reference (`related.guest` -> users/<id>, `related.managers`,
 each document's links are fitted to the caller before the answer leaves: a guest's own
 `guest` link becomes `me`; a link the caller could not follow is left out; and a
 booking carries the actions its owner can take now - `pay` and `cancel` while it is
-pending payment, `cancel` once confirmed - with the method and body to send.
+pending payment, `cancel` once confirmed - with the method and body to send; its hotel's
+managers see its `cancel` (they cancel for a guest who calls).
 """
 
 from datetime import datetime
 
 from booking import reservations
+from catalogue.rules import managed_hotel_ids
 from identity.authentication import optional_user
+from plumbing.context import db
 from plumbing.responses import json_of
 from plumbing.values import utcnow
 
@@ -19,8 +22,9 @@ USERS_ONLY_FOR_ADMINS = ("guest", "managers")
 PRIVATE = {"booking": ("reviews",)}  # a review's booking is its guest's business
 
 
-def fit(resource, document, user):
-    """The document's _links, fitted to `user` (None: anonymous)."""
+def fit(resource, document, user, runs=frozenset()):
+    """The document's _links, fitted to `user` (None: anonymous); `runs`, the hotel ids
+    a manager runs (as strings)."""
     links = document.get("_links")
     if not isinstance(links, dict):
         return
@@ -38,6 +42,8 @@ def fit(resource, document, user):
             del related[field]
     if resource == "bookings" and (owner or admin):
         links.update(actions(document))
+    elif resource == "bookings" and str(document.get("hotel")) in runs:
+        links.update({k: v for k, v in actions(document).items() if k == "cancel"})
 
 
 TERMS_FIELDS = {"status", "total_price", "currency", "check_in", "cancellation_policy"}
@@ -81,14 +87,22 @@ def actions(booking):
     return {}
 
 
+def _runs(resource, user):
+    if resource != "bookings" or user is None or user.get("role") != "manager":
+        return frozenset()
+    return frozenset(str(hotel) for hotel in managed_hotel_ids(db(), user))
+
+
 def fetched_item(resource, document):
-    fit(resource, document, optional_user())
+    user = optional_user()
+    fit(resource, document, user, _runs(resource, user))
 
 
 def fetched_resource(resource, response):
     user = optional_user()
+    runs = _runs(resource, user)
     for document in response.get("_items") or ():
-        fit(resource, document, user)
+        fit(resource, document, user, runs)
 
 
 def written(resource, request, payload):  # noqa: ARG001 - Eve's signature
@@ -97,7 +111,8 @@ def written(resource, request, payload):  # noqa: ARG001 - Eve's signature
         return
     body = json_of(payload)
     if body is not None and "_links" in body:
-        fit(resource, body, optional_user())
+        user = optional_user()
+        fit(resource, body, user, _runs(resource, user))
 
 
 def init_app(app):

@@ -42,7 +42,11 @@ def test_managers_read_and_cancel_their_hotels_bookings_only(pending, manager, l
     path = f"bookings/{pending['_id']}"
     refused = outsider.patch(path, {"status": "cancelled"}, etag=pending["_etag"])
     assert refused.status_code == 404
-    # A guest who calls the front desk: the hotel's manager cancels, as the guest would.
+    # A guest who calls the front desk: the hotel's manager cancels, as the guest would;
+    # the booking's links offer them that and nothing of the guest's own (pay, change).
+    links = manager.get(path).json["_links"]
+    assert "cancel" in links and "pay" not in links and "change" not in links
+    assert "cancel" in manager.get("bookings").json["_items"][0]["_links"]
     cancelled = manager.patch(path, {"status": "cancelled"}, etag=pending["_etag"])
     assert cancelled.status_code == 200, cancelled.json
     assert manager.get(path).json["status"] == "cancelled"
