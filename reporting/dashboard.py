@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
-from plumbing.values import Day, minor_units, today, utcnow
+from plumbing.values import Day, local_today, minor_units, today, utcnow
 from reporting import kpis
 
 DAYS_AHEAD = 30
@@ -23,21 +23,33 @@ ARRIVING = ("confirmed", "checked_in")
 LEAVING = ("confirmed", "checked_in", "checked_out")  # confirmed: not checked in by the desk
 
 
-def arrivals_and_departures(db, hotels=None, day=None):
-    """The stays arriving on `day` (default today: confirmed, or checked in already) and
-    leaving on it (in the house, or checked out already). Read by arrival date only (its
-    index), then narrowed here: a second predicate beside the index key would make the
-    embedded engine scan the collection."""
-    day = day or today()
+def arrivals_and_departures(db, hotels=None, day=None, now=None):
+    """The stays arriving on `day` (confirmed, or checked in already) and leaving on it
+    (in the house, or checked out already). Without `day`: today where each hotel is
+    (its time zone, as the front desk's steps judge it), so at 01:00 UTC a New York
+    hotel's arrivals are still yesterday's UTC date and Tokyo's today's. Read by date
+    only (its index, the three dates a hotel's today can be), then narrowed here: a
+    second predicate beside the index key would make the embedded engine scan."""
+    if day is not None:
+        days, local = [day], lambda _booking: day
+    else:
+        now = now or utcnow()
+        utc = Day.of(now)
+        days = [utc.plus(-1), utc, utc.plus(1)]
+
+        def local(booking):
+            policy = booking.get("cancellation_policy") or {}
+            return local_today(policy.get("timezone") or "UTC", now)
+
     arriving = [
         b
-        for b in db.bookings.find({"check_in": day})
-        if b["status"] in ARRIVING and _in_scope(b, hotels)
+        for b in db.bookings.find({"check_in": {"$in": days}})
+        if b["status"] in ARRIVING and _in_scope(b, hotels) and Day.of(b["check_in"]) == local(b)
     ]
     leaving = [
         b
-        for b in db.bookings.find({"check_out": day})
-        if b["status"] in LEAVING and _in_scope(b, hotels)
+        for b in db.bookings.find({"check_out": {"$in": days}})
+        if b["status"] in LEAVING and _in_scope(b, hotels) and Day.of(b["check_out"]) == local(b)
     ]
     return arriving, leaving
 

@@ -98,3 +98,28 @@ def test_the_demo_ends_past_stays_at_the_desk():
     assert inside["status"] == "checked_in" and "checked_out_at" not in inside
     assert ahead["status"] == "confirmed"  # arrives at 15:00 today
     assert missing["status"] == "no_show" and missing["no_show_at"] == datetime(2026, 11, 29)
+
+
+def test_the_dashboards_worklists_are_today_where_each_hotel_is(guest, stock, make_hotel, db):
+    """At 01:00 UTC a New York hotel is still on yesterday: its arrival of the UTC day is
+    tomorrow's work there. At 20:00 UTC Tokyo is on tomorrow already: its arrival of the
+    next UTC day is to check in now (the step allows it: its arrival day has come)."""
+    new_york, tokyo = make_hotel(timezone="America/New_York"), make_hotel(timezone="Asia/Tokyo")
+    utc = today().plus(1)
+    room_type, _ = stock(nights=3, start=utc, hotel=new_york)
+    here = make_booking(guest, room_type, utc, nights=2)
+    room_type, _ = stock(nights=3, start=utc.plus(1), hotel=tokyo)
+    there = make_booking(guest, room_type, utc.plus(1), nights=2)
+    for booking in (here, there):
+        assert pay(guest, booking).status_code == 201
+
+    def arriving(hour, day=utc):
+        now = datetime(day.year, day.month, day.day, hour)
+        return {str(b["_id"]) for b in dashboard.arrivals_and_departures(db, now=now)[0]}
+
+    assert arriving(1) == set()  # New York: the day before; Tokyo: two days before
+    assert arriving(12) == {here["_id"]}
+    assert arriving(20) == {here["_id"], there["_id"]}  # Tokyo's 05:00 of its arrival day
+    assert arriving(4, utc.plus(1)) == {here["_id"], there["_id"]}  # New York's 23:00
+    assert arriving(10, utc.plus(1)) == {there["_id"]}  # New York is on the next day
+    assert arriving(16, utc.plus(1)) == set()  # and Tokyo too
