@@ -207,7 +207,6 @@ def set_inventory_ranges(client, db, room_type_ids, values, user):
     targets = [room_type_and_hotel(db, room_type_id) for room_type_id in room_type_ids]
     for _room_type, hotel in targets:
         require_manager(user, hotel, "the room type's hotel")
-    partial = values.get("partial", False)
     if "allotment" in values:
         for room_type, _hotel in targets:
             check_allotment(values["allotment"], room_type)

@@ -127,9 +127,13 @@ def _chosen(values, hotels):
     `?room_type=`; the first hotel when none is named. A 404 for one not among yours."""
     kind, _, chosen = (values.get("view") or "").partition(":")
     if kind not in ("hotel", "room_type"):
-        kind, chosen = ("room_type", values["room_type"]) if values.get("room_type") else (
-            "hotel",
-            values.get("hotel", ""),
+        kind, chosen = (
+            ("room_type", values["room_type"])
+            if values.get("room_type")
+            else (
+                "hotel",
+                values.get("hotel", ""),
+            )
         )
     if not chosen:
         return ("hotel", str(hotels[0][0]["_id"])) if hotels else ("hotel", "")

@@ -3,142 +3,11 @@ browsable API and the admin of a live server, as a person would. Screenshots lan
 test-artifacts/."""
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 import urllib.request
-import uuid
-from pathlib import Path
 
-import pytest
-
-import cli
 from identity.tokens import issue_token
-from plumbing.embedded import free_port
-from run import close_app, create_app
-from tests.conftest import (
-    PASSWORD,
-    ApiClient,
-    _config,
-    create_hotel,
-    make_user,
-    stock_room_type,
-    wait_until_serving,
-)
-from tests.support import as_environment
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="session")
-def live(servers, tmp_path_factory):
-    """`python run.py` on a database of its own, with an admin, a manager, a guest and a
-    stocked hotel; one server for the browser tests of each xdist worker (a start costs
-    seconds)."""
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run installs Debian's package")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    config = _config(servers, tmp_path_factory.mktemp("browser"), f"test_{uuid.uuid4().hex[:12]}")
-    app = create_app(config)
-    cli.provision(app)
-    with app.app_context():
-        db = app.data.driver.db
-        admin = make_user(db, "admin", email="browser-admin@example.com")
-        manager = make_user(db, "manager", email="browser-manager@example.com")
-        guest = make_user(db, "guest", email="browser-guest@example.com")
-        token = issue_token(admin, app.config["SECRET_KEY"], 3600)
-        as_admin = ApiClient(app.test_client(), token, admin)
-        hotel = create_hotel(as_admin, manager)
-        created = as_admin.post(
-            "room-types",
-            {"hotel": hotel["_id"], "name": "Double", "max_adults": 2, "total_rooms": 5},
-        )
-        room_type = created.json
-        start = stock_room_type(as_admin, room_type, nights=10)
-    env = dict(os.environ, **as_environment(config))
-    env.update(SEED_DEMO="0", PORT=str(free_port()))
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{env['PORT']}"
-    wait_until_serving(process, base)
-    yield {
-        "base": base,
-        "admin": admin,
-        "manager": manager,
-        "guest": guest,
-        "room_type": room_type,
-        "start": start,
-        "secret": app.config["SECRET_KEY"],
-    }
-    process.terminate()
-    process.wait(20)
-    with app.app_context():
-        app.data.driver.db.client.drop_database(config["MONGO_DBNAME"])
-    close_app(app)
-
-
-@pytest.fixture(scope="session")
-def browser(live):
-    """One Chromium per xdist worker (a launch costs a second or two); each test gets a
-    fresh context, so no cookie or storage crosses tests."""
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser, live):
-    # bypass_csp: the accessibility check injects axe-core into pages whose CSP
-    # would refuse a script the server did not send.
-    context = browser.new_context(base_url=live["base"], bypass_csp=True)
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-AXE = ROOT / ".tools" / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def shot(page, name):
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def accessible(page, name):
-    """axe-core (npm, installed by `make test`) finds no serious or critical violation."""
-    if not AXE.exists():
-        if os.environ.get("CI"):
-            pytest.fail("axe-core is not installed; make test installs it with npm")
-        return
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    bad = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert bad == [], (name, bad)
+from tests.browser.support import accessible, shot, sign_in_to_admin
+from tests.conftest import PASSWORD
 
 
 def token_for(live):
@@ -224,14 +93,6 @@ def test_browsable_form_shows_validation_errors_by_field(page, live):
     assert '"Browser Hotel"' in body and '"spa"' in body and "48.86" in body
 
 
-def sign_in_to_admin(page, email):
-    page.goto("/admin/login")
-    page.fill("#admin-email", email)
-    page.fill("#admin-password", PASSWORD)
-    page.click("#admin-submit")
-    page.wait_for_url("**/admin/")
-
-
 def test_admin_operator_walk_dashboard_edits_calendar_and_a_managers_view(page, live):
     """The flows of issue 14 in one browser session: the dashboard, an unchanged save and
     a real change of a hotel and a room type, a calendar range edit, then a manager's
@@ -266,7 +127,8 @@ def test_admin_operator_walk_dashboard_edits_calendar_and_a_managers_view(page, 
     expect(page.locator("text=Double Deluxe").first).to_be_visible()
 
     start = live["start"]
-    page.goto(f"/admin/calendar/?month={start.strftime('%Y-%m')}")
+    room_type = live["room_type"]["_id"]
+    page.goto(f"/admin/calendar/?room_type={room_type}&month={start.strftime('%Y-%m')}")
     cell = page.locator(f"#night-{start.isoformat()}")
     expect(cell).to_contain_text("100.00")
     accessible(page, "calendar")
