@@ -6,7 +6,7 @@ import json
 import urllib.request
 
 from identity.tokens import issue_token
-from tests.browser.support import accessible, shot, sign_in_to_admin
+from tests.browser.support import looked_at, shot, sign_in_to_admin
 from tests.conftest import PASSWORD
 
 
@@ -48,14 +48,14 @@ def test_docs_page_login_and_try_it_out_search(page, live):
 def test_browsable_walk_from_the_front_door_to_a_hotels_room_types(page, live):
     response = page.goto("/")  # the front door sends a browser to the browsable index
     assert response.ok and page.url.endswith("/api/v1/")
-    accessible(page, "front door")
+    looked_at(page, "front door")
     page.click('text="hotels"')
     page.wait_for_url("**/api/v1/hotels")
     page.locator("#body a[href*='/api/v1/hotels/']").first.click()
     page.wait_for_selector("nav.related")
     page.click("text=room types of this hotel")
     assert "Double" in page.locator("#body").inner_text()
-    accessible(page, "browsable room types")
+    looked_at(page, "browsable room types")
     shot(page, "browsable-room-types")
 
 
@@ -83,7 +83,7 @@ def test_browsable_form_shows_validation_errors_by_field(page, live):
     form.locator("button[type=submit]").click()
     expect(form.locator("[data-error=stars]")).to_contain_text("max value is 5")
     expect(form.locator('[data-error="address.country"]')).to_contain_text("ISO 3166-1")
-    accessible(page, "browsable form with errors")
+    looked_at(page, "browsable form with errors")
     shot(page, "browsable-validation-error")
     form.locator("#f-stars").fill("4")
     form.locator("#f-address-country").fill("FR")
@@ -103,13 +103,13 @@ def test_admin_operator_walk_dashboard_edits_calendar_and_a_managers_view(page, 
     page.wait_for_url("**/admin/login**")
     sign_in_to_admin(page, live["admin"]["email"])
     expect(page.locator("#occupancy-chart svg")).to_be_visible()
-    accessible(page, "dashboard")
+    looked_at(page, "dashboard")
     shot(page, "admin-dashboard")
 
     page.goto("/admin/hotels/")
     page.locator("a[title='Edit Record']").first.click()
     expect(page.locator("#address-city")).to_have_value("Paris")
-    accessible(page, "hotel edit")
+    looked_at(page, "hotel edit")
     page.click("input[type=submit][value='Save']")
     expect(page.locator(".alert-success")).to_be_visible()
     page.locator("a[title='Edit Record']").first.click()
@@ -131,7 +131,7 @@ def test_admin_operator_walk_dashboard_edits_calendar_and_a_managers_view(page, 
     page.goto(f"/admin/calendar/?room_type={room_type}&month={start.strftime('%Y-%m')}")
     cell = page.locator(f"#night-{start.isoformat()}")
     expect(cell).to_contain_text("100.00")
-    accessible(page, "calendar")
+    looked_at(page, "calendar")
     page.fill("#range-first", start.isoformat())
     page.fill("#range-last", start.plus(2).isoformat())
     page.fill("#range-price", "149.00")
@@ -143,7 +143,7 @@ def test_admin_operator_walk_dashboard_edits_calendar_and_a_managers_view(page, 
 
     page.goto("/admin/outbox/")
     expect(page.locator("h1")).to_have_text("Outbox")
-    accessible(page, "outbox")
+    looked_at(page, "outbox")
 
     page.goto("/admin/logout")
     sign_in_to_admin(page, live["manager"]["email"])
@@ -172,7 +172,7 @@ def test_browsable_search_book_pay_and_cancel(page, live):
     page.click("#search button[type=submit]")
     book = page.locator("form.action[data-title=book]").first
     expect(book).to_contain_text("Hotel Test")
-    accessible(page, "search results")
+    looked_at(page, "search results")
     shot(page, "browsable-search")
     book.locator("button").click()
     page.wait_for_url("**/api/v1/bookings/*")
@@ -180,7 +180,7 @@ def test_browsable_search_book_pay_and_cancel(page, live):
     assert page.locator("form.api-form[data-method=PATCH]").count() == 0  # no generic form
     pay = page.locator("form.action[data-title=pay]")
     pay.locator("select").select_option("pm_card_visa")
-    accessible(page, "booking")
+    looked_at(page, "booking")
     pay.locator("button").click()
     # The page reloads: paid, changing and cancelling are left.
     expect(page.locator("form.action[data-title=pay]")).to_have_count(0)
@@ -271,7 +271,7 @@ def test_a_manager_checks_a_guest_in_at_the_front_desk(page, live):
     sign_in_to_admin(page, live["manager"]["email"])
     page.click(f"#arrivals a:has-text('{booking['confirmation_code']}')")
     expect(page.locator("#cancel-terms")).to_contain_text("Cancelling now refunds")
-    accessible(page, "booking details")
+    looked_at(page, "booking details")
     shot(page, "admin-front-desk")
     page.click("button:has-text('check in')")
     expect(page.locator(".alert-success")).to_contain_text(
