@@ -188,6 +188,42 @@ def actions(payload):
     return found
 
 
+TEMPLATE_QUERY = re.compile(r"\{\?([A-Za-z0-9_,]+)\}$")
+
+
+def templated_forms(links, search_fields):
+    """The answer's templated links (RFC 6570 form-style query, `path{?a,b}`) as GET forms:
+    one input per variable; the availability search gets its whole documented form."""
+    forms = []
+    for rel, link in (links or {}).items():
+        if not isinstance(link, dict) or link.get("templated") is not True:
+            continue
+        href = str(link.get("href", ""))
+        variables = TEMPLATE_QUERY.search(href)
+        if variables is None:
+            continue
+        action = href[: variables.start()]
+        names = variables.group(1).split(",")
+        if action.rstrip("/").endswith("/availability"):
+            fields = search_fields
+        else:
+            fields = [
+                {"name": n, "label": n.replace("_", " "), "type": "text", "min": None,
+                 "max": None, "required": False, "hint": None}
+                for n in names
+            ]
+        forms.append(
+            {
+                "rel": rel,
+                "title": link.get("title") or rel,
+                "href": href,
+                "action": action,
+                "fields": fields,
+            }
+        )
+    return forms
+
+
 def _label(document):
     """What an action's button says it acts on: an offer's hotel and room, a booking's code."""
     if isinstance(document.get("hotel"), dict) and isinstance(document.get("room_type"), dict):
@@ -245,6 +281,10 @@ def render_page(response):
         actions=actions(payload),
         payment_methods=PAYMENT_METHODS,
         search=request.path.rstrip("/").endswith("/availability"),
+        templated=templated_forms(
+            (payload.get("_links") or {}) if isinstance(payload, dict) else {},
+            parameters.form_fields(),
+        ),
         search_fields=parameters.form_fields(),
         query=request.args,
         etag=payload.get("_etag") if isinstance(payload, dict) else None,

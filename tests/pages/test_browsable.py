@@ -172,3 +172,23 @@ def test_the_search_form_offers_every_documented_filter(client, stock):
     form = {name: "" for name in offered}  # every box left empty but the dates
     form.update(check_in=start.isoformat(), check_out=start.plus(2).isoformat())
     assert client.get("availability", query_string=form).status_code == 200
+
+
+def test_a_templated_link_is_a_form_that_fills_the_template(client, stock):
+    """The front door's `availability{?check_in,...}` is not a link to follow (it would
+    lead to a 404) but a GET form to its path with the whole documented search, and its
+    pattern is text, not an anchor."""
+    room_type, start = stock(nights=2)
+    page = client.get("/api/v1/", headers=HTML).text
+    template = client.get("/api/v1/").json["_links"]["availability"]["href"]
+    assert "{?" in template and f'href="{template}"' not in page
+    form = re.search(r'<form id="link-availability"[^>]*action="([^"]+)"(.*?)</form>', page, re.S)
+    assert form and form.group(1) == template.split("{")[0]
+    inputs = set(re.findall(r'name="(\w+)"', form.group(2)))
+    variables = set(template.split("{?")[1].rstrip("}").split(","))
+    assert variables <= inputs and {"min_stars", "max_price", "country"} <= inputs
+    filled = client.get(
+        form.group(1),
+        query_string={"check_in": start.isoformat(), "check_out": start.plus(2).isoformat()},
+    )
+    assert filled.status_code == 200 and filled.json["_items"]
