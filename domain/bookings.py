@@ -148,6 +148,8 @@ bookings = {
         # the admin dashboard: today's departures, and the newest bookings
         "check_out": index("check_out"),
         "created": index(("_created", -1)),
+        # a manager's dashboard: the newest bookings of each of their hotels
+        "hotel_created": index("hotel", "_created"),
         # reconcile recounts one night's live bookings of a room type through these
         "room_type_check_in": index("room_type", "check_in"),
         "rooms_room_type_check_in": index("rooms.room_type", "check_in"),

@@ -128,28 +128,26 @@ def _ratio(amount, count, currency):
 
 
 def recent(db, collection, hotels=None, limit=RECENT, now=None):
-    """The newest documents (by `_created`) in scope: one indexed read per hotel, or for
-    every hotel a read of the last day's through the `_created` index (a week's, a
-    month's, then all only when a shorter window holds fewer than `limit`): a bounded
-    range, so the engine reads a day of documents, not the collection."""
-    if hotels is None:
-        now = now or utcnow()
-        for window in RECENT_WINDOWS:
-            found = list(
-                db[collection]
-                .find({"_created": {"$gte": now - window}})
-                .sort("_created", -1)
-                .limit(limit)
-            )
-            if len(found) >= limit:
-                return found
-        return list(db[collection].find({}).sort("_created", -1).limit(limit))
-    found = [
-        document
-        for hotel in hotels
-        for document in db[collection].find({"hotel": hotel}).sort("_created", -1).limit(limit)
-    ]
-    return sorted(found, key=lambda d: d["_created"], reverse=True)[:limit]
+    """The newest documents (by `_created`) in scope: the last day's (a week's, a
+    month's, then all only when a shorter window holds fewer than `limit`), for every
+    hotel through the `_created` index, for a manager's through (hotel, _created) one
+    hotel at a time. A bounded range, so the engine reads a day of documents, not the
+    collection (unbounded, the embedded engine sorted each hotel's every booking)."""
+    now = now or utcnow()
+    for window in (*RECENT_WINDOWS, None):
+        since = {} if window is None else {"_created": {"$gte": now - window}}
+        if hotels is None:
+            queries = [since]
+        else:
+            queries = [{"hotel": hotel, **since} for hotel in hotels]
+        found = [
+            document
+            for query in queries
+            for document in db[collection].find(query).sort("_created", -1).limit(limit)
+        ]
+        if len(found) >= limit or window is None:
+            return sorted(found, key=lambda d: d["_created"], reverse=True)[:limit]
+    return []  # not reached: the last window is unbounded
 
 
 def hotel_names(db, ids):

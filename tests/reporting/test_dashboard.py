@@ -18,10 +18,38 @@ def test_the_newest_come_first_however_old_they_are(db):
     assert [p["n"] for p in dashboard.recent(db, "payments", limit=1, now=now)] == [0]
 
 
+def test_a_managers_newest_are_their_hotels_newest_across_windows(db):
+    """Per hotel, newest first across the hotels; older than every window still found."""
+    from bson import ObjectId
+
+    now = utcnow()
+    mine, theirs, other = ObjectId(), ObjectId(), ObjectId()
+    ages = {mine: [1, 50, 200], theirs: [2, 30], other: [0, 0.5]}
+    documents = [
+        {
+            "hotel": hotel,
+            "_created": now - timedelta(hours=hours),
+            "n": f"{hotel}-{i}",
+            "confirmation_code": f"{hotel}-{i}",
+        }
+        for hotel, hours_list in ages.items()
+        for i, hours in enumerate(hours_list)
+    ]
+    db.bookings.insert_many(documents, bypass_document_validation=True)  # only the times
+    newest = dashboard.recent(db, "bookings", hotels={mine, theirs}, limit=4, now=now)
+    assert [d["n"] for d in newest] == [f"{mine}-0", f"{theirs}-0", f"{theirs}-1", f"{mine}-1"]
+    everything = dashboard.recent(db, "bookings", hotels={mine, theirs}, limit=10, now=now)
+    assert len(everything) == 5 and everything[-1]["n"] == f"{mine}-2"
+
+
 def test_the_dashboards_reads_use_their_indexes(db):
     plans = {
         "departures": db.bookings.find({"check_out": utcnow()}).explain(),
         "newest": db.bookings.find({"_created": {"$gte": utcnow()}})
+        .sort("_created", -1)
+        .limit(10)
+        .explain(),
+        "a hotel's newest": db.bookings.find({"hotel": 1, "_created": {"$gte": utcnow()}})
         .sort("_created", -1)
         .limit(10)
         .explain(),
