@@ -24,8 +24,10 @@ CHROMIUM_FLAGS = [
 
 
 AXE = ROOT / ".tools" / "node_modules" / "axe-core" / "axe.min.js"
-LAYOUT = "".join(  # the function alone: its comment lines left out
-    line for line in (Path(__file__).parent / "layout.js").open() if not line.startswith("//")
+LAYOUT = "\n".join(  # the function alone: its comment lines left out
+    line
+    for line in (Path(__file__).parent / "layout.js").read_text().splitlines()
+    if not line.startswith("//")
 )
 WIDTHS = (1280, 390)  # a desktop, a phone
 
