@@ -44,6 +44,7 @@ from plumbing.embedded import free_port, mongo_uri  # noqa: E402
 from plumbing.values import Day  # noqa: E402
 
 ENDPOINTS = 2
+NICE = ["nice", "-n", "19"]
 QUIET = "mail feed,mail delivery,hold reminders,webhook feed,webhook delivery"
 ALL_JOBS = (
     "hold sweep,fee collection,KPI refresh,bookings flat,mail feed,hold reminders,"
@@ -123,9 +124,9 @@ def start(data_dir, secret, skip):
     while time.monotonic() < deadline:
         if call(ports["PORT"], "GET", "/health", timeout=2)[0] == 200:
             worker = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "run", "worker"],
+                [*NICE, sys.executable, "/tmp/census/worker_census.py"],
                 cwd=ROOT,
-                env={**env, "WORKER_SKIP_JOBS": skip},
+                env={**env, "WORKER_SKIP_JOBS": skip, "CENSUS_OUT": f"/tmp/census/{'quiet' if skip else 'told'}.txt"},
                 stdout=log,
                 stderr=log,
             )
@@ -191,15 +192,23 @@ class Server:
         def client(token, stay):
             return lambda: [self.book_and_pay(token, stay) for _ in range(bookings)]
 
+        before = self.operations()
         wall, results = race([client(t, self.bodies[i]) for i, t in enumerate(tokens)])
         done = [t for per_client in results for t in per_client if t is not None]
+        spent = {k: v - before.get(k, 0) for k, v in self.operations().items()}
         self.rates.append(len(done) / wall)
         self.latencies.extend(done)
         failed = clients * bookings - len(done)
         print(
             f"  {self.name:5}: {len(done) / wall:6.1f} bookings/s, book + pay p50 "
             f"{statistics.median(done) * 1000:.0f} ms" + (f", {failed} FAILED" if failed else "")
+            + "; database operations a booking: "
+            + ", ".join(f"{k} {v / max(1, len(done)):.1f}" for k, v in spent.items() if v)
         )
+
+    def operations(self):
+        """The embedded server's operation counters (serverStatus), all clients'."""
+        return dict(self.db.client.admin.command("serverStatus")["opcounters"])
 
     def stop(self):
         for process in self.processes:

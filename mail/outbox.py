@@ -18,6 +18,7 @@ window for a second copy: milliseconds).
 
 import hashlib
 import time
+import uuid
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -103,18 +104,30 @@ def as_email(document, sender):
     return message
 
 
-def _claim(db, message, now, owner):
-    claimed = db[COLLECTION].update_one(
-        {"_id": message["_id"], "status": message["status"], "next_at": message["next_at"]},
+def _claim(db, due, now, owner):
+    """Claim a batch in one guarded update (each still as it was read: due, and not
+    taken by another worker since), then read back which are ours: two commands a batch."""
+    if not due:
+        return []
+    claim = f"{owner}:{uuid.uuid4().hex[:12]}"
+    db[COLLECTION].update_many(
+        # Due still: a message sent or given up since has no next_at (one $in, on _id:
+        # the embedded server's planner walks no index for a filter with two).
+        {"_id": {"$in": [m["_id"] for m in due]}, "next_at": {"$lte": now}},
         {
             "$set": {
                 "status": "sending",
-                "claimed_by": owner,
+                "claimed_by": claim,
                 "next_at": now + timedelta(seconds=LEASE_SECONDS),
             }
         },
     )
-    return claimed.modified_count == 1
+    ids = [m["_id"] for m in due]
+    ours = {
+        m["_id"]
+        for m in db[COLLECTION].find({"_id": {"$in": ids}, "claimed_by": claim}, {"_id": 1})
+    }
+    return [{**m, "claimed_by": claim} for m in due if m["_id"] in ours]
 
 
 PASS_SECONDS = 1.5
@@ -143,24 +156,22 @@ def _deliver_batch(db, smtp_url, sender, owner, now, send):
         .sort("next_at", ASCENDING)
         .limit(BATCH)
     )
-    sent = failed = 0
-    for message in due:
-        if not _claim(db, message, now, owner):
-            continue  # another worker has it
+    delivered, failed = [], 0
+    for message in _claim(db, due, now, owner):
         try:
             send(smtp_url, as_email(message, sender))
         except mailer.MailError as error:
             attempts = message.get("attempts", 0) + 1
             gave_up = attempts >= MAX_ATTEMPTS
             db[COLLECTION].update_one(
-                {"_id": message["_id"], "claimed_by": owner},
+                {"_id": message["_id"], "claimed_by": message["claimed_by"]},
                 {
                     "$set": {
                         "status": "failed" if gave_up else "pending",
                         "attempts": attempts,
-                        "next_at": retry_at(
-                            now, attempts, FIRST_RETRY_SECONDS, LAST_RETRY_SECONDS
-                        ),
+                        "next_at": None
+                        if gave_up
+                        else retry_at(now, attempts, FIRST_RETRY_SECONDS, LAST_RETRY_SECONDS),
                         "error": str(error)[:500],
                     }
                 },
@@ -168,17 +179,24 @@ def _deliver_batch(db, smtp_url, sender, owner, now, send):
             metrics.event("mail.failed" if gave_up else "mail.retried")
             failed += 1
             continue
-        db[COLLECTION].update_one(
-            {"_id": message["_id"], "claimed_by": owner},
+        delivered.append(message)
+    if delivered:
+        # The batch's sent ones in one update (a crash before it sends them again, with
+        # the same Message-ID: at least once, as a mail server's own retries are).
+        db[COLLECTION].update_many(
             {
-                "$set": {"status": "sent", "sent_at": utcnow()},
+                "_id": {"$in": [m["_id"] for m in delivered]},
+                "claimed_by": delivered[0]["claimed_by"],
+            },
+            {
+                "$set": {"status": "sent", "sent_at": utcnow(), "next_at": None},
                 "$inc": {"attempts": 1},
                 "$unset": {"error": ""},
             },
         )
-        metrics.event("mail.sent")
-        sent += 1
-    return sent, failed, len(due) == BATCH
+        for _ in delivered:
+            metrics.event("mail.sent")
+    return len(delivered), failed, len(due) == BATCH
 
 
 def recent(db, limit=100):

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, timedelta
 
 import urllib3
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from standardwebhooks.webhooks import Webhook
 
 from mail import messages, outbox
@@ -126,8 +126,8 @@ def signed_headers(delivery, secret, at):
     }
 
 
-def attempt(db, delivery, endpoint, settings, now=None, send=post):
-    """Send one claimed delivery and record how it went; True when delivered."""
+def send_one(delivery, endpoint, settings, now=None, send=post):
+    """POST one claimed delivery; what to record of it (record() writes it)."""
     now = now or utcnow()
     started = time.monotonic()
     code = error = None
@@ -155,15 +155,47 @@ def attempt(db, delivery, endpoint, settings, now=None, send=post):
         changes.update(
             status="pending", next_at=retry_at(now, count, FIRST_RETRY_SECONDS, LAST_RETRY_SECONDS)
         )
-    db[DELIVERIES].update_one(
-        {"_id": delivery["_id"], "claimed_by": delivery["claimed_by"]},  # still its claim
-        {"$set": changes, "$push": {"attempts": {"$each": [record], "$slice": -KEEP_ATTEMPTS}}},
+    return {
+        "delivery": delivery,
+        "endpoint": endpoint,
+        "changes": changes,
+        "record": record,
+        "delivered": delivered,
+        "why": f"HTTP {code}" if code is not None else error,
+    }
+
+
+def record(db, outcomes, settings, now=None):
+    """Write how attempts went, all in one unordered bulk (each still under its own
+    claim: one whose lease passed and another worker took is left to that worker); an
+    endpoint whose delivery failed for good is disabled and its managers told."""
+    if not outcomes:
+        return
+    db[DELIVERIES].bulk_write(
+        [
+            UpdateOne(
+                {"_id": o["delivery"]["_id"], "claimed_by": o["delivery"]["claimed_by"]},
+                {
+                    "$set": o["changes"],
+                    "$push": {"attempts": {"$each": [o["record"]], "$slice": -KEEP_ATTEMPTS}},
+                },
+            )
+            for o in outcomes
+        ],
+        ordered=False,
     )
-    metrics.event(f"webhook.{changes['status']}")
-    if changes["status"] == "failed":
-        why = f"HTTP {code}" if code is not None else error
-        disable(db, endpoint, f"deliveries failed for 3 days (last: {why})", settings, now)
-    return delivered
+    for outcome in outcomes:
+        metrics.event(f"webhook.{outcome['changes']['status']}")
+        if outcome["changes"]["status"] == "failed":
+            reason = f"deliveries failed for 3 days (last: {outcome['why']})"
+            disable(db, outcome["endpoint"], reason, settings, now)
+
+
+def attempt(db, delivery, endpoint, settings, now=None, send=post):
+    """Send one claimed delivery and record how it went; True when delivered."""
+    outcome = send_one(delivery, endpoint, settings, now, send)
+    record(db, [outcome], settings, now)
+    return outcome["delivered"]
 
 
 def disable(db, endpoint, reason, settings, now=None):
@@ -209,12 +241,16 @@ def cancel_pending(db, endpoint_id):
     )
 
 
-def _due(db, now):
+def enabled_endpoints(db):
+    return {e["_id"]: e for e in db.webhook_endpoints.find({"enabled": True})}
+
+
+def _due(db, now, endpoints=None):
     """The enabled endpoints, and the deliveries due: pending ones whose time has come
     and `sending` ones whose lease has passed, oldest first (each read in the order of
     the `due` index). A disabled endpoint's deliveries are cancelled when it is
     disabled, so none holds a place here."""
-    endpoints = {e["_id"]: e for e in db.webhook_endpoints.find({"enabled": True})}
+    endpoints = enabled_endpoints(db) if endpoints is None else endpoints
     if not endpoints:
         return endpoints, []
     due = []
@@ -244,14 +280,15 @@ def _is_first(db, delivery, known):
     return known[key] == delivery["seq"]
 
 
-def claim_due(db, owner, now=None, room=BATCH, busy=None):
+def claim_due(db, owner, now=None, room=BATCH, busy=None, endpoints=None):
     """Claim what is due, in order, at most PER_ENDPOINT in flight per endpoint (`busy`:
     endpoint -> deliveries already being sent): [(delivery, endpoint)]. Four commands
     however many it claims: the due ones, the earliest waiting of their bookings, one
     guarded update (still due) and the claimed ones, plus one indexed read per booking to
-    keep each booking's deliveries in order."""
+    keep each booking's deliveries in order. `endpoints`: the enabled ones, when the
+    caller read them lately (the dispatcher, once a second)."""
     now = now or utcnow()
-    endpoints, due = _due(db, now)
+    endpoints, due = _due(db, now, endpoints)
     if not due:
         return []
     known, chosen, in_flight = {}, [], dict(busy or {})
@@ -329,20 +366,28 @@ def of_endpoint(db, endpoint_id, status=None, skip=0, limit=25):
 
 
 class Senders:
-    """The worker's senders: a dispatcher thread claims what is due whenever a sender
-    thread is free and hands it over; the job only wakes it, so neither the job loop nor
-    the dispatcher ever waits for a receiver. It stops after IDLE_SECONDS of nothing."""
+    """The worker's senders: a dispatcher thread claims what is due whenever sender
+    threads are free and hands it over; the job only wakes it, so neither the job loop
+    nor the dispatcher ever waits for a receiver. Sends that end together are recorded
+    together: the dispatcher gathers them for GATHER_SECONDS, writes them in one bulk
+    and claims the next batch, so a busy worker costs the database a few commands a
+    batch, not a few a delivery. It stops after IDLE_SECONDS of nothing."""
 
     IDLE_SECONDS = 30.0
+    GATHER_SECONDS = 0.2
+    ENDPOINTS_SECONDS = 1.0  # how long a read of the enabled endpoints serves
 
     def __init__(self, size=SENDERS):
         self.size = size
         self._lock = threading.Lock()
         self._busy = {}  # endpoint id -> deliveries in flight
+        self._done = []  # outcomes of sends, waiting to be recorded
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = None
         self._pool = None
+        self._endpoints = (0.0, None)  # (read at, {id: endpoint})
+        self._target = None  # (db, settings) of the running dispatcher
 
     def in_flight(self):
         with self._lock:
@@ -353,6 +398,7 @@ class Senders:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._stop.clear()
+                self._target = (db, settings)
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="webhook-send")
                 self._thread = threading.Thread(
@@ -365,7 +411,8 @@ class Senders:
         self._wake.set()
 
     def stop(self):
-        """Stop dispatching and wait for the deliveries in flight (shutdown, tests)."""
+        """Stop dispatching, wait for the deliveries in flight and record them
+        (shutdown, tests)."""
         self._stop.set()
         self._wake.set()
         thread, pool = self._thread, self._pool
@@ -373,18 +420,37 @@ class Senders:
             thread.join(30)
         if pool is not None:
             pool.shutdown(wait=True)
+        if self._target is not None:
+            self._record(*self._target)
         self._thread = self._pool = None
+
+    def _enabled(self, db):
+        read_at, endpoints = self._endpoints
+        if endpoints is None or time.monotonic() - read_at > self.ENDPOINTS_SECONDS:
+            self._endpoints = (time.monotonic(), enabled_endpoints(db))
+        return self._endpoints[1]
+
+    def _record(self, db, settings):
+        with self._lock:
+            done, self._done = self._done, []
+        try:
+            record(db, done, settings)
+        except Exception:  # noqa: BLE001 - the leases bring them back; say why
+            logs.LOG.exception("webhook attempts not recorded")
 
     def _dispatch(self, db, settings):
         idle_since = time.monotonic()
         while not self._stop.is_set():
+            self._record(db, settings)
             room = self.size * 2 - self.in_flight()  # a short queue behind the threads
             claimed = []
             if room > 0:
                 with self._lock:
                     busy = dict(self._busy)
                 try:
-                    claimed = claim_due(db, settings.owner, room=room, busy=busy)
+                    claimed = claim_due(
+                        db, settings.owner, room=room, busy=busy, endpoints=self._enabled(db)
+                    )
                 except Exception:  # noqa: BLE001 - the database is down: try again soon
                     logs.LOG.exception("webhook dispatch failed")
             for delivery, endpoint in claimed:
@@ -395,24 +461,28 @@ class Senders:
                 return  # the next job's kick starts it again
             self._wake.wait(1.0)
             self._wake.clear()
+            self._stop.wait(self.GATHER_SECONDS)  # let the sends ending now end together
 
     def _submit(self, db, settings, delivery, endpoint):
         key = delivery["endpoint"]
         with self._lock:
             self._busy[key] = self._busy.get(key, 0) + 1
-        self._pool.submit(self._run, db, settings, delivery, endpoint)
+        self._pool.submit(self._run, settings, delivery, endpoint)
 
-    def _run(self, db, settings, delivery, endpoint):
+    def _run(self, settings, delivery, endpoint):
+        outcome = None
         try:
-            attempt(db, delivery, endpoint, settings)
+            outcome = send_one(delivery, endpoint, settings)
         except Exception:  # noqa: BLE001 - the lease brings it back; say why
             logs.LOG.exception("webhook delivery failed unexpectedly")
         finally:
             with self._lock:
+                if outcome is not None:
+                    self._done.append(outcome)
                 self._busy[delivery["endpoint"]] -= 1
                 if not self._busy[delivery["endpoint"]]:
                     del self._busy[delivery["endpoint"]]
-            self._wake.set()  # a thread is free: the dispatcher refills it
+            self._wake.set()  # a thread is free: the dispatcher records and refills
 
 
 def _deliver(context):
