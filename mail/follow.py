@@ -43,53 +43,91 @@ def _status(change):
     return (change.get("fullDocument") or {}).get("status")
 
 
-def tell(db, booking_id, status, public_url, now=None):
-    """Write the message for a booking that became `status` (once), unless that happened
-    more than STALE_AFTER ago (a history written in bulk, like the demo's, or a feed
-    catching up after a long outage: nobody wants last week's confirmation now)."""
-    booking = db.bookings.find_one({"_id": booking_id})
+def _stale(when, now):
+    return when is not None and when < now - STALE_AFTER
+
+
+def tell(db, booking, status, public_url, now=None):
+    """The write of the message for a booking that became `status` (None: nothing to
+    write), unless that happened more than STALE_AFTER ago (a history written in bulk,
+    like the demo's, or a feed catching up after a long outage: nobody wants last
+    week's confirmation now)."""
     if booking is None or not booking.get("guest"):
-        return False
-    when = booking.get(f"{status}_at")
-    if when is not None and when < (now or utcnow()) - STALE_AFTER:
-        return False
+        return None
+    if _stale(booking.get(f"{status}_at"), now or utcnow()):
+        return None
     message = TOLD[status](db, booking, public_url)
-    return outbox.enqueue_about(
-        db, f"booking:{booking_id}:{status}", booking, f"booking.{status}", message
+    return outbox.about_booking(
+        f"booking:{booking['_id']}:{status}", booking, f"booking.{status}", message
     )
 
 
-def changed(db, booking_id, modified_at, public_url, now=None):
-    """Write the notice of a booking's change (once per change: its time names it)."""
-    booking = db.bookings.find_one({"_id": booking_id})
-    if booking is None or not booking.get("guest"):
-        return False
-    if modified_at < (now or utcnow()) - STALE_AFTER:
-        return False
+def changed(db, booking, modified_at, public_url, now=None):
+    """The write of the notice of a booking's change (once per change: its time names
+    it)."""
+    if booking is None or not booking.get("guest") or _stale(modified_at, now or utcnow()):
+        return None
     message = messages.booking_changed(db, booking, public_url)
-    return outbox.enqueue_about(
-        db,
-        f"booking:{booking_id}:changed:{modified_at.strftime('%Y%m%dT%H%M%S.%f')}",
-        booking,
-        "booking.modified",
-        message,
+    stamp = modified_at.strftime("%Y%m%dT%H%M%S.%f")
+    return outbox.about_booking(
+        f"booking:{booking['_id']}:changed:{stamp}", booking, "booking.modified", message
     )
 
 
-def receipt(db, payment_id, public_url, now=None):
-    """Write the receipt of a payment that took money (once)."""
-    payment = db.payments.find_one({"_id": payment_id})
-    if payment is None or payment.get("purpose", "booking") not in RECEIPTS:
-        return False
-    if payment.get("_updated") and payment["_updated"] < (now or utcnow()) - STALE_AFTER:
-        return False
-    booking = db.bookings.find_one({"_id": payment["booking"]})
-    if booking is None:
-        return False
+def receipt(db, payment, booking, public_url, now=None):
+    """The write of the receipt of a payment that took money (once)."""
+    if payment is None or payment.get("purpose", "booking") not in RECEIPTS or booking is None:
+        return None
+    if _stale(payment.get("_updated"), now or utcnow()):
+        return None
     message = messages.payment_receipt(db, payment, booking, public_url)
-    return outbox.enqueue_about(
-        db, f"payment:{payment_id}:receipt", booking, "payment.receipt", message
+    return outbox.about_booking(
+        f"payment:{payment['_id']}:receipt", booking, "payment.receipt", message
     )
+
+
+def _intents(changes):
+    """What each change asks for, in commit order: (what, id, detail)."""
+    intents = []
+    for change in changes:
+        status, key = _status(change), change["documentKey"]["_id"]
+        updated = (change.get("updateDescription") or {}).get("updatedFields", {})
+        if change["ns"]["coll"] == "payments":
+            if status == "succeeded":
+                intents.append(("receipt", key, None))
+            continue
+        if "modified_at" in updated:
+            intents.append(("changed", key, updated["modified_at"]))
+        if status in TOLD:
+            intents.append(("tell", key, status))
+    return intents
+
+
+def write(db, changes, public_url, now=None):
+    """The messages a pass's changes call for, written in one bulk: the bookings and
+    payments they concern read in one command each, their hotels, guests and room
+    types in one more each (messages.Lookups). Returns how many were new."""
+    intents = _intents(changes)
+    if not intents:
+        return 0
+    payment_ids = [key for what, key, _ in intents if what == "receipt"]
+    payments = {p["_id"]: p for p in db.payments.find({"_id": {"$in": payment_ids}})}
+    booking_ids = {key for what, key, _ in intents if what != "receipt"}
+    booking_ids |= {p["booking"] for p in payments.values() if p.get("booking")}
+    bookings = {b["_id"]: b for b in db.bookings.find({"_id": {"$in": list(booking_ids)}})}
+    lookups = messages.Lookups(db)
+    lookups.prefetch(bookings.values())
+    writes = []
+    for what, key, detail in intents:
+        if what == "receipt":
+            payment = payments.get(key)
+            booking = bookings.get(payment.get("booking")) if payment else None
+            writes.append(receipt(lookups, payment, booking, public_url, now))
+        elif what == "changed":
+            writes.append(changed(lookups, bookings.get(key), detail, public_url, now))
+        else:
+            writes.append(tell(lookups, bookings.get(key), detail, public_url, now))
+    return outbox.enqueue_all(db, writes)
 
 
 def drain(db, public_url):
@@ -99,7 +137,7 @@ def drain(db, public_url):
     if stream is None:
         POSITION.skip(db)  # from now on
         return 0
-    written, deadline, empty = 0, time.monotonic() + PASS_SECONDS, 0
+    changes, deadline, empty = [], time.monotonic() + PASS_SECONDS, 0
     with stream:
         while time.monotonic() < deadline:
             change = stream.try_next()
@@ -111,15 +149,8 @@ def drain(db, public_url):
                     break
                 continue
             empty = 0
-            status, key = _status(change), change["documentKey"]["_id"]
-            updated = (change.get("updateDescription") or {}).get("updatedFields", {})
-            if change["ns"]["coll"] == "bookings" and "modified_at" in updated:
-                written += changed(db, key, updated["modified_at"], public_url)
-            if change["ns"]["coll"] == "payments":
-                if status == "succeeded" and receipt(db, key, public_url):
-                    written += 1
-            elif status in TOLD and tell(db, key, status, public_url):
-                written += 1
+            changes.append(change)
+        written = write(db, changes, public_url)
         # Saved once a pass, after its messages: a crash before re-applies the pass, and
         # the messages' ids make that harmless.
         if stream.resume_token is not None:

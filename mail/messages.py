@@ -71,12 +71,51 @@ def _address(hotel):
     )
 
 
-def _rooms(db, booking):
+class Lookups:
+    """What messages read about their bookings (hotels, guests, room types), each read
+    once: a feed's pass prefetches its bookings' in three commands; alone (a reminder),
+    it reads as it goes. Passed where a message takes `db`."""
+
+    def __init__(self, db):
+        self.db = db
+        self.hotels, self.guests, self.room_types = {}, {}, {}
+
+    def prefetch(self, bookings):
+        bookings = list(bookings)
+        self._load(self.hotels, "hotels", {b.get("hotel") for b in bookings}, None)
+        guests = {b.get("guest") for b in bookings}
+        self._load(self.guests, "users", guests, {"email": 1, "name": 1})
+        room_types = {r.get("room_type") for b in bookings for r in (b.get("rooms") or [b])}
+        self._load(self.room_types, "room_types", room_types, {"name": 1})
+
+    def _load(self, known, collection, ids, projection):
+        wanted = [i for i in ids if i is not None and i not in known]
+        if wanted:
+            for document in self.db[collection].find({"_id": {"$in": wanted}}, projection):
+                known[document["_id"]] = document
+            for missing in wanted:
+                known.setdefault(missing, None)
+
+    def hotel(self, hotel_id):
+        self._load(self.hotels, "hotels", [hotel_id], None)
+        return self.hotels.get(hotel_id)
+
+    def guest(self, guest_id):
+        self._load(self.guests, "users", [guest_id], {"email": 1, "name": 1})
+        return self.guests.get(guest_id)
+
+    def room_type_names(self, ids):
+        self._load(self.room_types, "room_types", ids, {"name": 1})
+        return {i: self.room_types[i]["name"] for i in ids if self.room_types.get(i)}
+
+
+def _lookups(db):
+    return db if isinstance(db, Lookups) else Lookups(db)
+
+
+def _rooms(lookups, booking):
     rooms = booking.get("rooms") or [booking]
-    names = {
-        r["_id"]: r["name"]
-        for r in db.room_types.find({"_id": {"$in": [room.get("room_type") for room in rooms]}})
-    }
+    names = lookups.room_type_names([room.get("room_type") for room in rooms])
     listed = []
     for room in rooms:
         party = _plural(room.get("adults", 1), "adult")
@@ -94,8 +133,9 @@ def _rooms(db, booking):
 
 
 def _context(db, booking, public_url):
-    hotel = db.hotels.find_one({"_id": booking["hotel"]}) or {"name": "your hotel"}
-    guest = db.users.find_one({"_id": booking["guest"]}, {"email": 1, "name": 1}) or {}
+    lookups = _lookups(db)
+    hotel = lookups.hotel(booking["hotel"]) or {"name": "your hotel"}
+    guest = lookups.guest(booking["guest"]) or {}
     nights = (Day.of(booking["check_out"]) - Day.of(booking["check_in"])).days
     return guest.get("email"), {
         "booking": booking,
@@ -107,7 +147,7 @@ def _context(db, booking, public_url):
         "nights": nights,
         "check_in_time": hotel.get("check_in_time", "15:00"),
         "timezone": hotel.get("timezone", "UTC"),
-        "rooms": _rooms(db, booking),
+        "rooms": _rooms(lookups, booking),
         "total": _money(booking["total_price"], booking["currency"]),
         "terms": terms(booking.get("cancellation_policy")),
         "link": f"{public_url}/api/v1/bookings/{booking['_id']}",

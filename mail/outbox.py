@@ -23,7 +23,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 
 from plumbing import logs, mailer, metrics
 from plumbing.jobs import Job, retry_at
@@ -42,11 +42,11 @@ def provision(db):
     db[COLLECTION].create_index([("booking", ASCENDING)], name="booking", sparse=True)
 
 
-def enqueue(db, message_id, to, subject, text, html, attachments=(), session=None, **about):
-    """Write a message to send (once: an id already written keeps its first message).
-    `about` is what it concerns (booking, hotel, user), kept for the admin."""
+def _upsert(message_id, to, subject, text, html, attachments=(), **about):
+    """(filter, update) of a message to send (once: an id already written keeps its first
+    message). `about` is what it concerns (booking, hotel, user), kept for the admin."""
     now = utcnow()
-    db[COLLECTION].update_one(
+    return (
         {"_id": message_id},
         {
             "$setOnInsert": {
@@ -62,9 +62,30 @@ def enqueue(db, message_id, to, subject, text, html, attachments=(), session=Non
                 **about,
             }
         },
-        upsert=True,
-        session=session,
     )
+
+
+def enqueue(db, message_id, to, subject, text, html, attachments=(), session=None, **about):
+    """Write a message to send (once: an id already written keeps its first message)."""
+    found, update = _upsert(message_id, to, subject, text, html, attachments, **about)
+    db[COLLECTION].update_one(found, update, upsert=True, session=session)
+
+
+def about_booking(message_id, booking, kind, message):
+    """The write of a message about a booking (kept with it and its hotel, for the
+    admin), for enqueue_all; None when its guest has no address."""
+    if not message["to"]:
+        return None
+    about = {"booking": booking["_id"], "hotel": booking["hotel"], "kind": kind}
+    return UpdateOne(*_upsert(message_id, **about, **message), upsert=True)
+
+
+def enqueue_all(db, writes):
+    """Write a feed pass's messages in one unordered bulk; how many were new."""
+    writes = [w for w in writes if w is not None]
+    if not writes:
+        return 0
+    return db[COLLECTION].bulk_write(writes, ordered=False).upserted_count
 
 
 def enqueue_about(db, message_id, booking, kind, message):

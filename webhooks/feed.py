@@ -88,8 +88,26 @@ class _Writer:
     def __init__(self, db, endpoints):
         self.db, self.written, self.pending = db, 0, []
         self.by_hotel = {}
+        self.documents = {"bookings": {}, "payments": {}}
         for endpoint in endpoints:
             self.by_hotel.setdefault(endpoint["hotel"], []).append(endpoint)
+
+    def prefetch(self, changes):
+        """The bookings and payments a pass's changes concern, one read each (as they
+        are now: what an event carries)."""
+        ids = {"bookings": set(), "payments": set()}
+        for change in changes:
+            if change["ns"]["coll"] in ids:
+                ids[change["ns"]["coll"]].add(change["documentKey"]["_id"])
+        for collection, wanted in ids.items():
+            found = self.db[collection].find({"_id": {"$in": list(wanted)}}) if wanted else ()
+            self.documents[collection] = {d["_id"]: d for d in found}
+
+    def booking(self, booking_id):
+        return self.documents["bookings"].get(booking_id)
+
+    def payment(self, payment_id):
+        return self.documents["payments"].get(payment_id)
 
     def wants(self, hotel, kind):
         return any(kind in e["events"] for e in self.by_hotel.get(hotel, ()))
@@ -157,7 +175,7 @@ def _booking_events(writer, change, seq, when):
         kinds.append((status, f"booking.{status}"))
     if not kinds:
         return
-    booking = writer.db.bookings.find_one({"_id": booking_id})
+    booking = writer.booking(booking_id)
     if booking is None or not any(writer.wants(booking["hotel"], k) for _, k in kinds):
         return
     kinds = [(name, kind) for name, kind in kinds if not _history(booking, name, when)]
@@ -190,7 +208,7 @@ def _refund_event(writer, change, seq, when):
         refunded = fields.get("refunded_amount")
     if refunded is None or refunded.to_decimal() <= 0:
         return
-    payment = writer.db.payments.find_one({"_id": change["documentKey"]["_id"]})
+    payment = writer.payment(change["documentKey"]["_id"])
     if payment is None or not writer.wants(payment["hotel"], "payment.refunded"):
         return
     if payment.get("_updated") and payment["_updated"] < when.replace(tzinfo=None) - HISTORY:
@@ -250,17 +268,11 @@ def drain(db):
         POSITION.skip(db)  # nobody to tell (or no token): keep the place only
         return 0
     writer = _Writer(db, endpoints)
-    group = None  # the inventory changes of one transaction, written when it ends
-    deadline, empty = time.monotonic() + PASS_SECONDS, 0
     with stream:
-        while True:
-            change = stream.try_next()
-            if change is None:
-                empty += 1  # two empty reads in a row: caught up
-                if empty == 2:
-                    break
-                continue
-            empty = 0
+        changes = _read(stream)
+        writer.prefetch(changes)
+        group = None  # the inventory changes of one transaction, written when it ends
+        for change in changes:
             seq, when = _position(change)
             collection = change["ns"]["coll"]
             if group is not None and (
@@ -272,13 +284,10 @@ def drain(db):
                 if group is None:
                     group = {"key": _transaction(change), "seq": seq, "when": when, "ids": []}
                 group["ids"].append(change["documentKey"]["_id"])
-                continue  # a pass never ends inside a transaction's changes
-            if collection == "bookings":
+            elif collection == "bookings":
                 _booking_events(writer, change, seq, when)
             else:
                 _refund_event(writer, change, seq, when)
-            if time.monotonic() >= deadline:
-                break
         if group is not None:
             _inventory_events(writer, group)
         writer.flush()
@@ -287,6 +296,24 @@ def drain(db):
         if stream.resume_token is not None:
             POSITION.save(db, stream.resume_token)
     return writer.written
+
+
+def _read(stream):
+    """A pass's changes: until caught up, or PASS_SECONDS have passed - but never ending
+    inside a transaction's inventory changes (the grouping stays the same when a pass is
+    applied again)."""
+    changes, deadline, empty = [], time.monotonic() + PASS_SECONDS, 0
+    while True:
+        change = stream.try_next()
+        if change is None:
+            empty += 1  # two empty reads in a row: caught up
+            if empty == 2:
+                return changes
+            continue
+        empty = 0
+        changes.append(change)
+        if change["ns"]["coll"] != "inventory" and time.monotonic() >= deadline:
+            return changes
 
 
 def _follow(context):
