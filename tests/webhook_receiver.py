@@ -17,6 +17,7 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.port}/hooks"
         self.secret = None  # the endpoint's, once created
         self.received = []  # (webhook-id, event) of every verified delivery, in order
+        self.peers = []  # the client's (address, port) of every request: its connection
         self.unverified = 0
         self.answers = deque()  # status codes to answer next; 200 once empty
         self.hold = None  # an Event the handler waits on before answering
@@ -25,8 +26,12 @@ class Receiver:
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keeps a connection open between requests
+
             def do_POST(self):  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    receiver.peers.append(self.client_address)
                 receiver.arrived.set()
                 if receiver.hold is not None:
                     receiver.hold.wait(30)
@@ -36,6 +41,7 @@ class Receiver:
                     with receiver.lock:
                         receiver.unverified += 1
                     self.send_response(400)
+                    self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
                 with receiver.lock:

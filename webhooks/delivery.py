@@ -42,7 +42,8 @@ FIRST_RETRY_SECONDS = 30
 LAST_RETRY_SECONDS = 6 * 3600
 GIVE_UP_AFTER = timedelta(days=3)
 BATCH = 50
-PER_ENDPOINT = 4  # claimed per endpoint and pass: one slow receiver takes few threads
+PER_ENDPOINT = 4  # runs in flight per endpoint: one slow receiver takes few threads
+RUN = 10  # deliveries a sender thread sends one after another on one connection
 SENDERS = 16
 KEEP_ATTEMPTS = 20
 READ_LIMIT = 64 * 1024
@@ -77,12 +78,12 @@ def provision(db):
     )
 
 
-def post(target, body, headers, timeout):
-    """POST to the checked address (never another the name resolves to now), without
-    following redirects; the HTTP status, reading at most READ_LIMIT of the answer."""
-    options = {"timeout": urllib3.Timeout(connect=min(3.0, timeout), read=timeout)}
+def connection(target, timeout):
+    """A connection to the checked address (never another the name resolves to now):
+    one per run of deliveries to an endpoint, kept alive between them."""
+    options = {"timeout": urllib3.Timeout(connect=min(3.0, timeout), read=timeout), "maxsize": 1}
     if target.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
+        return urllib3.HTTPSConnectionPool(
             target.address,
             target.port,
             server_hostname=target.host,
@@ -90,8 +91,14 @@ def post(target, body, headers, timeout):
             cert_reqs="CERT_REQUIRED",
             **options,
         )
-    else:
-        pool = urllib3.HTTPConnectionPool(target.address, target.port, **options)
+    return urllib3.HTTPConnectionPool(target.address, target.port, **options)
+
+
+def post(target, body, headers, timeout, pool=None):
+    """POST to the checked address without following redirects; the HTTP status, reading
+    at most READ_LIMIT of the answer. On `pool` (kept open), or a connection of its own."""
+    own = pool is None
+    pool = connection(target, timeout) if own else pool
     default_port = 443 if target.scheme == "https" else 80
     host = target.host if target.port == default_port else f"{target.host}:{target.port}"
     try:
@@ -113,7 +120,8 @@ def post(target, body, headers, timeout):
     except urllib3.exceptions.HTTPError as error:
         raise SendError(f"could not connect: {error.__class__.__name__}") from None
     finally:
-        pool.close()
+        if own:
+            pool.close()
 
 
 def signed_headers(delivery, secret, at):
@@ -126,22 +134,64 @@ def signed_headers(delivery, secret, at):
     }
 
 
-def send_one(delivery, endpoint, settings, now=None, send=post):
-    """POST one claimed delivery; what to record of it (record() writes it)."""
+def send_run(deliveries, endpoint, settings, now=None):
+    """POST a run of claimed deliveries to one endpoint, one after another on one
+    connection (its address checked once); what to record of each (record() writes it).
+    A run never holds two deliveries about the same booking (claim_due sends only the
+    earliest of each), so one that fails holds back none of the others."""
     now = now or utcnow()
-    started = time.monotonic()
-    code = error = None
     try:
         target = guard.check(endpoint["url"], settings)
-        # Signed at the wall clock's time (receivers refuse stale or future stamps);
-        # `now` is the schedule's clock.
-        headers = signed_headers(delivery, endpoint["secret"], utcnow())
-        code = send(target, delivery["payload"], headers, settings.timeout)
     except guard.Refused as refused:
-        error = f"url {refused}"
-    except SendError as failure:
-        error = str(failure)
-    latency = round((time.monotonic() - started) * 1000, 1)
+        return [_outcome(d, now, None, f"url {refused}", 0.0) for d in deliveries]
+    pool = connection(target, settings.timeout)
+    outcomes, began = [], time.monotonic()
+    try:
+        for index, delivery in enumerate(deliveries):
+            # Within the lease, always: what could not be sent in time goes back, unsent.
+            if time.monotonic() - began + settings.timeout + 3 > LEASE_SECONDS - 5:
+                outcomes += [_released(d, utcnow()) for d in deliveries[index:]]
+                break
+            started = time.monotonic()
+            code = error = None
+            try:
+                # Signed at the wall clock's time (receivers refuse stale or future
+                # stamps); `now` is the schedule's clock.
+                headers = signed_headers(delivery, endpoint["secret"], utcnow())
+                code = post(target, delivery["payload"], headers, settings.timeout, pool)
+            except SendError as failure:
+                error = str(failure)
+            latency = round((time.monotonic() - started) * 1000, 1)
+            outcomes.append(_outcome(delivery, now, code, error, latency))
+            if error is not None:
+                # No answer at all: the receiver is down or slow. The rest of the run
+                # waits as long as this one, unsent (no attempt of theirs is counted).
+                later = outcomes[-1]["changes"]["next_at"] or utcnow()
+                outcomes += [_released(d, later) for d in deliveries[index + 1 :]]
+                break
+    finally:
+        pool.close()
+    for outcome in outcomes:
+        outcome["endpoint"] = endpoint
+    return outcomes
+
+
+def _released(delivery, next_at):
+    """A claimed delivery given back unsent: pending again at `next_at`."""
+    return {
+        "delivery": delivery,
+        "changes": {"status": "pending", "next_at": next_at},
+        "record": None,
+        "delivered": False,
+        "why": None,
+    }
+
+
+def send_one(delivery, endpoint, settings, now=None):
+    return send_run([delivery], endpoint, settings, now)[0]
+
+
+def _outcome(delivery, now, code, error, latency):
     record = {"at": now, "status_code": code, "latency_ms": latency, "error": error}
     delivered = code is not None and 200 <= code < 300
     count = delivery.get("attempt_count", 0) + 1
@@ -157,7 +207,6 @@ def send_one(delivery, endpoint, settings, now=None, send=post):
         )
     return {
         "delivery": delivery,
-        "endpoint": endpoint,
         "changes": changes,
         "record": record,
         "delivered": delivered,
@@ -175,7 +224,9 @@ def record(db, outcomes, settings, now=None):
         [
             UpdateOne(
                 {"_id": o["delivery"]["_id"], "claimed_by": o["delivery"]["claimed_by"]},
-                {
+                {"$set": o["changes"]}
+                if o["record"] is None  # given back unsent
+                else {
                     "$set": o["changes"],
                     "$push": {"attempts": {"$each": [o["record"]], "$slice": -KEEP_ATTEMPTS}},
                 },
@@ -185,15 +236,17 @@ def record(db, outcomes, settings, now=None):
         ordered=False,
     )
     for outcome in outcomes:
+        if outcome["record"] is None:
+            continue
         metrics.event(f"webhook.{outcome['changes']['status']}")
         if outcome["changes"]["status"] == "failed":
             reason = f"deliveries failed for 3 days (last: {outcome['why']})"
             disable(db, outcome["endpoint"], reason, settings, now)
 
 
-def attempt(db, delivery, endpoint, settings, now=None, send=post):
+def attempt(db, delivery, endpoint, settings, now=None):
     """Send one claimed delivery and record how it went; True when delivered."""
-    outcome = send_one(delivery, endpoint, settings, now, send)
+    outcome = send_one(delivery, endpoint, settings, now)
     record(db, [outcome], settings, now)
     return outcome["delivered"]
 
@@ -281,8 +334,8 @@ def _is_first(db, delivery, known):
 
 
 def claim_due(db, owner, now=None, room=BATCH, busy=None, endpoints=None):
-    """Claim what is due, in order, at most PER_ENDPOINT in flight per endpoint (`busy`:
-    endpoint -> deliveries already being sent): [(delivery, endpoint)]. Four commands
+    """Claim what is due, in order, at most PER_ENDPOINT runs of RUN in flight per
+    endpoint (`busy`: endpoint -> runs being sent): [(delivery, endpoint)]. Four commands
     however many it claims: the due ones, the earliest waiting of their bookings, one
     guarded update (still due) and the claimed ones, plus one indexed read per booking to
     keep each booking's deliveries in order. `endpoints`: the enabled ones, when the
@@ -291,11 +344,13 @@ def claim_due(db, owner, now=None, room=BATCH, busy=None, endpoints=None):
     endpoints, due = _due(db, now, endpoints)
     if not due:
         return []
-    known, chosen, in_flight = {}, [], dict(busy or {})
+    known, chosen = {}, []
+    in_flight = {endpoint: runs * RUN for endpoint, runs in (busy or {}).items()}
     for delivery in due:
         if len(chosen) >= room:
             break
-        if in_flight.get(delivery["endpoint"], 0) >= PER_ENDPOINT:
+        # a run in flight counts as RUN deliveries in flight
+        if in_flight.get(delivery["endpoint"], 0) >= PER_ENDPOINT * RUN:
             continue
         if not _is_first(db, delivery, known):
             continue  # its turn comes after the earlier one about the same booking
@@ -322,7 +377,7 @@ def claim_due(db, owner, now=None, room=BATCH, busy=None, endpoints=None):
     return [(by_id[i], endpoints[by_id[i]["endpoint"]]) for i in chosen if i in by_id]
 
 
-def deliver(db, settings, owner="worker", now=None, send=post):
+def deliver(db, settings, owner="worker", now=None):
     """Claim and send what is due, here and now, until nothing is (the tests, a one-off
     pass); returns (delivered, to try again)."""
     done = failed = 0
@@ -331,7 +386,7 @@ def deliver(db, settings, owner="worker", now=None, send=post):
         if not claimed:
             return done, failed
         for delivery, endpoint in claimed:
-            if attempt(db, delivery, endpoint, settings, now, send):
+            if attempt(db, delivery, endpoint, settings, now):
                 done += 1
             else:
                 failed += 1
@@ -442,7 +497,8 @@ class Senders:
         idle_since = time.monotonic()
         while not self._stop.is_set():
             self._record(db, settings)
-            room = self.size * 2 - self.in_flight()  # a short queue behind the threads
+            # A short queue behind the threads: a run each, and as many again waiting.
+            room = (self.size * 2 - self.in_flight()) * RUN
             claimed = []
             if room > 0:
                 with self._lock:
@@ -453,8 +509,8 @@ class Senders:
                     )
                 except Exception:  # noqa: BLE001 - the database is down: try again soon
                     logs.LOG.exception("webhook dispatch failed")
-            for delivery, endpoint in claimed:
-                self._submit(db, settings, delivery, endpoint)
+            for run, endpoint in _runs(claimed):
+                self._submit(settings, run, endpoint)
             if claimed or self.in_flight():
                 idle_since = time.monotonic()
             elif time.monotonic() - idle_since > self.IDLE_SECONDS:
@@ -463,26 +519,35 @@ class Senders:
             self._wake.clear()
             self._stop.wait(self.GATHER_SECONDS)  # let the sends ending now end together
 
-    def _submit(self, db, settings, delivery, endpoint):
-        key = delivery["endpoint"]
+    def _submit(self, settings, run, endpoint):
+        key = endpoint["_id"]
         with self._lock:
             self._busy[key] = self._busy.get(key, 0) + 1
-        self._pool.submit(self._run, settings, delivery, endpoint)
+        self._pool.submit(self._send, settings, run, endpoint)
 
-    def _run(self, settings, delivery, endpoint):
-        outcome = None
+    def _send(self, settings, run, endpoint):
+        outcomes = []
         try:
-            outcome = send_one(delivery, endpoint, settings)
-        except Exception:  # noqa: BLE001 - the lease brings it back; say why
+            outcomes = send_run(run, endpoint, settings)
+        except Exception:  # noqa: BLE001 - the leases bring them back; say why
             logs.LOG.exception("webhook delivery failed unexpectedly")
         finally:
             with self._lock:
-                if outcome is not None:
-                    self._done.append(outcome)
-                self._busy[delivery["endpoint"]] -= 1
-                if not self._busy[delivery["endpoint"]]:
-                    del self._busy[delivery["endpoint"]]
+                self._done.extend(outcomes)
+                self._busy[endpoint["_id"]] -= 1
+                if not self._busy[endpoint["_id"]]:
+                    del self._busy[endpoint["_id"]]
             self._wake.set()  # a thread is free: the dispatcher records and refills
+
+
+def _runs(claimed):
+    """Claimed deliveries as runs of at most RUN per endpoint, in their order."""
+    by_endpoint = {}
+    for delivery, endpoint in claimed:
+        by_endpoint.setdefault(endpoint["_id"], (endpoint, []))[1].append(delivery)
+    for endpoint, deliveries in by_endpoint.values():
+        for start in range(0, len(deliveries), RUN):
+            yield deliveries[start : start + RUN], endpoint
 
 
 def _deliver(context):
@@ -490,7 +555,7 @@ def _deliver(context):
     senders = context.services["webhook_senders"]
     senders.kick(context.db, context.services["webhooks"])
     in_flight = senders.in_flight()
-    return f"webhooks: {in_flight} sending" if in_flight else None
+    return f"webhooks: {in_flight} runs sending" if in_flight else None
 
 
 JOBS = (Job("webhook delivery", every=1, run=_deliver),)

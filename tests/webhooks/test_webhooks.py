@@ -296,6 +296,45 @@ def test_a_slow_receiver_holds_no_worker(app, db, manager, guest, stock, receive
     receiver.hold.set()
 
 
+def test_a_run_goes_on_one_connection_and_a_silent_receiver_holds_back_the_rest_unsent(
+    app, db, manager, guest, stock, receiver
+):
+    """A sender sends an endpoint's claimed deliveries one after another on one kept-alive
+    connection. When one gets no answer, the rest of its run go back unsent (no attempt
+    counted) to wait as long as it: a down receiver costs one timeout, not one each."""
+    feed.drain(db)
+    hotel = stock()[0]["hotel"]
+    _endpoint(manager, hotel, receiver, ["booking.confirmed"])
+    for _ in range(3):
+        _booked_and_paid(guest, stock, hotel)
+    feed.drain(db)
+    settings_ = app.extensions["webhooks"]
+    claimed = delivery.claim_due(db, "test")
+    assert len(claimed) == 3 and len({e["_id"] for _, e in claimed}) == 1
+    outcomes = delivery.send_run([d for d, _ in claimed], claimed[0][1], settings_)
+    delivery.record(db, outcomes, settings_)
+    assert [o["delivered"] for o in outcomes] == [True] * 3
+    assert len(receiver.peers) == 3 and len(set(receiver.peers)) == 1  # one connection
+    assert {d["status"] for d in db.webhook_deliveries.find()} == {"delivered"}
+
+    for _ in range(3):
+        _booked_and_paid(guest, stock, hotel)
+    feed.drain(db)
+    receiver.hold = threading.Event()
+    impatient = dataclasses.replace(settings_, timeout=1)
+    claimed = delivery.claim_due(db, "test")
+    outcomes = delivery.send_run([d for d, _ in claimed], claimed[0][1], impatient)
+    delivery.record(db, outcomes, impatient)
+    receiver.hold.set()
+    first, *rest = (db.webhook_deliveries.find_one({"_id": d["_id"]}) for d, _ in claimed)
+    assert (first["attempt_count"], first["attempts"][-1]["error"]) == (1, "no answer within 1 s")
+    assert [(d["status"], d["attempt_count"], d["attempts"]) for d in rest] == [
+        ("pending", 0, []),
+        ("pending", 0, []),
+    ]
+    assert {d["next_at"] for d in rest} == {first["next_at"]} and first["next_at"] > utcnow()
+
+
 def test_a_replay_sends_the_same_id_and_a_waiting_one_is_refused(
     app, db, manager, guest, stock, receiver
 ):
