@@ -298,23 +298,64 @@ def enabled_endpoints(db):
     return {e["_id"]: e for e in db.webhook_endpoints.find({"enabled": True})}
 
 
-def _due(db, now, endpoints=None):
-    """The enabled endpoints, and the deliveries due: pending ones whose time has come
-    and `sending` ones whose lease has passed, oldest first (each read in the order of
-    the `due` index). A disabled endpoint's deliveries are cancelled when it is
-    disabled, so none holds a place here."""
+class Window:
+    """Where the dispatcher reads due deliveries: next_at in [floor, floor + width], not
+    everything due at once. A backlog is thousands of due deliveries, and the embedded
+    engine reads every one of a range before it sorts and limits it (267 ms for 9,000,
+    where a 10 s window read 3.6 ms); MongoDB walks the `due` index either way. The
+    floor only moves past deliveries that were claimed: one left due (its booking's
+    earlier delivery still going, its endpoint busy) keeps it. Every write of a
+    delivery sets next_at at or after its own time, so nothing lands below a floor set
+    earlier; a full read every RESCAN_SECONDS finds anything written meanwhile below it
+    (a race of two workers), and a full read sets the first floor."""
+
+    RESCAN_SECONDS = 30.0
+    FIRST_WIDTH = timedelta(seconds=10)
+    WIDEST = timedelta(hours=6)
+
+    def __init__(self):
+        self.floor = None
+        self.width = self.FIRST_WIDTH
+        self.rescanned = 0.0
+
+    def bounds(self, now):
+        if self.floor is None or time.monotonic() - self.rescanned > self.RESCAN_SECONDS:
+            self.rescanned = time.monotonic()
+            return None, now  # a full read
+        return self.floor, min(now, self.floor + self.width)
+
+    def moved(self, low, high, due, left, limit):
+        """After a read of [low, high] that found `due` (next_at order, at most `limit`)
+        of which `left` stayed due: the next floor, and a width that fits the backlog."""
+        if len(due) >= limit:
+            self.width = max(self.width / 2, timedelta(seconds=1))
+            reached = due[-1]["next_at"]  # beyond it nothing was read
+        else:
+            self.width = min(self.width * 2, self.WIDEST)
+            reached = high
+        self.floor = min([d["next_at"] for d in left] + [reached])
+        if low is not None and self.floor < low:
+            self.floor = low
+
+
+def _due(db, now, endpoints=None, low=None):
+    """The enabled endpoints, and the deliveries due (next_at at `low` or later, when
+    given): pending ones whose time has come and `sending` ones whose lease has passed,
+    oldest first (each read in the order of the `due` index). A disabled endpoint's
+    deliveries are cancelled when it is disabled, so none holds a place here for long."""
     endpoints = enabled_endpoints(db) if endpoints is None else endpoints
     if not endpoints:
         return endpoints, []
+    when = {"$lte": now} if low is None else {"$gte": low, "$lte": now}
     due = []
     for status in WAITING:
         found = (
             db[DELIVERIES]
-            .find({"status": status, "next_at": {"$lte": now}})
+            .find({"status": status, "next_at": when})
             .sort("next_at", ASCENDING)
             .limit(BATCH)
         )
-        due += [d for d in found if d["endpoint"] in endpoints]
+        due += list(found)
     due.sort(key=lambda d: d["next_at"])
     return endpoints, due[:BATCH]
 
@@ -333,22 +374,36 @@ def _is_first(db, delivery, known):
     return known[key] == delivery["seq"]
 
 
-def claim_due(db, owner, now=None, room=BATCH, busy=None, endpoints=None):
+def claim_due(db, owner, now=None, room=BATCH, busy=None, endpoints=None, window=None):
     """Claim what is due, in order, at most PER_ENDPOINT runs of RUN in flight per
     endpoint (`busy`: endpoint -> runs being sent): [(delivery, endpoint)]. Four commands
     however many it claims: the due ones, the earliest waiting of their bookings, one
     guarded update (still due) and the claimed ones, plus one indexed read per booking to
     keep each booking's deliveries in order. `endpoints`: the enabled ones, when the
-    caller read them lately (the dispatcher, once a second)."""
+    caller read them lately (the dispatcher, once a second); `window`: read the due ones
+    a Window at a time (the dispatcher), else all at once."""
     now = now or utcnow()
-    endpoints, due = _due(db, now, endpoints)
-    if not due:
-        return []
+    low, high = window.bounds(now) if window is not None else (None, now)
+    endpoints, due = _due(db, high, endpoints, low)
+    chosen = _claimable(db, due, room, busy, endpoints)
+    if window is not None:
+        taken = set(chosen)
+        window.moved(low, high, due, [d for d in due if d["_id"] not in taken], BATCH)
+    return _claim(db, owner, now, chosen, endpoints)
+
+
+def _claimable(db, due, room, busy, endpoints):
+    """The due deliveries to claim now, in order: the earliest of each booking's, while
+    their (enabled) endpoints have room."""
     known, chosen = {}, []
     in_flight = {endpoint: runs * RUN for endpoint, runs in (busy or {}).items()}
+    if not due:
+        return chosen
     for delivery in due:
         if len(chosen) >= room:
             break
+        if delivery["endpoint"] not in endpoints:
+            continue  # created a moment ago (the dispatcher's list is a second old)
         # a run in flight counts as RUN deliveries in flight
         if in_flight.get(delivery["endpoint"], 0) >= PER_ENDPOINT * RUN:
             continue
@@ -356,6 +411,11 @@ def claim_due(db, owner, now=None, room=BATCH, busy=None, endpoints=None):
             continue  # its turn comes after the earlier one about the same booking
         in_flight[delivery["endpoint"]] = in_flight.get(delivery["endpoint"], 0) + 1
         chosen.append(delivery["_id"])
+    return chosen
+
+
+def _claim(db, owner, now, chosen, endpoints):
+    """One guarded update (still due) and a read of what it took: [(delivery, endpoint)]."""
     if not chosen:
         return []
     claim = f"{owner}:{uuid.uuid4().hex[:12]}"
@@ -442,6 +502,7 @@ class Senders:
         self._thread = None
         self._pool = None
         self._endpoints = (0.0, None)  # (read at, {id: endpoint})
+        self._window = Window()
         self._target = None  # (db, settings) of the running dispatcher
 
     def in_flight(self):
@@ -505,7 +566,12 @@ class Senders:
                     busy = dict(self._busy)
                 try:
                     claimed = claim_due(
-                        db, settings.owner, room=room, busy=busy, endpoints=self._enabled(db)
+                        db,
+                        settings.owner,
+                        room=room,
+                        busy=busy,
+                        endpoints=self._enabled(db),
+                        window=self._window,
                     )
                 except Exception:  # noqa: BLE001 - the database is down: try again soon
                     logs.LOG.exception("webhook dispatch failed")

@@ -335,6 +335,42 @@ def test_a_run_goes_on_one_connection_and_a_silent_receiver_holds_back_the_rest_
     assert {d["next_at"] for d in rest} == {first["next_at"]} and first["next_at"] > utcnow()
 
 
+def test_the_dispatchers_window_claims_in_order_and_a_full_read_finds_what_fell_below(
+    app, db, manager, guest, stock, receiver
+):
+    """Due deliveries are read a window of next_at at a time. A delivery left due (its
+    booking's earlier one still going) holds the floor; one written below the floor (a
+    race between two workers) is found by the next full read."""
+    feed.drain(db)
+    hotel = stock()[0]["hotel"]
+    _endpoint(manager, hotel, receiver, ["booking.created", "booking.confirmed"])
+    _booked_and_paid(guest, stock, hotel)
+    feed.drain(db)
+    window, settings_ = delivery.Window(), app.extensions["webhooks"]
+    first = delivery.claim_due(db, "test", window=window)  # the first read is a full one
+    assert [d["type"] for d, _ in first] == ["booking.created"]  # confirmed waits its turn
+    confirmed = db.webhook_deliveries.find_one({"type": "booking.confirmed"})
+    assert window.floor == confirmed["next_at"]  # left due: it holds the floor
+    assert delivery.claim_due(db, "test", window=window) == []  # still its turn to wait
+    delivery.record(db, delivery.send_run([first[0][0]], first[0][1], settings_), settings_)
+    second = delivery.claim_due(db, "test", window=window)
+    assert [d["type"] for d, _ in second] == ["booking.confirmed"]
+    delivery.record(db, delivery.send_run([second[0][0]], second[0][1], settings_), settings_)
+    assert delivery.claim_due(db, "test", window=window) == []
+    assert window.floor > confirmed["next_at"]  # nothing left below: it moved on
+
+    below = window.floor - timedelta(seconds=5)
+    db.webhook_deliveries.update_one(
+        {"_id": confirmed["_id"]},
+        {"$set": {"status": "pending", "waiting": True, "next_at": below}},
+    )
+    assert delivery.claim_due(db, "test", window=window) == []  # under the floor
+    window.rescanned -= delivery.Window.RESCAN_SECONDS + 1
+    assert [d["_id"] for d, _ in delivery.claim_due(db, "test", window=window)] == [
+        confirmed["_id"]
+    ]
+
+
 def test_a_replay_sends_the_same_id_and_a_waiting_one_is_refused(
     app, db, manager, guest, stock, receiver
 ):
