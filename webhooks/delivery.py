@@ -137,21 +137,25 @@ def signed_headers(delivery, secret, at):
 def send_run(deliveries, endpoint, settings, now=None):
     """POST a run of claimed deliveries to one endpoint, one after another on one
     connection (its address checked once); what to record of each (record() writes it).
-    A run never holds two deliveries about the same booking (claim_due sends only the
-    earliest of each), so one that fails holds back none of the others."""
+    Deliveries about one booking come in their order: one that fails holds back the
+    later ones about the same booking (given back unsent, to wait as long as it), none
+    of the others."""
     now = now or utcnow()
     try:
         target = guard.check(endpoint["url"], settings)
     except guard.Refused as refused:
         return [_outcome(d, now, None, f"url {refused}", 0.0) for d in deliveries]
     pool = connection(target, settings.timeout)
-    outcomes, began = [], time.monotonic()
+    outcomes, began, held = [], time.monotonic(), {}  # held: subject -> until when
     try:
         for index, delivery in enumerate(deliveries):
             # Within the lease, always: what could not be sent in time goes back, unsent.
             if time.monotonic() - began + settings.timeout + 3 > LEASE_SECONDS - 5:
                 outcomes += [_released(d, utcnow()) for d in deliveries[index:]]
                 break
+            if delivery["subject"] in held:
+                outcomes.append(_released(delivery, held[delivery["subject"]]))
+                continue
             started = time.monotonic()
             code = error = None
             try:
@@ -163,6 +167,8 @@ def send_run(deliveries, endpoint, settings, now=None):
                 error = str(failure)
             latency = round((time.monotonic() - started) * 1000, 1)
             outcomes.append(_outcome(delivery, now, code, error, latency))
+            if not outcomes[-1]["delivered"]:
+                held[delivery["subject"]] = outcomes[-1]["changes"]["next_at"] or utcnow()
             if error is not None:
                 # No answer at all: the receiver is down or slow. The rest of the run
                 # waits as long as this one, unsent (no attempt of theirs is counted).
@@ -356,22 +362,30 @@ def _due(db, now, endpoints=None, low=None):
             .limit(BATCH)
         )
         due += list(found)
-    due.sort(key=lambda d: d["next_at"])
+    due.sort(key=lambda d: (d["next_at"], d["seq"]))  # one pass's share a next_at
     return endpoints, due[:BATCH]
 
 
-def _is_first(db, delivery, known):
-    """Whether no earlier delivery to its endpoint about the same booking (or room type)
-    waits still: one indexed read per (endpoint, subject), kept in `known`."""
+def _in_turn(db, delivery, known):
+    """Whether every earlier delivery to its endpoint about the same booking (or room
+    type) that still waits is claimed already in this batch, just before it (so it goes
+    after them, in the same run): one indexed read of the earliest RUN waiting, per
+    (endpoint, subject), kept in `known` with how far the batch has claimed."""
     key = (delivery["endpoint"], delivery["subject"])
     if key not in known:
-        first = db[DELIVERIES].find_one(
+        waiting = db[DELIVERIES].find(
             {"endpoint": key[0], "subject": key[1], "waiting": True},
             {"seq": 1},
             sort=[("seq", ASCENDING)],
+            limit=RUN,
         )
-        known[key] = first["seq"] if first else None
-    return known[key] == delivery["seq"]
+        known[key] = {"order": [w["seq"] for w in waiting], "claimed": 0}
+    turn = known[key]
+    order, claimed = turn["order"], turn["claimed"]
+    if claimed < len(order) and order[claimed] == delivery["seq"]:
+        turn["claimed"] += 1
+        return True
+    return False
 
 
 def claim_due(db, owner, now=None, room=BATCH, busy=None, endpoints=None, window=None):
@@ -407,8 +421,8 @@ def _claimable(db, due, room, busy, endpoints):
         # a run in flight counts as RUN deliveries in flight
         if in_flight.get(delivery["endpoint"], 0) >= PER_ENDPOINT * RUN:
             continue
-        if not _is_first(db, delivery, known):
-            continue  # its turn comes after the earlier one about the same booking
+        if not _in_turn(db, delivery, known):
+            continue  # its turn comes after an earlier one about the same booking
         in_flight[delivery["endpoint"]] = in_flight.get(delivery["endpoint"], 0) + 1
         chosen.append(delivery["_id"])
     return chosen
@@ -439,17 +453,18 @@ def _claim(db, owner, now, chosen, endpoints):
 
 def deliver(db, settings, owner="worker", now=None):
     """Claim and send what is due, here and now, until nothing is (the tests, a one-off
-    pass); returns (delivered, to try again)."""
+    pass), run by run as the senders do; returns (delivered, to try again)."""
     done = failed = 0
     while True:
         claimed = claim_due(db, owner, now)
         if not claimed:
             return done, failed
-        for delivery, endpoint in claimed:
-            if attempt(db, delivery, endpoint, settings, now):
-                done += 1
-            else:
-                failed += 1
+        for run, endpoint in _runs(claimed):
+            outcomes = send_run(run, endpoint, settings, now)
+            record(db, outcomes, settings, now)
+            sent = [o for o in outcomes if o["record"] is not None]
+            done += sum(o["delivered"] for o in sent)
+            failed += sum(not o["delivered"] for o in sent)
 
 
 def replay(db, endpoint_id, event_id):
@@ -607,13 +622,21 @@ class Senders:
 
 
 def _runs(claimed):
-    """Claimed deliveries as runs of at most RUN per endpoint, in their order."""
+    """Claimed deliveries as runs of at most RUN per endpoint, in their order; the
+    deliveries about one booking (or room type) in the same run, one after another."""
     by_endpoint = {}
     for delivery, endpoint in claimed:
-        by_endpoint.setdefault(endpoint["_id"], (endpoint, []))[1].append(delivery)
-    for endpoint, deliveries in by_endpoint.values():
-        for start in range(0, len(deliveries), RUN):
-            yield deliveries[start : start + RUN], endpoint
+        chains = by_endpoint.setdefault(endpoint["_id"], (endpoint, {}))[1]
+        chains.setdefault(delivery["subject"], []).append(delivery)
+    for endpoint, chains in by_endpoint.values():
+        run = []
+        for chain in chains.values():
+            if run and len(run) + len(chain) > RUN:
+                yield run, endpoint
+                run = []
+            run = run + chain
+        if run:
+            yield run, endpoint
 
 
 def _deliver(context):

@@ -347,17 +347,35 @@ def test_the_dispatchers_window_claims_in_order_and_a_full_read_finds_what_fell_
     _booked_and_paid(guest, stock, hotel)
     feed.drain(db)
     window, settings_ = delivery.Window(), app.extensions["webhooks"]
-    first = delivery.claim_due(db, "test", window=window)  # the first read is a full one
-    assert [d["type"] for d, _ in first] == ["booking.created"]  # confirmed waits its turn
+    # Room for one: the booking's confirmation is left due, and holds the floor.
+    first = delivery.claim_due(db, "test", window=window, room=1)  # a full read, first
+    assert [d["type"] for d, _ in first] == ["booking.created"]
     confirmed = db.webhook_deliveries.find_one({"type": "booking.confirmed"})
-    assert window.floor == confirmed["next_at"]  # left due: it holds the floor
-    assert delivery.claim_due(db, "test", window=window) == []  # still its turn to wait
+    assert window.floor == confirmed["next_at"]
     delivery.record(db, delivery.send_run([first[0][0]], first[0][1], settings_), settings_)
     second = delivery.claim_due(db, "test", window=window)
     assert [d["type"] for d, _ in second] == ["booking.confirmed"]
     delivery.record(db, delivery.send_run([second[0][0]], second[0][1], settings_), settings_)
     assert delivery.claim_due(db, "test", window=window) == []
     assert window.floor > confirmed["next_at"]  # nothing left below: it moved on
+
+    # A booking's deliveries claimed together go in one run, in order; the first
+    # refused, the next is held back unsent to wait as long as it.
+    _booked_and_paid(guest, stock, hotel)
+    feed.drain(db)
+    both = delivery.claim_due(db, "test", window=window)
+    assert [d["type"] for d, _ in both] == ["booking.created", "booking.confirmed"]
+    ((run, endpoint),) = delivery._runs(both)
+    receiver.answers.append(500)
+    delivery.record(db, delivery.send_run(run, endpoint, settings_), settings_)
+    created, held = (db.webhook_deliveries.find_one({"_id": d["_id"]}) for d, _ in both)
+    assert (created["last_status_code"], held["attempt_count"]) == (500, 0)
+    assert held["status"] == "pending" and held["next_at"] == created["next_at"]
+    assert receiver.types()[-1] == "booking.created"  # the confirmation was not sent
+    db.webhook_deliveries.update_many(
+        {"_id": {"$in": [created["_id"], held["_id"]]}},
+        {"$set": {"status": "delivered", "waiting": False, "next_at": None}},
+    )
 
     below = window.floor - timedelta(seconds=5)
     db.webhook_deliveries.update_one(
@@ -398,17 +416,17 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
 ):
     """A real `flask --app run worker` process writes the deliveries from the change
     stream and is SIGKILLed while the receiver holds its request: the delivery stays
-    `sending` under its lease, then goes again with the same webhook-id, and the events
-    after it follow in order."""
+    `sending` under its lease (with the next about its booking, claimed in the same run),
+    then goes again with the same webhook-id, and the next follows in order."""
     feed.drain(db)
     hotel = stock()[0]["hotel"]
     _endpoint(manager, hotel, receiver, ["booking.created", "booking.confirmed"])
     booking = _booked_and_paid(guest, stock, hotel)
     receiver.hold = threading.Event()
     kill_worker_when(app_config, receiver.arrived)  # the receiver holds its request
-    (claimed,) = db.webhook_deliveries.find({"status": "sending"})
-    assert claimed["type"] == "booking.created"
-    assert db.webhook_deliveries.find_one({"type": "booking.confirmed"})["status"] == "pending"
+    sending = sorted(d["type"] for d in db.webhook_deliveries.find({"status": "sending"}))
+    assert sending == ["booking.confirmed", "booking.created"]  # one run, held at its first
+    assert receiver.types() == []  # the held request never ended: nothing verified yet
     settings = app.extensions["webhooks"]
     assert delivery.deliver(db, settings) == (0, 0)  # its lease holds, the next waits
     receiver.hold.set()  # the dead worker's request is answered to nobody
