@@ -177,8 +177,17 @@ def send_run(deliveries, endpoint, settings, now=None):
                 break
     finally:
         pool.close()
+    sent = [o for o in outcomes if o["delivered"]]
+    run = {
+        "count": len(sent),
+        "latency_ms": round(sum(o["record"]["latency_ms"] for o in sent) / len(sent), 1)
+        if sent
+        else None,
+        "ended": utcnow(),
+    }
     for outcome in outcomes:
         outcome["endpoint"] = endpoint
+        outcome["run"] = run
     return outcomes
 
 
@@ -221,26 +230,56 @@ def _outcome(delivery, now, code, error, latency):
 
 
 def record(db, outcomes, settings, now=None):
-    """Write how attempts went, all in one unordered bulk (each still under its own
-    claim: one whose lease passed and another worker took is left to that worker); an
-    endpoint whose delivery failed for good is disabled and its managers told."""
+    """Write how attempts went, each still under its own claim (one whose lease passed
+    and another worker took is left to that worker). A run's delivered ones are one
+    update (the embedded engine spends 0.7 ms a document on one update of many, 2.4 ms
+    on each of a bulk), their attempt shown with the run's mean latency and its size;
+    the rest one unordered bulk. An endpoint whose delivery failed for good is disabled
+    and its managers told."""
     if not outcomes:
         return
-    db[DELIVERIES].bulk_write(
-        [
-            UpdateOne(
-                {"_id": o["delivery"]["_id"], "claimed_by": o["delivery"]["claimed_by"]},
-                {"$set": o["changes"]}
-                if o["record"] is None  # given back unsent
-                else {
-                    "$set": o["changes"],
-                    "$push": {"attempts": {"$each": [o["record"]], "$slice": -KEEP_ATTEMPTS}},
+    delivered, others = {}, []
+    for o in outcomes:
+        if o["delivered"] and o.get("run") is not None:
+            key = (o["delivery"]["claimed_by"], id(o["run"]), o["record"]["status_code"])
+            delivered.setdefault(key, []).append(o)
+        else:
+            others.append(o)
+    for (claim, _run, code), together in delivered.items():
+        run = together[0]["run"]
+        attempt_record = {**together[0]["record"], "latency_ms": run["latency_ms"]}
+        if run["count"] > 1:
+            attempt_record["run"] = run["count"]  # sent one after another on one connection
+        db[DELIVERIES].update_many(
+            {"_id": {"$in": [o["delivery"]["_id"] for o in together]}, "claimed_by": claim},
+            {
+                "$set": {
+                    "status": "delivered",
+                    "delivered_at": run["ended"],
+                    "next_at": None,
+                    "waiting": False,
+                    "last_status_code": code,
                 },
-            )
-            for o in outcomes
-        ],
-        ordered=False,
-    )
+                "$inc": {"attempt_count": 1},
+                "$push": {"attempts": {"$each": [attempt_record], "$slice": -KEEP_ATTEMPTS}},
+            },
+        )
+    if others:
+        db[DELIVERIES].bulk_write(
+            [
+                UpdateOne(
+                    {"_id": o["delivery"]["_id"], "claimed_by": o["delivery"]["claimed_by"]},
+                    {"$set": o["changes"]}
+                    if o["record"] is None  # given back unsent
+                    else {
+                        "$set": o["changes"],
+                        "$push": {"attempts": {"$each": [o["record"]], "$slice": -KEEP_ATTEMPTS}},
+                    },
+                )
+                for o in others
+            ],
+            ordered=False,
+        )
     for outcome in outcomes:
         if outcome["record"] is None:
             continue
