@@ -13,8 +13,10 @@ stocked room type:
 
 Rounds alternate quiet / told on the same machine: CLIENTS guests each book and pay
 BOOKINGS stays in a row. It prints bookings/s (book + pay) and the latency of one
-book + pay for each, their ratio, and how long after its payment a booking's
-confirmation reached the webhook receiver and the guest's mailbox (Maildir).
+book + pay for each, their ratio, the database operations a booking cost the server
+in the round (serverStatus opcounters: the API's and the worker's together), and how
+long after its payment a booking's confirmation reached the webhook receiver and the
+guest's mailbox (Maildir).
 
 Usage: .venv/bin/python bench/notifications.py [--rounds 3] [--clients 8] [--bookings 20]
 """
@@ -44,7 +46,6 @@ from plumbing.embedded import free_port, mongo_uri  # noqa: E402
 from plumbing.values import Day  # noqa: E402
 
 ENDPOINTS = 2
-NICE = ["nice", "-n", "19"]
 QUIET = "mail feed,mail delivery,hold reminders,webhook feed,webhook delivery"
 ALL_JOBS = (
     "hold sweep,fee collection,KPI refresh,bookings flat,mail feed,hold reminders,"
@@ -124,9 +125,9 @@ def start(data_dir, secret, skip):
     while time.monotonic() < deadline:
         if call(ports["PORT"], "GET", "/health", timeout=2)[0] == 200:
             worker = subprocess.Popen(
-                [*NICE, sys.executable, "/tmp/census/worker_census.py"],
+                [sys.executable, "-m", "flask", "--app", "run", "worker"],
                 cwd=ROOT,
-                env={**env, "WORKER_SKIP_JOBS": skip, "CENSUS_OUT": f"/tmp/census/{'quiet' if skip else 'told'}.txt"},
+                env={**env, "WORKER_SKIP_JOBS": skip},
                 stdout=log,
                 stderr=log,
             )
@@ -201,7 +202,8 @@ class Server:
         failed = clients * bookings - len(done)
         print(
             f"  {self.name:5}: {len(done) / wall:6.1f} bookings/s, book + pay p50 "
-            f"{statistics.median(done) * 1000:.0f} ms" + (f", {failed} FAILED" if failed else "")
+            f"{statistics.median(done) * 1000:.0f} ms"
+            + (f", {failed} FAILED" if failed else "")
             + "; database operations a booking: "
             + ", ".join(f"{k} {v / max(1, len(done)):.1f}" for k, v in spent.items() if v)
         )
