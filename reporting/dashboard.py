@@ -136,10 +136,7 @@ def recent(db, collection, hotels=None, limit=RECENT, now=None):
     now = now or utcnow()
     for window in (*RECENT_WINDOWS, None):
         since = {} if window is None else {"_created": {"$gte": now - window}}
-        if hotels is None:
-            queries = [since]
-        else:
-            queries = [{"hotel": hotel, **since} for hotel in hotels]
+        queries = [since] if hotels is None else [{"hotel": h, **since} for h in hotels]
         found = [
             document
             for query in queries
