@@ -208,8 +208,15 @@ def templated_forms(links, search_fields):
             fields = search_fields
         else:
             fields = [
-                {"name": n, "label": n.replace("_", " "), "type": "text", "min": None,
-                 "max": None, "required": False, "hint": None}
+                {
+                    "name": n,
+                    "label": n.replace("_", " "),
+                    "type": "text",
+                    "min": None,
+                    "max": None,
+                    "required": False,
+                    "hint": None,
+                }
                 for n in names
             ]
         forms.append(
