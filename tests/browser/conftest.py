@@ -12,7 +12,7 @@ import cli
 from identity.tokens import issue_token
 from plumbing.embedded import free_port
 from run import close_app, create_app
-from tests.browser.support import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, ROOT
+from tests.browser.support import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, ROOT, browsing
 from tests.conftest import (
     ApiClient,
     _config,
@@ -97,9 +97,5 @@ def browser():
 
 @pytest.fixture
 def page(browser, live):
-    # bypass_csp: the accessibility check injects axe-core into pages whose CSP
-    # would refuse a script the server did not send.
-    context = browser.new_context(base_url=live["base"], bypass_csp=True)
-    page = context.new_page()
-    yield page
-    context.close()
+    with browsing(browser, live["base"]) as opened:
+        yield opened

@@ -3,6 +3,7 @@ accessibility check and the layout check."""
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,15 @@ def looked_at(page, name):
     """axe-core clean, and laid out at both widths (screenshots in test-artifacts/)."""
     accessible(page, name)
     laid_out(page, name)
+
+
+@contextmanager
+def browsing(browser, base):
+    """A page of a fresh browser context on `base`: no cookie or storage crosses tests.
+    bypass_csp: the accessibility check injects axe-core into pages whose CSP would
+    refuse a script the server did not send."""
+    context = browser.new_context(base_url=base, bypass_csp=True)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

@@ -17,7 +17,7 @@ from demo import seed
 from plumbing.embedded import free_port
 from plumbing.values import today
 from run import close_app, create_app
-from tests.browser.support import looked_at, sign_in_to_admin
+from tests.browser.support import browsing, looked_at, sign_in_to_admin
 from tests.conftest import _config
 
 MANAGER, PASSWORD, _ = seed.DEMO_ACCOUNTS["manager"]
@@ -47,10 +47,8 @@ def demo(servers, tmp_path_factory):
 
 @pytest.fixture
 def desk(browser, demo):
-    context = browser.new_context(base_url=demo["base"], bypass_csp=True)
-    page = context.new_page()
-    yield page
-    context.close()
+    with browsing(browser, demo["base"]) as page:
+        yield page
 
 
 def codes(page, worklist):
