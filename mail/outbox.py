@@ -89,12 +89,12 @@ def enqueue_all(db, writes):
 
 
 def enqueue_about(db, message_id, booking, kind, message):
-    """enqueue() for a message about a booking (kept with it and its hotel, for the admin);
-    False, writing nothing, when its guest has no address."""
-    if not message["to"]:
-        return False
-    enqueue(db, message_id, booking=booking["_id"], hotel=booking["hotel"], kind=kind, **message)
-    return True
+    """A message about a booking written alone (a hold reminder); False, writing nothing,
+    when its guest has no address."""
+    write = about_booking(message_id, booking, kind, message)
+    if write is not None:
+        enqueue_all(db, [write])
+    return write is not None
 
 
 def message_id_header(message_id, sender):

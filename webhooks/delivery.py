@@ -94,11 +94,9 @@ def connection(target, timeout):
     return urllib3.HTTPConnectionPool(target.address, target.port, **options)
 
 
-def post(target, body, headers, timeout, pool=None):
-    """POST to the checked address without following redirects; the HTTP status, reading
-    at most READ_LIMIT of the answer. On `pool` (kept open), or a connection of its own."""
-    own = pool is None
-    pool = connection(target, timeout) if own else pool
+def post(pool, target, body, headers, timeout):
+    """POST on the run's connection to the checked address, without following
+    redirects; the HTTP status, reading at most READ_LIMIT of the answer."""
     default_port = 443 if target.scheme == "https" else 80
     host = target.host if target.port == default_port else f"{target.host}:{target.port}"
     try:
@@ -119,9 +117,6 @@ def post(target, body, headers, timeout, pool=None):
         raise SendError(f"no answer within {timeout:g} s") from None
     except urllib3.exceptions.HTTPError as error:
         raise SendError(f"could not connect: {error.__class__.__name__}") from None
-    finally:
-        if own:
-            pool.close()
 
 
 def signed_headers(delivery, secret, at):
@@ -162,7 +157,7 @@ def send_run(deliveries, endpoint, settings, now=None):
                 # Signed at the wall clock's time (receivers refuse stale or future
                 # stamps); `now` is the schedule's clock.
                 headers = signed_headers(delivery, endpoint["secret"], utcnow())
-                code = post(target, delivery["payload"], headers, settings.timeout, pool)
+                code = post(pool, target, delivery["payload"], headers, settings.timeout)
             except SendError as failure:
                 error = str(failure)
             latency = round((time.monotonic() - started) * 1000, 1)
@@ -200,10 +195,6 @@ def _released(delivery, next_at):
         "delivered": False,
         "why": None,
     }
-
-
-def send_one(delivery, endpoint, settings, now=None):
-    return send_run([delivery], endpoint, settings, now)[0]
 
 
 def _outcome(delivery, now, code, error, latency):
@@ -289,13 +280,6 @@ def record(db, outcomes, settings, now=None):
             disable(db, outcome["endpoint"], reason, settings, now)
 
 
-def attempt(db, delivery, endpoint, settings, now=None):
-    """Send one claimed delivery and record how it went; True when delivered."""
-    outcome = send_one(delivery, endpoint, settings, now)
-    record(db, [outcome], settings, now)
-    return outcome["delivered"]
-
-
 def disable(db, endpoint, reason, settings, now=None):
     """Switch an endpoint off and tell its hotel's managers (once per disabling)."""
     now = now or utcnow()
@@ -369,8 +353,8 @@ class Window:
             return None, now  # a full read
         return self.floor, min(now, self.floor + self.width)
 
-    def moved(self, low, high, due, left, limit):
-        """After a read of [low, high] that found `due` (next_at order, at most `limit`)
+    def moved(self, high, due, left, limit):
+        """After a read up to `high` that found `due` (next_at order, at most `limit`)
         of which `left` stayed due: the next floor, and a width that fits the backlog."""
         if len(due) >= limit:
             self.width = max(self.width / 2, timedelta(seconds=1))
@@ -379,8 +363,6 @@ class Window:
             self.width = min(self.width * 2, self.WIDEST)
             reached = high
         self.floor = min([d["next_at"] for d in left] + [reached])
-        if low is not None and self.floor < low:
-            self.floor = low
 
 
 def _due(db, now, endpoints=None, low=None):
@@ -441,7 +423,7 @@ def claim_due(db, owner, now=None, room=BATCH, busy=None, endpoints=None, window
     chosen = _claimable(db, due, room, busy, endpoints)
     if window is not None:
         taken = set(chosen)
-        window.moved(low, high, due, [d for d in due if d["_id"] not in taken], BATCH)
+        window.moved(high, due, [d for d in due if d["_id"] not in taken], BATCH)
     return _claim(db, owner, now, chosen, endpoints)
 
 

@@ -117,7 +117,8 @@ class CalendarView(AdminOnly, BaseView):
         nights = results[0]["nights"]
         of = "" if len(results) == 1 else f" of {len(results)} room types"
         flash(
-            f"{nights} {_plural(nights, 'night')}{of} set ({created} new, {changed} changed)",
+            f"{nights} night{'' if nights == 1 else 's'}{of} set "
+            f"({created} new, {changed} changed)",
             "success",
         )
 
@@ -151,10 +152,6 @@ def _find(hotels, kind, chosen):
             if kind == "room_type" and str(room_type["_id"]) == chosen:
                 return hotel, [room_type]
     return None, []
-
-
-def _plural(count, word):
-    return word if count == 1 else word + "s"
 
 
 def _month(text):

@@ -2,26 +2,22 @@
 xdist worker and a fresh context per test."""
 
 import os
-import subprocess
-import sys
 import uuid
 
 import pytest
 
 import cli
 from identity.tokens import issue_token
-from plumbing.embedded import free_port
 from run import close_app, create_app
-from tests.browser.support import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, ROOT, browsing
+from tests.browser.support import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, browsing
 from tests.conftest import (
     ApiClient,
     _config,
     create_hotel,
     make_user,
     stock_room_type,
-    wait_until_serving,
 )
-from tests.support import as_environment
+from tests.support import server_processes
 
 
 def require_chromium():
@@ -54,28 +50,16 @@ def live(servers, tmp_path_factory):
         )
         room_type = created.json
         start = stock_room_type(as_admin, room_type, nights=10)
-    env = dict(os.environ, **as_environment(config))
-    env.update(SEED_DEMO="0", PORT=str(free_port()))
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{env['PORT']}"
-    wait_until_serving(process, base)
-    yield {
-        "base": base,
-        "admin": admin,
-        "manager": manager,
-        "guest": guest,
-        "room_type": room_type,
-        "start": start,
-        "secret": app.config["SECRET_KEY"],
-    }
-    process.terminate()
-    process.wait(20)
+    with server_processes(config, count=1) as (base,):
+        yield {
+            "base": base,
+            "admin": admin,
+            "manager": manager,
+            "guest": guest,
+            "room_type": room_type,
+            "start": start,
+            "secret": app.config["SECRET_KEY"],
+        }
     with app.app_context():
         app.data.driver.db.client.drop_database(config["MONGO_DBNAME"])
     close_app(app)
