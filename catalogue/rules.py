@@ -195,6 +195,9 @@ def parse_range(body, partial=False):
     return values
 
 
+MAX_ROOM_TYPES_AT_ONCE = 50  # one range set on a hotel's room types, read one by one
+
+
 def set_inventory_range(client, db, room_type_id, values, user):
     """Set every night in [from, to) at once, or none; refuse nights booked above allotment."""
     return set_inventory_ranges(client, db, [room_type_id], values, user)[0]
@@ -203,7 +206,13 @@ def set_inventory_range(client, db, room_type_id, values, user):
 def set_inventory_ranges(client, db, room_type_ids, values, user):
     """The same range set on several room types (a hotel's calendar) in one
     transaction: every night of every room type, or none of them. One result per room
-    type, in the order given."""
+    type, in the order given (each once)."""
+    room_type_ids = list(dict.fromkeys(room_type_ids))
+    if len(room_type_ids) > MAX_ROOM_TYPES_AT_ONCE:
+        raise invalid(
+            "room_type",
+            f"at most {MAX_ROOM_TYPES_AT_ONCE} room types at once ({len(room_type_ids)} given)",
+        )
     targets = [room_type_and_hotel(db, room_type_id) for room_type_id in room_type_ids]
     for _room_type, hotel in targets:
         require_manager(user, hotel, "the room type's hotel")

@@ -829,4 +829,13 @@ def test_the_hotel_calendar_shows_every_room_type_and_sets_them_together_or_not_
     ]
     grid = closed.text.split('id="calendar"')[1]
     assert 'id="room-type-' in grid and "closed" in grid
-    assert admin_panel.get(f"/admin/calendar/?hotel={ObjectId()}").status_code == 404
+    unknown = ObjectId()
+    missing = admin_panel.get(f"/admin/calendar/?hotel={unknown}")
+    assert missing.status_code == 404 and f"hotel {unknown} not found among yours" in missing.text
+    shut = {**base, "closed": "open"}  # refused, so the nights stay closed
+    none = admin_panel.post(url, data={**shut, "room_type": []}, follow_redirects=True)
+    assert "422: tick at least one room type" in none.text
+    many = [str(ObjectId()) for _ in range(51)]
+    crowd = admin_panel.post(url, data={**shut, "room_type": many}, follow_redirects=True)
+    assert "422: room_type at most 50 room types at once (51 given)" in crowd.text
+    assert {r["closed"] for r in db.inventory.find({"date": start})} == {True}  # as it was
