@@ -479,18 +479,14 @@ def inventory_nights(db, room_type_id, first, end):
     return {Day.of(row["date"]): row for row in rows}
 
 
-def hotels_with_room_types(db, hotels=None):
-    """[(hotel, [room type])] of every hotel, or of `hotels`, by hotel name then room
-    type name (the calendar's chooser)."""
+def hotel_choices(db, hotels=None):
+    """Every hotel, or those of `hotels`, by name (name and currency): one read."""
     query = {} if hotels is None else {"_id": {"$in": list(hotels)}}
     found = db.hotels.find(query, {"name": 1, "currency": 1})
-    return [
-        (
-            hotel,
-            sorted(
-                db.room_types.find({"hotel": hotel["_id"]}, {"name": 1, "hotel": 1}),
-                key=lambda room_type: room_type.get("name", ""),
-            ),
-        )
-        for hotel in sorted(found, key=lambda hotel: hotel.get("name", ""))
-    ]
+    return sorted(found, key=lambda hotel: hotel.get("name", ""))
+
+
+def room_types_of(db, hotel_id):
+    """A hotel's room types by name (through the `hotel` index)."""
+    found = db.room_types.find({"hotel": hotel_id}, {"name": 1, "hotel": 1})
+    return sorted(found, key=lambda room_type: room_type.get("name", ""))

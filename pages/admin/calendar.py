@@ -52,7 +52,7 @@ class CalendarView(AdminOnly, BaseView):
     @expose("/", methods=["GET", "POST"])
     def index(self):
         database = db()
-        hotels = rules.hotels_with_room_types(database, managed(g.user))
+        hotels = rules.hotel_choices(database, managed(g.user))
         kind, chosen = _chosen(request.args, hotels)
         month = _month(request.args.get("month"))
         place = {kind: chosen, "month": month.strftime("%Y-%m")} if chosen else {}
@@ -60,7 +60,7 @@ class CalendarView(AdminOnly, BaseView):
         if request.method == "POST" and form.validate():
             self._set_range(database, form, request.form.getlist("room_type"))
             return redirect(url_for(".index", **place))
-        hotel, room_types = _find(hotels, kind, chosen)
+        hotel, room_types = _find(database, hotels, kind, chosen)
         first, end = month, _next_month(month)
         rows = {
             str(room_type["_id"]): rules.inventory_nights(database, room_type["_id"], first, end)
@@ -75,6 +75,7 @@ class CalendarView(AdminOnly, BaseView):
             chosen=chosen,
             hotel=hotel,
             room_types=room_types,
+            all_room_types=rules.room_types_of(database, hotel["_id"]) if hotel else [],
             currency=(hotel or {}).get("currency", "EUR"),
             month=month,
             previous=_month_before(month),
@@ -125,33 +126,34 @@ class CalendarView(AdminOnly, BaseView):
 
 def _chosen(values, hotels):
     """("hotel" or "room_type", id) from `?view=hotel:<id>` (the chooser), `?hotel=` or
-    `?room_type=`; the first hotel when none is named. A 404 for one not among yours."""
+    `?room_type=`; the first hotel when none is named."""
     kind, _, chosen = (values.get("view") or "").partition(":")
     if kind not in ("hotel", "room_type"):
-        kind, chosen = (
-            ("room_type", values["room_type"])
-            if values.get("room_type")
-            else (
-                "hotel",
-                values.get("hotel", ""),
-            )
-        )
+        kind = "room_type" if values.get("room_type") else "hotel"
+        chosen = values.get(kind, "")
     if not chosen:
-        return ("hotel", str(hotels[0][0]["_id"])) if hotels else ("hotel", "")
-    if _find(hotels, kind, chosen)[0] is None:
-        abort(404, description=f"{kind.replace('_', ' ')} {chosen} not found among yours")
+        return ("hotel", str(hotels[0]["_id"])) if hotels else ("hotel", "")
     return kind, chosen
 
 
-def _find(hotels, kind, chosen):
-    """(hotel, [room types shown]) for the choice; (None, []) when it is not there."""
-    for hotel, room_types in hotels:
-        if kind == "hotel" and str(hotel["_id"]) == chosen:
-            return hotel, room_types
-        for room_type in room_types:
-            if kind == "room_type" and str(room_type["_id"]) == chosen:
-                return hotel, [room_type]
-    return None, []
+def _find(database, hotels, kind, chosen):
+    """(hotel, [room types shown]) for the choice, read for it alone (a page of a large
+    catalogue reads one hotel's room types, not every hotel's); a 404 for one that is
+    not among yours; (None, []) when there is no hotel at all."""
+    if not chosen:
+        return None, []
+    yours = {str(hotel["_id"]): hotel for hotel in hotels}
+    if ObjectId.is_valid(chosen):
+        if kind == "hotel" and chosen in yours:
+            hotel = yours[chosen]
+            return hotel, rules.room_types_of(database, hotel["_id"])
+        if kind == "room_type":
+            found = database.room_types.find_one(
+                {"_id": ObjectId(chosen)}, {"name": 1, "hotel": 1}
+            )
+            if found is not None and str(found["hotel"]) in yours:
+                return yours[str(found["hotel"])], [found]
+    abort(404, description=f"{kind.replace('_', ' ')} {chosen} not found among yours")
 
 
 def _month(text):

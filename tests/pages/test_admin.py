@@ -63,6 +63,20 @@ def test_a_manager_sees_and_changes_only_their_hotels(app, db, manager, make_hot
         assert client.get(path).status_code == 403, path
     menu = client.get("/admin/").text
     assert "/admin/users/" not in menu and "/admin/calendar/" in menu
+    # The calendar: their hotel by default, listed alone; another's hotel or room type 404.
+    calendar = client.get("/admin/calendar/")
+    assert calendar.status_code == 200 and "Managed Manor" in calendar.text
+    assert "Someone Else" not in calendar.text
+    other = admin.post(
+        "room-types", {"hotel": theirs["_id"], "name": "Twin", "max_adults": 2, "total_rooms": 1}
+    ).json
+    for query, what in (
+        (f"hotel={theirs['_id']}", f"hotel {theirs['_id']} not found among yours"),
+        (f"room_type={other['_id']}", f"room type {other['_id']} not found among yours"),
+        ("view=room_type:not-an-id", "room type not-an-id not found among yours"),
+    ):
+        refused = client.get(f"/admin/calendar/?{query}")
+        assert refused.status_code == 404 and what in refused.text, query
 
 
 def test_wrong_password_and_missing_csrf_are_refused(app, db):
