@@ -17,7 +17,7 @@ import time
 from datetime import timedelta
 
 from mail import messages, outbox
-from plumbing.changefeed import KeptPosition
+from plumbing.changefeed import KeptPosition, documents_of
 from plumbing.jobs import Job
 from plumbing.values import utcnow
 
@@ -110,11 +110,9 @@ def write(db, changes, public_url, now=None):
     intents = _intents(changes)
     if not intents:
         return 0
-    payment_ids = [key for what, key, _ in intents if what == "receipt"]
-    payments = {p["_id"]: p for p in db.payments.find({"_id": {"$in": payment_ids}})}
-    booking_ids = {key for what, key, _ in intents if what != "receipt"}
-    booking_ids |= {p["booking"] for p in payments.values() if p.get("booking")}
-    bookings = {b["_id"]: b for b in db.bookings.find({"_id": {"$in": list(booking_ids)}})}
+    payments = documents_of(db, changes, ("payments",))["payments"]
+    paid_for = [p["booking"] for p in payments.values() if p.get("booking")]
+    bookings = documents_of(db, changes, ("bookings",), {"bookings": paid_for})["bookings"]
     lookups = messages.Lookups(db)
     lookups.prefetch(bookings.values())
     writes = []

@@ -263,6 +263,8 @@ def render_page(response):
     nonce = secrets.token_urlsafe(16)
     user = optional_user()
     meta = payload.get("_meta") if isinstance(payload, dict) else None
+    links = (payload.get("_links") or {}) if isinstance(payload, dict) else {}
+    search_fields = parameters.form_fields()
     html = render_template(
         "browsable.html",
         title=request.path,
@@ -288,15 +290,12 @@ def render_page(response):
         actions=actions(payload),
         payment_methods=PAYMENT_METHODS,
         search=request.path.rstrip("/").endswith("/availability"),
-        templated=templated_forms(
-            (payload.get("_links") or {}) if isinstance(payload, dict) else {},
-            parameters.form_fields(),
-        ),
-        search_fields=parameters.form_fields(),
+        templated=templated_forms(links, search_fields),
+        search_fields=search_fields,
         query=request.args,
         etag=payload.get("_etag") if isinstance(payload, dict) else None,
         meta=meta,
-        links=(payload.get("_links") or {}) if isinstance(payload, dict) else {},
+        links=links,
         api_prefix=current_app.api_prefix,
         related=related_collections(resource, item_id),
         nonce=nonce,

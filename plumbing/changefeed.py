@@ -184,6 +184,22 @@ class Fanout:
                 subscription.changes.put((event_id, change))
 
 
+def documents_of(db, changes, collections, extra=None):
+    """The documents a pass's changes are about, as they are now, one read per
+    collection: {collection: {id: document}}. `extra`: more ids to read with them
+    ({collection: ids}, a payment's booking)."""
+    ids = {collection: set((extra or {}).get(collection, ())) for collection in collections}
+    for change in changes:
+        if change["ns"]["coll"] in ids:
+            ids[change["ns"]["coll"]].add(change["documentKey"]["_id"])
+    return {
+        collection: {d["_id"]: d for d in db[collection].find({"_id": {"$in": list(wanted)}})}
+        if wanted
+        else {}
+        for collection, wanted in ids.items()
+    }
+
+
 class KeptPosition:
     """A worker feed's place in a change stream, kept in `feed_positions` under its name
     so a pass carries on where the last one stopped, in whichever worker process runs

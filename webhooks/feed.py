@@ -25,7 +25,7 @@ from pymongo import UpdateOne
 
 from domain import build_domain
 from plumbing import jsonschema
-from plumbing.changefeed import KeptPosition
+from plumbing.changefeed import KeptPosition, documents_of
 from plumbing.datalayer import JSONEncoder
 from plumbing.jobs import Job
 from plumbing.values import decode_days, utcnow
@@ -95,13 +95,7 @@ class _Writer:
     def prefetch(self, changes):
         """The bookings and payments a pass's changes concern, one read each (as they
         are now: what an event carries)."""
-        ids = {"bookings": set(), "payments": set()}
-        for change in changes:
-            if change["ns"]["coll"] in ids:
-                ids[change["ns"]["coll"]].add(change["documentKey"]["_id"])
-        for collection, wanted in ids.items():
-            found = self.db[collection].find({"_id": {"$in": list(wanted)}}) if wanted else ()
-            self.documents[collection] = {d["_id"]: d for d in found}
+        self.documents = documents_of(self.db, changes, ("bookings", "payments"))
 
     def booking(self, booking_id):
         return self.documents["bookings"].get(booking_id)
