@@ -18,15 +18,13 @@ window for a second copy: milliseconds).
 
 import hashlib
 import time
-import uuid
-from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
 from pymongo import ASCENDING, UpdateOne
 
 from plumbing import logs, mailer, metrics
-from plumbing.jobs import Job, retry_at
+from plumbing.jobs import Job, claim, retry_at
 from plumbing.values import utcnow
 
 COLLECTION = "outbox"
@@ -125,32 +123,6 @@ def as_email(document, sender):
     return message
 
 
-def _claim(db, due, now, owner):
-    """Claim a batch in one guarded update (each still as it was read: due, and not
-    taken by another worker since), then read back which are ours: two commands a batch."""
-    if not due:
-        return []
-    claim = f"{owner}:{uuid.uuid4().hex[:12]}"
-    db[COLLECTION].update_many(
-        # Due still: a message sent or given up since has no next_at (one $in, on _id:
-        # the embedded server's planner walks no index for a filter with two).
-        {"_id": {"$in": [m["_id"] for m in due]}, "next_at": {"$lte": now}},
-        {
-            "$set": {
-                "status": "sending",
-                "claimed_by": claim,
-                "next_at": now + timedelta(seconds=LEASE_SECONDS),
-            }
-        },
-    )
-    ids = [m["_id"] for m in due]
-    ours = {
-        m["_id"]
-        for m in db[COLLECTION].find({"_id": {"$in": ids}, "claimed_by": claim}, {"_id": 1})
-    }
-    return [{**m, "claimed_by": claim} for m in due if m["_id"] in ours]
-
-
 PASS_SECONDS = 1.5
 
 
@@ -178,7 +150,8 @@ def _deliver_batch(db, smtp_url, sender, owner, now, send):
         .limit(BATCH)
     )
     delivered, failed = [], 0
-    for message in _claim(db, due, now, owner):
+    claimed = claim(db[COLLECTION], [m["_id"] for m in due], now, owner, LEASE_SECONDS)
+    for message in claimed:
         try:
             send(smtp_url, as_email(message, sender))
         except mailer.MailError as error:

@@ -8,6 +8,7 @@ take long: the worker runs jobs one after another.
 
 import random
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -94,6 +95,30 @@ class Background:
         if thread is not None:
             thread.join(30)
         self._thread = None
+
+
+def claim(collection, ids, now, owner, lease_seconds):
+    """Claim a batch of queued documents (an outbox's, a delivery queue's) in one guarded
+    update - each still due (`next_at` passed: one done since has none, one another
+    worker took has its lease) - and read back those this claim took, in the order of
+    `ids`: two commands a batch. They are `sending` under a lease of `lease_seconds`;
+    after it, they are due again (a worker that died mid-batch loses nothing)."""
+    if not ids:
+        return []
+    claimed_by = f"{owner}:{uuid.uuid4().hex[:12]}"
+    # One $in, on _id: the embedded server's planner walks no index for a filter with two.
+    collection.update_many(
+        {"_id": {"$in": ids}, "next_at": {"$lte": now}},
+        {
+            "$set": {
+                "status": "sending",
+                "claimed_by": claimed_by,
+                "next_at": now + timedelta(seconds=lease_seconds),
+            }
+        },
+    )
+    taken = {d["_id"]: d for d in collection.find({"_id": {"$in": ids}, "claimed_by": claimed_by})}
+    return [taken[i] for i in ids if i in taken]
 
 
 def retry_at(now, attempts, first_seconds, last_seconds, rng=random):

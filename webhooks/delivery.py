@@ -32,7 +32,7 @@ from standardwebhooks.webhooks import Webhook
 
 from mail import messages, outbox
 from plumbing import logs, metrics
-from plumbing.jobs import Job, retry_at
+from plumbing.jobs import Job, claim, retry_at
 from plumbing.values import utcnow
 from webhooks import guard
 from webhooks.feed import DELIVERIES
@@ -236,13 +236,13 @@ def record(db, outcomes, settings, now=None):
             delivered.setdefault(key, []).append(o)
         else:
             others.append(o)
-    for (claim, _run, code), together in delivered.items():
+    for (claimed_by, _run, code), together in delivered.items():
         run = together[0]["run"]
         attempt_record = {**together[0]["record"], "latency_ms": run["latency_ms"]}
         if run["count"] > 1:
             attempt_record["run"] = run["count"]  # sent one after another on one connection
         db[DELIVERIES].update_many(
-            {"_id": {"$in": [o["delivery"]["_id"] for o in together]}, "claimed_by": claim},
+            {"_id": {"$in": [o["delivery"]["_id"] for o in together]}, "claimed_by": claimed_by},
             {
                 "$set": {
                     "status": "delivered",
@@ -424,7 +424,8 @@ def claim_due(db, owner, now=None, room=BATCH, busy=None, endpoints=None, window
     if window is not None:
         taken = set(chosen)
         window.moved(high, due, [d for d in due if d["_id"] not in taken], BATCH)
-    return _claim(db, owner, now, chosen, endpoints)
+    claimed = claim(db[DELIVERIES], chosen, now, owner, LEASE_SECONDS)
+    return [(delivery, endpoints[delivery["endpoint"]]) for delivery in claimed]
 
 
 def _claimable(db, due, room, busy, endpoints):
@@ -447,29 +448,6 @@ def _claimable(db, due, room, busy, endpoints):
         in_flight[delivery["endpoint"]] = in_flight.get(delivery["endpoint"], 0) + 1
         chosen.append(delivery["_id"])
     return chosen
-
-
-def _claim(db, owner, now, chosen, endpoints):
-    """One guarded update (still due) and a read of what it took: [(delivery, endpoint)]."""
-    if not chosen:
-        return []
-    claim = f"{owner}:{uuid.uuid4().hex[:12]}"
-    # Due and not since taken: a claimed one's next_at is its lease (in the future), a
-    # done one's None. (One $in, on _id: the embedded server's planner walks no index
-    # for a filter with two.)
-    db[DELIVERIES].update_many(
-        {"_id": {"$in": chosen}, "next_at": {"$lte": now}},
-        {
-            "$set": {
-                "status": "sending",
-                "claimed_by": claim,
-                "next_at": now + timedelta(seconds=LEASE_SECONDS),
-            }
-        },
-    )
-    claimed = db[DELIVERIES].find({"_id": {"$in": chosen}, "claimed_by": claim})
-    by_id = {d["_id"]: d for d in claimed}  # another worker may have taken some
-    return [(by_id[i], endpoints[by_id[i]["endpoint"]]) for i in chosen if i in by_id]
 
 
 def deliver(db, settings, owner="worker", now=None):
