@@ -30,7 +30,7 @@ def _json(payload):
 
 @app.get("/availability")
 def search():
-    offers, total = availability.search(db, parse_query(request.args.to_dict()))
+    offers, total, _meta = availability.search(db, parse_query(request.args.to_dict()))
     return _json({"_items": offers, "_meta": {"total": total}})
 
 

@@ -43,7 +43,9 @@ REWRITTEN = (
     "children",
     "nights",
     "nightly_prices",
+    "price_breakdown",
     "total_price",
+    "tax_terms",
     "cancellation_policy",
     "penalty_kept",
 )

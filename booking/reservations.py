@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from catalogue import rate_plans
+from catalogue import charges, rate_plans
 from catalogue.rules import managed_hotel_ids
 from domain.vocabulary import MAX_NIGHTS, MAX_ROOMS
 from plumbing import logs, sharding, transactions
@@ -236,6 +236,8 @@ def prepare(db, booking, user, now, hold_minutes, check_free=True):
         cancellation_policy=first.get("cancellation_policy")
         or rate_plans.policy(chosen[0][1], hotel),
     )
+    # A copy: a later change of the hotel's taxes changes no booking ({}: none declared).
+    booking["tax_terms"] = hotel.get("taxes") or {}
     return booking
 
 
@@ -304,10 +306,15 @@ def reserve_nights(db, session, bookings, now):
 
 def price_rooms(booking, rows):
     """Each room's nightly prices under its plan, from the rows taken ({room type:
-    {night: row}}), and the booking's totals: per night over its rooms, and in all."""
+    {night: row}}), its taxes and fees (catalogue/charges.py, by the booking's copy of
+    its hotel's) and its all-in total; and the booking's: per night over its rooms, the
+    breakdown summed, and the all-in total, which is what the guest is charged. With VAT
+    included in the prices, each night also keeps its `net` (without VAT: the room
+    revenue the KPIs count)."""
     currency = booking["currency"]
     stay = nights(Day.of(booking["check_in"]), Day.of(booking["check_out"]))
-    by_night = dict.fromkeys(stay, 0)
+    taxes = charges.terms(booking.get("tax_terms"), currency)
+    by_night, net_by_night, parts = dict.fromkeys(stay, 0), dict.fromkeys(stay, 0), []
     for room in booking["rooms"]:
         terms = room["rate_plan_terms"]
         plan = {
@@ -320,15 +327,60 @@ def price_rooms(booking, rows):
             base = to_minor(rows[room["room_type"]][night]["price"].to_decimal(), currency)
             prices[night] = rate_plans.night_minor(base, plan, persons)
             by_night[night] += prices[night]
-        room["nightly_prices"] = [
-            {"date": night, "price": from_minor(price, currency)}
-            for night, price in prices.items()
-        ]
-        room["total_price"] = from_minor(sum(prices.values()), currency)
-    booking["nightly_prices"] = [
-        {"date": night, "price": from_minor(price, currency)} for night, price in by_night.items()
+        part = charges.lines(
+            sum(prices.values()), taxes, len(stay), room["adults"], room["children"]
+        )
+        parts.append(part)
+        nets = _spread(part["room_net"], prices) if part["room_net"] != part["room"] else None
+        room["nightly_prices"] = _nightly(prices, nets, currency)
+        for night, net in (nets or prices).items():
+            net_by_night[night] += net
+        room["price_breakdown"] = stored_breakdown(part, currency)
+        room["total_price"] = from_minor(part["total"], currency)
+    summed = charges.add(parts)
+    with_net = summed["room_net"] != summed["room"]
+    booking["nightly_prices"] = _nightly(by_night, net_by_night if with_net else None, currency)
+    booking["price_breakdown"] = stored_breakdown(summed, currency)
+    booking["total_price"] = from_minor(summed["total"], currency)
+
+
+def _nightly(prices, nets, currency):
+    return [
+        {"date": night, "price": from_minor(price, currency)}
+        | ({"net": from_minor(nets[night], currency)} if nets else {})
+        for night, price in prices.items()
     ]
-    booking["total_price"] = from_minor(sum(by_night.values()), currency)
+
+
+def _spread(amount, prices):
+    """`amount` shared over the nights in proportion to their prices, in whole minor units
+    that add up to it exactly (the last night takes the remainder)."""
+    whole = sum(prices.values())
+    shares = {night: price * amount // whole if whole else 0 for night, price in prices.items()}
+    last = next(reversed(shares))
+    shares[last] += amount - sum(shares.values())
+    return shares
+
+
+def stored_breakdown(part, currency):
+    """A breakdown (catalogue/charges.py, minor units) as a booking keeps it: Decimal128."""
+    return {
+        "room": from_minor(part["room"], currency),
+        "taxes": [
+            {**line, "amount": from_minor(line["amount"], currency)} for line in part["taxes"]
+        ],
+        "fees": [
+            {**line, "amount": from_minor(line["amount"], currency)} for line in part["fees"]
+        ],
+        "total": from_minor(part["total"], currency),
+    }
+
+
+def city_tax_of(room):
+    """The city tax a room's stay carries (refunded in full when the stay does not happen);
+    0 for a booking made before taxes existed."""
+    lines = (room.get("price_breakdown") or {}).get("taxes") or ()
+    return sum((to_decimal(t["amount"]) for t in lines if t["code"] == "city_tax"), Decimal(0))
 
 
 def from_minor(amount, currency):
@@ -449,6 +501,8 @@ def refund_due(booking, now):
     check_in_time, in its timezone); after that the total less penalty_percent,
     rounded half-up to the currency's minor unit. Never more than the total less
     `penalty_kept`, the penalty a change inside the window carried over (booking/modify.py).
+    A room's city tax is outside the policy: a stay that does not happen owes none, so it
+    is refunded in full whatever the policy keeps (catalogue/charges.py).
     """
     rooms = booking.get("rooms") or [{"total_price": booking["total_price"]}]
     by_policy = sum(
@@ -456,9 +510,10 @@ def refund_due(booking, now):
             room_refund(
                 room.get("cancellation_policy") or booking["cancellation_policy"],
                 booking,
-                room["total_price"],
+                to_decimal(room["total_price"]) - city_tax_of(room),
                 now,
             )
+            + city_tax_of(room)
             for room in rooms
         ),
         Decimal(0),

@@ -17,12 +17,14 @@ is what makes a review one small write rather than a thousand.
 from bson import ObjectId
 from pymongo import ASCENDING, DeleteMany, ReplaceOne
 
-from catalogue import rate_plans
+from catalogue import charges, rate_plans
 from plumbing.context import answer_cache
+from plumbing.values import city_key
 
 COLLECTION = "search_rooms"
 INDEXES = {
     "city": [("city", ASCENDING)],
+    "city_key": [("city_key", ASCENDING)],
     "hotel": [("hotel", ASCENDING)],
     "country": [("country", ASCENDING)],
 }
@@ -39,6 +41,7 @@ HOTEL_FIELDS = {
     "timezone": 1,
     "check_in_time": 1,
     "location": 1,
+    "taxes": 1,
 }
 ROOM_TYPE_FIELDS = {"hotel": 1, "name": 1, "max_adults": 1, "max_children": 1, "rate_plans": 1}
 
@@ -66,8 +69,12 @@ def card(hotel, room_type):
         "hotel": hotel["_id"],
         "hotel_name": hotel["name"],
         "city": hotel["address"]["city"],
+        # what a search's `city` matches: "paris", "PARIS" and "Paris" alike
+        "city_key": city_key(hotel["address"]["city"]),
         "country": hotel["address"]["country"],
         "currency": hotel.get("currency", "EUR"),
+        # the hotel's taxes and fees in minor units (catalogue/charges.py), None if none
+        "charges": charges.terms(hotel.get("taxes"), hotel.get("currency", "EUR")),
         "status": hotel.get("status", "active"),
         "stars": hotel.get("stars"),
         "amenities": sorted(hotel.get("amenities") or []),

@@ -422,6 +422,31 @@ def refuse_currency_change(db, original, updates):
         )
 
 
+def exchange_rates_changed():
+    """After a committed exchange-rate write: every cached search answer is stale (the
+    read model follows the rates on its own change stream)."""
+    cards.everything_changed()
+
+
+def check_taxes(hotel, changes=None):
+    """A hotel's taxes and fees as they will be: every amount fits its currency, fee codes
+    unique (Cerberus checks each field's own shape). 422 naming the field."""
+    after = {**(hotel or {}), **(changes or {})}
+    taxes = after.get("taxes") or {}
+    currency = after.get("currency", "EUR")
+    city = taxes.get("city_tax") or {}
+    check_price(city.get("per_person_per_night"), currency, "taxes.city_tax")
+    vat = taxes.get("vat_percent")
+    if vat is not None and round(vat * 100) != vat * 100:
+        raise invalid("taxes.vat_percent", "has more than two decimal places")
+    seen = set()
+    for i, fee in enumerate(taxes.get("fees") or ()):
+        check_price(fee.get("amount"), currency, f"taxes.fees.{i}.amount")
+        if fee.get("code") in seen:
+            raise invalid("taxes.fees", f"codes must be unique: {fee['code']} appears twice")
+        seen.add(fee.get("code"))
+
+
 def require_manager_of_hotel(db, user, hotel_id):
     require_manager(user, hotel_by_id(db, hotel_id))
 

@@ -27,7 +27,7 @@ from pymongo.errors import BulkWriteError
 from tqdm import tqdm
 
 import domain
-from booking.reservations import CODE_ALPHABET, refund_due
+from booking.reservations import CODE_ALPHABET, price_rooms, refund_due
 from catalogue import cards, rate_plans
 from domain.vocabulary import EXAMPLE_PLANS, HOTEL_AMENITIES
 from identity import accounts
@@ -81,6 +81,85 @@ CITIES = [
     ),
     ("Montreal", "CA", -73.5673, 45.5017, "CAD", "America/Toronto", 110, Decimal("1.48"), "1"),
 ]
+# What a stay pays beyond its nights in the demo's cities (catalogue/charges.py), after
+# each city's own rules, simplified: VAT (or sales tax) included or added, a city tax per
+# guest per night, and fees per room.
+CITY_TAXES = {
+    "Paris": {
+        "vat_percent": 10,
+        "vat_included": True,
+        "city_tax": {"per_person_per_night": "3.25", "children_exempt": True},
+    },
+    "London": {"vat_percent": 20, "vat_included": True},
+    "Prague": {
+        "vat_percent": 12,
+        "vat_included": True,
+        "city_tax": {"per_person_per_night": "50.00", "children_exempt": True, "max_nights": 60},
+    },
+    "Zurich": {
+        "vat_percent": 3.8,
+        "vat_included": True,
+        "city_tax": {"per_person_per_night": "2.50", "children_exempt": True},
+    },
+    "Dubai": {
+        "vat_percent": 5,
+        "vat_included": False,
+        "fees": [
+            {"code": "tourism_dirham", "name": "Tourism Dirham", "amount": "15.00", "per": "night"}
+        ],
+    },
+    "Tokyo": {
+        "vat_name": "Consumption tax",
+        "vat_percent": 10,
+        "vat_included": True,
+        "city_tax": {"per_person_per_night": "200", "children_exempt": False},
+    },
+    "New York": {
+        "vat_name": "Sales tax",
+        "vat_percent": 14.75,
+        "vat_included": False,
+        "fees": [
+            {"code": "occupancy", "name": "Hotel occupancy fee", "amount": "2.00", "per": "night"}
+        ],
+    },
+    "Sydney": {"vat_name": "GST", "vat_percent": 10, "vat_included": True},
+}
+
+
+def demo_taxes(city):
+    """A city's demo taxes, money as Decimal128 as a hotel stores it (None: none)."""
+    taxes = CITY_TAXES.get(city)
+    if taxes is None:
+        return None
+    taxes = dict(taxes)
+    if "city_tax" in taxes:
+        amount = Decimal128(taxes["city_tax"]["per_person_per_night"])
+        taxes["city_tax"] = {**taxes["city_tax"], "per_person_per_night": amount}
+    if "fees" in taxes:
+        taxes["fees"] = [{**fee, "amount": Decimal128(fee["amount"])} for fee in taxes["fees"]]
+    return taxes
+
+
+def exchange_rates(db, now):
+    """The demo's exchange-rate table (units per euro, rough, of the day it was seeded):
+    one per currency the demo's cities price in. Kept when already there."""
+    day = Day.of(now)
+    for _city, _country, _lng, _lat, currency, _tz, _level, fx, _step in CITIES:
+        if currency != "EUR":
+            db.exchange_rates.update_one(
+                {"currency": currency},
+                {
+                    "$setOnInsert": {
+                        "currency": currency,
+                        "rate": Decimal128(Decimal(fx).quantize(Decimal("0.0001"))),
+                        "as_of": day,
+                        **_meta(now),
+                    }
+                },
+                upsert=True,
+            )
+
+
 # The demo's cities: each currency's rounding and a time zone on every continent.
 DEMO_CITIES = [
     "Paris",
@@ -295,6 +374,7 @@ def _resume(db, stored, started):
     ):
         _insert_missing(db[collection], documents)
     cards.rebuild(db)
+    exchange_rates(db, stored["now"])
     db.seed_progress.update_one(
         {"_id": PROGRESS_ID, "state": "catalogue"}, {"$set": {"state": "inventory"}}
     )
@@ -478,6 +558,7 @@ def _plan(accounts, size="demo"):
                     "managers": [accounts["manager"]] if n == 0 else [],
                     "status": "active",
                     "rating": {"average": 0, "count": 0},
+                    **({"taxes": demo_taxes(city)} if city in CITY_TAXES else {}),
                     **_meta(now),
                 }
             )
@@ -642,15 +723,10 @@ class _Story:
         )
         if created >= now:
             created = now - timedelta(hours=rng.randint(1, 24 * 6))
-        total = sum(prices, Decimal(0))
         # One booking in 40 is the demo guest's, so their /me has a history too.
         guest = self.guests[0] if rng.random() < 0.025 else rng.choice(self.guests[1:])
         adults = rng.randint(1, room_type["max_adults"])
         children = rng.randint(0, room_type.get("max_children", 0))
-        nightly = [
-            {"date": night, "price": Decimal128(price)}
-            for night, price in zip(stay, prices, strict=True)
-        ]
         terms = {
             "code": "flexible",
             "name": "Flexible",
@@ -671,8 +747,6 @@ class _Story:
                     "adults": adults,
                     "children": children,
                     "rate_plan_terms": terms,
-                    "nightly_prices": nightly,
-                    "total_price": Decimal128(total),
                 }
             ],
             "hotel": hotel["_id"],
@@ -684,9 +758,8 @@ class _Story:
             "children": children,
             "nights": count,
             "status": status,
-            "nightly_prices": nightly,
-            "total_price": Decimal128(total),
             "currency": currency,
+            "tax_terms": hotel.get("taxes") or {},
             "hold_expires_at": created + timedelta(minutes=15),
             "confirmation_code": self._code(),
             "cancellation_policy": rate_plans.policy(EXAMPLE_PLANS[0], hotel),
@@ -695,6 +768,12 @@ class _Story:
             "_updated": created,
             "_etag": self._etag(),
         }
+        # priced as a booking is: its nights, the hotel's taxes and fees, the all-in total
+        night_rows = {
+            n: {"price": Decimal128(price)} for n, price in zip(stay, prices, strict=True)
+        }
+        price_rooms(booking, {room_type["_id"]: night_rows})
+        total = booking["total_price"].to_decimal()
         self.bookings.append(booking)
         paid = created + timedelta(minutes=rng.randint(1, 12))
         if status == "expired":

@@ -4,6 +4,7 @@ import copy
 
 from domain.bookings import CLIENT_PATCH as BOOKING_PATCH
 from domain.bookings import bookings
+from domain.exchange_rates import exchange_rates
 from domain.hotels import hotels
 from domain.inventory import inventory
 from domain.payments import payments
@@ -21,6 +22,7 @@ _DOMAIN = {
     "reviews": reviews,
     "users": users,
     "webhook_endpoints": webhook_endpoints,
+    "exchange_rates": exchange_rates,
 }
 
 

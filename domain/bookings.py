@@ -2,6 +2,7 @@
 stay, or none."""
 
 from domain.fields import currency, day, idempotency_key, index, money, ref, server_owned
+from domain.hotels import TAXES
 from domain.vocabulary import BOOKING_STATUSES, MAX_ROOMS, MEALS, RATE_PLAN_PAYMENTS
 
 NIGHTLY_PRICES = {
@@ -12,8 +13,49 @@ NIGHTLY_PRICES = {
         "type": "dict",
         "schema": {
             "date": day("The night."),
-            "price": money("The night's price."),
+            "price": money("The night's price (the room, before city tax and fees)."),
+            "net": money(
+                "The night's price without VAT, when the price includes VAT: the room "
+                "revenue the KPIs count."
+            ),
         },
+    },
+}
+_LINE = {
+    "type": "dict",
+    "schema": {
+        "code": {
+            "type": "string",
+            "description": "vat, city_tax, or the fee's code.",
+            "example": "city_tax",
+        },
+        "name": {"type": "string", "description": "As the guest reads it.", "example": "City tax"},
+        "amount": money("The amount.", example="17.28"),
+        "included": {
+            "type": "boolean",
+            "description": "Taxes: true when the room price already includes it (VAT).",
+            "example": False,
+        },
+    },
+}
+PRICE_BREAKDOWN = {
+    "type": "dict",
+    "description": "room + fees + taxes not included = total, the all-in amount charged "
+    "(catalogue/charges.py).",
+    "example": {
+        "room": "300.00",
+        "taxes": [
+            {"code": "vat", "name": "VAT 10 % (included)", "amount": "27.27", "included": True},
+            {"code": "city_tax", "name": "City tax", "amount": "17.28", "included": False},
+        ],
+        "fees": [],
+        "total": "317.28",
+    },
+    "schema": {
+        "room": money("The nights under the rate plan."),
+        "taxes": {"type": "list", "schema": _LINE, "description": "VAT and the city tax."},
+        "fees": {"type": "list", "schema": _LINE, "description": "The hotel's fees."},
+        "total": money("The all-in total."),
     },
 }
 RATE_PLAN_TERMS = {
@@ -189,7 +231,10 @@ bookings = {
                     "rate_plan_terms": server_owned(RATE_PLAN_TERMS),
                     "cancellation_policy": server_owned(CANCELLATION_POLICY),
                     "nightly_prices": server_owned(NIGHTLY_PRICES),
-                    "total_price": server_owned(money("The room's total.", example="360.00")),
+                    "price_breakdown": server_owned(PRICE_BREAKDOWN),
+                    "total_price": server_owned(
+                        money("The room's all-in total.", example="360.00")
+                    ),
                 },
             },
         },
@@ -243,7 +288,21 @@ bookings = {
             dict(NIGHTLY_PRICES, description="The price of each night (all rooms').")
         ),
         "rate_plan_terms": server_owned(RATE_PLAN_TERMS),
-        "total_price": server_owned(money("Sum of the nightly prices.", example="360.00")),
+        "price_breakdown": server_owned(PRICE_BREAKDOWN),
+        "total_price": server_owned(
+            money(
+                "The all-in total: the nightly prices with the hotel's taxes and fees "
+                "(price_breakdown); what the guest is charged.",
+                example="360.00",
+            )
+        ),
+        "tax_terms": server_owned(
+            dict(
+                TAXES,
+                description="The hotel's taxes and fees as they were when booked ({} for "
+                "none): the breakdown, a change and a refund follow this copy.",
+            )
+        ),
         "currency": server_owned(currency()),
         "hold_expires_at": server_owned(
             {

@@ -1,7 +1,103 @@
 """Hotels: the catalogue's root; public reads, admin writes, managers patch their own."""
 
-from domain.fields import currency, index, ref, server_owned
-from domain.vocabulary import HOTEL_AMENITIES, HOTEL_STATUSES
+from domain.fields import currency, index, money, ref, server_owned
+from domain.vocabulary import HOTEL_AMENITIES, HOTEL_STATUSES, MAX_FEES, MAX_VAT_PERCENT
+
+# What a stay costs beyond its nights, declared per hotel: catalogue/charges.py prices it
+# for the search, the booking and the refund alike. A booking keeps a copy (`tax_terms`),
+# so a later change of the hotel's taxes never changes a booking already made.
+TAXES = {
+    "type": "dict",
+    "description": "VAT, a city tax and fees: every offer and booking shows them and an "
+    "all-in total, which is what the guest is charged.",
+    "example": {
+        "vat_percent": 10,
+        "vat_included": True,
+        "city_tax": {"per_person_per_night": "2.88", "children_exempt": True},
+        "fees": [{"code": "service", "name": "Service fee", "amount": "5.00", "per": "stay"}],
+    },
+    "schema": {
+        "vat_name": {
+            "type": "string",
+            "empty": False,
+            "maxlength": 40,
+            "description": "What guests call it: VAT (the default), Sales tax, GST...",
+            "example": "VAT",
+        },
+        "vat_percent": {
+            "type": "number",
+            "min": 0,
+            "max": MAX_VAT_PERCENT,
+            "description": "VAT on the room price, in percent (two decimals at most).",
+            "example": 10,
+        },
+        "vat_included": {
+            "type": "boolean",
+            "default": True,
+            "description": "True (the default): nightly prices include VAT, shown as its "
+            "part of them; false: VAT is added to the room price.",
+            "example": True,
+        },
+        "city_tax": {
+            "type": "dict",
+            "description": "A tax per person per night, outside VAT and refunded in full "
+            "when the stay does not happen.",
+            "schema": {
+                "per_person_per_night": money(
+                    "The tax for one guest and one night, in the hotel's currency.",
+                    example="2.88",
+                    required=True,
+                ),
+                "children_exempt": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "True (the default): only adults pay it.",
+                    "example": True,
+                },
+                "max_nights": {
+                    "type": "integer",
+                    "min": 1,
+                    "max": 365,
+                    "description": "Charged for at most this many nights of a stay.",
+                    "example": 10,
+                },
+            },
+        },
+        "fees": {
+            "type": "list",
+            "maxlength": MAX_FEES,
+            "description": "Mandatory fees per room, charged as declared (outside VAT here).",
+            "schema": {
+                "type": "dict",
+                "schema": {
+                    "code": {
+                        "type": "string",
+                        "required": True,
+                        "regex": "^[a-z][a-z0-9_]{0,31}$",
+                        "description": "Short code, unique among the hotel's fees.",
+                        "example": "resort",
+                    },
+                    "name": {
+                        "type": "string",
+                        "required": True,
+                        "empty": False,
+                        "maxlength": 100,
+                        "description": "As guests read it.",
+                        "example": "Resort fee",
+                    },
+                    "amount": money("The fee, in the hotel's currency.", required=True),
+                    "per": {
+                        "type": "string",
+                        "allowed": ["stay", "night"],
+                        "description": "Once per room and stay (the default) or per "
+                        "room and night.",
+                        "example": "night",
+                    },
+                },
+            },
+        },
+    },
+}
 
 hotels = {
     "item_title": "hotel",
@@ -158,6 +254,7 @@ hotels = {
                 },
             },
         },
+        "taxes": TAXES,
         "managers": {
             "type": "list",
             "schema": ref("users", "A manager of this hotel."),

@@ -29,7 +29,8 @@ COUNTED_POSTS = ("bookings",)
 SHARD_KEYS = {
     # A city's nights and search cards live together: a search is one shard.
     "inventory": ("city", "room_type", "date"),
-    "search_rooms": ("city", "_id"),
+    # Cards by the city's key (plumbing/values.city_key): a search for "paris" is routed.
+    "search_rooms": ("city_key", "_id"),
     # A guest's bookings, payments and account live together (hashed on the guest).
     "bookings": ("guest",),
     "payments": ("guest",),

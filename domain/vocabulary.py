@@ -131,3 +131,8 @@ WEBHOOK_EVENTS = [
     "payment.refunded",
     "inventory.changed",
 ]
+
+# A hotel's taxes and fees (domain/hotels.py TAXES): the highest VAT rate any country
+# charges on lodging is below 30 %; a hotel declares a handful of fees at most.
+MAX_VAT_PERCENT = 30
+MAX_FEES = 5

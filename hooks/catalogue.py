@@ -23,6 +23,15 @@ def refuse_currency_change_with_prices(updates, original):
     rules.refuse_currency_change(db(), original, updates)
 
 
+def check_new_hotel_taxes(documents):
+    for hotel in documents:
+        rules.check_taxes(hotel)
+
+
+def check_changed_hotel_taxes(changes, original):
+    rules.check_taxes(original, changes)
+
+
 def copy_hotel_fields(session, changes, original):
     rules.copy_hotel_fields(db(), original, changes, session)
 
@@ -127,6 +136,11 @@ def inventory_row_deleted(item):
     rules.inventory_changed(db(), [item])
 
 
+def exchange_rates_changed(*_args):
+    """A rate converts every display_currency answer: none cached holds any more."""
+    rules.exchange_rates_changed()
+
+
 def init_app(app):
     app.on_update_hotels += refuse_hotel_update_by_non_manager
     app.on_replace_hotels += refuse_hotel_replace_by_non_manager
@@ -135,6 +149,9 @@ def init_app(app):
     app.on_replace_room_types += refuse_room_type_update_by_non_manager
     app.on_delete_item_room_types += refuse_room_type_delete_by_non_manager
     app.on_update_hotels += refuse_currency_change_with_prices
+    app.on_insert_hotels += check_new_hotel_taxes
+    app.on_update_hotels += check_changed_hotel_taxes
+    app.on_replace_hotels += check_changed_hotel_taxes
     # What must change with a catalogue write commits in its transaction (datalayer):
     # the hotel's copies in inventory and bookings, a room type's rows, KPI records.
     app.data.run_inside_change("hotels", copy_hotel_fields)
@@ -162,6 +179,10 @@ def init_app(app):
     app.on_inserted_inventory += inventory_rows_changed
     app.on_updated_inventory += inventory_row_changed
     app.on_deleted_item_inventory += inventory_row_deleted
+    app.on_inserted_exchange_rates += exchange_rates_changed
+    app.on_updated_exchange_rates += exchange_rates_changed
+    app.on_replaced_exchange_rates += exchange_rates_changed
+    app.on_deleted_item_exchange_rates += exchange_rates_changed
     app.on_insert_inventory += fill_inventory_rows
     app.on_update_inventory += check_inventory_row_update
     app.on_delete_item_inventory += refuse_inventory_delete

@@ -6,6 +6,7 @@ and BSON dates at 00:00 UTC. Everything between the two uses Decimal and Day.
 
 import re
 import secrets
+import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -51,7 +52,8 @@ class Day(datetime):
         return Day.of(self + timedelta(days=days))
 
     def isoformat(self, *args, **kwargs):  # noqa: ARG002 - JSON rendering
-        return self.strftime("%Y-%m-%d")
+        # not strftime("%Y"): glibc writes the year 14 as "14", not "0014"
+        return f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
 
     __str__ = isoformat
 
@@ -183,3 +185,15 @@ def local_today(timezone, now=None):
     now = now or utcnow()
     local = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(timezone or "UTC"))
     return Day(local.year, local.month, local.day)
+
+
+_CITY_SEPARATORS = re.compile(r"[\s\-\u2010\u2011\u2013'\u2019.,]+")
+
+
+def city_key(name):
+    """A city's name as people type it, normalised for matching: accents dropped, case
+    folded, hyphens, apostrophes and runs of spaces as one space ("Zürich" -> "zurich",
+    "Saint-Étienne" -> "saint etienne")."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return " ".join(_CITY_SEPARATORS.split(plain)).strip()

@@ -98,6 +98,7 @@ BOOKINGS_FLAT = [
             "rate_plan": 1,
             "date": "$night.date",
             "price": "$night.price",
+            "net": "$night.net",  # the price without VAT, when it includes VAT
             "currency": 1,
             "status": 1,
             "check_in": 1,
@@ -171,6 +172,7 @@ def rows_of(booking, hotels, room_types):
                 "rate_plan": room.get("rate_plan") or "standard",
                 "date": night.get("date"),
                 "price": night.get("price"),
+                **({"net": night["net"]} if "net" in night else {}),
             }
             found.append(dict(row, _id=row_id(row)))
     return found

@@ -19,7 +19,8 @@ How they stay right:
 
 The definitions are STR's (docs/analysts.md): `rooms_available` is the night's allotment
 summed over the hotel's room types, `rooms_sold` the nights of confirmed bookings, room
-revenue their booked nightly prices; occupancy = sold / available (4 places), ADR =
+revenue their booked nightly prices without VAT, city tax or fees (`net` when the price
+includes VAT, catalogue/charges.py); occupancy = sold / available (4 places), ADR =
 revenue / sold and RevPAR = revenue / available, rounded half to even to the currency's
 minor unit; each ratio is null when its denominator is 0. `from_scratch` recomputes the
 same rows in one aggregation (the old view's pipeline): tests and `reconcile` compare.
@@ -220,7 +221,8 @@ def count_nights(bookings, start=None, end=None):
                 if start is None or start <= day < end:
                     tally = nights.setdefault(day, [0, Decimal(0)])
                     tally[0] += 1
-                    tally[1] += night["price"].to_decimal()
+                    # the room revenue: without VAT (`net`) when the price includes it
+                    tally[1] += night.get("net", night["price"]).to_decimal()
     return sold
 
 
@@ -406,7 +408,9 @@ def occupancy_pipeline(inventory_match=None, bookings_match=None):
                             "available": {"$literal": 0},
                             # a room each night per room booked (one before `rooms`)
                             "sold": {"$size": {"$ifNull": ["$rooms", [0]]}},
-                            "revenue": "$nightly_prices.price",
+                            "revenue": {
+                                "$ifNull": ["$nightly_prices.net", "$nightly_prices.price"]
+                            },
                         }
                     },
                 ],

@@ -13,7 +13,7 @@ from plumbing import bodies, openapi
 from plumbing.context import db
 from plumbing.errors import Refusal
 from plumbing.responses import respond
-from plumbing.values import parse_days, parse_money, today
+from plumbing.values import city_key, parse_days, parse_money, today
 from search import availability
 from search import model as search_model
 from search.parameters import INTEGERS, QUERY
@@ -35,11 +35,13 @@ def parse_query(args):
     for name in INTEGERS:
         query[name] = QUERY.integer(args, name, issues)
     if args.get("city") is not None:
-        query["city"] = QUERY.check("city", args["city"].strip(), issues)
+        # searched by its key (plumbing/values.city_key): "Zurich" finds Zürich
+        query["city"] = city_key(QUERY.check("city", args["city"].strip(), issues) or "")
     if args.get("country") is not None:
         query["country"] = QUERY.check("country", args["country"].upper(), issues)
-    if args.get("currency") is not None:
-        query["currency"] = QUERY.check("currency", args["currency"].upper(), issues)
+    for name in ("currency", "display_currency"):
+        if args.get(name) is not None:
+            query[name] = QUERY.check(name, args[name].upper(), issues)
     if args.get("hotel") is not None:
         if ObjectId.is_valid(args["hotel"]):
             query["hotel"] = ObjectId(args["hotel"])
@@ -90,19 +92,19 @@ def _source(written):
 
 
 def answer(query):
-    """(total, the offers as JSON text, "hit" | "miss" | "off", where it was computed):
-    from the answer cache (search/answers.py) when it holds this query under current
-    generations, else computed and stored."""
+    """(total, the offers as JSON text, what `_meta` says of them, "hit" | "miss" | "off",
+    where it was computed): from the answer cache (search/answers.py) when it holds this
+    query under current generations, else computed and stored."""
     cache = current_app.extensions["answers"]
     cached, key, written = cache.lookup(query)
     if cached is not None:
-        total, items = cached.split("\n", 1)
-        return int(total), items, "hit", "cache"
+        total, meta, items = cached.split("\n", 2)
+        return int(total), items, orjson.loads(meta), "hit", "cache"
     source = _source(written)
-    offers, total = availability.search(source, query)
+    offers, total, meta = availability.search(source, query)
     items = orjson.dumps(offers).decode()
-    cache.store(key, f"{total}\n{items}")
-    return total, items, "miss" if cache.enabled else "off", source.name
+    cache.store(key, f"{total}\n{orjson.dumps(meta).decode()}\n{items}")
+    return total, items, meta, "miss" if cache.enabled else "off", source.name
 
 
 CALENDAR_DAYS = 62
@@ -154,9 +156,12 @@ def price_calendar():
     if cached is None:
         source = _source(written)
         source_name = source.name
-        days = availability.calendar(source, query, first, end, nights)
+        days, compare = availability.calendar(source, query, first, end, nights)
         cached = json.dumps(
-            [availability.calendar_day(day, nights, lowest) for day, lowest in days],
+            [
+                availability.calendar_day(day, nights, lowest, query, compare)
+                for day, lowest in days
+            ],
             separators=(",", ":"),
         )
         cache.store(key, cached)
@@ -187,7 +192,7 @@ def price_calendar():
 def search():
     args = request.args.to_dict()
     query = parse_query(args)
-    total, items, cached, source_name = answer(query)
+    total, items, meta, cached, source_name = answer(query)
     links = {
         "self": _link(args, query["page"], "availability"),
         "parent": {"title": "home", "href": "/"},
@@ -201,7 +206,12 @@ def search():
     return respond(
         {
             "_items": json.RawJSON(items),
-            "_meta": {"page": query["page"], "max_results": query["max_results"], "total": total},
+            "_meta": {
+                "page": query["page"],
+                "max_results": query["max_results"],
+                "total": total,
+                **meta,
+            },
             "_links": links,
         },
         headers={"X-Search-Cache": cached, "X-Search-Source": source_name},
@@ -219,6 +229,43 @@ _LINK = {
         "body": {"type": "object", "description": "what to send, for an action link"},
     },
 }
+_LINE = {
+    "type": "object",
+    "required": ["code", "name", "amount"],
+    "properties": {
+        "code": {"type": "string", "description": "vat, city_tax, or the hotel's fee code"},
+        "name": {"type": "string"},
+        "amount": openapi.MONEY,
+        "included": {
+            "type": "boolean",
+            "description": "taxes: true when the room price already includes it (VAT)",
+        },
+    },
+}
+PRICE_BREAKDOWN = {
+    "type": "object",
+    "title": "PriceBreakdown",
+    "description": "room (the nights under the rate plan) + fees + taxes not included = "
+    "total, the all-in amount the guest pays (catalogue/charges.py)",
+    "required": ["room", "taxes", "fees", "total"],
+    "properties": {
+        "room": openapi.MONEY,
+        "taxes": {"type": "array", "items": _LINE},
+        "fees": {"type": "array", "items": _LINE},
+        "total": openapi.MONEY,
+    },
+}
+CONVERTED = {
+    "type": "object",
+    "title": "ConvertedTotal",
+    "description": "with display_currency: the all-in total in it, by the exchange-rates "
+    "table; the charge stays total_price in currency",
+    "properties": {
+        "total_price": openapi.MONEY,
+        "currency": {"type": "string"},
+        "rates_as_of": {"type": ["string", "null"], "format": "date"},
+    },
+}
 _OFFER = {
     "type": "object",
     "required": [
@@ -229,6 +276,7 @@ _OFFER = {
         "check_out",
         "nights",
         "nightly_prices",
+        "price_breakdown",
         "total_price",
         "currency",
         "rooms_left",
@@ -303,8 +351,10 @@ _OFFER = {
                 },
             },
         },
-        "total_price": openapi.MONEY,
+        "price_breakdown": PRICE_BREAKDOWN,
+        "total_price": {**openapi.MONEY, "description": "the all-in total: what is charged"},
         "currency": {"type": "string"},
+        "converted": CONVERTED,
         "rooms_left": {"type": "integer"},
         "distance_km": {"type": "number"},
         "_links": {
@@ -353,8 +403,10 @@ _CALENDAR_DAY = {
                 "type": "object",
                 "title": "CalendarPrice",
                 "properties": {
-                    "total_price": openapi.MONEY,
+                    "total_price": {**openapi.MONEY, "description": "the all-in total"},
                     "currency": {"type": "string"},
+                    "price_breakdown": PRICE_BREAKDOWN,
+                    "converted": CONVERTED,
                     "hotel": {
                         "type": "object",
                         "title": "CalendarHotel",

@@ -26,6 +26,7 @@ import logging
 import redis
 
 from plumbing import metrics
+from plumbing.values import city_key
 from plumbing.watermark import decode, encode
 
 LOG = logging.getLogger(__name__)
@@ -71,7 +72,8 @@ class AnswerCache:
     def _gen_key(self, scope):
         if scope is EVERYTHING:
             return f"{self.prefix}:gen:all"
-        return f"{self.prefix}:gen:city:{scope}"
+        # by the city's key: a search for "paris" and a booking in "Paris" meet
+        return f"{self.prefix}:gen:city:{city_key(scope)}"
 
     def lookup(self, query):
         """(cached answer text or None, the key to store a fresh answer under or None, the

@@ -15,6 +15,7 @@ the API process, which scales by adding workers; a `near` search first asks the
 this replaced (tests/search/test_availability.py computes it by hand).
 """
 
+import difflib
 import math
 from collections import defaultdict
 from decimal import ROUND_FLOOR
@@ -22,21 +23,25 @@ from decimal import ROUND_FLOOR
 from pymongo.database import Database
 
 from catalogue import cards as search_cards
+from catalogue import charges
 from catalogue.rate_plans import condition_issue, night_minor
 from plumbing.errors import Refusal
-from plumbing.values import Day, local_today, minor_text, minor_units, to_minor
+from plumbing.values import Day, city_key, local_today, minor_text, minor_units, to_minor
+from search.currencies import comparison, rate_table
 
+# Totals sort as compared: the all-in total, converted when offers span currencies or a
+# display_currency is asked (search/currencies.py).
 SORTS = {
-    "total_price": lambda o: (o["_total"], o["_id"]),
-    "-total_price": lambda o: (-o["_total"], o["_id"]),
-    "-stars": lambda o: (-(o["_card"]["stars"] or 0), o["_total"], o["_id"]),
+    "total_price": lambda o: (o["_key"], o["_id"]),
+    "-total_price": lambda o: (-o["_key"], o["_id"]),
+    "-stars": lambda o: (-(o["_card"]["stars"] or 0), o["_key"], o["_id"]),
     "-rating": lambda o: (
         -o["_card"]["rating"]["average"],
         -o["_card"]["rating"]["count"],
-        o["_total"],
+        o["_key"],
         o["_id"],
     ),
-    "distance": lambda o: (o["_distance"], o["_total"], o["_id"]),
+    "distance": lambda o: (o["_distance"], o["_key"], o["_id"]),
 }
 EARTH_RADIUS_KM = 6371.0088
 # What a search reads of a row: the integer price, not the Decimal128 one (on the
@@ -83,8 +88,8 @@ def scope(query, distances=None):
         return {"hotel": query["hotel"]}
     if distances is not None:
         return {"hotel": {"$in": list(distances)}}
-    if query.get("city"):
-        return {"city": query["city"]}
+    if query.get("city"):  # parsed to its key: "paris", "PARIS" and "Paris" alike
+        return {"city_key": query["city"]}
     if query.get("country"):
         return {"country": query["country"]}
     return {}
@@ -94,7 +99,7 @@ def fits(card, query):
     """Whether a card passes the query's hotel and room filters."""
     if card["status"] != "active":
         return False
-    if query.get("city") and not query.get("hotel") and card["city"] != query["city"]:
+    if query.get("city") and not query.get("hotel") and card["city_key"] != query["city"]:
         return False
     for field in ("country", "currency"):
         if query.get(field) and card[field] != query[field]:
@@ -124,9 +129,9 @@ class DatabaseSource:
         return list(self.db[search_cards.COLLECTION].find(where))
 
     def width(self, cities):
-        """How many room types these cities hold (the nights a search of them reads)."""
+        """How many room types these cities (by key) hold (the nights a search reads)."""
         collection = self.db[search_cards.COLLECTION]
-        return sum(len(list(collection.find({"city": c}, {"_id": 1}))) for c in cities)
+        return sum(len(list(collection.find({"city_key": c}, {"_id": 1}))) for c in cities)
 
     def rows(self, cards, check_in, check_out):
         """The inventory rows of the stay's nights of these cards' room types (read city by
@@ -136,6 +141,14 @@ class DatabaseSource:
             for row in stay_rows(self.db, {c["city"] for c in cards.values()}, check_in, check_out)
             if row["room_type"] in cards
         ]
+
+    def rates(self):
+        """The exchange-rate table (search/currencies.py): a few dozen small documents."""
+        return rate_table(self.db.exchange_rates.find({}, {"currency": 1, "rate": 1, "as_of": 1}))
+
+    def cities(self):
+        """Every city with a room type on sale (for the hint of a city not found)."""
+        return self.db[search_cards.COLLECTION].distinct("city")
 
 
 def source_of(reader):
@@ -160,7 +173,7 @@ def candidates(source, query, distances=None):
     # `near` scope found some, and the rows are read city by city.
     width = len(found)
     if "hotel" in where:
-        width = source.width({card["city"] for card in found})
+        width = source.width({card["city_key"] for card in found})
     if width * nights > MAX_ROWS_READ:
         raise Refusal(
             400,
@@ -218,41 +231,69 @@ def sellable(rows, check_in, nights, max_price):
     return total, left
 
 
-def priced_plans(card, rows, check_in, nights, party, cap, todays):
-    """[(plan, total in minor units)] for the card's plans that sell this stay: their
-    conditions met (nights, days ahead of the hotel's today) and within `cap`."""
+def priced_plans(card, rows, check_in, nights, query, compare, cap, todays):
+    """[(plan, room price, all-in total, compared total)] for the card's plans that sell
+    this stay: their conditions met (nights, days ahead of the hotel's today) and the
+    compared all-in total (search/currencies.py) within `cap`, all in minor units."""
     tz = card["plans"][0]["policy"]["timezone"] if card["plans"] else "UTC"
     if tz not in todays:
         todays[tz] = local_today(tz)
     ahead = (check_in - todays[tz]).days
+    adults, children = query["adults"], query["children"]
+    party, terms, currency = adults + children, card.get("charges"), card["currency"]
     priced = []
     for plan in card["plans"]:
         if condition_issue(plan, nights, ahead):
             continue
         if plan["discount_percent"] or plan["supplement_minor"]:
-            total = sum(night_minor(minor_price(row), plan, party) for row in rows)
+            room = sum(night_minor(minor_price(row), plan, party) for row in rows)
         else:
-            total = sum(minor_price(row) for row in rows)
-        if cap is None or total <= cap:
-            priced.append((plan, total))
+            room = sum(minor_price(row) for row in rows)
+        total = charges.total(room, terms, nights, adults, children)
+        key = compare.convert(total, currency)
+        if cap is None or key <= cap:
+            priced.append((plan, room, total, key))
     return priced
 
 
+def city_hint(source, query):
+    """The `_meta` of a city search that found no room type: the closest cities known."""
+    known = {}
+    for name in source.cities():
+        known.setdefault(city_key(name), name)
+    close = difflib.get_close_matches(query["city"], list(known), n=3, cutoff=0.6)
+    hint = {"city": f"no hotel in a city named {query['city']!r}"}
+    if close:
+        hint["did_you_mean"] = [known[key] for key in close]
+    return hint
+
+
+def _cap(query, compare, currency):
+    """max_price in minor units of what totals are compared in."""
+    cap = query.get("max_price")
+    return None if cap is None else max_minor(cap, compare.currency or currency)
+
+
 def search(reader, query):
-    """(offers, total) for a parsed query: one offer per room type and rate plan.
-    `reader` is a source (DatabaseSource, the read model) or a database."""
+    """(offers, total, meta) for a parsed query: one offer per room type and rate plan,
+    and what the answer's `_meta` says of it (the currency totals were compared in, a
+    city not found). `reader` is a source (DatabaseSource, the read model) or a database."""
     source = source_of(reader)
     distances = None
     if query.get("near"):
         distances = source.near(query["near"], query["max_km"])
         if not distances:
-            return [], 0
+            return [], 0, {}
     cards = candidates(source, query, distances)
     if not cards:
-        return [], 0
+        city = query.get("city") and not query.get("hotel")
+        return [], 0, city_hint(source, query) if city and not source.cards(scope(query)) else {}
+    compare = comparison(
+        source, query.get("display_currency"), {c["currency"] for c in cards.values()}
+    )
+    cards = {i: card for i, card in cards.items() if compare.can(card["currency"])}
     check_in, check_out = query["check_in"], query["check_out"]
     nights = (check_out - check_in).days
-    party = query["adults"] + query["children"]
     by_room = defaultdict(list)
     for row in source.rows(cards, check_in, check_out):
         by_room[row["room_type"]].append(row)
@@ -262,11 +303,10 @@ def search(reader, query):
         sold = sellable(rows, check_in, nights, None)
         if sold is None:
             continue
-        cap = query.get("max_price")
-        cap = None if cap is None else max_minor(cap, card["currency"])
+        cap = _cap(query, compare, card["currency"])
         distance = distances.get(card["hotel"]) if distances is not None else None
-        for rank, (plan, total) in enumerate(
-            priced_plans(card, rows, check_in, nights, party, cap, todays)
+        for rank, (plan, room, total, key) in enumerate(
+            priced_plans(card, rows, check_in, nights, query, compare, cap, todays)
         ):
             offers.append(
                 {
@@ -274,21 +314,25 @@ def search(reader, query):
                     "_card": card,
                     "_plan": plan,
                     "_rows": rows,
+                    "_room": room,
                     "_total": total,
+                    "_key": key,
                     "_left": sold[1],
                     "_distance": distance,
                 }
             )
     offers.sort(key=SORTS[query["sort"]])
     skip = (query["page"] - 1) * query["max_results"]
-    return [offer(o, query) for o in offers[skip : skip + query["max_results"]]], len(offers)
+    page = [offer(o, query, compare) for o in offers[skip : skip + query["max_results"]]]
+    return page, len(offers), compare.meta()
 
 
 def calendar(reader, query, first, end, nights):
-    """The lowest total of a `nights`-night stay for each check-in night in [first, end),
-    per currency, over the cards in scope: [(night, {currency: (total in minor units,
-    card)})]. One read of the cards and one of each city's nights for the whole span;
-    each stay is then priced in the API process, as a search prices one."""
+    """The lowest all-in total of a `nights`-night stay for each check-in night in
+    [first, end), per currency (or in the display_currency, converted), over the cards
+    in scope: [(night, {currency: (compared total, card, plan, room price, all-in total)})].
+    One read of the cards and one of each city's nights for the whole span; each stay is
+    then priced in the API process, as a search prices one."""
     source = source_of(reader)
     span = {**query, "check_in": first, "check_out": end.plus(nights - 1)}
     distances = None
@@ -297,11 +341,15 @@ def calendar(reader, query, first, end, nights):
         if not distances:
             return [(first.plus(i), {}) for i in range((end - first).days)]
     cards = candidates(source, span, distances)
+    wanted = query.get("display_currency")
+    currencies = {c["currency"] for c in cards.values()}
+    # Without a display currency each currency keeps its own lowest, compared as it is.
+    compare = comparison(source, wanted, currencies) if wanted else comparison(source, None, ())
+    cards = {i: card for i, card in cards.items() if compare.can(card["currency"])}
     by_room = defaultdict(dict)
     for row in source.rows(cards, first, span["check_out"]):
         by_room[row["room_type"]][Day.of(row["date"])] = row
     days, todays = [], {}
-    party = query["adults"] + query["children"]
     for offset in range((end - first).days):
         check_in, lowest = first.plus(offset), {}
         for room_type_id, card in cards.items():
@@ -309,28 +357,37 @@ def calendar(reader, query, first, end, nights):
             rows = [nightly.get(check_in.plus(i)) for i in range(nights)]
             if None in rows or sellable(rows, check_in, nights, None) is None:
                 continue
-            cap = query.get("max_price")
-            cap = None if cap is None else max_minor(cap, card["currency"])
-            for plan, total in priced_plans(card, rows, check_in, nights, party, cap, todays):
-                best = lowest.get(card["currency"])
-                if best is None or total < best[0]:
-                    lowest[card["currency"]] = (total, card, plan)
+            cap = _cap(query, compare, card["currency"])
+            column = compare.currency or card["currency"]
+            for plan, room, total, key in priced_plans(
+                card, rows, check_in, nights, query, compare, cap, todays
+            ):
+                best = lowest.get(column)
+                if best is None or key < best[0]:
+                    lowest[column] = (key, card, plan, room, total)
         days.append((check_in, lowest))
-    return days
+    return days, compare
 
 
-def calendar_day(check_in, nights, lowest):
-    """One night of the calendar as plain values, cheapest currency first."""
-    prices = [
-        {
+def calendar_day(check_in, nights, lowest, query, compare):
+    """One night of the calendar as plain values, cheapest currency first: each lowest
+    all-in total with its breakdown, and converted when a display_currency was asked."""
+    prices = []
+    for _column, (_key, card, plan, room, total) in sorted(
+        lowest.items(), key=lambda item: item[1][0]
+    ):
+        currency = card["currency"]
+        price = {
             "total_price": minor_text(total, currency),
             "currency": currency,
+            "price_breakdown": breakdown(card, room, nights, query),
             "hotel": {"_id": str(card["hotel"]), "name": card["hotel_name"]},
             "room_type": {"_id": str(card["_id"]), "name": card["name"]},
             "rate_plan": {"code": plan["code"], "name": plan["name"]},
         }
-        for currency, (total, card, plan) in sorted(lowest.items(), key=lambda item: item[1][0])
-    ]
+        if compare.currency:
+            price["converted"] = compare.shown(total, currency)
+        prices.append(price)
     return {
         "check_in": check_in.isoformat(),
         "check_out": check_in.plus(nights).isoformat(),
@@ -384,7 +441,13 @@ def _parts(card):
     return parts
 
 
-def offer(found, query):
+def breakdown(card, room, nights, query):
+    """An offer's price breakdown (catalogue/charges.py) as the API shows it."""
+    lines = charges.lines(room, card.get("charges"), nights, query["adults"], query["children"])
+    return charges.shown(lines, card["currency"])
+
+
+def offer(found, query, compare):
     """One offer, built from plain values (strings for ids, dates and money) so that
     encoding it is the JSON encoder's C path, not a Python hook per field."""
     card, plan, currency = found["_card"], found["_plan"], found["_card"]["currency"]
@@ -410,6 +473,7 @@ def offer(found, query):
         "check_out": check_out,
         "nights": len(nightly),
         "nightly_prices": nightly,
+        "price_breakdown": breakdown(card, found["_room"], len(nightly), query),
         "total_price": minor_text(found["_total"], currency),
         "currency": currency,
         "rooms_left": found["_left"],
@@ -431,6 +495,8 @@ def offer(found, query):
             },
         },
     }
+    if compare.currency:
+        item["converted"] = compare.shown(found["_total"], currency)
     if found["_distance"] is not None:
         item["distance_km"] = round(found["_distance"], 2)
     return item

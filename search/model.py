@@ -44,9 +44,11 @@ from plumbing import metrics
 from plumbing.values import Day
 from search import availability
 from search.availability import DatabaseSource, haversine_km
+from search.currencies import rate_table
 
 LOG = logging.getLogger(__name__)
-WATCHED = ("inventory", search_cards.COLLECTION)
+RATES = "exchange_rates"
+WATCHED = ("inventory", search_cards.COLLECTION, RATES)
 # What the model keeps of a row: what a search reads (availability.ROW_FIELDS), with the
 # row's _id, which a change event names it by.
 ROW_FIELDS = {**availability.ROW_FIELDS, "_id": 1}
@@ -174,12 +176,15 @@ class Catalogue:
         self.cards = {}
         self._by = {
             "city": defaultdict(set),
+            "city_key": defaultdict(set),
             "country": defaultdict(set),
             "hotel": defaultdict(set),
         }
         self.nights = defaultdict(Nights)
         self._rows = {}  # inventory row _id's bytes -> its place, packed (_pack)
         self._room_types, self._numbers = [], {}
+        self._rates = {}  # exchange-rate documents by _id
+        self.rates = rate_table(())
 
     # -- changes ------------------------------------------------------------------------
 
@@ -244,12 +249,23 @@ class Catalogue:
             room_type, ordinal = self._unpack(place)
             self.nights[room_type].drop(ordinal)
 
+    def put_rate(self, document):
+        self._rates[document["_id"]] = document
+        self.rates = rate_table(self._rates.values())
+
+    def drop_rate(self, rate_id):
+        self._rates.pop(rate_id, None)
+        self.rates = rate_table(self._rates.values())
+
     def apply(self, change, read_whole):
         """One change event. `read_whole(collection, _id)` reads a document the event does
         not carry enough of (a moved row, an update to something not held)."""
         kind, collection = change["operationType"], change["ns"]["coll"]
         key = change.get("documentKey", {}).get("_id")
-        if kind in ("insert", "replace"):
+        if collection == RATES:  # a handful of documents: each change read whole
+            whole = read_whole(collection, key) if kind != "delete" else None
+            self.put_rate(whole) if whole is not None else self.drop_rate(key)
+        elif kind in ("insert", "replace"):
             self._put(collection, change["fullDocument"])
         elif kind == "delete":
             (self.drop_row if collection == "inventory" else self.drop_card)(key)
@@ -285,7 +301,10 @@ class Catalogue:
         return [self.cards[i] for i in ids]
 
     def width(self, cities):
-        return sum(len(self._by["city"].get(city, ())) for city in cities)
+        return sum(len(self._by["city_key"].get(city, ())) for city in cities)
+
+    def cities(self):
+        return [city for city, ids in self._by["city"].items() if ids]
 
     def rows_of(self, cards, check_in, check_out):
         first, end = _ordinal(check_in), _ordinal(check_out)
@@ -330,6 +349,13 @@ class Snapshot:
     def near(self, point, max_km):
         with self._model.lock:
             return self._model.catalogue.near(point, max_km, haversine_km)
+
+    def rates(self):
+        return self._model.catalogue.rates  # replaced whole on a change, never mutated
+
+    def cities(self):
+        with self._model.lock:
+            return self._model.catalogue.cities()
 
 
 class ReadModel:
@@ -422,6 +448,8 @@ class ReadModel:
             catalogue.put_card(card)
         for row in self._db.inventory.find({}, ROW_FIELDS, batch_size=LOAD_BATCH):
             catalogue.put_row(row)
+        for rate in self._db[RATES].find():
+            catalogue.put_rate(rate)
         with self.lock:
             self.catalogue = catalogue
         self.loads += 1

@@ -18,7 +18,8 @@ QUERY = bodies.Query(
         "children": {"schema": {**_INT, "minimum": 0, "maximum": 20, "default": 0}},
         "city": {
             "schema": {"type": "string", "minLength": 1, "maxLength": 100},
-            "description": "exactly as the hotel's address spells it",
+            "description": "as people type it: case, accents, hyphens and spaces do not "
+            "matter (paris, PARIS, Zurich for Zürich)",
             "reason": "must be a non-empty city name of at most 100 characters",
         },
         "country": {
@@ -54,6 +55,13 @@ QUERY = bodies.Query(
             "schema": {"type": "string", "enum": sorted(CURRENCIES)},
             "description": "ISO 4217 (any case)",
             "reason": "must be an ISO 4217 code such as EUR",
+        },
+        "display_currency": {
+            "schema": {"type": "string", "enum": sorted(CURRENCIES)},
+            "description": "ISO 4217 (any case): totals are converted to it by the "
+            "exchange-rates table to sort, filter (max_price) and show; the charge stays "
+            "in the hotel's currency",
+            "reason": "must be an ISO 4217 code such as USD",
         },
         "sort": {"schema": {"type": "string", "enum": list(availability.SORTS)}},
         "page": {

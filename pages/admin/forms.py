@@ -259,10 +259,18 @@ def _cleaned(value):
 def filled(entry):
     """Whether an item's sub-form was filled in: a box ticked by default is not enough."""
     return any(
-        filled(sub) if isinstance(sub, FormField) else sub.data not in (None, "")
+        filled(sub)
+        if isinstance(sub, FormField)
+        else any(filled(e) for e in sub.entries)
+        if isinstance(sub, FieldList)
+        else sub.data not in (None, "")
         for sub in entry.form
         if not isinstance(sub, BooleanField)
     )
+
+
+def _input_of(field):
+    return "boolean" if isinstance(field, BooleanField) else "text"
 
 
 def form_value(field, spec):
@@ -274,7 +282,13 @@ def form_value(field, spec):
         # None declared and none stored: leave the field out (its default holds).
         return items if items or field.object_data else None
     if isinstance(field, FormField):
-        nested = {sub.name.split(field.separator, 1)[1]: _cleaned(sub.data) for sub in field.form}
+        # A sub-form left empty (its boxes as they came) is no sub-document at all.
+        if not filled(field):
+            return None
+        nested = {
+            sub.name.split(field.separator, 1)[1]: form_value(sub, {"input": _input_of(sub)})
+            for sub in field.form
+        }
         return _cleaned(nested)
     if isinstance(field, SelectMultipleField):
         return list(field.data or [])

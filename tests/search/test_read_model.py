@@ -51,7 +51,7 @@ def _searched(app, start, **params):
 def _truth(app, start, **params):
     """The same search read from the database."""
     with app.test_request_context():
-        offers, _total = availability.search(
+        offers, _total, _meta = availability.search(
             app.data.driver.db, parse_query(_query(start, **params))
         )
     return json.loads(json.dumps(offers))
