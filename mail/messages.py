@@ -149,9 +149,23 @@ def _context(db, booking, public_url):
         "timezone": hotel.get("timezone", "UTC"),
         "rooms": _rooms(lookups, booking),
         "total": _money(booking["total_price"], booking["currency"]),
+        "charges": _charges(booking),
         "terms": terms(booking.get("cancellation_policy")),
         "link": f"{public_url}/api/v1/bookings/{booking['_id']}",
     }
+
+
+def _charges(booking):
+    """The breakdown's lines, [(label, amount)], when the total is more than the rooms'
+    price or includes VAT (empty otherwise): what the all-in total is made of."""
+    breakdown = booking.get("price_breakdown") or {}
+    lines = [*breakdown.get("taxes", ()), *breakdown.get("fees", ())]
+    if not lines:
+        return []
+    currency = booking["currency"]
+    return [("Rooms", _money(breakdown["room"], currency))] + [
+        (line["name"], _money(line["amount"], currency)) for line in lines
+    ]
 
 
 def stay_calendar(booking, hotel, address):

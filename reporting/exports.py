@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from bson import Decimal128, ObjectId
 
 from domain.vocabulary import MAX_NIGHTS
-from plumbing.values import Day
+from plumbing.values import Day, city_key
 from reporting import kpis
 from reporting.flat import BOOKINGS_FLAT
 
@@ -52,8 +52,13 @@ KINDS = {"kpis": KPI_COLUMNS, "bookings": BOOKING_COLUMNS}
 
 
 def hotels_in_scope(db, city=None, hotel=None):
-    """[(hotel id, city)] for one hotel, a city's hotels, or every hotel."""
-    query = {"_id": hotel} if hotel else {"address.city": city} if city else {}
+    """[(hotel id, city)] for one hotel, a city's hotels (the city as people type it:
+    `paris`, `Zurich` for Zürich, matched by its key), or every hotel."""
+    query = {"_id": hotel} if hotel else {}
+    if city and not hotel:  # the cities' spellings, from one read of every hotel's city
+        wanted = city_key(city)
+        spelled = {h["address"]["city"] for h in db.hotels.find({}, {"address.city": 1})}
+        query = {"address.city": {"$in": sorted(c for c in spelled if city_key(c) == wanted)}}
     found = db.hotels.find(query, {"address.city": 1}).sort("_id", 1)
     return [(h["_id"], h["address"]["city"]) for h in found]
 

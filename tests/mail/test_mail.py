@@ -16,7 +16,7 @@ from mail import follow, outbox, reminders
 from plumbing.embedded import free_port
 from plumbing.jobs import JobContext
 from plumbing.values import utcnow
-from tests.conftest import wait_for
+from tests.conftest import stock_room_type, wait_for
 from tests.factories import change, make_booking, pay
 from tests.support import csrf, kill_worker_when, sign_in, unpaid_booking
 
@@ -85,6 +85,29 @@ def test_a_paid_booking_mails_its_confirmation_once_with_the_stay_as_ics(
     assert code in str(event["description"])
     sent = db.outbox.find_one({"_id": f"booking:{booking['_id']}:confirmed"})
     assert (sent["status"], sent["attempts"]) == ("sent", 1)
+
+
+def test_the_confirmation_shows_what_the_all_in_total_is_made_of(
+    app, db, guest, make_hotel, make_room_type, admin, smtp
+):
+    taxes = {"vat_percent": 10, "city_tax": {"per_person_per_night": "2.88"}}
+    kind = make_room_type(make_hotel(taxes=taxes))
+    start = stock_room_type(admin, kind, nights=2, price="100.00")
+    _start_feed(app, db)
+    booking = make_booking(guest, kind, start, nights=2, adults=2)
+    assert pay(guest, booking).status_code == 201
+    _work(app)
+    (message,) = _mails(smtp, guest.user["email"], "Booking confirmed")
+    text = _body(message, "plain")
+    # 200.00 with 10 % VAT in it (200.00 - 181.82 = 18.18); city tax 2.88 x 2 x 2 = 11.52
+    for line in (
+        "Rooms: 200.00 EUR",
+        "VAT 10 % (included): 18.18 EUR",
+        "City tax: 11.52 EUR",
+        "Total: 211.52 EUR (all taxes and fees)",
+    ):
+        assert line in text, (line, text)
+    assert "City tax</th><td>11.52 EUR" in _body(message, "html")
 
 
 def test_a_cancellation_mails_the_refund(app, db, guest, stock, smtp):

@@ -285,6 +285,11 @@ def test_exports_write_the_views_numbers_as_csv_and_json_lines(app, db, stays, t
         assert got["room_revenue"] == str(want["room_revenue"])
         assert got["revpar"] == (str(want["revpar"]) if want["revpar"] is not None else "")
     assert sum(int(r["rooms_sold"]) for r in rows) == 5  # 3 + 2 confirmed nights
+    # the city as people type it, as a search takes it: the same rows
+    typed = tmp_path / "typed.csv"
+    args = ["export", "kpis", "--from", "2027-01-01", "--to", "2027-02-01", "--out", str(typed)]
+    assert runner.invoke(args=[*args, "--city", " PARIS"]).exit_code == 0
+    assert typed.read_text() == kpis.read_text()
 
     nights = tmp_path / "nights.jsonl"
     done = runner.invoke(
