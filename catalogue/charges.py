@@ -43,10 +43,14 @@ def terms(taxes, currency):
     city_minor = to_minor(to_decimal(city["per_person_per_night"]), currency) if city else 0
     if not vat and not city_minor and not fees:
         return NO_CHARGES
+    included = taxes.get("vat_included", True)
+    rate = Decimal(vat).scaleb(-2).normalize()
     return {
         "vat": vat,
-        "vat_name": taxes.get("vat_name") or "VAT",
-        "vat_included": taxes.get("vat_included", True),
+        # what the VAT line says: "VAT 10 % (included)", "Sales tax 14.75 %"
+        "vat_label": f"{taxes.get('vat_name') or 'VAT'} {rate:f} %"
+        + (" (included)" if included else ""),
+        "vat_included": included,
         "city_tax": city_minor,
         "children_exempt": city.get("children_exempt", True),
         "max_nights": city.get("max_nights") or 0,
@@ -83,8 +87,38 @@ def total(room, charges, nights, adults, children):
     if charges is NO_CHARGES:
         return room
     added = 0 if charges["vat_included"] else vat_of(room, charges)
+    return room + added + fixed(charges, nights, adults, children)
+
+
+def fixed(charges, nights, adults, children):
+    """What a stay adds whatever its room price: the fees and the city tax (minor units);
+    a search computes it once for every plan of a room type."""
     fees = sum(fee_of(fee, nights) for fee in charges["fees"])
-    return room + added + fees + city_tax_of(charges, nights, adults, children)
+    return fees + city_tax_of(charges, nights, adults, children)
+
+
+def stay_lines(charges, nights, adults, children, currency):
+    """The lines of a breakdown that do not depend on the room price, as shown: (the
+    city tax line or none, the fee lines). The same for every offer of a room type and
+    stay, so a search builds them once."""
+    city = city_tax_of(charges, nights, adults, children)
+    taxes = (
+        [
+            {
+                "code": "city_tax",
+                "name": "City tax",
+                "amount": minor_text(city, currency),
+                "included": False,
+            }
+        ]
+        if city
+        else []
+    )
+    fees = [
+        {"code": f["code"], "name": f["name"], "amount": minor_text(fee_of(f, nights), currency)}
+        for f in charges["fees"]
+    ]
+    return taxes, fees
 
 
 def lines(room, charges, nights, adults, children):
@@ -96,12 +130,10 @@ def lines(room, charges, nights, adults, children):
     if charges is not NO_CHARGES:
         vat = vat_of(room, charges)
         if charges["vat"]:
-            rate = Decimal(charges["vat"]).scaleb(-2).normalize()
             taxes.append(
                 {
                     "code": "vat",
-                    "name": f"{charges['vat_name']} {rate:f} %"
-                    + (" (included)" if charges["vat_included"] else ""),
+                    "name": charges["vat_label"],
                     "amount": vat,
                     "included": charges["vat_included"],
                 }

@@ -151,7 +151,9 @@ def to_minor(amount, currency):
 def minor_text(minor, currency):
     """Whole minor units -> the decimal string `money` renders (12050 EUR -> "120.50"),
     without a Decimal: searches sum and render thousands of these."""
-    digits = minor_units(currency)
+    digits = MINOR_UNITS.get(currency, 2)
+    if digits == 2 and minor >= 0:  # nearly every amount: the short way
+        return f"{minor // 100}.{minor % 100:02d}"
     if digits == 0:
         return str(minor)
     whole, part = divmod(abs(minor), 10**digits)

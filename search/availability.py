@@ -27,7 +27,7 @@ from catalogue import charges
 from catalogue.rate_plans import condition_issue, night_minor
 from plumbing.errors import Refusal
 from plumbing.values import Day, city_key, local_today, minor_text, minor_units, to_minor
-from search.currencies import comparison, rate_table
+from search.currencies import NATIVE, comparison, rate_table
 
 # Totals sort as compared: the all-in total, converted when offers span currencies or a
 # display_currency is asked (search/currencies.py).
@@ -241,6 +241,13 @@ def priced_plans(card, rows, check_in, nights, query, compare, cap, todays):
     ahead = (check_in - todays[tz]).days
     adults, children = query["adults"], query["children"]
     party, terms, currency = adults + children, card.get("charges"), card["currency"]
+    # What the hotel's taxes add: the same fees and city tax for every plan; VAT on top
+    # of each plan's price when not included (catalogue/charges.py).
+    extra, added = 0, None
+    if terms is not charges.NO_CHARGES:
+        extra = charges.fixed(terms, nights, adults, children)
+        added = None if terms["vat_included"] or not terms["vat"] else terms
+    native = compare is NATIVE
     priced = []
     for plan in card["plans"]:
         if condition_issue(plan, nights, ahead):
@@ -249,8 +256,8 @@ def priced_plans(card, rows, check_in, nights, query, compare, cap, todays):
             room = sum(night_minor(minor_price(row), plan, party) for row in rows)
         else:
             room = sum(minor_price(row) for row in rows)
-        total = charges.total(room, terms, nights, adults, children)
-        key = compare.convert(total, currency)
+        total = room + extra + (charges.vat_of(room, added) if added else 0)
+        key = total if native else compare.convert(total, currency)
         if cap is None or key <= cap:
             priced.append((plan, room, total, key))
     return priced
@@ -380,7 +387,7 @@ def calendar_day(check_in, nights, lowest, query, compare):
         price = {
             "total_price": minor_text(total, currency),
             "currency": currency,
-            "price_breakdown": breakdown(card, room, nights, query),
+            "price_breakdown": breakdown(card, room, nights, query, minor_text(total, currency)),
             "hotel": {"_id": str(card["hotel"]), "name": card["hotel_name"]},
             "room_type": {"_id": str(card["_id"]), "name": card["name"]},
             "rate_plan": {"code": plan["code"], "name": plan["name"]},
@@ -441,10 +448,31 @@ def _parts(card):
     return parts
 
 
-def breakdown(card, room, nights, query):
-    """An offer's price breakdown (catalogue/charges.py) as the API shows it."""
-    lines = charges.lines(room, card.get("charges"), nights, query["adults"], query["children"])
-    return charges.shown(lines, card["currency"])
+def breakdown(card, room, nights, query, total_text=None):
+    """An offer's price breakdown (catalogue/charges.py) as the API shows it: the room
+    price, VAT on it, and the stay's city tax and fees (built once per room type and
+    stay, and shared by its offers: nothing changes them after)."""
+    terms, currency = card.get("charges"), card["currency"]
+    total_text = total_text or minor_text(
+        charges.total(room, terms, nights, query["adults"], query["children"]), currency
+    )
+    if terms is charges.NO_CHARGES:
+        return {"room": total_text, "taxes": [], "fees": [], "total": total_text}
+    stay = (nights, query["adults"], query["children"])
+    kept = card.get("_stay_lines")
+    if kept is None or kept[0] != stay:
+        kept = card["_stay_lines"] = (stay, charges.stay_lines(terms, *stay, currency))
+    city, fees = kept[1]
+    taxes = city
+    if terms["vat"]:
+        vat = {
+            "code": "vat",
+            "name": terms["vat_label"],
+            "amount": minor_text(charges.vat_of(room, terms), currency),
+            "included": terms["vat_included"],
+        }
+        taxes = [vat, *city]
+    return {"room": minor_text(room, currency), "taxes": taxes, "fees": fees, "total": total_text}
 
 
 def offer(found, query, compare):
@@ -455,6 +483,7 @@ def offer(found, query, compare):
     party = query["adults"] + query["children"]
     plain = not (plan["discount_percent"] or plan["supplement_minor"])
     check_in, check_out = query["check_in"].isoformat(), query["check_out"].isoformat()
+    total = minor_text(found["_total"], currency)
     nightly = [
         {
             "date": row["date"].strftime("%Y-%m-%d"),
@@ -473,8 +502,8 @@ def offer(found, query, compare):
         "check_out": check_out,
         "nights": len(nightly),
         "nightly_prices": nightly,
-        "price_breakdown": breakdown(card, found["_room"], len(nightly), query),
-        "total_price": minor_text(found["_total"], currency),
+        "price_breakdown": breakdown(card, found["_room"], len(nightly), query, total),
+        "total_price": total,
         "currency": currency,
         "rooms_left": found["_left"],
         "_links": {

@@ -206,6 +206,7 @@ class Catalogue:
             return False
         changed = {**card}
         changed.pop("_offer_parts", None)  # search/availability.py builds them anew
+        changed.pop("_stay_lines", None)
         for path, value in fields.items():
             _set_path(changed, path, value)
         for path in removed:
