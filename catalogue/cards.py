@@ -50,11 +50,12 @@ def plans(hotel, room_type):
     """The room type's rate plans as a search prices and shows them: the price rule in
     minor units, the policy a booking would snapshot, and both in plain words."""
     currency = hotel.get("currency", "EUR")
+    city_tax = bool(((hotel.get("taxes") or {}).get("city_tax") or {}).get("per_person_per_night"))
     kept = []
     for plan in rate_plans.plans_of(room_type):
         card_plan = rate_plans.card_plan(plan, currency)
         card_plan["policy"] = rate_plans.policy(plan, hotel)
-        card_plan["summary"] = rate_plans.words(card_plan, card_plan["policy"], currency)
+        card_plan["summary"] = rate_plans.words(card_plan, card_plan["policy"], currency, city_tax)
         del card_plan["cancellation"]  # the policy above is what a booking keeps
         kept.append(card_plan)
     return kept

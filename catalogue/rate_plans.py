@@ -140,8 +140,9 @@ def _at_hotel_words(policy):
     return f"{said}; {when}{fee}"
 
 
-def words(plan, policy, currency):
-    """The plan and its policy in plain words, for guests comparing offers."""
+def words(plan, policy, currency, city_tax=False):
+    """The plan and its policy in plain words, for guests comparing offers (`city_tax`:
+    the hotel charges one, which every cancellation refunds, catalogue/charges.py)."""
     parts = []
     if plan["discount_percent"]:
         parts.append(f"{plan['discount_percent']} % off")
@@ -185,4 +186,6 @@ def words(plan, policy, currency):
     if conditions:
         parts.append(" and ".join(conditions))
     text = "; ".join(parts)
+    if city_tax:
+        text = text.replace("nothing is refunded", "nothing but the city tax is refunded")
     return text[0].upper() + text[1:] + "."

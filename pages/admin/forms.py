@@ -285,10 +285,7 @@ def form_value(field, spec):
         # A sub-form left empty (its boxes as they came) is no sub-document at all.
         if not filled(field):
             return None
-        nested = {
-            sub.name.split(field.separator, 1)[1]: form_value(sub, {"input": _input_of(sub)})
-            for sub in field.form
-        }
+        nested = {sub.short_name: form_value(sub, {"input": _input_of(sub)}) for sub in field.form}
         return _cleaned(nested)
     if isinstance(field, SelectMultipleField):
         return list(field.data or [])

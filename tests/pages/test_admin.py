@@ -276,6 +276,40 @@ def test_an_unchanged_save_of_a_hotel_succeeds_with_typed_sub_forms(
     assert changed["address"]["city"] == "Lyon" and changed["amenities"] == ["wifi"]
 
 
+def test_a_hotels_taxes_are_kept_and_extended_in_typed_sub_forms(admin_panel, make_hotel, db):
+    """Taxes: a sub-form (city tax) inside a sub-form, and a list of fees, saved unchanged
+    and then with a fee added; an empty taxes form on a hotel without any adds none."""
+    taxes = {"vat_percent": 10, "city_tax": {"per_person_per_night": "2.88", "max_nights": 7}}
+    hotel = make_hotel(name="Taxed Palace", taxes=taxes)
+    url = f"/admin/hotels/edit/?id={hotel['_id']}"
+    form = _Form()
+    form.feed(admin_panel.get(url).text)
+    assert form.values["taxes-city_tax-per_person_per_night"] == "2.88"
+    before = db.hotels.find_one({"_id": ObjectId(hotel["_id"])})["taxes"]
+    assert admin_panel.post(url, data=form.values).status_code == 302
+    assert db.hotels.find_one({"_id": ObjectId(hotel["_id"])})["taxes"] == before
+    form.values.update(
+        {
+            "taxes-fees-0-code": "resort",
+            "taxes-fees-0-name": "Resort fee",
+            "taxes-fees-0-amount": "4.50",
+            "taxes-fees-0-per": "night",
+        }
+    )
+    assert admin_panel.post(url, data=form.values).status_code == 302
+    after = db.hotels.find_one({"_id": ObjectId(hotel["_id"])})["taxes"]
+    assert after["city_tax"] == before["city_tax"]
+    assert [(f["code"], str(f["amount"]), f["per"]) for f in after["fees"]] == [
+        ("resort", "4.50", "night")
+    ]
+    plain = make_hotel(name="Untaxed Inn")
+    plain_url = f"/admin/hotels/edit/?id={plain['_id']}"
+    form = _Form()
+    form.feed(admin_panel.get(plain_url).text)
+    assert admin_panel.post(plain_url, data=form.values).status_code == 302
+    assert "taxes" not in db.hotels.find_one({"_id": ObjectId(plain["_id"])})
+
+
 def test_a_room_types_hotel_is_chosen_by_name_and_invalid_json_is_named(
     admin_panel, make_room_type, db
 ):
