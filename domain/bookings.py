@@ -104,7 +104,8 @@ CANCELLATION_POLICY = {
     "schema": {
         "refundable": {
             "type": "boolean",
-            "description": "false: nothing is refunded on cancellation (but a city tax, always refunded).",
+            "description": "false: nothing is refunded on cancellation "
+            "(but a city tax, always refunded).",
             "example": True,
         },
         "free_until_hours": {

@@ -79,7 +79,8 @@ RATE_PLAN = {
             "refundable": {
                 "type": "boolean",
                 "default": True,
-                "description": "false: nothing is refunded on cancellation (but a city tax, always refunded).",
+                "description": "false: nothing is refunded on cancellation "
+                "(but a city tax, always refunded).",
                 "example": True,
             },
             "free_until_hours": {
