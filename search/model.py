@@ -9,8 +9,9 @@ booked, closed, minimum stay), about 30 bytes a night with the row-id index an u
 needs. The model answers the four questions search/availability.py asks a source, so a
 search is the same code over the model or the database.
 
-How it follows: one thread opens a change stream on the database's `inventory` and
-`search_rooms` collections, then loads both collections, then applies every change from
+How it follows: one thread opens a change stream on the database's `inventory`,
+`search_rooms` and `exchange_rates` collections (the rates a display_currency converts
+by, search/currencies.py), then loads them, then applies every change from
 the stream (changes made during the load are applied over it; every change carries the
 new values, so applying one twice is harmless). A failed stream is resumed after its
 last token; a token the server no longer has means a reload.

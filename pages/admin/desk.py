@@ -77,6 +77,10 @@ class BookingsView(ReadOnlyView):
         "cancelled_at",
     ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.column_formatters_detail = {**self.column_formatters, "total_price": _all_in}
+
     def render(self, template, **kwargs):
         if template == self.details_template and kwargs.get("model") is not None:
             kwargs["desk"] = self._desk(kwargs["model"])
@@ -182,6 +186,18 @@ class BookingsView(ReadOnlyView):
         else:
             flash("the confirmation is waiting to be sent already", "info")
         return redirect(back)
+
+
+def _all_in(view, context, model, name):  # noqa: ARG001 - Flask-Admin's formatter
+    """The all-in total and what it is made of: rooms, then each tax and fee."""
+    currency = model.get("currency", "")
+    total = f"{model.get(name)} {currency}"
+    breakdown = model.get("price_breakdown") or {}
+    lines = [*breakdown.get("taxes", ()), *breakdown.get("fees", ())]
+    if not lines:
+        return total
+    parts = [f"rooms {breakdown['room']}"] + [f"{line['name']} {line['amount']}" for line in lines]
+    return f"{total} ({'; '.join(parts)})"
 
 
 def _confirmation(booking_id):

@@ -9,7 +9,7 @@ import pytest
 from bson import ObjectId
 
 from plumbing.values import Day
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, make_user, stock_room_type
 from tests.factories import book
 from tests.support import csrf, sign_in
 
@@ -887,3 +887,16 @@ def test_the_hotel_calendar_shows_every_room_type_and_sets_them_together_or_not_
     crowd = admin_panel.post(url, data={**shut, "room_type": many}, follow_redirects=True)
     assert "422: room_type at most 50 room types at once (51 given)" in crowd.text
     assert {r["closed"] for r in db.inventory.find({"date": start})} == {True}  # as it was
+
+
+def test_a_bookings_page_shows_what_its_all_in_total_is_made_of(
+    admin_panel, make_hotel, make_room_type, admin, guest
+):
+    taxes = {"vat_percent": 10, "city_tax": {"per_person_per_night": "2.88"}}
+    kind = make_room_type(make_hotel(taxes=taxes))
+    start = stock_room_type(admin, kind, nights=3, price="120.00")
+    made = book(guest, kind, start, nights=3, adults=2)
+    assert made.status_code == 201, made.json
+    page = html.unescape(admin_panel.get(f"/admin/bookings/details/?id={made.json['_id']}").text)
+    # 360.00 with 32.73 VAT in it; city tax 2.88 x 2 x 3 = 17.28; all in 377.28
+    assert "377.28 EUR (rooms 360.00; VAT 10 % (included) 32.73; City tax 17.28)" in page

@@ -9,7 +9,7 @@ import pytest
 from reporting import kpis
 from run import close_app, create_app
 from tests.conftest import ApiClient, stock_room_type
-from tests.factories import make_booking, pay, search
+from tests.factories import change, make_booking, pay, search
 
 PARIS_TAXES = {
     "vat_percent": 10,
@@ -350,3 +350,20 @@ def test_the_read_model_follows_the_rates(
     )
     assert after.headers["X-Search-Source"] == "model"
     assert after.json["_items"][0]["converted"]["total_price"] == "216.00"
+
+
+def test_a_change_of_dates_reprices_the_taxes_too(paris_family, guest):
+    _hotel, kind, start = paris_family()
+    booking = make_booking(guest, kind, start, nights=3, adults=2)
+    # two nights instead of three: 240.00 + city tax 2.88 x 2 adults x 2 nights (11.52)
+    changed = change(guest, booking, {"check_out": start.plus(2).isoformat()})
+    assert changed.status_code == 200, changed.json
+    stored = guest.get(f"bookings/{booking['_id']}").json
+    assert stored["total_price"] == "251.52"
+    assert stored["price_breakdown"]["taxes"][1] == {
+        "code": "city_tax",
+        "name": "City tax",
+        "amount": "11.52",
+        "included": False,
+    }
+    assert stored["tax_terms"]["city_tax"]["per_person_per_night"] == "2.88"
