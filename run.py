@@ -23,7 +23,7 @@ import routes
 import settings
 import webhooks
 from identity import authentication
-from plumbing import embedded, http, jobs, logs, probes, ratelimit, readcache, responses
+from plumbing import embedded, http, jobs, logs, probes, ratelimit, readcache, responses, versions
 from plumbing.datalayer import MongoLayer
 from plumbing.eve_settings import eve_settings
 from plumbing.validation import Validator
@@ -80,6 +80,9 @@ def create_app(overrides=None):
     app.after_request(http.answer_outages)
     # And this one before it: the hooks' edits of an Eve answer, encoded once.
     app.after_request(responses.write_json_edits)
+    # Versions side by side: a later version's requests and answers transformed to and
+    # from the one implementation (domain/versions.py, plumbing/versions.py).
+    app.wsgi_app = versions.Versions(app.wsgi_app)
     return app
 
 

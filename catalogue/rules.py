@@ -5,7 +5,7 @@ from pymongo import UpdateOne
 
 from catalogue import cards
 from plumbing import transactions
-from plumbing.context import answer_cache
+from plumbing.context import answer_cache, sent_currency
 from plumbing.errors import Refusal, invalid
 from plumbing.values import (
     Day,
@@ -61,6 +61,9 @@ def room_type_and_hotel(db, room_type_id):
 
 
 def check_price(price, currency, field="price"):
+    sent = sent_currency()
+    if price is not None and sent is not None and sent != currency:
+        raise invalid(field, f"is sent in {sent}, but this hotel prices in {currency}")
     if price is not None and not fits_currency(price, currency):
         digits = minor_units(currency)
         raise invalid(
@@ -91,6 +94,16 @@ def check_rate_plans(db, hotel_id, plans):
     currency = (hotel or {}).get("currency", "EUR")
     for plan in plans:
         check_price(plan.get("supplement_per_person"), currency, "rate_plans")
+
+
+def hotel_currency(db, hotel_id):
+    hotel = db.hotels.find_one({"_id": hotel_id}, {"currency": 1})
+    return (hotel or {}).get("currency", "EUR")
+
+
+def fill_room_type(db, room_type):
+    """A new room type's server-owned copy of its hotel's currency."""
+    room_type["currency"] = hotel_currency(db, room_type["hotel"])
 
 
 def denormalized_from_hotel(hotel):
@@ -320,6 +333,10 @@ def copy_hotel_fields(db, original, changes, session):
         return
     hotel_id = original["_id"]
     db.inventory.update_many({"hotel": hotel_id}, {"$set": {**copied, **stamp()}}, session=session)
+    if "currency" in copied:
+        db.room_types.update_many(
+            {"hotel": hotel_id}, {"$set": {"currency": copied["currency"]}}, session=session
+        )
     if "city" in copied:  # live bookings release their nights where the rows now are
         db.bookings.update_many(
             {"hotel": hotel_id, "status": {"$in": list(LIVE_STATUSES)}},

@@ -572,6 +572,7 @@ def _plan(accounts, size="demo"):
                     {
                         "_id": room_type_id,
                         "hotel": hotel_id,
+                        "currency": currency,
                         "name": name_,
                         "description": f"{name_} at {name}.",
                         "max_adults": adults,

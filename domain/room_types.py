@@ -1,6 +1,6 @@
 """Room types: what a hotel sells; written by the hotel's managers and admins."""
 
-from domain.fields import index, money, ref
+from domain.fields import currency, index, money, ref, server_owned
 from domain.vocabulary import (
     BED_TYPES,
     EXAMPLE_PLANS,
@@ -120,6 +120,12 @@ room_types = {
     "mongo_indexes": {"hotel": index("hotel")},
     "schema": {
         "hotel": ref("hotels", "The hotel selling this room type.", required=True),
+        "currency": server_owned(
+            currency(
+                "The hotel's currency (copied by the server, and kept with the hotel's): "
+                "the currency of the rate plans' supplements."
+            )
+        ),
         "name": {
             "type": "string",
             "required": True,

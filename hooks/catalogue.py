@@ -44,6 +44,12 @@ def refuse_room_type_of_unmanaged_hotel(documents):
 def check_new_rate_plans(documents):
     for room_type in documents:
         rules.check_rate_plans(db(), room_type["hotel"], room_type.get("rate_plans"))
+        rules.fill_room_type(db(), room_type)
+
+
+def room_type_keeps_its_currency(document, original):
+    """A PUT replaces the room type whole: its copy of the hotel's currency stays."""
+    document["currency"] = rules.hotel_currency(db(), original["hotel"])
 
 
 def check_changed_rate_plans(updates, original):
@@ -166,6 +172,7 @@ def init_app(app):
     app.on_insert_room_types += check_new_rate_plans
     app.on_update_room_types += check_changed_rate_plans
     app.on_replace_room_types += check_changed_rate_plans
+    app.on_replace_room_types += room_type_keeps_its_currency
     # Search cards and cached answers follow every committed catalogue write
     # (catalogue/cards.py, search/answers.py).
     app.on_inserted_hotels += hotels_created

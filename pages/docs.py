@@ -1,4 +1,6 @@
-"""/api/v1/openapi.json and /api/v1/docs (Swagger UI from a PyPI package, works offline)."""
+"""/api/v1/openapi.json and /api/v1/docs (Swagger UI from a PyPI package, works offline),
+each version's (/api/v2/... through plumbing/versions.py), and the migration guide from
+version 1 to 2 (docs/api-v2-migration.md)."""
 
 import importlib.util
 from pathlib import Path
@@ -48,6 +50,15 @@ def openapi_document(app):
 @bp.get("/openapi.json")
 def spec():
     return respond(openapi_document(current_app))
+
+
+MIGRATION = Path(__file__).resolve().parent.parent / "docs" / "api-v2-migration.md"
+
+
+@bp.get("/migration")
+def migration_guide():
+    """What changes from version 1 to 2, and how to move (the Link of v1's answers)."""
+    return Response(MIGRATION.read_text(), mimetype="text/markdown")
 
 
 @bp.get("/docs")

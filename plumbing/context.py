@@ -1,7 +1,7 @@
 """What a request or a job works with: the database, the search answer cache, the
 caller (set by identity/authentication.py when it authenticates the request)."""
 
-from flask import current_app, g, has_app_context
+from flask import current_app, g, has_app_context, has_request_context, request
 
 
 def db():
@@ -29,3 +29,11 @@ _NO_ANSWERS = _NoAnswers()
 
 def current_user():
     return g.get("user")
+
+
+def sent_currency():
+    """The currency a version-2 request's money objects named (plumbing/versions.py), or
+    None: the rules that know the hotel's currency refuse another."""
+    if not has_request_context():
+        return None
+    return request.environ.get("innkeeper.sent_currency")

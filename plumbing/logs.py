@@ -179,18 +179,22 @@ def finish_request(response):
     environ = req.environ
     user = environ.get("innkeeper.user") or environ.get("innkeeper.authenticated")
     search_cache = response.headers.get("X-Search-Cache")
-    metrics.observe_request(req.method, route, status, seconds, req.endpoint, search_cache)
+    version = environ.get("innkeeper.api_version")  # plumbing/versions.py
+    metrics.observe_request(
+        req.method, route, status, seconds, req.endpoint, search_cache, version
+    )
     line = LOG.warning if status >= 500 else LOG.info
     line(
         "request",
         method=req.method,
         route=route,
-        path=req.path,
+        path=environ.get("innkeeper.path") or req.path,
         status=status,
         duration_ms=round(seconds * 1000, 1),
         user=str(user["_id"]) if isinstance(user, dict) and "_id" in user else None,
         client_ip=req.remote_addr,
         **({"search_cache": search_cache} if search_cache else {}),
+        **({"api_version": version} if version else {}),
     )
     return response
 

@@ -30,6 +30,11 @@ REQUESTS = Counter(
     "HTTP requests answered, by method, route template and status.",
     ["method", "route", "status"],
 )
+VERSIONS = Counter(
+    "innkeeper_api_requests_by_version_total",
+    "API requests answered, by the API version asked for (who still calls version 1).",
+    ["version"],
+)
 LATENCY = Histogram(
     "innkeeper_http_request_duration_seconds",
     "Time to answer (to the headers, for a stream), by method and route template.",
@@ -88,11 +93,15 @@ CACHE_RESULTS = frozenset({"hit", "miss", "off"})
 OTHER = "other"
 
 
-def observe_request(method, route, status, seconds, endpoint=None, search_cache=None):
+def observe_request(
+    method, route, status, seconds, endpoint=None, search_cache=None, version=None
+):
     """`route` is a rule template of the app or "<unmatched>" (plumbing/logs.route_of)."""
     method = method if method in METHODS else OTHER
     code = str(status) if 100 <= status <= 599 else OTHER
     REQUESTS.labels(method, route, code).inc()
+    if version is not None:
+        VERSIONS.labels(str(version)).inc()
     if search_cache and endpoint in SEARCH_KINDS:
         cache = search_cache if search_cache in CACHE_RESULTS else OTHER
         SEARCHES.labels(SEARCH_KINDS[endpoint], cache).inc()

@@ -7,16 +7,21 @@ import pytest
     "path",
     [
         "/api/v0/hotels",
+        "/api/v3/hotels",
         "/api/hotels",
         "/hotels",
-        "/api/v2/hotels",
         "/api/v1/admin",
+        "/api/v2/admin",
         "/api/v1/oplog",
         "/api/v1/schema",
     ],
 )
-def test_only_api_v1_serves(client, path):
+def test_only_api_v1_and_v2_serve(client, path):
     assert client.get(path).status_code == 404
+
+
+def test_version_2_serves_what_version_1_does(client):
+    assert client.get("/api/v2/hotels").status_code == 200
 
 
 def test_sandbox_is_not_deployed_in_production(app_config):
