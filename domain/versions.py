@@ -129,6 +129,7 @@ MONEY_OBJECT = {
     "description": "An amount of money: a decimal string with the currency's minor-unit "
     "digits, and its ISO 4217 currency.",
     "required": ["amount", "currency"],
+    "additionalProperties": False,
     "properties": {
         "amount": {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,4})?$"},
         "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
@@ -138,8 +139,8 @@ MONEY_OBJECT = {
 
 
 def money_schemas(document, _context):
-    """The OpenAPI side: every money field's schema is the Money object (written the same
-    in requests: a decimal string is still taken there)."""
+    """The OpenAPI side: every money field's schema is the Money object (one component,
+    referenced; in requests a decimal string is still taken)."""
 
     def walk(node, key=None):
         if isinstance(node, list):
@@ -147,14 +148,15 @@ def money_schemas(document, _context):
         if not isinstance(node, dict):
             return node
         if key in MONEY_FIELDS and node.get("type") == "string" and "pattern" in node:
-            described = {k: v for k, v in node.items() if k in ("description", "readOnly")}
-            return {**MONEY_OBJECT, **described}
+            return {"$ref": "#/components/schemas/Money"}
         if "properties" in node and isinstance(node["properties"], dict):
             node = {**node, "properties": {k: walk(v, k) for k, v in node["properties"].items()}}
             return {k: (v if k == "properties" else walk(v)) for k, v in node.items()}
         return {k: walk(v) for k, v in node.items()}
 
-    return walk(document)
+    document = walk(document)
+    document.setdefault("components", {}).setdefault("schemas", {})["Money"] = MONEY_OBJECT
+    return document
 
 
 # -- rooms always a list -------------------------------------------------------------
@@ -194,17 +196,31 @@ def rooms_down(body, context):
     return body
 
 
+REQUEST_ROOM_FIELDS = ("room_type", "rate_plan", "adults", "children")
+
+
+def _without(schema, fields):
+    for field in fields:
+        schema.get("properties", {}).pop(field, None)
+    if "required" in schema:
+        schema["required"] = [f for f in schema["required"] if f not in fields]
+
+
 def rooms_schemas(document, _context):
-    """The OpenAPI side: the booking's top-level first-room fields are gone."""
+    """The OpenAPI side: a booking's request bodies (new, and a change) take `rooms` only;
+    its answers lose the first room's copies (the party's totals stay)."""
     schemas = document.get("components", {}).get("schemas", {})
-    for name, schema in schemas.items():
-        if name.lower().startswith("booking") and "rooms" in schema.get("properties", {}):
-            for field in FIRST_ROOM_COPIES:
-                schema["properties"].pop(field, None)
-            if "required" in schema:
-                schema["required"] = [f for f in schema["required"] if f not in FIRST_ROOM_COPIES]
-            if "rooms" in schema["properties"] and "required" in schema:
-                schema["required"] = sorted({*schema["required"], "rooms"})
+    if "Bookings" in schemas:
+        _without(schemas["Bookings"], REQUEST_ROOM_FIELDS)
+        schemas["Bookings"]["required"] = sorted(
+            {*schemas["Bookings"].get("required", ()), "rooms"}
+        )
+    if "BookingsDocument" in schemas:
+        _without(schemas["BookingsDocument"], FIRST_ROOM_COPIES)
+    change = document.get("paths", {}).get("/api/v1/bookings/{id}/change", {}).get("post", {})
+    body = change.get("requestBody", {}).get("content", {}).get("application/json", {})
+    if "schema" in body:
+        _without(body["schema"], REQUEST_ROOM_FIELDS)
     return document
 
 
@@ -281,9 +297,12 @@ def errors_up(value, context):
 
 
 def problem_schemas(document, _context):
-    """The OpenAPI side: every error answer is problem+json."""
+    """The OpenAPI side: every error answer of the API is problem+json (the probes and
+    /metrics are outside the versions and answer as they always did)."""
     document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM
-    for operations in document.get("paths", {}).values():
+    for path, operations in document.get("paths", {}).items():
+        if not path.startswith("/api/"):  # /health, /metrics: outside the versions
+            continue
         for operation in operations.values():
             if not isinstance(operation, dict):
                 continue

@@ -1,6 +1,7 @@
-"""A client generated from the live OpenAPI document with openapi-python-client (PyPI)
-searches, books, pays and cancels through its typed models alone: request bodies per
-operation (a booking's PATCH is only {"status": "cancelled"}), typed offers."""
+"""A client generated from each version's live OpenAPI document with
+openapi-python-client (PyPI) searches, books, pays and cancels through its typed models
+alone: request bodies per operation (a booking's PATCH is only {"status": "cancelled"}),
+typed offers; version 2's with money as objects and rooms as a list."""
 
 import importlib
 import json
@@ -20,7 +21,17 @@ GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 @pytest.fixture
 def generated(client, tmp_path):
     """The package generated from GET /api/v1/openapi.json, imported."""
-    document = client.get("openapi.json")
+    yield from _generate(client, tmp_path, "openapi.json")
+
+
+@pytest.fixture
+def generated_v2(client, tmp_path):
+    """The package generated from GET /api/v2/openapi.json, imported."""
+    yield from _generate(client, tmp_path, "/api/v2/openapi.json")
+
+
+def _generate(client, tmp_path, path):
+    document = client.get(path)
     assert document.status_code == 200
     spec = tmp_path / "openapi.json"
     spec.write_text(json.dumps(document.json))
@@ -121,3 +132,75 @@ def test_a_generated_client_searches_books_pays_and_cancels(app, generated, stoc
     assert cancelled.status_code == 200, cancelled.content
     assert cancelled.parsed.status.value == "cancelled"
     assert db.bookings.find_one()["status"] == "cancelled"
+
+
+def test_a_client_generated_from_version_2_drives_the_same_journey(app, generated_v2, stock, db):
+    room_type, start = stock(nights=3, allotment=2, price="120.00")
+    make_user(db, "guest", email="typed2@example.com")
+    transport = httpx.WSGITransport(app=app)
+    base = "http://innkeeper.test"
+    client_module = generated_v2("client")
+    anonymous = client_module.Client(base_url=base, httpx_args={"transport": transport})
+    token_api = generated_v2("api.auth.post_api_v2_auth_token")
+    token_body = generated_v2("models.post_api_v2_auth_token_body").PostApiV2AuthTokenBody
+    signed_in = token_api.sync(
+        client=anonymous, body=token_body(email="typed2@example.com", password=PASSWORD)
+    )
+    guest = client_module.AuthenticatedClient(
+        base_url=base, token=signed_in.access_token, httpx_args={"transport": transport}
+    )
+
+    search = generated_v2("api.availability.get_api_v2_availability")
+    found = search.sync_detailed(
+        client=anonymous, check_in=start.date(), check_out=start.plus(2).date(), city="paris"
+    )
+    assert found.status_code == 200, found.content
+    offers = found.parsed
+    offer = next(o for o in offers.field_items if o.room_type.field_id == room_type["_id"])
+    # money is a typed object; the book link an absolute path
+    assert (offer.total_price.amount, offer.total_price.currency) == ("240.00", "EUR")
+    assert offer.field_links.book.href == "/api/v2/bookings"
+
+    create = generated_v2("api.bookings.post_api_v2_bookings")
+    bookings_model = generated_v2("models.bookings").Bookings
+    room_model = generated_v2("models.bookings_rooms_item").BookingsRoomsItem
+    booked = create.sync_detailed(
+        client=guest,
+        body=bookings_model(
+            rooms=[room_model(room_type=offer.room_type.field_id, adults=2)],
+            check_in=offer.check_in,
+            check_out=offer.check_out,
+        ),
+    )
+    assert booked.status_code == 201, booked.content
+    booking = booked.parsed
+    assert booking.total_price.amount == "240.00"
+
+    pay = generated_v2("api.payments.post_api_v2_payments")
+    payments_model = generated_v2("models.payments").Payments
+    method = generated_v2("models.payments_payment_method").PaymentsPaymentMethod
+    paid = pay.sync_detailed(
+        client=guest,
+        body=payments_model(booking=booking.field_id, payment_method=method.PM_CARD_VISA),
+    )
+    assert paid.status_code == 201, paid.content
+    assert paid.parsed.amount.amount == "240.00"
+
+    read = generated_v2("api.bookings.get_api_v2_bookings_id")
+    confirmed = read.sync(client=guest, id=booking.field_id)
+    assert confirmed.status.value == "confirmed"
+    assert confirmed.rooms[0].room_type == room_type["_id"]
+
+    cancel = generated_v2("api.bookings.patch_api_v2_bookings_id")
+    patch_model = generated_v2("models.bookings_patch").BookingsPatch
+    cancelled = cancel.sync_detailed(
+        client=guest,
+        id=booking.field_id,
+        body=patch_model(status="cancelled"),
+        if_match=confirmed.field_etag,
+    )
+    assert cancelled.status_code == 200, cancelled.content
+    assert db.bookings.find_one()["status"] == "cancelled"
+    refused = read.sync_detailed(client=guest, id="6740f0c2a1b2c3d4e5f60718")
+    assert refused.status_code == 404
+    assert json.loads(refused.content)["title"] == "Not Found"

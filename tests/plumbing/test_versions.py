@@ -167,7 +167,8 @@ def test_each_version_has_its_own_openapi_document(client):
     offer = two["paths"]["/api/v2/availability"]["get"]["responses"]["200"]["content"][
         "application/json"
     ]["schema"]["properties"]["_items"]["items"]
-    assert offer["properties"]["total_price"]["title"] == "Money"
+    assert offer["properties"]["total_price"] == {"$ref": "#/components/schemas/Money"}
+    assert two["components"]["schemas"]["Money"]["required"] == ["amount", "currency"]
     refused = two["paths"]["/api/v2/bookings"]["post"]["responses"]["422"]["content"]
     assert refused == {
         "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
