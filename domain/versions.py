@@ -239,6 +239,8 @@ def hrefs_up(value, context):
     for key, item in value.items():
         if key == "href" and item == "/":  # the front door: version 2's own
             changed[key] = f"{context['root']}/"
+        elif key == "href" and isinstance(item, str) and item.startswith("/api/v1/"):
+            changed[key] = context["root"] + item[len("/api/v1") :]  # already absolute
         elif key == "href" and isinstance(item, str) and not item.startswith(("/", "http")):
             changed[key] = f"{context['root']}/{item}"
         else:

@@ -7,8 +7,8 @@ AcceptHeaderVersioning); an unknown version is a 406 naming those there are. A v
 2 request is handed to the app as version 1: its path under `/api/v1`, its JSON body
 taken down through each change's request transformation (newest first). The app's
 JSON answer is taken up through each change's response transformation (oldest first),
-and the OpenAPI document through each change's document transformation. A streamed
-answer (Server-Sent Events) passes as it is.
+and the OpenAPI document through each change's document transformation. A stream of
+Server-Sent Events has each event's data taken up as it is sent.
 
 Every answer says which version answered (`API-Version`) and varies on `Accept`;
 version 1's answers carry `Deprecation`, `Sunset` and a `Link` to the migration guide
@@ -103,7 +103,11 @@ class Versions:
         body = self.wsgi_app(environ, capture)
         headers = captured["headers"]
         kind = _header(headers, "Content-Type") or ""
-        if "json" not in kind or "event-stream" in kind:
+        if "event-stream" in kind:  # each event's data taken up as it is sent
+            context.update(status=int(captured["status"].split()[0]))
+            start_response(captured["status"], _versioned(headers, version))
+            return _Events(body, lambda data: self._take_up(data, version, context, ""))
+        if "json" not in kind:
             start_response(captured["status"], _versioned(headers, version))
             return body
         try:
@@ -153,6 +157,29 @@ class Versions:
             for change in declared.changes_between(1, version):
                 document = change["response"](document, context)
         return json.dumps(document, separators=(",", ":")).encode()
+
+
+class _Events:
+    """A Server-Sent Events body whose events' JSON data go through `take_up`; each frame
+    is one event (routes/live.py writes them whole), comments and retries as they are."""
+
+    def __init__(self, body, take_up):
+        self.body, self.take_up = body, take_up
+
+    def __iter__(self):
+        for chunk in self.body:
+            text = chunk.decode() if isinstance(chunk, bytes) else chunk
+            lines = [
+                "data: " + self.take_up(line[6:].encode()).decode()
+                if line.startswith("data: ")
+                else line
+                for line in text.split("\n")
+            ]
+            yield "\n".join(lines).encode()
+
+    def close(self):
+        if hasattr(self.body, "close"):
+            self.body.close()
 
 
 def _paths_under(document, root):

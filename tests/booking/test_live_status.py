@@ -260,3 +260,18 @@ def _serve_200(base, port, path, token, guest, booking, sockets):
         with urllib.request.urlopen(head, timeout=10) as answer:  # noqa: S310
             assert answer.status == 200
     assert _gauge(base) == 0
+
+
+def test_version_2_listeners_hear_money_as_objects(stock, guest):
+    room_type, start = stock(nights=3)
+    booking = make_booking(guest, room_type, start)
+    stream = guest.get(f"/api/v2/bookings/{booking['_id']}/events", buffered=False)
+    assert stream.status_code == 200 and stream.headers["API-Version"] == "2"
+    ((name, data, _id),) = read_events(stream, 1)
+    assert name == "status"
+    assert data["total_price"] == {"amount": "200.00", "currency": "EUR"}  # 2 x 100.00
+    paid = guest.post("payments", {"booking": booking["_id"], "payment_method": "pm_card_visa"})
+    assert paid.status_code == 201
+    ((name, data, _id),) = read_events(stream, 1)
+    assert name == "confirmed" and data["total_price"]["amount"] == "200.00"
+    stream.close()

@@ -208,3 +208,25 @@ def test_every_money_field_of_the_domain_is_declared_money():
     for resource, settings in build_domain().items():
         walk(resource, settings["schema"])
     assert found <= declared.MONEY_FIELDS, found - declared.MONEY_FIELDS
+
+
+def test_every_link_of_the_version_2_front_door_is_followable(admin, priced):
+    """Each href of the front door and of each list it leads to, resolved as RFC 3986
+    says against the document's URL (an absolute path: as it is), answers 200."""
+    home = admin.get(V2)
+    assert home.status_code == 200
+    seen = set()
+    for href, method in _hrefs(home.json["_links"]):
+        if method != "GET" or "{" in href or href in seen:
+            continue  # a template is filled in first (the search form)
+        seen.add(href)
+        # an absolute path; the API's own under version 2 (the admin, /health are outside)
+        assert href.startswith("/") and not href.startswith("/api/v1"), href
+        followed = admin.get(href)
+        expected = 302 if href == "/admin/" else 200  # the admin: to its sign-in page
+        assert followed.status_code == expected, (href, followed.status_code)
+        if "json" in followed.mimetype:
+            for inner, inner_method in _hrefs((followed.json or {}).get("_links", {})):
+                if inner_method == "GET" and "{" not in inner:
+                    assert inner.startswith("/") and not inner.startswith("/api/v1"), inner
+    assert len(seen) >= 5, seen
