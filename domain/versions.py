@@ -302,6 +302,12 @@ def problem_schemas(document, _context):
     """The OpenAPI side: every error answer of the API is problem+json (the probes and
     /metrics are outside the versions and answer as they always did)."""
     document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM
+    info = document.setdefault("info", {})
+    said = info.get("description", "").split(" Errors share one shape")[0]
+    info["description"] = (
+        f"{said} Errors are RFC 9457 problem details (application/problem+json), the "
+        "refused fields in `issues`; money is {amount, currency}; hrefs are absolute paths."
+    ).strip()
     for path, operations in document.get("paths", {}).items():
         if not path.startswith("/api/"):  # /health, /metrics: outside the versions
             continue

@@ -175,6 +175,11 @@ def test_each_version_has_its_own_openapi_document(client):
     }
     assert "room_type" not in two["components"]["schemas"]["Bookings"]["properties"]
     assert "room_type" in one["components"]["schemas"]["Bookings"]["properties"]
+    assert "problem details" in two["info"]["description"]
+    assert '"_status": "ERR"' not in two["info"]["description"]
+    assert (two["info"]["version"], one["info"]["version"]) == ("2", one["info"]["version"])
+    page = client.get(V2 + "docs")
+    assert page.status_code == 200 and 'url: "openapi.json"' in page.text  # v2's, relative
 
 
 def test_operators_see_who_still_calls_version_1(client):
