@@ -121,6 +121,19 @@ def test_a_generated_client_searches_books_pays_and_cancels(app, generated, stoc
     confirmed = read.sync(client=guest, id=booking.field_id)
     assert confirmed.status.value == "confirmed"
 
+    # a night shorter: 120.00 refunded (inside the free window), the booking repriced
+    change = generated("api.bookings.post_api_v1_bookings_id_change")
+    change_body = generated("models.post_api_v1_bookings_id_change_body")
+    changed = change.sync_detailed(
+        client=guest,
+        id=booking.field_id,
+        body=change_body.PostApiV1BookingsIdChangeBody(check_out=start.plus(1).date()),
+        if_match=confirmed.field_etag,
+    )
+    assert changed.status_code == 200, changed.content
+    assert changed.parsed.total_price == "120.00"
+    confirmed = read.sync(client=guest, id=booking.field_id)
+
     cancel = generated("api.bookings.patch_api_v1_bookings_id")
     patch_model = generated("models.bookings_patch").BookingsPatch
     cancelled = cancel.sync_detailed(
@@ -190,6 +203,18 @@ def test_a_client_generated_from_version_2_drives_the_same_journey(app, generate
     confirmed = read.sync(client=guest, id=booking.field_id)
     assert confirmed.status.value == "confirmed"
     assert confirmed.rooms[0].room_type == room_type["_id"]
+
+    change = generated_v2("api.bookings.post_api_v2_bookings_id_change")
+    change_body = generated_v2("models.post_api_v2_bookings_id_change_body")
+    changed = change.sync_detailed(
+        client=guest,
+        id=booking.field_id,
+        body=change_body.PostApiV2BookingsIdChangeBody(check_out=start.plus(1).date()),
+        if_match=confirmed.field_etag,
+    )
+    assert changed.status_code == 200, changed.content
+    assert changed.parsed.total_price.amount == "120.00"
+    confirmed = read.sync(client=guest, id=booking.field_id)
 
     cancel = generated_v2("api.bookings.patch_api_v2_bookings_id")
     patch_model = generated_v2("models.bookings_patch").BookingsPatch
