@@ -161,10 +161,12 @@ class InFlight:
 
 class _Closing:
     """The app's body; the request is done when the body is exhausted or closed,
-    whichever comes first (Werkzeug skips close() when the client left early)."""
+    whichever comes first. Werkzeug skips close() when the client left early (reading
+    the dropped socket raises first), so the end of the iteration closes the body too
+    (a file sent stays open otherwise until the garbage collector finds it); once."""
 
     def __init__(self, body, on_done):
-        self.body, self.on_done, self.done = body, on_done, False
+        self.body, self.on_done, self.done, self.closed = body, on_done, False, False
 
     def _finish(self):
         if not self.done:
@@ -175,9 +177,12 @@ class _Closing:
         try:
             yield from self.body
         finally:
-            self._finish()
+            self.close()
 
     def close(self):
+        if self.closed:
+            return
+        self.closed = True
         try:
             if hasattr(self.body, "close"):
                 self.body.close()

@@ -16,7 +16,7 @@ import cli
 from demo import seed
 from plumbing.embedded import free_port
 from plumbing.values import today
-from run import close_app, create_app
+from run import InFlight, close_app, create_app
 from tests.browser.support import browsing, looked_at, sign_in_to_admin
 from tests.conftest import _config
 
@@ -34,7 +34,7 @@ def demo(servers, tmp_path_factory):
     with app.app_context():
         db = app.data.driver.db
         seed.seed_demo(db, nights=21, start=today().plus(-14))
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    server = make_server("127.0.0.1", free_port(), InFlight(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
     thread.start()
     yield {"base": f"http://127.0.0.1:{server.server_port}", "db": db}
