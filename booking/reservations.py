@@ -335,12 +335,12 @@ def price_rooms(booking, rows):
         room["nightly_prices"] = _nightly(prices, nets, currency)
         for night, net in (nets or prices).items():
             net_by_night[night] += net
-        room["price_breakdown"] = stored_breakdown(part, currency)
+        room["price_breakdown"] = charges.shown(part, currency, from_minor)
         room["total_price"] = from_minor(part["total"], currency)
     summed = charges.add(parts)
     with_net = summed["room_net"] != summed["room"]
     booking["nightly_prices"] = _nightly(by_night, net_by_night if with_net else None, currency)
-    booking["price_breakdown"] = stored_breakdown(summed, currency)
+    booking["price_breakdown"] = charges.shown(summed, currency, from_minor)
     booking["total_price"] = from_minor(summed["total"], currency)
 
 
@@ -360,20 +360,6 @@ def _spread(amount, prices):
     last = next(reversed(shares))
     shares[last] += amount - sum(shares.values())
     return shares
-
-
-def stored_breakdown(part, currency):
-    """A breakdown (catalogue/charges.py, minor units) as a booking keeps it: Decimal128."""
-    return {
-        "room": from_minor(part["room"], currency),
-        "taxes": [
-            {**line, "amount": from_minor(line["amount"], currency)} for line in part["taxes"]
-        ],
-        "fees": [
-            {**line, "amount": from_minor(line["amount"], currency)} for line in part["fees"]
-        ],
-        "total": from_minor(part["total"], currency),
-    }
 
 
 def city_tax_of(room):

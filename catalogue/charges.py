@@ -174,16 +174,13 @@ def add(breakdowns):
     return summed
 
 
-def shown(breakdown, currency):
-    """A breakdown as the API shows it: money as decimal strings (the two internal sums,
-    city_tax and room_net, left out)."""
+def shown(breakdown, currency, amount=minor_text):
+    """A breakdown with its amounts as `amount(minor, currency)` makes them (decimal
+    strings by default; a booking keeps Decimal128), the two internal sums (city_tax,
+    room_net) left out."""
     return {
-        "room": minor_text(breakdown["room"], currency),
-        "taxes": [
-            {**line, "amount": minor_text(line["amount"], currency)} for line in breakdown["taxes"]
-        ],
-        "fees": [
-            {**line, "amount": minor_text(line["amount"], currency)} for line in breakdown["fees"]
-        ],
-        "total": minor_text(breakdown["total"], currency),
+        "room": amount(breakdown["room"], currency),
+        "taxes": [{**t, "amount": amount(t["amount"], currency)} for t in breakdown["taxes"]],
+        "fees": [{**f, "amount": amount(f["amount"], currency)} for f in breakdown["fees"]],
+        "total": amount(breakdown["total"], currency),
     }

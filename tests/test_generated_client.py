@@ -67,23 +67,30 @@ def _generate(client, tmp_path, path):
             del sys.modules[module]
 
 
-def test_a_generated_client_searches_books_pays_and_cancels(app, generated, stock, db):
-    room_type, start = stock(nights=3, allotment=2, price="120.00")
-    make_user(db, "guest", email="typed@example.com")
+def _clients(app, db, generated, version):
+    """(an anonymous client, a guest's signed in through the generated token call), both
+    of the generated package, talking to the app in-process."""
+    email = f"typed{version}@example.com"
+    make_user(db, "guest", email=email)
     transport = httpx.WSGITransport(app=app)
     base = "http://innkeeper.test"
     client_module = generated("client")
     anonymous = client_module.Client(base_url=base, httpx_args={"transport": transport})
-
-    token_api = generated("api.auth.post_api_v1_auth_token")
-    token_body = generated("models.post_api_v1_auth_token_body").PostApiV1AuthTokenBody
-    signed_in = token_api.sync(
-        client=anonymous,
-        body=token_body(email="typed@example.com", password=PASSWORD),
+    token_api = generated(f"api.auth.post_api_v{version}_auth_token")
+    body = getattr(
+        generated(f"models.post_api_v{version}_auth_token_body"),
+        f"PostApiV{version}AuthTokenBody",
     )
+    signed_in = token_api.sync(client=anonymous, body=body(email=email, password=PASSWORD))
     guest = client_module.AuthenticatedClient(
         base_url=base, token=signed_in.access_token, httpx_args={"transport": transport}
     )
+    return anonymous, guest
+
+
+def test_a_generated_client_searches_books_pays_and_cancels(app, generated, stock, db):
+    room_type, start = stock(nights=3, allotment=2, price="120.00")
+    anonymous, guest = _clients(app, db, generated, 1)
 
     search = generated("api.availability.get_api_v1_availability")
     offers = search.sync(
@@ -149,19 +156,7 @@ def test_a_generated_client_searches_books_pays_and_cancels(app, generated, stoc
 
 def test_a_client_generated_from_version_2_drives_the_same_journey(app, generated_v2, stock, db):
     room_type, start = stock(nights=3, allotment=2, price="120.00")
-    make_user(db, "guest", email="typed2@example.com")
-    transport = httpx.WSGITransport(app=app)
-    base = "http://innkeeper.test"
-    client_module = generated_v2("client")
-    anonymous = client_module.Client(base_url=base, httpx_args={"transport": transport})
-    token_api = generated_v2("api.auth.post_api_v2_auth_token")
-    token_body = generated_v2("models.post_api_v2_auth_token_body").PostApiV2AuthTokenBody
-    signed_in = token_api.sync(
-        client=anonymous, body=token_body(email="typed2@example.com", password=PASSWORD)
-    )
-    guest = client_module.AuthenticatedClient(
-        base_url=base, token=signed_in.access_token, httpx_args={"transport": transport}
-    )
+    anonymous, guest = _clients(app, db, generated_v2, 2)
 
     search = generated_v2("api.availability.get_api_v2_availability")
     found = search.sync_detailed(

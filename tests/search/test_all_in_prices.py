@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 
 from reporting import kpis
-from run import close_app, create_app
 from tests.conftest import ApiClient, stock_room_type
 from tests.factories import change, make_booking, pay, search
 
@@ -311,19 +310,6 @@ def test_taxes_must_fit_the_hotels_currency(make_hotel, admin):
     )
     assert fraction.status_code == 422
     assert "JPY allows (0)" in fraction.json["_issues"]["taxes.city_tax"]
-
-
-@pytest.fixture
-def model_app(app_config):
-    app = create_app(
-        dict(app_config, SEARCH_CACHE=False, SEARCH_MODEL=True, SEARCH_MODEL_WAIT_MS=5000)
-    )
-    model = app.extensions["search_model"]
-    with app.app_context():
-        model.start(app.data.driver.db)
-    assert model.wait_until_ready(10)
-    yield app
-    close_app(app)
 
 
 def test_the_read_model_follows_the_rates(

@@ -21,21 +21,6 @@ from tests.support import readers_against_bookers
 CITY = "Paris"
 
 
-@pytest.fixture
-def model_app(app_config):
-    """An app on the test's database whose searches skip the answer cache: every search
-    is computed, from the model when it is caught up (which it is given 5 s to be)."""
-    app = create_app(
-        dict(app_config, SEARCH_CACHE=False, SEARCH_MODEL=True, SEARCH_MODEL_WAIT_MS=5000)
-    )
-    model = app.extensions["search_model"]
-    with app.app_context():
-        model.start(app.data.driver.db)
-    assert model.wait_until_ready(10)
-    yield app
-    close_app(app)
-
-
 def _query(start, nights=2, **params):
     scope = {} if {"near", "country", "hotel"} & set(params) else {"city": CITY}
     return {**scope, "check_in": str(start), "check_out": str(start.plus(nights)), **params}
