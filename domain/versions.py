@@ -73,20 +73,24 @@ def _is_money_object(value):
 
 def money_up(value, _context, currency=None):
     """Version 1 -> 2: each money string becomes {"amount", "currency"} (the currency of
-    the nearest enclosing object that names one)."""
+    the nearest enclosing object that names one). Changes `value` in place (a response
+    freshly decoded) and returns it."""
     if isinstance(value, list):
-        return [money_up(item, _context, currency) for item in value]
+        for item in value:
+            if isinstance(item, (dict, list)):
+                money_up(item, _context, currency)
+        return value
     if not isinstance(value, dict):
         return value
     own = value.get("currency")
     currency = own if isinstance(own, str) and len(own) == 3 else currency
-    changed = {}
     for key, item in value.items():
-        if key in MONEY_FIELDS and isinstance(item, str) and currency:
-            changed[key] = {"amount": item, "currency": currency}
-        else:
-            changed[key] = money_up(item, _context, currency)
-    return changed
+        if isinstance(item, str):
+            if currency and key in MONEY_FIELDS:
+                value[key] = {"amount": item, "currency": currency}
+        elif isinstance(item, (dict, list)):
+            money_up(item, _context, currency)
+    return value
 
 
 def money_down(value, context, currency=None, path=""):
@@ -170,14 +174,15 @@ def _is_booking(value):
 
 def rooms_up(value, _context):
     """Version 1 -> 2: a booking keeps its rooms in `rooms` only (version 1 also copies
-    the first room's type, plan and terms to the top)."""
-    if isinstance(value, list):
-        return [rooms_up(item, _context) for item in value]
-    if not isinstance(value, dict):
-        return value
-    if _is_booking(value):
-        value = {k: v for k, v in value.items() if k not in FIRST_ROOM_COPIES}
-    return {k: rooms_up(v, _context) for k, v in value.items()}
+    the first room's type, plan and terms to the top). A booking is a document or a list
+    item (`_items`), never deeper: only those are looked at. In place."""
+    if isinstance(value, dict) and isinstance(value.get("_items"), list):
+        for item in value["_items"]:
+            rooms_up(item, _context)
+    elif _is_booking(value):
+        for field in FIRST_ROOM_COPIES:
+            value.pop(field, None)
+    return value
 
 
 def rooms_down(body, context):
@@ -232,20 +237,24 @@ def hrefs_up(value, context):
     absolute path under the version's root (`/api/v2/hotels/<id>`), and the front door
     (`/`) the version's own (`/api/v2/`)."""
     if isinstance(value, list):
-        return [hrefs_up(item, context) for item in value]
+        for item in value:
+            if isinstance(item, (dict, list)):
+                hrefs_up(item, context)
+        return value
     if not isinstance(value, dict):
         return value
-    changed = {}
-    for key, item in value.items():
-        if key == "href" and item == "/":  # the front door: version 2's own
-            changed[key] = f"{context['root']}/"
-        elif key == "href" and isinstance(item, str) and item.startswith("/api/v1/"):
-            changed[key] = context["root"] + item[len("/api/v1") :]  # already absolute
-        elif key == "href" and isinstance(item, str) and not item.startswith(("/", "http")):
-            changed[key] = f"{context['root']}/{item}"
-        else:
-            changed[key] = hrefs_up(item, context)
-    return changed
+    href = value.get("href")
+    if isinstance(href, str):
+        if href == "/":  # the front door: version 2's own
+            value["href"] = f"{context['root']}/"
+        elif href.startswith("/api/v1/"):  # already absolute
+            value["href"] = context["root"] + href[len("/api/v1") :]
+        elif not href.startswith(("/", "http")):
+            value["href"] = f"{context['root']}/{href}"
+    for item in value.values():
+        if isinstance(item, (dict, list)):
+            hrefs_up(item, context)
+    return value
 
 
 # -- errors as problem details --------------------------------------------------------

@@ -22,6 +22,8 @@ import re
 from datetime import datetime
 from email.utils import format_datetime
 
+import orjson
+
 from domain import versions as declared
 
 VERSION_KEY = "innkeeper.api_version"
@@ -147,8 +149,8 @@ class Versions:
 
     def _take_up(self, raw, version, context, path):
         try:
-            document = json.loads(raw)
-        except ValueError:
+            document = orjson.loads(raw)
+        except orjson.JSONDecodeError:
             return raw
         if path.endswith("/openapi.json"):
             document = declared.openapi_of(version, document)
@@ -156,7 +158,7 @@ class Versions:
         else:
             for change in declared.changes_between(1, version):
                 document = change["response"](document, context)
-        return json.dumps(document, separators=(",", ":")).encode()
+        return orjson.dumps(document)
 
 
 class _Events:
