@@ -283,6 +283,12 @@ LISTS = {
         "column_formatters": {"hotel": hotel_name, "date": _day, "price": _money},
     },
     "users": {"column_list": ["email", "name", "role", "_created"]},
+    "exchange_rates": {
+        "column_list": ["currency", "rate", "as_of", "_updated"],
+        "column_labels": {"rate": "Units per euro", "_updated": "Changed"},
+        "column_formatters": {"as_of": _day},
+        "column_sortable_list": ["currency", "as_of"],
+    },
 }
 
 

@@ -900,3 +900,22 @@ def test_a_bookings_page_shows_what_its_all_in_total_is_made_of(
     page = html.unescape(admin_panel.get(f"/admin/bookings/details/?id={made.json['_id']}").text)
     # 360.00 with 32.73 VAT in it; city tax 2.88 x 2 x 3 = 17.28; all in 377.28
     assert "377.28 EUR (rooms 360.00; VAT 10 % (included) 32.73; City tax 17.28)" in page
+
+
+def test_an_admin_keeps_the_exchange_rates_in_the_admin(admin_panel, db):
+    form = admin_panel.get("/admin/exchange-rates/new/")
+    assert form.status_code == 200
+    saved = admin_panel.post(
+        "/admin/exchange-rates/new/",
+        data={
+            "csrf_token": csrf(form.text),
+            "currency": "USD",
+            "rate": "1.0812",
+            "as_of": "2026-12-01",
+        },
+    )
+    assert saved.status_code == 302, saved.text
+    kept = db.exchange_rates.find_one({"currency": "USD"})
+    assert (str(kept["rate"]), kept["as_of"].date().isoformat()) == ("1.0812", "2026-12-01")
+    listed = html.unescape(admin_panel.get("/admin/exchange-rates/").text)
+    assert "Units per euro" in listed and "1.0812" in listed and "2026-12-01" in listed
