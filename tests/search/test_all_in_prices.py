@@ -90,6 +90,10 @@ def test_a_paris_family_is_offered_charged_and_counted_the_all_in_total(
     rows = kpis.from_scratch(db)
     revenue = sum((r["room_revenue"].to_decimal() for r in rows), Decimal(0))
     assert revenue == Decimal("327.27")
+    # ... and so do the rows the worker keeps ready
+    kpis.refresh(db)
+    kept = sum((r["room_revenue"].to_decimal() for r in db.occupancy_daily.find()), Decimal(0))
+    assert kept == Decimal("327.27")
 
 
 @pytest.mark.parametrize(
