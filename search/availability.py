@@ -461,17 +461,23 @@ def breakdown(card, room, nights, query, total_text=None):
     stay = (nights, query["adults"], query["children"])
     kept = card.get("_stay_lines")
     if kept is None or kept[0] != stay:
-        kept = card["_stay_lines"] = (stay, charges.stay_lines(terms, *stay, currency))
-    city, fees = kept[1]
-    taxes = city
-    if terms["vat"]:
-        vat = {
-            "code": "vat",
-            "name": terms["vat_label"],
-            "amount": minor_text(charges.vat_of(room, terms), currency),
-            "included": terms["vat_included"],
+        kept = card["_stay_lines"] = (stay, *charges.stay_lines(terms, *stay, currency))
+    _stay, city, fees = kept
+    rate = terms["vat"]
+    if not rate:
+        return {
+            "room": minor_text(room, currency),
+            "taxes": city,
+            "fees": fees,
+            "total": total_text,
         }
-        taxes = [vat, *city]
+    vat = {
+        "code": "vat",
+        "name": terms["vat_label"],
+        "amount": minor_text(charges.vat_of(room, terms), currency),
+        "included": terms["vat_included"],
+    }
+    taxes = [vat, *city] if city else [vat]
     return {"room": minor_text(room, currency), "taxes": taxes, "fees": fees, "total": total_text}
 
 
