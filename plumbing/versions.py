@@ -109,7 +109,8 @@ class Versions:
             context.update(status=int(captured["status"].split()[0]))
             start_response(captured["status"], _versioned(headers, version))
             return _Events(body, lambda data: self._take_up(data, version, context, ""))
-        if "json" not in kind:
+        if "json" not in kind or environ.get("REQUEST_METHOD") == "HEAD":
+            # (a HEAD answer has no body to transform: its headers are version 1's)
             start_response(captured["status"], _versioned(headers, version))
             return body
         try:

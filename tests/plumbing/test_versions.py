@@ -235,3 +235,10 @@ def test_every_link_of_the_version_2_front_door_is_followable(admin, priced):
                 if inner_method == "GET" and "{" not in inner:
                     assert inner.startswith("/") and not inner.startswith("/api/v1"), inner
     assert len(seen) >= 5, seen
+
+
+def test_a_head_request_in_version_2_keeps_its_headers(client, priced):
+    kind, _start = priced
+    head = client.flask.head(V2 + f"room-types/{kind['_id']}")
+    assert head.status_code == 200 and head.headers["API-Version"] == "2"
+    assert head.data == b""
