@@ -149,16 +149,23 @@ class Versions:
         environ["CONTENT_LENGTH"] = str(len(raw))
 
     def _take_up(self, raw, version, context, path):
+        changes = declared.changes_between(1, version)
+        openapi = path.endswith("/openapi.json")
+        if not openapi:
+            for change in changes:
+                if change.get("response_text"):
+                    raw = change["response_text"](raw, context)
         try:
             document = orjson.loads(raw)
         except orjson.JSONDecodeError:
             return raw
-        if path.endswith("/openapi.json"):
+        if openapi:
             document = declared.openapi_of(version, document)
             document = _paths_under(document, f"/api/v{version}")
         else:
-            for change in declared.changes_between(1, version):
-                document = change["response"](document, context)
+            for change in changes:
+                if change.get("response"):
+                    document = change["response"](document, context)
         return orjson.dumps(document)
 
 

@@ -2,6 +2,8 @@
 path or its media type, a guest's journey in version 2's shapes, version 1 unchanged
 and announcing its sunset, each version's own OpenAPI document."""
 
+import json
+
 import pytest
 
 from domain import build_domain
@@ -242,3 +244,22 @@ def test_a_head_request_in_version_2_keeps_its_headers(client, priced):
     head = client.flask.head(V2 + f"room-types/{kind['_id']}")
     assert head.status_code == 200 and head.headers["API-Version"] == "2"
     assert head.data == b""
+
+
+def test_hrefs_are_rewritten_in_the_text_where_they_are_keys_only():
+    text = (
+        b'{"_links": {"self": {"href": "hotels/1"}, "parent": {"href":"/"},'
+        b' "home": {"href": "/api/v1/"}, "admin": {"href": "/admin/"},'
+        b' "out": {"href": "https://example.com/x"}},'
+        b' "description": "a quote: \\"href\\": \\"hotels/2\\" stays"}'
+    )
+    done = declared.hrefs_up(text, {"root": "/api/v2"})
+    links = json.loads(done)["_links"]
+    assert [links[k]["href"] for k in ("self", "parent", "home", "admin", "out")] == [
+        "/api/v2/hotels/1",
+        "/api/v2/",
+        "/api/v2/",
+        "/admin/",
+        "https://example.com/x",
+    ]
+    assert json.loads(done)["description"] == 'a quote: "href": "hotels/2" stays'
