@@ -103,12 +103,7 @@ def close_app(app):
     app.extensions["mail_sender"].stop()
     for client, _db in app.extensions.get("pymongo", {}).values():
         client.close()
-    app.redis.close()
-    limiter = app.extensions.get("innkeeper_limiter")
-    if limiter is not None:
-        redis_client = getattr(limiter.storage, "storage", None)
-        if redis_client is not None:
-            redis_client.close()
+    app.redis.close()  # the answer caches' and the rate limiter's
 
 
 def refuse_busy_port(host, port):

@@ -13,7 +13,6 @@ import domain
 from plumbing import jsonbody, metrics, queries, responses
 from plumbing.errors import Refusal
 from plumbing.probes import database_known_down
-from plumbing.ratelimit import LIMITER_RETRY_AFTER
 
 MAX_RESULTS_WINDOW = 10_000
 CORS_EXPOSED_HEADERS = [
@@ -154,9 +153,6 @@ def add_security_headers(response):
         response.headers.setdefault(name, value)
     if request.headers.get("Authorization"):
         response.headers.setdefault("Cache-Control", "no-store")
-    # Flask-Limiter's own Retry-After (renamed in plumbing/ratelimit.py) is not for
-    # clients: a 429 carries ours (plumbing/responses.py), other answers none.
-    response.headers.pop(LIMITER_RETRY_AFTER, None)
     return response
 
 

@@ -1,11 +1,7 @@
 """JSON responses and errors for custom routes, in the same shape Eve gives."""
 
-import math
-import time
-
 import simplejson as json
 from flask import Response, current_app, request
-from flask_limiter.errors import RateLimitExceeded
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 from werkzeug.exceptions import (
     HTTPException,
@@ -18,6 +14,7 @@ from werkzeug.exceptions import (
 
 from plumbing import jsonbody, metrics
 from plumbing.errors import Refusal, refused_by_validator, rules_changed
+from plumbing.ratelimit import RateLimited
 
 
 def json_of(response):
@@ -119,13 +116,10 @@ def render_unexpected(exc):
 
 def render_rate_limited(exc):
     """429 in the contract's shape: which limit, and when to retry (Retry-After too)."""
-    limiter = current_app.extensions.get("innkeeper_limiter")
-    current = limiter.current_limit if limiter is not None else None
-    retry = max(1, math.ceil(current.reset_at - time.time())) if current else 60
     return error(
         429,
-        f"too many requests: the limit is {exc.limit.limit}; retry in {retry} s",
-        headers={"Retry-After": str(retry)},
+        f"too many requests: the limit is {exc.limit}; retry in {exc.retry_after} s",
+        headers={"Retry-After": str(exc.retry_after)},
     )
 
 
@@ -155,7 +149,7 @@ def init_app(app):
     app.register_error_handler(Refusal, render_refusal)
     app.register_error_handler(RequestEntityTooLarge, render_too_large)
     app.register_error_handler(UnsupportedMediaType, render_not_json)
-    app.register_error_handler(RateLimitExceeded, render_rate_limited)
+    app.register_error_handler(RateLimited, render_rate_limited)
     app.register_error_handler(Exception, render_unexpected)
     # Replaces Eve's handler for 500, which would render Werkzeug's text.
     app.register_error_handler(InternalServerError, render_unexpected)
