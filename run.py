@@ -82,7 +82,7 @@ def create_app(overrides=None):
     app.after_request(responses.write_json_edits)
     # Versions side by side: a later version's requests and answers transformed to and
     # from the one implementation (domain/versions.py, plumbing/versions.py).
-    app.wsgi_app = versions.Versions(app.wsgi_app)
+    app.wsgi_app = versions.Versions(app.wsgi_app, app.config.get("MAX_CONTENT_LENGTH"))
     return app
 
 

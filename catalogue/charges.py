@@ -97,25 +97,31 @@ def fixed(charges, nights, adults, children):
     return fees + city_tax_of(charges, nights, adults, children)
 
 
-def stay_lines(charges, nights, adults, children, currency):
-    """The lines of a breakdown that do not depend on the room price, as shown: (the
-    city tax line or none, the fee lines). The same for every offer of a room type and
-    stay, so a search builds them once."""
+def _as_is(minor, _currency):
+    return minor
+
+
+def vat_line(charges, amount):
+    return {
+        "code": "vat",
+        "name": charges["vat_label"],
+        "amount": amount,
+        "included": charges["vat_included"],
+    }
+
+
+def stay_lines(charges, nights, adults, children, currency, amount=minor_text):
+    """The lines of a breakdown that do not depend on the room price: (the city tax line
+    or none, the fee lines), their amounts as `amount(minor, currency)` makes them
+    (decimal strings by default). The same for every offer of a room type and stay, so
+    a search builds them once."""
     city = city_tax_of(charges, nights, adults, children)
-    taxes = (
-        [
-            {
-                "code": "city_tax",
-                "name": "City tax",
-                "amount": minor_text(city, currency),
-                "included": False,
-            }
-        ]
-        if city
-        else []
-    )
+    taxes = []
+    if city:
+        city_line = {"code": "city_tax", "name": "City tax", "included": False}
+        taxes.append({**city_line, "amount": amount(city, currency)})
     fees = [
-        {"code": f["code"], "name": f["name"], "amount": minor_text(fee_of(f, nights), currency)}
+        {"code": f["code"], "name": f["name"], "amount": amount(fee_of(f, nights), currency)}
         for f in charges["fees"]
     ]
     return taxes, fees
@@ -125,36 +131,26 @@ def lines(room, charges, nights, adults, children):
     """One room's breakdown in minor units: {room, taxes: [...], fees: [...], total,
     city_tax, room_net}; `city_tax` is what a cancellation always refunds and
     `room_net` the room revenue the KPIs count (the room price without VAT)."""
-    taxes, fees = [], []
-    city, vat = 0, 0
-    if charges is not NO_CHARGES:
-        vat = vat_of(room, charges)
-        if charges["vat"]:
-            taxes.append(
-                {
-                    "code": "vat",
-                    "name": charges["vat_label"],
-                    "amount": vat,
-                    "included": charges["vat_included"],
-                }
-            )
-        city = city_tax_of(charges, nights, adults, children)
-        if city:
-            taxes.append(
-                {"code": "city_tax", "name": "City tax", "amount": city, "included": False}
-            )
-        fees = [
-            {"code": fee["code"], "name": fee["name"], "amount": fee_of(fee, nights)}
-            for fee in charges["fees"]
-        ]
-    included = charges is not NO_CHARGES and charges["vat_included"]
+    if charges is NO_CHARGES:
+        return {
+            "room": room,
+            "taxes": [],
+            "fees": [],
+            "total": room,
+            "city_tax": 0,
+            "room_net": room,
+        }
+    vat = vat_of(room, charges)
+    taxes, fees = stay_lines(charges, nights, adults, children, None, _as_is)
+    if charges["vat"]:
+        taxes.insert(0, vat_line(charges, vat))
     return {
         "room": room,
         "taxes": taxes,
         "fees": fees,
         "total": total(room, charges, nights, adults, children),
-        "city_tax": city,
-        "room_net": room - vat if included else room,
+        "city_tax": city_tax_of(charges, nights, adults, children),
+        "room_net": room - vat if charges["vat_included"] else room,
     }
 
 

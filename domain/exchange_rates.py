@@ -21,14 +21,18 @@ exchange_rates = {
     "mongo_indexes": {"currency": index("currency", unique=True)},
     "schema": {
         "currency": currency(
-            "The ISO 4217 currency this rate converts to (EUR itself is always 1).",
+            "The ISO 4217 currency this rate converts to; not EUR, the base every rate "
+            "is of (one euro is always 1 euro).",
             required=True,
             unique=True,
+            forbidden=["EUR"],
+            example="USD",
         ),
         "rate": money(
-            "Units of the currency for one euro (up to four decimals).",
+            "Units of the currency for one euro (up to four decimals), above 0.",
             example="1.0521",
             required=True,
+            above_zero=True,
         ),
         "as_of": day("The day the rate is of.", required=True, example="2026-12-01"),
     },

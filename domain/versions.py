@@ -71,6 +71,7 @@ def _is_money_object(value):
         isinstance(value, dict)
         and set(value) == {"amount", "currency"}
         and isinstance(value["amount"], str)
+        and isinstance(value["currency"], str)
     )
 
 

@@ -94,6 +94,10 @@ def field_schema(rules):
         out["pattern"] = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
     if rules.get("iana_timezone"):
         out["format"] = "iana-time-zone"
+    if rules.get("above_zero"):  # a money string with a digit other than 0
+        out["pattern"] = r"^(?=.*[1-9])[0-9]{1,12}(\.[0-9]{1,4})?$"
+    if "forbidden" in rules:
+        out["not"] = {"enum": list(rules["forbidden"])}
     if "allowed" in rules:
         out["enum"] = list(rules["allowed"])
     for rule, keyword in _KEYWORDS:

@@ -43,6 +43,8 @@ class ErrorHandler(SingleErrorAsStringErrorHandler):
             constraint = error.constraint
             if isinstance(constraint, str) and constraint in TYPE_MESSAGES:
                 return TYPE_MESSAGES[constraint]
+        if error.code == errors.FORBIDDEN_VALUE.code:
+            return f"unallowed value {error.value}: must not be {', '.join(error.constraint)}"
         if error.code in (errors.UNALLOWED_VALUE.code, errors.UNALLOWED_VALUES.code):
             # "unallowed value MARS" says what is wrong, not what is right.
             value = error.value if error.code == errors.UNALLOWED_VALUE.code else error.info[0]
@@ -111,6 +113,11 @@ class Validator(EveValidator):
         """{'type': 'boolean'}"""
         if enabled and isinstance(value, str) and value not in CURRENCIES:
             self._error(field, "must be an ISO 4217 currency code such as 'EUR'")
+
+    def _validate_above_zero(self, enabled, field, value):
+        """{'type': 'boolean'}"""
+        if enabled and isinstance(value, Decimal128) and value.to_decimal() <= 0:
+            self._error(field, "must be above 0")
 
     def _validate_iana_timezone(self, enabled, field, value):
         """{'type': 'boolean'}"""

@@ -471,12 +471,7 @@ def breakdown(card, room, nights, query, total_text=None):
             "fees": fees,
             "total": total_text,
         }
-    vat = {
-        "code": "vat",
-        "name": terms["vat_label"],
-        "amount": minor_text(charges.vat_of(room, terms), currency),
-        "included": terms["vat_included"],
-    }
+    vat = charges.vat_line(terms, minor_text(charges.vat_of(room, terms), currency))
     taxes = [vat, *city] if city else [vat]
     return {"room": minor_text(room, currency), "taxes": taxes, "fees": fees, "total": total_text}
 

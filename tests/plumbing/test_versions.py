@@ -263,3 +263,70 @@ def test_hrefs_are_rewritten_in_the_text_where_they_are_keys_only():
         "https://example.com/x",
     ]
     assert json.loads(done)["description"] == 'a quote: "href": "hotels/2" stays'
+
+
+def test_money_objects_in_one_body_must_agree(admin, make_hotel):
+    hotel = make_hotel()
+    mixed = admin.patch_item(
+        V2 + f"hotels/{hotel['_id']}",
+        {
+            "taxes": {
+                "city_tax": {"per_person_per_night": {"amount": "2.00", "currency": "EUR"}},
+                "fees": [
+                    {"code": "x", "name": "X", "amount": {"amount": "1.00", "currency": "USD"}}
+                ],
+            }
+        },
+    )
+    assert mixed.status_code == 422
+    assert mixed.json["detail"] == "amounts sent in two currencies (EUR and USD)"
+    assert mixed.json["issues"] == {"taxes.fees.0.amount": "must be in EUR, as the others"}
+    # a body that names its currency: every amount in it is in that currency
+    body = {
+        "name": "Dollar fees",
+        "address": {"city": "Paris", "country": "FR"},
+        "currency": "EUR",
+        "taxes": {
+            "fees": [{"code": "x", "name": "X", "amount": {"amount": "1", "currency": "usd"}}]
+        },
+    }
+    other = admin.post(V2 + "hotels", body)
+    assert other.status_code == 422
+    assert (
+        other.json["detail"]
+        == "taxes.fees.0.amount is in USD, but this document's currency is EUR"
+    )
+    assert other.json["issues"] == {"taxes.fees.0.amount": "must be in EUR"}
+
+
+def test_a_money_object_of_another_shape_is_a_field_error_not_a_500(admin, make_hotel):
+    hotel = make_hotel()
+    odd = admin.patch_item(
+        V2 + f"hotels/{hotel['_id']}",
+        {"taxes": {"city_tax": {"per_person_per_night": {"amount": "2.00", "currency": 7}}}},
+    )
+    assert odd.status_code == 422
+    assert odd.headers["Content-Type"] == "application/problem+json"
+    assert "taxes" in odd.json["issues"]
+
+
+def test_a_version_2_body_over_the_limit_is_refused_unread(app, admin):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    big = admin.post(V2 + "hotels", {"name": "x" * (limit + 10)})
+    assert big.status_code == 413
+    assert big.json["status"] == 413 and f"exceeds {limit} bytes" in big.json["detail"]
+
+
+def test_a_version_2_body_the_app_would_refuse_is_refused_the_same_way(admin):
+    """Version 2's bodies are read with the app's own checks: too deep, not UTF-8 or not
+    JSON, they reach the app as sent and get its 400, as problem details."""
+    headers = {**admin._headers(None), "Content-Type": "application/json"}
+    for body, said in (
+        ('{"name": ' + "[" * 5000 + "]" * 5000 + "}", "nested deeper than 32 levels"),
+        (b'{"name": "\xff"}', "not valid UTF-8"),
+        ('{"name": ', "not valid JSON"),
+    ):
+        refused = admin.flask.post(V2 + "hotels", data=body, headers=headers)
+        assert refused.status_code == 400, refused.get_data(as_text=True)
+        assert refused.headers["Content-Type"] == "application/problem+json"
+        assert said in refused.json["detail"]

@@ -357,3 +357,28 @@ def test_a_change_of_dates_reprices_the_taxes_too(paris_family, guest):
         "included": False,
     }
     assert stored["tax_terms"]["city_tax"]["per_person_per_night"] == "2.88"
+
+
+def test_vat_takes_two_decimals_at_most(make_hotel, admin):
+    hotel = make_hotel()
+    refused = admin.patch_item(f"hotels/{hotel['_id']}", {"taxes": {"vat_percent": 7.725}})
+    assert refused.status_code == 422
+    assert refused.json["_issues"] == {"taxes.vat_percent": "has more than two decimal places"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "reason"),
+    [
+        (
+            {"currency": "EUR", "rate": "1.0000"},
+            "currency",
+            "unallowed value EUR: must not be EUR",
+        ),
+        ({"currency": "USD", "rate": "0.0000"}, "rate", "must be above 0"),
+    ],
+)
+def test_an_exchange_rate_of_the_euro_or_of_nothing_is_refused(admin, db, body, field, reason):
+    refused = admin.post("exchange-rates", {**body, "as_of": "2026-12-01"})
+    assert refused.status_code == 422
+    assert refused.json["_issues"] == {field: reason}
+    assert db.exchange_rates.count_documents({}) == 0
