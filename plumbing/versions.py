@@ -90,7 +90,8 @@ class Versions:
             return self.wsgi_app(environ, _with_headers(start_response, version))
         root = f"/api/v{version}"
         environ["innkeeper.path"] = path  # what the client asked for, for the logs
-        environ["PATH_INFO"] = "/api/v1" + path[len(root) :]
+        environ["PATH_INFO"] = _PREFIX.sub(r"/api/v1\2", path, count=1)  # /api/v2/x, or
+        # /api/v1/x asked for version 2 by its media type
         context = {"path": environ["PATH_INFO"], "root": root, "instance": instance}
         try:
             self._take_down(environ, version, context)

@@ -164,8 +164,8 @@ MAX_ROWS_READ = 5_000
 
 
 def candidates(source, query, distances=None):
-    """The cards a search may offer, by room type id; a 400 when reading their cities'
-    nights would exceed MAX_ROWS_READ."""
+    """(the cards a search may offer, by room type id; how many the scope held before
+    the filters); a 400 when reading their cities' nights would exceed MAX_ROWS_READ."""
     where = scope(query, distances)
     found = source.cards(where)
     nights = (query["check_out"] - query["check_in"]).days
@@ -181,7 +181,7 @@ def candidates(source, query, distances=None):
             f"{MAX_ROWS_READ}): narrow it with city, country, hotel or near, or a shorter stay",
             {"city": "give a city, country, hotel or near to narrow the search"},
         )
-    return {card["_id"]: card for card in found if fits(card, query)}
+    return {card["_id"]: card for card in found if fits(card, query)}, len(found)
 
 
 def stay_rows(db, cities, check_in, check_out):
@@ -291,10 +291,10 @@ def search(reader, query):
         distances = source.near(query["near"], query["max_km"])
         if not distances:
             return [], 0, {}
-    cards = candidates(source, query, distances)
+    cards, in_scope = candidates(source, query, distances)
     if not cards:
-        city = query.get("city") and not query.get("hotel")
-        return [], 0, city_hint(source, query) if city and not source.cards(scope(query)) else {}
+        unknown_city = query.get("city") and not query.get("hotel") and not in_scope
+        return [], 0, city_hint(source, query) if unknown_city else {}
     compare = comparison(
         source, query.get("display_currency"), {c["currency"] for c in cards.values()}
     )
@@ -347,7 +347,7 @@ def calendar(reader, query, first, end, nights):
         distances = source.near(query["near"], query["max_km"])
         if not distances:
             return [(first.plus(i), {}) for i in range((end - first).days)]
-    cards = candidates(source, span, distances)
+    cards, _in_scope = candidates(source, span, distances)
     wanted = query.get("display_currency")
     currencies = {c["currency"] for c in cards.values()}
     # Without a display currency each currency keeps its own lowest, compared as it is.
