@@ -88,6 +88,54 @@ def _clients(app, db, generated, version):
     return anonymous, guest
 
 
+def _pay_change_cancel(generated, version, guest, booking, start, amount, db):
+    """The journey's second half, the same in both versions: pay 240.00, read it
+    confirmed, a night shorter (120.00, refunded inside the free window), cancel; the
+    read call, for more. `amount(money)` is a money value's decimal string."""
+    api = f"api_v{version}"
+    pay = generated(f"api.payments.post_{api}_payments")
+    payments_model = generated("models.payments").Payments
+    method = generated("models.payments_payment_method").PaymentsPaymentMethod
+    paid = pay.sync_detailed(
+        client=guest,
+        body=payments_model(booking=booking.field_id, payment_method=method.PM_CARD_VISA),
+    )
+    assert paid.status_code == 201, paid.content
+    assert paid.parsed.status.value == "succeeded" and amount(paid.parsed.amount) == "240.00"
+
+    read = generated(f"api.bookings.get_{api}_bookings_id")
+    confirmed = read.sync(client=guest, id=booking.field_id)
+    assert confirmed.status.value == "confirmed"
+
+    change = generated(f"api.bookings.post_{api}_bookings_id_change")
+    change_body = getattr(
+        generated(f"models.post_{api}_bookings_id_change_body"),
+        f"PostApiV{version}BookingsIdChangeBody",
+    )
+    changed = change.sync_detailed(
+        client=guest,
+        id=booking.field_id,
+        body=change_body(check_out=start.plus(1).date()),
+        if_match=confirmed.field_etag,
+    )
+    assert changed.status_code == 200, changed.content
+    assert amount(changed.parsed.total_price) == "120.00"
+    confirmed = read.sync(client=guest, id=booking.field_id)
+
+    cancel = generated(f"api.bookings.patch_{api}_bookings_id")
+    patch_model = generated("models.bookings_patch").BookingsPatch
+    cancelled = cancel.sync_detailed(
+        client=guest,
+        id=booking.field_id,
+        body=patch_model(status="cancelled"),
+        if_match=confirmed.field_etag,
+    )
+    assert cancelled.status_code == 200, cancelled.content
+    assert cancelled.parsed.status.value == "cancelled"
+    assert db.bookings.find_one()["status"] == "cancelled"
+    return read
+
+
 def test_a_generated_client_searches_books_pays_and_cancels(app, generated, stock, db):
     room_type, start = stock(nights=3, allotment=2, price="120.00")
     anonymous, guest = _clients(app, db, generated, 1)
@@ -114,44 +162,7 @@ def test_a_generated_client_searches_books_pays_and_cancels(app, generated, stoc
     booking = booked.parsed
     assert booking.status.value == "pending_payment" and booking.total_price == "240.00"
 
-    pay = generated("api.payments.post_api_v1_payments")
-    payments_model = generated("models.payments").Payments
-    method = generated("models.payments_payment_method").PaymentsPaymentMethod
-    paid = pay.sync_detailed(
-        client=guest,
-        body=payments_model(booking=booking.field_id, payment_method=method.PM_CARD_VISA),
-    )
-    assert paid.status_code == 201, paid.content
-    assert paid.parsed.status.value == "succeeded"
-
-    read = generated("api.bookings.get_api_v1_bookings_id")
-    confirmed = read.sync(client=guest, id=booking.field_id)
-    assert confirmed.status.value == "confirmed"
-
-    # a night shorter: 120.00 refunded (inside the free window), the booking repriced
-    change = generated("api.bookings.post_api_v1_bookings_id_change")
-    change_body = generated("models.post_api_v1_bookings_id_change_body")
-    changed = change.sync_detailed(
-        client=guest,
-        id=booking.field_id,
-        body=change_body.PostApiV1BookingsIdChangeBody(check_out=start.plus(1).date()),
-        if_match=confirmed.field_etag,
-    )
-    assert changed.status_code == 200, changed.content
-    assert changed.parsed.total_price == "120.00"
-    confirmed = read.sync(client=guest, id=booking.field_id)
-
-    cancel = generated("api.bookings.patch_api_v1_bookings_id")
-    patch_model = generated("models.bookings_patch").BookingsPatch
-    cancelled = cancel.sync_detailed(
-        client=guest,
-        id=booking.field_id,
-        body=patch_model(status="cancelled"),
-        if_match=confirmed.field_etag,
-    )
-    assert cancelled.status_code == 200, cancelled.content
-    assert cancelled.parsed.status.value == "cancelled"
-    assert db.bookings.find_one()["status"] == "cancelled"
+    _pay_change_cancel(generated, 1, guest, booking, start, lambda money: money, db)
 
 
 def test_a_client_generated_from_version_2_drives_the_same_journey(app, generated_v2, stock, db):
@@ -184,43 +195,11 @@ def test_a_client_generated_from_version_2_drives_the_same_journey(app, generate
     booking = booked.parsed
     assert booking.total_price.amount == "240.00"
 
-    pay = generated_v2("api.payments.post_api_v2_payments")
-    payments_model = generated_v2("models.payments").Payments
-    method = generated_v2("models.payments_payment_method").PaymentsPaymentMethod
-    paid = pay.sync_detailed(
-        client=guest,
-        body=payments_model(booking=booking.field_id, payment_method=method.PM_CARD_VISA),
+    read = _pay_change_cancel(
+        generated_v2, 2, guest, booking, start, lambda money: money.amount, db
     )
-    assert paid.status_code == 201, paid.content
-    assert paid.parsed.amount.amount == "240.00"
-
-    read = generated_v2("api.bookings.get_api_v2_bookings_id")
     confirmed = read.sync(client=guest, id=booking.field_id)
-    assert confirmed.status.value == "confirmed"
     assert confirmed.rooms[0].room_type == room_type["_id"]
-
-    change = generated_v2("api.bookings.post_api_v2_bookings_id_change")
-    change_body = generated_v2("models.post_api_v2_bookings_id_change_body")
-    changed = change.sync_detailed(
-        client=guest,
-        id=booking.field_id,
-        body=change_body.PostApiV2BookingsIdChangeBody(check_out=start.plus(1).date()),
-        if_match=confirmed.field_etag,
-    )
-    assert changed.status_code == 200, changed.content
-    assert changed.parsed.total_price.amount == "120.00"
-    confirmed = read.sync(client=guest, id=booking.field_id)
-
-    cancel = generated_v2("api.bookings.patch_api_v2_bookings_id")
-    patch_model = generated_v2("models.bookings_patch").BookingsPatch
-    cancelled = cancel.sync_detailed(
-        client=guest,
-        id=booking.field_id,
-        body=patch_model(status="cancelled"),
-        if_match=confirmed.field_etag,
-    )
-    assert cancelled.status_code == 200, cancelled.content
-    assert db.bookings.find_one()["status"] == "cancelled"
     refused = read.sync_detailed(client=guest, id="6740f0c2a1b2c3d4e5f60718")
     assert refused.status_code == 404
     assert json.loads(refused.content)["title"] == "Not Found"
